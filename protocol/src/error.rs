@@ -1,0 +1,63 @@
+//! Errors of the codec layer.
+
+/// Why a byte string is not a message this codec understands.
+///
+/// "Malformed" (the bytes are not the XML/SOAP they claim to be) and "unknown operation"
+/// (well-formed SOAP naming an element the API does not have) are distinct, so the
+/// transport can say precisely what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    #[error("message is not valid UTF-8")]
+    NotUtf8(#[source] std::str::Utf8Error),
+    #[error("malformed XML near byte {position}")]
+    Malformed {
+        position: u64,
+        #[source]
+        source: quick_xml::Error,
+    },
+    #[error("document type declarations are not allowed")]
+    DocType,
+    #[error("unknown entity reference &{0};")]
+    UnknownEntity(String),
+    #[error("document is empty or has no root element")]
+    NoRoot,
+    #[error("document nests elements deeper than {limit} levels")]
+    TooDeep { limit: usize },
+    #[error("document has more than {limit} elements")]
+    TooManyElements { limit: usize },
+    #[error("not a SOAP 1.1 envelope: the root element is <{found}> in namespace {namespace:?}")]
+    NotSoap { found: String, namespace: Option<String> },
+    #[error("SOAP 1.2 envelope received; this endpoint speaks SOAP 1.1")]
+    VersionMismatch,
+    #[error("SOAP envelope has no Body")]
+    MissingBody,
+    #[error("SOAP Body has no operation element")]
+    EmptyBody,
+    #[error("unknown operation <{name}> (namespace {namespace:?})")]
+    UnknownOperation { name: String, namespace: Option<String> },
+    #[error("invalid value {value:?} at {path}: expected {expected}")]
+    InvalidValue { path: String, value: String, expected: &'static str },
+    #[error("missing required element {path}")]
+    MissingElement { path: String },
+}
+
+impl CodecError {
+    /// The message with its causes, for a SOAP `faultstring` or a log line.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    /// Whether the error is about the request's shape (a `soap:Client` fault) — always true
+    /// for decoding errors; kept as a method so transports don't hard-code it.
+    pub fn is_client_error(&self) -> bool {
+        true
+    }
+}

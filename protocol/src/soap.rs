@@ -1,0 +1,332 @@
+//! SOAP 1.1 envelopes: the codec's entry points.
+//!
+//! Requests are decoded by the mock and encoded by clients (the reference reseller, the
+//! conformance suite); responses the other way round. All four directions live here so
+//! that every party speaks through the same, tested code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CodecError;
+use crate::model::{InvoiceStatus, Receipt, Report};
+use crate::operation::Operation;
+use crate::request::*;
+use crate::response::{Response, ResponseDetail};
+use crate::result_code::ResultCode;
+use crate::xml::field::{Field, join, many, opt, req, write_opt, xml_struct};
+use crate::xml::tree::{self, Node};
+use crate::xml::writer::XmlWriter;
+
+/// Namespace of the operation elements.
+pub const SERVICE_NS: &str = "http://external.interfaces.ers.seamless.com/";
+/// SOAP 1.1 envelope namespace.
+pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// SOAP 1.2 envelope namespace (recognised only to refuse it clearly).
+pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+
+/// `faultcode` values of SOAP 1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultCode {
+    /// The message was wrong: malformed, not SOAP, unknown operation, bad value.
+    Client,
+    /// The server failed (or a fault was injected).
+    Server,
+    /// The envelope namespace was not SOAP 1.1's.
+    VersionMismatch,
+}
+
+impl FaultCode {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "soap:Client",
+            Self::Server => "soap:Server",
+            Self::VersionMismatch => "soap:VersionMismatch",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        // The prefix is whatever the sender bound to the envelope namespace.
+        match text.rsplit(':').next() {
+            Some("Client") | Some("Sender") => Self::Client,
+            Some("VersionMismatch") => Self::VersionMismatch,
+            _ => Self::Server,
+        }
+    }
+}
+
+/// A SOAP 1.1 `Fault`: a value, encoded like any other response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoapFault {
+    pub code: FaultCode,
+    pub string: String,
+    /// Plain-text `detail`, if any.
+    pub detail: Option<String>,
+}
+
+impl SoapFault {
+    pub fn client(string: impl Into<String>) -> Self {
+        Self { code: FaultCode::Client, string: string.into(), detail: None }
+    }
+
+    pub fn server(string: impl Into<String>) -> Self {
+        Self { code: FaultCode::Server, string: string.into(), detail: None }
+    }
+
+    /// The fault that answers a request the codec could not decode.
+    pub fn from_decode_error(error: &CodecError) -> Self {
+        let code = match error {
+            CodecError::VersionMismatch => FaultCode::VersionMismatch,
+            _ => FaultCode::Client,
+        };
+        Self { code, string: error.chain(), detail: None }
+    }
+}
+
+/// What a server answered: a response or a fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    Response(Response),
+    Fault(SoapFault),
+}
+
+xml_struct!(SendInvoice { opt context: "context", opt invoice: "invoice", many tokens: "tokens" });
+xml_struct!(UpdateInvoice {
+    opt context: "context",
+    opt invoice_reference: "invoiceReference",
+    opt invoice: "invoice",
+    many tokens: "tokens",
+});
+xml_struct!(GetPaymentStatus {
+    opt context: "context",
+    opt invoice_reference: "invoiceReference",
+    opt invoice_version: "invoiceVersion",
+});
+xml_struct!(CancelInvoice { opt context: "context", opt invoice_reference: "invoiceReference" });
+xml_struct!(CommitReservation {
+    opt context: "context",
+    opt invoice_reference: "invoiceReference",
+    opt amount: "amount",
+});
+xml_struct!(SubmitPaymentReceipt {
+    opt context: "context",
+    opt ers_reference: "ersReference",
+    opt receipt_document: "receiptDocument",
+});
+xml_struct!(RefundPayment { opt context: "context", opt ers_reference: "ersReference", opt invoice: "invoice" });
+xml_struct!(RegisterTerminal {
+    opt context: "context",
+    opt external_terminal_id: "externalTerminalId",
+    opt password: "password",
+    opt name: "name",
+});
+xml_struct!(UnregisterTerminal { opt context: "context" });
+xml_struct!(AssignSeqrId { opt context: "context", opt seqr_id: "seqrId" });
+xml_struct!(MarkTransactionPeriod { opt context: "context", opt parameters: "parameters" });
+xml_struct!(ExecuteReport {
+    opt context: "context",
+    opt report_id: "reportId",
+    opt language: "language",
+    opt parameters: "parameters",
+});
+
+/// Finds the element inside `Envelope/Body`, checking the envelope on the way.
+fn body_element(root: &Node) -> Result<&Node, CodecError> {
+    if root.name != "Envelope" || root.namespace.as_deref() != Some(SOAP11_NS) {
+        if root.name == "Envelope" && root.namespace.as_deref() == Some(SOAP12_NS) {
+            return Err(CodecError::VersionMismatch);
+        }
+        return Err(CodecError::NotSoap { found: root.name.clone(), namespace: root.namespace.clone() });
+    }
+    let body = root
+        .children
+        .iter()
+        .find(|c| c.name == "Body" && c.namespace.as_deref() == Some(SOAP11_NS))
+        .ok_or(CodecError::MissingBody)?;
+    body.first_child().ok_or(CodecError::EmptyBody)
+}
+
+/// Decodes a SOAP request as the mock receives it.
+pub fn decode_request(input: &[u8]) -> Result<Request, CodecError> {
+    let root = tree::parse(input)?;
+    let element = body_element(&root)?;
+    let unknown = || CodecError::UnknownOperation {
+        name: element.name.clone(),
+        namespace: element.namespace.clone(),
+    };
+    if element.namespace.as_deref() != Some(SERVICE_NS) {
+        return Err(unknown());
+    }
+    let op = Operation::from_name(&element.name).ok_or_else(unknown)?;
+    let path = op.name();
+    Ok(match op {
+        Operation::SendInvoice => Request::SendInvoice(Field::read(element, path)?),
+        Operation::UpdateInvoice => Request::UpdateInvoice(Field::read(element, path)?),
+        Operation::GetPaymentStatus => Request::GetPaymentStatus(Field::read(element, path)?),
+        Operation::CancelInvoice => Request::CancelInvoice(Field::read(element, path)?),
+        Operation::CommitReservation => Request::CommitReservation(Field::read(element, path)?),
+        Operation::SubmitPaymentReceipt => Request::SubmitPaymentReceipt(Field::read(element, path)?),
+        Operation::RefundPayment => Request::RefundPayment(Field::read(element, path)?),
+        Operation::RegisterTerminal => Request::RegisterTerminal(Field::read(element, path)?),
+        Operation::UnregisterTerminal => Request::UnregisterTerminal(Field::read(element, path)?),
+        Operation::AssignSeqrId => Request::AssignSeqrId(Field::read(element, path)?),
+        Operation::MarkTransactionPeriod => Request::MarkTransactionPeriod(Field::read(element, path)?),
+        Operation::ExecuteReport => Request::ExecuteReport(Field::read(element, path)?),
+        op => Request::Unsupported { op, context: opt(element, "context", path)? },
+    })
+}
+
+const REQUEST_HEAD: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+    r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" "#,
+    r#"xmlns:ext="http://external.interfaces.ers.seamless.com/"><soapenv:Header/><soapenv:Body>"#
+);
+const REQUEST_TAIL: &str = "</soapenv:Body></soapenv:Envelope>";
+
+/// Encodes a request as a client sends it.
+pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
+    let mut w = XmlWriter::new(out);
+    w.raw(REQUEST_HEAD);
+    let name = format!("ext:{}", request.operation().name());
+    match request {
+        Request::SendInvoice(r) => r.write(&mut w, &name),
+        Request::UpdateInvoice(r) => r.write(&mut w, &name),
+        Request::GetPaymentStatus(r) => r.write(&mut w, &name),
+        Request::CancelInvoice(r) => r.write(&mut w, &name),
+        Request::CommitReservation(r) => r.write(&mut w, &name),
+        Request::SubmitPaymentReceipt(r) => r.write(&mut w, &name),
+        Request::RefundPayment(r) => r.write(&mut w, &name),
+        Request::RegisterTerminal(r) => r.write(&mut w, &name),
+        Request::UnregisterTerminal(r) => r.write(&mut w, &name),
+        Request::AssignSeqrId(r) => r.write(&mut w, &name),
+        Request::MarkTransactionPeriod(r) => r.write(&mut w, &name),
+        Request::ExecuteReport(r) => r.write(&mut w, &name),
+        Request::Unsupported { context, .. } => {
+            w.open(&name);
+            write_opt(&mut w, "context", context);
+            w.close(&name);
+        }
+    }
+    w.raw(REQUEST_TAIL);
+}
+
+const RESPONSE_HEAD: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+    r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>"#
+);
+const RESPONSE_TAIL: &str = "</soap:Body></soap:Envelope>";
+
+/// Encodes a response in the documented shape:
+/// `<ns2:{op}Response xmlns:ns2="…"><return>…</return></ns2:{op}Response>`.
+pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
+    let mut w = XmlWriter::new(out);
+    w.raw(RESPONSE_HEAD);
+    let op = response.operation.name();
+    w.raw("<ns2:");
+    w.raw(op);
+    w.raw(r#"Response xmlns:ns2="http://external.interfaces.ers.seamless.com/">"#);
+    w.open("return");
+    write_opt(&mut w, "ersReference", &response.ers_reference);
+    response.result_code.0.write(&mut w, "resultCode");
+    write_opt(&mut w, "resultDescription", &response.result_description);
+    match &response.detail {
+        ResponseDetail::None => {}
+        ResponseDetail::SendInvoice { invoice_qr_code, invoice_reference } => {
+            write_opt(&mut w, "invoiceQRCode", invoice_qr_code);
+            write_opt(&mut w, "invoiceReference", invoice_reference);
+        }
+        ResponseDetail::PaymentStatus { status, receipt, customer_tokens, version } => {
+            write_opt(&mut w, "status", status);
+            if let Some(receipt) = receipt {
+                receipt.write(&mut w, "receipt");
+            }
+            write_opt(&mut w, "customerTokens", customer_tokens);
+            version.write(&mut w, "version");
+        }
+        ResponseDetail::RegisterTerminal { terminal_id } => write_opt(&mut w, "terminalId", terminal_id),
+        ResponseDetail::MarkTransactionPeriod { transaction_period_id } => {
+            write_opt(&mut w, "transactionPeriodId", transaction_period_id);
+        }
+        ResponseDetail::ExecuteReport { report } => write_opt(&mut w, "report", report),
+    }
+    w.close("return");
+    w.raw("</ns2:");
+    w.raw(op);
+    w.raw("Response>");
+    w.raw(RESPONSE_TAIL);
+}
+
+/// Encodes a SOAP 1.1 fault.
+pub fn encode_fault(fault: &SoapFault, out: &mut Vec<u8>) {
+    let mut w = XmlWriter::new(out);
+    w.raw(RESPONSE_HEAD);
+    w.open("soap:Fault");
+    w.leaf("faultcode", fault.code.as_str());
+    w.leaf("faultstring", &fault.string);
+    if let Some(detail) = &fault.detail {
+        w.leaf("detail", detail);
+    }
+    w.close("soap:Fault");
+    w.raw(RESPONSE_TAIL);
+}
+
+/// Decodes what a server answered: a response or a fault.
+pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
+    let root = tree::parse(input)?;
+    let element = body_element(&root)?;
+    if element.name == "Fault" && element.namespace.as_deref() == Some(SOAP11_NS) {
+        let path = "Fault";
+        let code: Option<String> = opt(element, "faultcode", path)?;
+        return Ok(Reply::Fault(SoapFault {
+            code: FaultCode::parse(code.as_deref().unwrap_or("Server").trim()),
+            string: opt(element, "faultstring", path)?.unwrap_or_default(),
+            detail: element.child("detail").map(detail_text),
+        }));
+    }
+    let unknown = || CodecError::UnknownOperation {
+        name: element.name.clone(),
+        namespace: element.namespace.clone(),
+    };
+    let op = element
+        .name
+        .strip_suffix("Response")
+        .and_then(Operation::from_name)
+        .filter(|_| element.namespace.as_deref() == Some(SERVICE_NS))
+        .ok_or_else(unknown)?;
+    let path = join(&element.name, "return");
+    let ret = element.child("return").ok_or_else(|| CodecError::MissingElement { path: path.clone() })?;
+    let detail = match op {
+        Operation::SendInvoice => ResponseDetail::SendInvoice {
+            invoice_qr_code: opt(ret, "invoiceQRCode", &path)?,
+            invoice_reference: opt(ret, "invoiceReference", &path)?,
+        },
+        Operation::GetPaymentStatus => ResponseDetail::PaymentStatus {
+            status: opt::<InvoiceStatus>(ret, "status", &path)?,
+            receipt: opt::<Receipt>(ret, "receipt", &path)?.map(Box::new),
+            customer_tokens: match ret.child("customerTokens") {
+                Some(tokens) => Some(many(tokens, "token", &join(&path, "customerTokens"))?),
+                None => None,
+            },
+            version: opt(ret, "version", &path)?.unwrap_or(0),
+        },
+        Operation::RegisterTerminal => ResponseDetail::RegisterTerminal { terminal_id: opt(ret, "terminalId", &path)? },
+        Operation::MarkTransactionPeriod => ResponseDetail::MarkTransactionPeriod {
+            transaction_period_id: opt(ret, "transactionPeriodId", &path)?,
+        },
+        Operation::ExecuteReport => ResponseDetail::ExecuteReport { report: opt::<Report>(ret, "report", &path)? },
+        _ => ResponseDetail::None,
+    };
+    Ok(Reply::Response(Response {
+        operation: op,
+        ers_reference: opt(ret, "ersReference", &path)?,
+        result_code: ResultCode(req(ret, "resultCode", &path)?),
+        result_description: opt(ret, "resultDescription", &path)?,
+        detail,
+    }))
+}
+
+/// A fault's `detail` as text: its own text, else its children's, space-separated.
+fn detail_text(node: &Node) -> String {
+    if !node.text.trim().is_empty() || node.children.is_empty() {
+        return node.text.trim().to_owned();
+    }
+    node.children.iter().map(detail_text).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ")
+}

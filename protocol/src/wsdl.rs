@@ -1,0 +1,1 @@
+//! The WSDL the mock serves (being written).

@@ -1,0 +1,253 @@
+//! Mapping between [`Node`]s and typed values, one `impl` per wire type.
+//!
+//! [`Field`] reads a value from the element that carries it and writes it back as an
+//! element of a given name. Structs are mapped with [`xml_struct!`], which lists each
+//! field's wire name and occurrence (`opt` 0..1, `many` 0..n, `req` exactly one) in
+//! WSDL order, so the same list drives decoding and encoding.
+
+use base64::Engine as _;
+use rust_decimal::Decimal;
+
+use super::tree::Node;
+use super::writer::XmlWriter;
+use crate::error::CodecError;
+use crate::model::*;
+
+/// A value that is carried by one XML element.
+pub trait Field: Sized {
+    /// Reads the value from `node`; `path` names the node in error messages.
+    fn read(node: &Node, path: &str) -> Result<Self, CodecError>;
+    /// Writes the value as `<name>…</name>`.
+    fn write(&self, w: &mut XmlWriter<'_>, name: &str);
+    /// Whether an empty element (`<x></x>`) reads as "absent": true for numbers and
+    /// enumerations, which lax clients write empty for "no value".
+    const EMPTY_IS_ABSENT: bool = false;
+}
+
+pub fn join(path: &str, name: &str) -> String {
+    format!("{path}/{name}")
+}
+
+/// Reads an optional child. Empty text in a non-string simple type counts as absent,
+/// as lax clients write `<value></value>` for "no value".
+pub fn opt<T: Field>(node: &Node, name: &str, path: &str) -> Result<Option<T>, CodecError> {
+    match node.child(name) {
+        Some(child) if child.children.is_empty() && child.text.trim().is_empty() && T::EMPTY_IS_ABSENT => Ok(None),
+        Some(child) => T::read(child, &join(path, name)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Reads every child of the name.
+pub fn many<T: Field>(node: &Node, name: &str, path: &str) -> Result<Vec<T>, CodecError> {
+    node.children_named(name).map(|child| T::read(child, &join(path, name))).collect()
+}
+
+/// Reads a child the WSDL requires.
+pub fn req<T: Field>(node: &Node, name: &str, path: &str) -> Result<T, CodecError> {
+    opt(node, name, path)?.ok_or_else(|| CodecError::MissingElement { path: join(path, name) })
+}
+
+pub fn write_opt<T: Field>(w: &mut XmlWriter<'_>, name: &str, value: &Option<T>) {
+    if let Some(value) = value {
+        value.write(w, name);
+    }
+}
+
+pub fn write_many<T: Field>(w: &mut XmlWriter<'_>, name: &str, values: &[T]) {
+    for value in values {
+        value.write(w, name);
+    }
+}
+
+fn invalid(path: &str, value: &str, expected: &'static str) -> CodecError {
+    CodecError::InvalidValue { path: path.to_owned(), value: value.to_owned(), expected }
+}
+
+impl Field for String {
+    fn read(node: &Node, _path: &str) -> Result<Self, CodecError> {
+        Ok(node.text.clone())
+    }
+    fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
+        w.leaf(name, self);
+    }
+}
+
+impl Field for Decimal {
+    const EMPTY_IS_ABSENT: bool = true;
+    fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+        let text = node.text.trim();
+        // xs:decimal allows a leading '+'; rust_decimal does not.
+        let digits = text.strip_prefix('+').unwrap_or(text);
+        let valid = !digits.is_empty()
+            && digits.trim_start_matches('-').chars().all(|c| c.is_ascii_digit() || c == '.')
+            && digits.matches('.').count() <= 1;
+        if !valid {
+            return Err(invalid(path, text, "xs:decimal"));
+        }
+        Decimal::from_str_exact(digits).map_err(|_| invalid(path, text, "xs:decimal within 28 digits"))
+    }
+    fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
+        w.leaf(name, &self.to_string());
+    }
+}
+
+macro_rules! integer_field {
+    ($ty:ty, $xsd:literal) => {
+        impl Field for $ty {
+            const EMPTY_IS_ABSENT: bool = true;
+            fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+                let text = node.text.trim();
+                text.strip_prefix('+').unwrap_or(text).parse().map_err(|_| invalid(path, text, $xsd))
+            }
+            fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
+                w.leaf(name, &self.to_string());
+            }
+        }
+    };
+}
+integer_field!(i32, "xs:int");
+integer_field!(i64, "xs:long");
+
+/// `xs:base64Binary`. Whitespace inside the text is allowed (line-wrapped base64).
+impl Field for Vec<u8> {
+    fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+        let compact: String = node.text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .map_err(|_| invalid(path, &truncate(&node.text), "xs:base64Binary"))
+    }
+    fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
+        w.leaf(name, &base64::engine::general_purpose::STANDARD.encode(self));
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+macro_rules! enum_field {
+    ($ty:ty, $xsd:literal) => {
+        impl Field for $ty {
+            const EMPTY_IS_ABSENT: bool = true;
+            fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+                let text = node.text.trim();
+                <$ty>::parse(text).ok_or_else(|| invalid(path, text, $xsd))
+            }
+            fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
+                w.leaf(name, self.as_str());
+            }
+        }
+    };
+}
+enum_field!(PaymentMode, "tns:paymentMode (IMMEDIATE_DEBIT, RESERVATION_DESIRED, RESERVATION_REQUIRED, RESERVATION_REQUIRED_PRELIMINARY_AMOUNT)");
+enum_field!(AcknowledgmentMode, "tns:acknowledgmentMode (NO_ACKNOWLEDGMENT, OPTIONAL_ACKNOWLEDGMENT, REQUIRE_ACKNOWLEDGMENT)");
+enum_field!(InvoiceStatus, "tns:invoiceStatus");
+
+/// Declares a struct's wire mapping: each line is `occurrence field: "wireName"`.
+macro_rules! xml_struct {
+    (@write opt $w:ident $wire:literal $value:expr) => { $crate::xml::field::write_opt($w, $wire, $value) };
+    (@write many $w:ident $wire:literal $value:expr) => { $crate::xml::field::write_many($w, $wire, $value) };
+    (@write req $w:ident $wire:literal $value:expr) => { $crate::xml::field::Field::write($value, $w, $wire) };
+    ($ty:ty { $($occ:ident $field:ident : $wire:literal),* $(,)? }) => {
+        impl $crate::xml::field::Field for $ty {
+            #[allow(unused_variables)]
+            fn read(node: &$crate::xml::tree::Node, path: &str) -> Result<Self, $crate::error::CodecError> {
+                Ok(Self { $($field: $crate::xml::field::$occ(node, $wire, path)?),* })
+            }
+            #[allow(unused_variables)]
+            fn write(&self, w: &mut $crate::xml::writer::XmlWriter<'_>, name: &str) {
+                w.open(name);
+                $(xml_struct!(@write $occ w $wire &self.$field);)*
+                w.close(name);
+            }
+        }
+    };
+}
+pub(crate) use xml_struct;
+
+/// A list wrapped in an element of its own: `<invoiceRows><invoiceRow/>…</invoiceRows>`.
+macro_rules! wrapped_list {
+    ($item:ty, $inner:literal) => {
+        impl Field for Vec<$item> {
+            fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+                many(node, $inner, path)
+            }
+            fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
+                w.open(name);
+                write_many(w, $inner, self);
+                w.close(name);
+            }
+        }
+    };
+}
+wrapped_list!(InvoiceRow, "invoiceRow");
+wrapped_list!(CustomerToken, "token");
+
+xml_struct!(Amount { opt currency: "currency", opt value: "value" });
+xml_struct!(PrincipalId { opt id: "id", opt kind: "type", opt user_id: "userId" });
+xml_struct!(ClientContext {
+    opt channel: "channel",
+    opt client_comment: "clientComment",
+    opt client_id: "clientId",
+    opt client_reference: "clientReference",
+    opt client_request_timeout: "clientRequestTimeout",
+    opt initiator_principal_id: "initiatorPrincipalId",
+    opt password: "password",
+});
+xml_struct!(InvoiceRow {
+    opt item_description: "itemDescription",
+    opt item_discount: "itemDiscount",
+    opt item_ean: "itemEAN",
+    opt item_quantity: "itemQuantity",
+    opt item_sku: "itemSKU",
+    opt item_tax_rate: "itemTaxRate",
+    opt item_total_amount: "itemTotalAmount",
+    opt item_unit: "itemUnit",
+    opt item_unit_price: "itemUnitPrice",
+});
+xml_struct!(Invoice {
+    opt payment_mode: "paymentMode",
+    opt acknowledgment_mode: "acknowledgmentMode",
+    opt issue_date: "issueDate",
+    opt title: "title",
+    opt client_invoice_id: "clientInvoiceId",
+    opt invoice_rows: "invoiceRows",
+    opt total_amount: "totalAmount",
+    opt cashier_id: "cashierId",
+    opt footer: "footer",
+    opt back_url: "backURL",
+    opt notification_url: "notificationUrl",
+    opt commit_reservation_timeout: "commitReservationTimeout",
+});
+xml_struct!(CustomerToken { opt description: "description", opt id: "id", req status: "status", opt value: "value" });
+xml_struct!(ReceiptDocument { opt mime_type: "mimeType", opt receipt_data: "receiptData", opt receipt_type: "receiptType" });
+xml_struct!(Receipt {
+    opt terminal_id: "terminalId",
+    opt payment_date: "paymentDate",
+    opt client_invoice_id: "clientInvoiceId",
+    opt invoice_reference: "invoiceReference",
+    opt payment_reference: "paymentReference",
+    opt payer_terminal_id: "payerTerminalId",
+    opt receiver_name: "receiverName",
+    opt invoice: "invoice",
+});
+xml_struct!(Report { opt title: "title", opt mime_type: "mimeType", opt content: "content", opt content_string: "contentString" });
+xml_struct!(Parameter { opt key: "key", opt value: "value" });
+
+/// `<parameters><parameter><entry>…</entry></parameter></parameters>`.
+impl Field for Parameters {
+    fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+        match node.child("parameter") {
+            Some(map) => many(map, "entry", &join(path, "parameter")).map(Parameters),
+            None => Ok(Parameters::default()),
+        }
+    }
+    fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
+        w.open(name);
+        w.open("parameter");
+        write_many(w, "entry", &self.0);
+        w.close("parameter");
+        w.close(name);
+    }
+}
