@@ -20,7 +20,7 @@ pub enum CodecError {
     DocType,
     #[error("unknown entity reference &{0};")]
     UnknownEntity(String),
-    #[error("document is empty or has no root element")]
+    #[error("not an XML document: no root element found")]
     NoRoot,
     #[error("document nests elements deeper than {limit} levels")]
     TooDeep { limit: usize },

@@ -1,0 +1,345 @@
+//! Start-up configuration: who may call the mock, the simulated customers, and the
+//! Glase-side deadlines. Read from TOML; anything not given takes the documented
+//! demo defaults, which the binary prints at start-up.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Everything the mock needs to start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Deadlines and limits on the Glase side.
+    pub deadlines: Deadlines,
+    /// `true` keeps the demo reseller, terminal and customer and adds the file's entries;
+    /// `false` replaces them.
+    pub keep_demo: bool,
+    pub resellers: Vec<ResellerConfig>,
+    pub terminals: Vec<TerminalConfig>,
+    pub customers: Vec<CustomerConfig>,
+    /// The customer the control API acts as when a call names none.
+    pub default_customer: Option<String>,
+    /// Seed of the reference generators; by default the start-up time, so references
+    /// differ between runs.
+    pub reference_seed: Option<u64>,
+    /// Journal entries kept in memory (oldest dropped first).
+    pub journal_capacity: usize,
+    /// Largest SOAP request body accepted, in bytes; larger ones get HTTP 413.
+    pub max_body_bytes: usize,
+}
+
+/// The Glase-side clocks of spec section 4, all configurable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Deadlines {
+    /// After PAID/RESERVED the merchant must call getPaymentStatus within this, or the
+    /// payment is reversed.
+    #[serde(with = "humantime_serde")]
+    pub status_deadline: Duration,
+    /// A reservation not committed within this (unless the invoice's own
+    /// `commitReservationTimeout` says otherwise) is cancelled.
+    #[serde(with = "humantime_serde")]
+    pub reservation_timeout: Duration,
+    /// A transaction period's reports answer REPORT_NOT_READY for this long after
+    /// markTransactionPeriod.
+    #[serde(with = "humantime_serde")]
+    pub report_ready_delay: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            status_deadline: Duration::from_secs(20),
+            reservation_timeout: Duration::from_secs(600),
+            report_ready_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A reseller (merchant) account and its RESELLERUSER login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResellerConfig {
+    /// Principal id of the RESELLERUSER login (`initiatorPrincipalId/id`).
+    pub id: String,
+    /// `initiatorPrincipalId/userId` of the login.
+    pub user_id: String,
+    pub password: String,
+    /// The one currency this reseller's invoices may use (ISO 4217).
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// The `w` of unattended QR codes; by default the reseller id.
+    pub merchant_id: Option<String>,
+    /// Shown to customers and in receipts.
+    pub name: Option<String>,
+    /// `false` makes every refundPayment answer 97.
+    #[serde(default = "yes")]
+    pub refunds_allowed: bool,
+    /// `false` makes every refundPayment answer 99 (the receiving bank refuses).
+    #[serde(default = "yes")]
+    pub receiver_allows_refunds: bool,
+}
+
+/// A terminal that exists before any registerTerminal call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalConfig {
+    /// The TERMINALID principal id.
+    pub id: String,
+    pub password: String,
+    /// Id of the reseller it belongs to.
+    pub reseller: String,
+    pub name: Option<String>,
+    /// The static QR sticker id, as if assignSeqrId had been called.
+    pub seqr_id: Option<String>,
+}
+
+/// A simulated app user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerConfig {
+    pub msisdn: String,
+    pub pin: String,
+    /// Wallet balance; a payment above it ends FAILED.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub balance: Decimal,
+}
+
+fn default_currency() -> String {
+    "EUR".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The documented demo credentials.
+pub mod demo {
+    pub const RESELLER_ID: &str = "glase-demo";
+    pub const RESELLER_USER_ID: &str = "9900";
+    pub const PASSWORD: &str = "demo1234";
+    pub const TERMINAL_ID: &str = "demo-terminal";
+    pub const CURRENCY: &str = "EUR";
+    pub const MERCHANT_ID: &str = "glase-demo";
+    pub const CUSTOMER_MSISDN: &str = "483344323423";
+    pub const CUSTOMER_PIN: &str = "1234";
+    pub const CUSTOMER_BALANCE: &str = "1000.00";
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            deadlines: Deadlines::default(),
+            keep_demo: true,
+            resellers: Vec::new(),
+            terminals: Vec::new(),
+            customers: Vec::new(),
+            default_customer: None,
+            reference_seed: None,
+            journal_capacity: 100_000,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Why a configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}")]
+    Parse {
+        path: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: shown, source })
+    }
+
+    /// The demo reseller, terminal and customer.
+    pub fn demo_entries() -> (ResellerConfig, TerminalConfig, CustomerConfig) {
+        (
+            ResellerConfig {
+                id: demo::RESELLER_ID.to_owned(),
+                user_id: demo::RESELLER_USER_ID.to_owned(),
+                password: demo::PASSWORD.to_owned(),
+                currency: demo::CURRENCY.to_owned(),
+                merchant_id: Some(demo::MERCHANT_ID.to_owned()),
+                name: Some("Glase Demo Merchant".to_owned()),
+                refunds_allowed: true,
+                receiver_allows_refunds: true,
+            },
+            TerminalConfig {
+                id: demo::TERMINAL_ID.to_owned(),
+                password: demo::PASSWORD.to_owned(),
+                reseller: demo::RESELLER_ID.to_owned(),
+                name: Some("Demo terminal".to_owned()),
+                seqr_id: None,
+            },
+            CustomerConfig {
+                msisdn: demo::CUSTOMER_MSISDN.to_owned(),
+                pin: demo::CUSTOMER_PIN.to_owned(),
+                // A literal that always parses.
+                balance: demo::CUSTOMER_BALANCE.parse().unwrap_or(Decimal::ONE_THOUSAND),
+            },
+        )
+    }
+
+    /// The configuration with the demo entries merged in (when `keep_demo`), checked for
+    /// dangling references and duplicates.
+    pub fn resolved(&self) -> Result<Self, ConfigError> {
+        let mut config = self.clone();
+        if config.keep_demo {
+            let (reseller, terminal, customer) = Self::demo_entries();
+            if !config.resellers.iter().any(|r| r.id == reseller.id) {
+                config.resellers.insert(0, reseller);
+            }
+            if !config.terminals.iter().any(|t| t.id == terminal.id) {
+                config.terminals.insert(0, terminal);
+            }
+            if !config.customers.iter().any(|c| c.msisdn == customer.msisdn) {
+                config.customers.insert(0, customer);
+            }
+        }
+        let mut problems = Vec::new();
+        unique(config.resellers.iter().map(|r| r.id.as_str()), "reseller id", &mut problems);
+        unique(config.terminals.iter().map(|t| t.id.as_str()), "terminal id", &mut problems);
+        unique(config.customers.iter().map(|c| c.msisdn.as_str()), "customer msisdn", &mut problems);
+        unique(
+            config.resellers.iter().map(|r| r.merchant_id.as_deref().unwrap_or(&r.id)),
+            "merchant id",
+            &mut problems,
+        );
+        unique(config.terminals.iter().filter_map(|t| t.seqr_id.as_deref()), "seqr id", &mut problems);
+        for terminal in &config.terminals {
+            if !config.resellers.iter().any(|r| r.id == terminal.reseller) {
+                problems.push(format!("terminal {:?} names unknown reseller {:?}", terminal.id, terminal.reseller));
+            }
+            if terminal.password.chars().count() < 4 {
+                problems.push(format!("terminal {:?}: password must have at least 4 characters", terminal.id));
+            }
+        }
+        for customer in &config.customers {
+            if customer.balance.is_sign_negative() {
+                problems.push(format!("customer {:?}: balance must not be negative", customer.msisdn));
+            }
+        }
+        if let Some(msisdn) = &config.default_customer {
+            if !config.customers.iter().any(|c| &c.msisdn == msisdn) {
+                problems.push(format!("default_customer {msisdn:?} is not a configured customer"));
+            }
+        }
+        if config.customers.is_empty() {
+            problems.push("at least one customer is needed to play the app".to_owned());
+        }
+        if config.journal_capacity == 0 {
+            problems.push("journal_capacity must be at least 1".to_owned());
+        }
+        if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems.join("; "))) }
+    }
+}
+
+fn unique<'a>(items: impl Iterator<Item = &'a str>, what: &str, problems: &mut Vec<String>) {
+    let mut seen = BTreeMap::new();
+    for item in items {
+        if seen.insert(item, ()).is_some() {
+            problems.push(format!("duplicate {what} {item:?}"));
+        }
+    }
+}
+
+mod humantime_serde {
+    //! `Duration` as a humantime string ("20s", "10m", "250ms") in TOML and JSON.
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_demo_setup() {
+        let config: Config = toml::from_str("").unwrap();
+        let resolved = config.resolved().unwrap();
+        assert_eq!(resolved.resellers[0].id, "glase-demo");
+        assert_eq!(resolved.resellers[0].user_id, "9900");
+        assert_eq!(resolved.terminals[0].id, "demo-terminal");
+        assert_eq!(resolved.deadlines.status_deadline, Duration::from_secs(20));
+    }
+
+    #[test]
+    fn file_entries_extend_the_demo_and_deadlines_parse() {
+        let config: Config = toml::from_str(
+            r#"
+            [deadlines]
+            status_deadline = "5s"
+            [[resellers]]
+            id = "shop"
+            user_id = "1"
+            password = "secret"
+            currency = "SEK"
+            [[terminals]]
+            id = "till-1"
+            password = "pass1"
+            reseller = "shop"
+            "#,
+        )
+        .unwrap();
+        let resolved = config.resolved().unwrap();
+        assert_eq!(resolved.deadlines.status_deadline, Duration::from_secs(5));
+        assert_eq!(resolved.resellers.len(), 2);
+        assert_eq!(resolved.terminals.len(), 2);
+    }
+
+    #[test]
+    fn invalid_entries_are_all_reported() {
+        let config: Config = toml::from_str(
+            r#"
+            keep_demo = false
+            [[terminals]]
+            id = "t"
+            password = "abc"
+            reseller = "nobody"
+            "#,
+        )
+        .unwrap();
+        let error = config.resolved().unwrap_err().to_string();
+        assert!(error.contains("unknown reseller"), "{error}");
+        assert!(error.contains("at least 4 characters"), "{error}");
+        assert!(error.contains("at least one customer"), "{error}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(toml::from_str::<Config>("status_deadline = \"5s\"").is_err());
+    }
+}

@@ -1,0 +1,300 @@
+//! The simulated Glase app: scanning QR codes, confirming with a PIN, cancelling,
+//! walking away, and the wallet that decides whether a payment can go through.
+
+use glase_protocol::InvoiceStatus;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::deadlines::DeadlineKind;
+use super::{Customer, Effects, Event, Machine};
+use crate::clock::Timestamp;
+
+/// Why a customer action could not be done. These are answers to the person or test
+/// driving the app, never SOAP results.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CustomerError {
+    #[error("unknown customer {0:?}")]
+    UnknownCustomer(String),
+    #[error("{0:?} is not a Glase QR code (expected HTTP://SEQR.SE/R<invoiceReference>, HTTP://SEQR.SE/Q<seqrId> or HTTP://SEQR.SE/000/ups?w=<merchantId>&t=<token>)")]
+    NotAGlaseQr(String),
+    #[error("malformed unattended QR code {qr:?}: {reason}")]
+    MalformedUnattendedQr { qr: String, reason: String },
+    #[error("no invoice {0:?}")]
+    UnknownInvoice(String),
+    #[error("no terminal has seqrId {0:?}")]
+    UnknownSeqrId(String),
+    #[error("terminal with seqrId {0:?} has no invoice waiting to be paid")]
+    NothingToPay(String),
+    #[error("invoice {invoice} is open in another customer's app ({msisdn})")]
+    OpenedByAnother { invoice: String, msisdn: String },
+    #[error("invoice {invoice} cannot be {action}: it is {status}")]
+    WrongState { invoice: String, action: &'static str, status: InvoiceStatus },
+    #[error("unattended QR codes are handled by the Unattended Payments Service, which is not enabled in this mock")]
+    UnattendedNotSupported,
+}
+
+/// What a scanned QR code points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum QrTarget {
+    /// `HTTP://SEQR.SE/R<invoiceReference>` (or `seqr://SEQR.SE/R…` from a mobile browser).
+    Invoice { reference: String },
+    /// `HTTP://SEQR.SE/Q<seqrId>`: a till's static sticker **[decision]**.
+    Terminal { seqr_id: String },
+    /// `HTTP://SEQR.SE/000/ups?w=<merchantId>&t=<token>`: an unattended machine.
+    Unattended { merchant_id: String, token: String },
+}
+
+/// Parses the text of a QR code.
+pub fn parse_qr(qr: &str) -> Result<QrTarget, CustomerError> {
+    let text = qr.trim();
+    let not_glase = || CustomerError::NotAGlaseQr(text.to_owned());
+    let lower = text.to_ascii_lowercase();
+    let prefix_len = ["http://seqr.se/", "https://seqr.se/", "seqr://seqr.se/"]
+        .iter()
+        .find(|p| lower.starts_with(*p))
+        .map(|p| p.len())
+        .ok_or_else(not_glase)?;
+    let rest = &text[prefix_len..];
+    if let Some(query) = rest.strip_prefix("000/ups?") {
+        return parse_unattended(text, query);
+    }
+    let (kind, id) = rest.split_at(rest.chars().next().map_or(0, char::len_utf8));
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(not_glase());
+    }
+    match kind {
+        "R" | "r" if id.chars().all(|c| c.is_ascii_digit()) => Ok(QrTarget::Invoice { reference: id.to_owned() }),
+        "Q" | "q" => Ok(QrTarget::Terminal { seqr_id: id.to_owned() }),
+        _ => Err(not_glase()),
+    }
+}
+
+/// `w=<merchantId>&t=<token>`, both present once, non-empty, nothing else.
+fn parse_unattended(qr: &str, query: &str) -> Result<QrTarget, CustomerError> {
+    let malformed = |reason: &str| CustomerError::MalformedUnattendedQr { qr: qr.to_owned(), reason: reason.to_owned() };
+    let (mut merchant, mut token) = (None, None);
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').ok_or_else(|| malformed("parameters must be key=value"))?;
+        let slot = match key {
+            "w" => &mut merchant,
+            "t" => &mut token,
+            other => return Err(malformed(&format!("unknown parameter {other:?}"))),
+        };
+        if slot.replace(value.to_owned()).is_some() {
+            return Err(malformed(&format!("parameter {key:?} appears twice")));
+        }
+    }
+    let merchant_id = merchant.filter(|m| !m.is_empty()).ok_or_else(|| malformed("missing merchant id w"))?;
+    let token = token.filter(|t| !t.is_empty()).ok_or_else(|| malformed("missing token t"))?;
+    Ok(QrTarget::Unattended { merchant_id, token })
+}
+
+/// The result of entering a PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Confirmation {
+    Paid,
+    Reserved,
+    /// Wrong PIN: the invoice stays ISSUED and open, the customer may retry **[decision]**.
+    WrongPin,
+    /// The wallet cannot cover the invoice: it is now FAILED.
+    InsufficientFunds,
+}
+
+impl Machine {
+    fn customer_or_default(&self, msisdn: Option<&str>) -> Result<String, CustomerError> {
+        let msisdn = msisdn.unwrap_or(&self.default_customer);
+        if self.customers.contains_key(msisdn) {
+            Ok(msisdn.to_owned())
+        } else {
+            Err(CustomerError::UnknownCustomer(msisdn.to_owned()))
+        }
+    }
+
+    /// Finds the invoice a non-unattended QR code points at.
+    pub fn resolve_qr(&self, qr: &str) -> Result<String, CustomerError> {
+        match parse_qr(qr)? {
+            QrTarget::Invoice { reference } => {
+                if self.invoices.contains_key(&reference) {
+                    Ok(reference)
+                } else {
+                    Err(CustomerError::UnknownInvoice(reference))
+                }
+            }
+            QrTarget::Terminal { seqr_id } => {
+                let terminal = self.seqr_ids.get(&seqr_id).ok_or_else(|| CustomerError::UnknownSeqrId(seqr_id.clone()))?;
+                // The till's most recent invoice that is still waiting for a customer.
+                self.invoices
+                    .values()
+                    .filter(|r| &r.terminal == terminal && r.status == InvoiceStatus::Issued && r.opened_by.is_none())
+                    .max_by_key(|r| (r.issued_at, r.reference.len(), r.reference.clone()))
+                    .map(|r| r.reference.clone())
+                    .ok_or(CustomerError::NothingToPay(seqr_id))
+            }
+            QrTarget::Unattended { .. } => Err(CustomerError::UnattendedNotSupported),
+        }
+    }
+
+    /// The customer opens an invoice in the app (the PIN dialog shows).
+    pub fn scan(&mut self, qr: &str, msisdn: Option<&str>, now: Timestamp) -> Result<(String, Effects), CustomerError> {
+        let mut fx = self.expire(now);
+        let reference = self.resolve_qr(qr)?;
+        let msisdn = self.customer_or_default(msisdn)?;
+        self.open(&reference, &msisdn, &mut fx)?;
+        Ok((reference, fx))
+    }
+
+    /// Opens an ISSUED invoice for a customer (idempotent for the same customer).
+    pub fn open_invoice(&mut self, reference: &str, msisdn: Option<&str>, now: Timestamp) -> Result<Effects, CustomerError> {
+        let mut fx = self.expire(now);
+        let msisdn = self.customer_or_default(msisdn)?;
+        self.open(reference, &msisdn, &mut fx)?;
+        Ok(fx)
+    }
+
+    fn open(&mut self, reference: &str, msisdn: &str, fx: &mut Effects) -> Result<(), CustomerError> {
+        let record = self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
+        if record.status != InvoiceStatus::Issued {
+            return Err(CustomerError::WrongState { invoice: reference.to_owned(), action: "opened", status: record.status });
+        }
+        match &record.opened_by {
+            Some(other) if other != msisdn => {
+                return Err(CustomerError::OpenedByAnother { invoice: reference.to_owned(), msisdn: other.clone() });
+            }
+            Some(_) => {}
+            None => {
+                record.opened_by = Some(msisdn.to_owned());
+                fx.event(Event::CustomerScanned { invoice: reference.to_owned(), msisdn: msisdn.to_owned() });
+            }
+        }
+        Ok(())
+    }
+
+    /// The customer enters a PIN for an invoice (opening it first if needed).
+    pub fn confirm(
+        &mut self,
+        reference: &str,
+        msisdn: Option<&str>,
+        pin: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(Confirmation, Effects), CustomerError> {
+        let mut fx = self.expire(now);
+        let msisdn = self.customer_or_default(msisdn)?;
+        self.open(reference, &msisdn, &mut fx)?;
+        let customer = &self.customers[&msisdn];
+        // No PIN given means "the right one": a test that wants a wrong PIN says so.
+        if pin.is_some_and(|pin| pin != customer.pin) {
+            fx.event(Event::CustomerWrongPin { invoice: reference.to_owned(), msisdn });
+            return Ok((Confirmation::WrongPin, fx));
+        }
+        let balance = customer.balance;
+        let record = &self.invoices[reference];
+        let (total, mode, url) = (record.total, record.payment_mode, record.invoice.notification_url.clone());
+        let timeout = record.invoice.commit_reservation_timeout;
+        if let Some(record) = self.invoices.get_mut(reference) {
+            record.opened_by = None;
+            record.payer = Some(msisdn.clone());
+        }
+        if balance < total {
+            self.transition(reference, InvoiceStatus::Failed, "insufficient funds in wallet", now, &mut fx);
+            fx.notify(reference, url.as_deref(), "failed");
+            return Ok((Confirmation::InsufficientFunds, fx));
+        }
+        if let Some(customer) = self.customers.get_mut(&msisdn) {
+            customer.balance -= total;
+        }
+        let confirmation = if mode.reserves() {
+            let timeout = timeout
+                .filter(|s| *s > 0)
+                .map(|s| std::time::Duration::from_secs(s.unsigned_abs()))
+                .unwrap_or(self.deadlines.reservation_timeout);
+            let deadline = now.plus(timeout);
+            if let Some(record) = self.invoices.get_mut(reference) {
+                record.reserved_amount = Some(total);
+                record.commit_deadline = Some(deadline);
+            }
+            self.queue.push(deadline, reference, DeadlineKind::ReservationTimeout);
+            self.transition(reference, InvoiceStatus::Reserved, "customer confirmed reservation", now, &mut fx);
+            Confirmation::Reserved
+        } else {
+            self.create_payment(reference, total, now, &mut fx);
+            self.transition(reference, InvoiceStatus::Paid, "customer confirmed payment", now, &mut fx);
+            Confirmation::Paid
+        };
+        self.arm_status_deadline(reference, now);
+        fx.notify(reference, url.as_deref(), "confirmed");
+        Ok((confirmation, fx))
+    }
+
+    /// The customer cancels in the app: ISSUED → CANCELED, with a notification.
+    pub fn customer_cancel(&mut self, reference: &str, msisdn: Option<&str>, now: Timestamp) -> Result<Effects, CustomerError> {
+        let mut fx = self.expire(now);
+        let msisdn = self.customer_or_default(msisdn)?;
+        self.open(reference, &msisdn, &mut fx)?;
+        let url = self.invoices[reference].invoice.notification_url.clone();
+        self.close_unpaid(reference, "canceled by customer", now, &mut fx);
+        fx.notify(reference, url.as_deref(), "canceled");
+        Ok(fx)
+    }
+
+    /// The customer closes the app without answering: the invoice stays ISSUED and is
+    /// no longer "in progress".
+    pub fn walk_away(&mut self, reference: &str, now: Timestamp) -> Result<Effects, CustomerError> {
+        let mut fx = self.expire(now);
+        let record = self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
+        if let Some(msisdn) = record.opened_by.take() {
+            fx.event(Event::CustomerWalkedAway { invoice: reference.to_owned(), msisdn });
+        }
+        Ok(fx)
+    }
+
+    /// Creates or changes a simulated customer.
+    pub fn set_customer(&mut self, msisdn: &str, pin: Option<&str>, balance: Option<Decimal>) -> &Customer {
+        let customer = self.customers.entry(msisdn.to_owned()).or_insert_with(|| Customer {
+            msisdn: msisdn.to_owned(),
+            pin: "1234".to_owned(),
+            balance: Decimal::ZERO,
+        });
+        if let Some(pin) = pin {
+            customer.pin = pin.to_owned();
+        }
+        if let Some(balance) = balance {
+            customer.balance = balance;
+        }
+        customer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_documented_qr_form() {
+        assert_eq!(parse_qr("HTTP://SEQR.SE/R1397240460668").unwrap(), QrTarget::Invoice { reference: "1397240460668".into() });
+        assert_eq!(parse_qr("seqr://SEQR.SE/R12345").unwrap(), QrTarget::Invoice { reference: "12345".into() });
+        assert_eq!(parse_qr("HTTP://SEQR.SE/Qtill42").unwrap(), QrTarget::Terminal { seqr_id: "till42".into() });
+        assert_eq!(
+            parse_qr("HTTP://SEQR.SE/000/ups?w=glase-demo&t=123456").unwrap(),
+            QrTarget::Unattended { merchant_id: "glase-demo".into(), token: "123456".into() }
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_qr_codes_with_a_reason() {
+        assert!(matches!(parse_qr("https://example.com/R1"), Err(CustomerError::NotAGlaseQr(_))));
+        assert!(matches!(parse_qr("HTTP://SEQR.SE/Rabc"), Err(CustomerError::NotAGlaseQr(_))));
+        assert!(matches!(parse_qr("HTTP://SEQR.SE/R"), Err(CustomerError::NotAGlaseQr(_))));
+        for bad in [
+            "HTTP://SEQR.SE/000/ups?w=m",
+            "HTTP://SEQR.SE/000/ups?t=1",
+            "HTTP://SEQR.SE/000/ups?w=m&t=1&x=2",
+            "HTTP://SEQR.SE/000/ups?w=m&t=1&t=2",
+            "HTTP://SEQR.SE/000/ups?w=&t=1",
+        ] {
+            assert!(matches!(parse_qr(bad), Err(CustomerError::MalformedUnattendedQr { .. })), "{bad}");
+        }
+    }
+}

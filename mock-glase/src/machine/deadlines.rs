@@ -1,0 +1,100 @@
+//! The Glase-side clocks: the status-acknowledgement reversal (spec 2.2 step 5) and the
+//! reservation timeout. Deadlines sit in an ordered queue so `expire` costs
+//! O(expired · log n), not a scan of every invoice; an entry whose invoice has moved on
+//! is simply skipped when it comes due.
+
+use std::collections::BTreeSet;
+
+use glase_protocol::InvoiceStatus;
+
+use super::{Effects, Machine};
+use crate::clock::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DeadlineKind {
+    StatusAcknowledgement,
+    ReservationTimeout,
+}
+
+/// Deadlines ordered by time.
+#[derive(Debug, Clone, Default)]
+pub struct DeadlineQueue {
+    entries: BTreeSet<(Timestamp, String, DeadlineKind)>,
+}
+
+impl DeadlineQueue {
+    pub(crate) fn push(&mut self, at: Timestamp, reference: &str, kind: DeadlineKind) {
+        self.entries.insert((at, reference.to_owned(), kind));
+    }
+
+    fn pop_due(&mut self, now: Timestamp) -> Option<(Timestamp, String, DeadlineKind)> {
+        if self.entries.first().is_some_and(|(at, _, _)| *at <= now) { self.entries.pop_first() } else { None }
+    }
+
+    pub fn next(&self) -> Option<Timestamp> {
+        self.entries.first().map(|(at, _, _)| *at)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Machine {
+    /// Fires every deadline due at `now`. Called before every command, and by the
+    /// transport's timer so deadlines fire with no request arriving.
+    pub fn expire(&mut self, now: Timestamp) -> Effects {
+        let mut fx = Effects::default();
+        while let Some((at, reference, kind)) = self.queue.pop_due(now) {
+            let Some(record) = self.invoices.get(&reference) else { continue };
+            let url = record.invoice.notification_url.clone();
+            match kind {
+                DeadlineKind::StatusAcknowledgement if record.status_deadline == Some(at) => {
+                    self.reverse(&reference, at, &mut fx);
+                    fx.notify(&reference, url.as_deref(), "reversed");
+                }
+                DeadlineKind::ReservationTimeout
+                    if record.commit_deadline == Some(at) && record.status == InvoiceStatus::Reserved =>
+                {
+                    self.close_unpaid(&reference, "reservation expired: not committed in time", at, &mut fx);
+                    fx.notify(&reference, url.as_deref(), "expired");
+                }
+                _ => {}
+            }
+        }
+        fx
+    }
+
+    /// The time of the next deadline, for the transport's timer.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.queue.next()
+    }
+
+    /// The merchant never fetched the status: PAID or RESERVED goes back to CANCELED and
+    /// the customer gets the money back.
+    fn reverse(&mut self, reference: &str, at: Timestamp, fx: &mut Effects) {
+        const REASON: &str = "reversed: status not fetched";
+        let Some(record) = self.invoices.get_mut(reference) else { return };
+        record.status_deadline = None;
+        match record.status {
+            InvoiceStatus::Reserved => self.close_unpaid(reference, REASON, at, fx),
+            InvoiceStatus::Paid => {
+                let ers = record.ers_reference.clone().unwrap_or_default();
+                if let Some(payment) = self.payments.get_mut(&ers) {
+                    payment.reversed = true;
+                    let (payer, amount, reseller) = (payment.payer.clone(), payment.amount, payment.reseller.clone());
+                    if let Some(customer) = self.customers.get_mut(&payer) {
+                        customer.balance += amount;
+                    }
+                    self.periods.forget_payment(&reseller, &ers);
+                }
+                self.transition(reference, InvoiceStatus::Canceled, REASON, at, fx);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! The pure, synchronous state machine of the Glase side: resellers, terminals,
+//! invoices, reservations, payments, refunds, transaction periods and the simulated
+//! customers' wallets.
+//!
+//! `apply(request, now)` takes a decoded SOAP request and the current time and returns an
+//! [`Outcome`]: the reply to send, the journal events, and the notifications to deliver.
+//! Customer actions (`scan`, `confirm`, …) and [`Machine::expire`] work the same way.
+//! Nothing here reads a clock or does IO, so criterion and proptest drive it directly.
+//!
+//! The parts: [`auth`] checks principals, [`invoices`] the invoice operations,
+//! [`payments`] receipts and refunds, [`terminals`] terminal administration,
+//! [`reports`] periods and reconciliation, [`customer`] the app, [`deadlines`] the
+//! Glase-side clocks, [`faults`] injected results.
+
+pub mod auth;
+pub mod customer;
+pub mod deadlines;
+pub mod events;
+pub mod faults;
+pub mod ids;
+pub mod invoices;
+pub mod payments;
+pub mod reports;
+pub mod terminals;
+
+use std::collections::HashMap;
+
+use glase_protocol::{
+    Invoice, InvoiceStatus, Operation, PaymentMode, Reply, Request, Response, ResultCode,
+};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+use crate::config::{Config, Deadlines};
+pub use customer::CustomerError;
+pub use deadlines::DeadlineQueue;
+pub use events::{Effects, Event, Notification};
+pub use faults::{FaultAction, FaultRule};
+use ids::IdGenerator;
+
+/// A reseller account.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reseller {
+    pub id: String,
+    pub user_id: String,
+    #[serde(skip)]
+    pub password: String,
+    pub currency: String,
+    pub merchant_id: String,
+    pub name: String,
+    pub refunds_allowed: bool,
+    pub receiver_allows_refunds: bool,
+}
+
+/// A terminal: configured, or created by registerTerminal.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Terminal {
+    pub id: String,
+    pub reseller: String,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    #[serde(skip)]
+    pub password: String,
+    /// `false` after unregisterTerminal: calls answer 33.
+    pub registered: bool,
+    pub seqr_id: Option<String>,
+}
+
+/// A simulated app user.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    pub msisdn: String,
+    #[serde(skip)]
+    pub pin: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub balance: Decimal,
+}
+
+/// An invoice and everything the mock knows about it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceRecord {
+    pub reference: String,
+    pub terminal: String,
+    pub reseller: String,
+    /// The invoice as last sent or updated.
+    pub invoice: Invoice,
+    pub payment_mode: PaymentMode,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: Decimal,
+    pub currency: String,
+    pub status: InvoiceStatus,
+    /// Increments on every status change and on new customer tokens.
+    pub version: i32,
+    pub issued_at: Timestamp,
+    /// The customer who has the invoice open in the app (PIN dialog): drives 48 and 51.
+    pub opened_by: Option<String>,
+    /// The customer who confirmed it.
+    pub payer: Option<String>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub reserved_amount: Option<Decimal>,
+    /// When the reservation is cancelled if not committed.
+    pub commit_deadline: Option<Timestamp>,
+    /// While set, the merchant has not fetched the PAID/RESERVED status yet and the
+    /// payment is reversed at this time.
+    pub status_deadline: Option<Timestamp>,
+    /// When the status was last PAID/RESERVED and became known to the merchant.
+    pub acknowledged_at: Option<Timestamp>,
+    pub ers_reference: Option<String>,
+    pub customer_tokens: Vec<glase_protocol::CustomerToken>,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One status change of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub from: InvoiceStatus,
+    pub to: InvoiceStatus,
+    pub reason: String,
+}
+
+impl InvoiceRecord {
+    /// Whether the status is final (nothing leaves PAID but refunds).
+    pub fn is_final(&self) -> bool {
+        matches!(self.status, InvoiceStatus::Paid | InvoiceStatus::Canceled | InvoiceStatus::Failed)
+    }
+}
+
+/// A payment (a paid invoice) and its refunds.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub ers_reference: String,
+    pub invoice: String,
+    pub terminal: String,
+    pub reseller: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub currency: String,
+    pub paid_at: Timestamp,
+    pub payer: String,
+    pub cashier_id: Option<String>,
+    /// Reversed because the merchant never fetched the status.
+    pub reversed: bool,
+    pub refunds: Vec<Refund>,
+    pub receipt: Option<glase_protocol::ReceiptDocument>,
+}
+
+impl Payment {
+    pub fn refunded(&self) -> Decimal {
+        self.refunds.iter().map(|r| r.amount).sum()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    pub ers_reference: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub at: Timestamp,
+    pub cashier_id: Option<String>,
+}
+
+/// What one SOAP request did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub reply: Reply,
+    /// The authenticated terminal, when there was one (for journal filtering).
+    pub terminal: Option<String>,
+    pub effects: Effects,
+}
+
+/// The whole Glase-side state.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub(crate) deadlines: Deadlines,
+    pub(crate) ids: IdGenerator,
+    pub(crate) resellers: HashMap<String, Reseller>,
+    pub(crate) terminals: HashMap<String, Terminal>,
+    pub(crate) seqr_ids: HashMap<String, String>,
+    pub(crate) customers: HashMap<String, Customer>,
+    pub(crate) default_customer: String,
+    pub(crate) invoices: HashMap<String, InvoiceRecord>,
+    pub(crate) payments: HashMap<String, Payment>,
+    /// Refund ersReference → payment ersReference.
+    pub(crate) refund_index: HashMap<String, String>,
+    pub(crate) periods: reports::Periods,
+    pub(crate) queue: DeadlineQueue,
+    pub(crate) faults: Vec<FaultRule>,
+}
+
+impl Machine {
+    /// A machine holding the configured principals. `config` should be
+    /// [`Config::resolved`]; `seed` seeds the reference generators.
+    pub fn new(config: &Config, seed: u64) -> Self {
+        let resellers = config
+            .resellers
+            .iter()
+            .map(|r| {
+                let reseller = Reseller {
+                    id: r.id.clone(),
+                    user_id: r.user_id.clone(),
+                    password: r.password.clone(),
+                    currency: r.currency.clone(),
+                    merchant_id: r.merchant_id.clone().unwrap_or_else(|| r.id.clone()),
+                    name: r.name.clone().unwrap_or_else(|| r.id.clone()),
+                    refunds_allowed: r.refunds_allowed,
+                    receiver_allows_refunds: r.receiver_allows_refunds,
+                };
+                (r.id.clone(), reseller)
+            })
+            .collect();
+        let terminals: HashMap<_, _> = config
+            .terminals
+            .iter()
+            .map(|t| {
+                let terminal = Terminal {
+                    id: t.id.clone(),
+                    reseller: t.reseller.clone(),
+                    external_id: None,
+                    name: t.name.clone(),
+                    password: t.password.clone(),
+                    registered: true,
+                    seqr_id: t.seqr_id.clone(),
+                };
+                (t.id.clone(), terminal)
+            })
+            .collect();
+        let seqr_ids = terminals
+            .values()
+            .filter_map(|t| t.seqr_id.clone().map(|s| (s, t.id.clone())))
+            .collect();
+        let customers = config
+            .customers
+            .iter()
+            .map(|c| {
+                (c.msisdn.clone(), Customer { msisdn: c.msisdn.clone(), pin: c.pin.clone(), balance: c.balance })
+            })
+            .collect();
+        let default_customer = config
+            .default_customer
+            .clone()
+            .or_else(|| config.customers.first().map(|c| c.msisdn.clone()))
+            .unwrap_or_default();
+        Self {
+            deadlines: config.deadlines,
+            ids: IdGenerator::new(seed),
+            resellers,
+            terminals,
+            seqr_ids,
+            customers,
+            default_customer,
+            invoices: HashMap::new(),
+            payments: HashMap::new(),
+            refund_index: HashMap::new(),
+            periods: reports::Periods::default(),
+            queue: DeadlineQueue::default(),
+            faults: Vec::new(),
+        }
+    }
+
+    /// Applies one SOAP request at time `now`. Deadlines that passed before `now` fire
+    /// first, so a late request always sees the reversal it caused.
+    pub fn apply(&mut self, request: &Request, now: Timestamp) -> Outcome {
+        let mut effects = self.expire(now);
+        let (reply, terminal) = self.handle(request, now, &mut effects);
+        Outcome { reply, terminal, effects }
+    }
+
+    fn handle(&mut self, request: &Request, now: Timestamp, fx: &mut Effects) -> (Reply, Option<String>) {
+        let op = request.operation();
+        let context = request.context();
+        // Injected faults come first: they simulate Glase failing before it looks at
+        // the request at all.
+        let caller_terminal = auth::claimed_terminal(context);
+        if let Some(reply) = self.injected_fault(op, caller_terminal.as_deref(), fx) {
+            return (reply, caller_terminal);
+        }
+        if !op.is_implemented() {
+            return (Reply::Response(Response::result(op, ResultCode::UNSUPPORTED_OPERATION)), caller_terminal);
+        }
+        let principal = match self.authenticate(op, context) {
+            Ok(principal) => principal,
+            Err(code) => return (Reply::Response(Response::result(op, code)), caller_terminal),
+        };
+        let terminal = principal.terminal().map(str::to_owned);
+        let response = match request {
+            Request::SendInvoice(r) => self.send_invoice(&principal, r, now, fx),
+            Request::UpdateInvoice(r) => self.update_invoice(&principal, r, fx),
+            Request::GetPaymentStatus(r) => self.get_payment_status(&principal, r, now, fx),
+            Request::CancelInvoice(r) => self.cancel_invoice(&principal, r, now, fx),
+            Request::CommitReservation(r) => self.commit_reservation(&principal, r, now, fx),
+            Request::SubmitPaymentReceipt(r) => self.submit_payment_receipt(&principal, r, fx),
+            Request::RefundPayment(r) => self.refund_payment(&principal, r, now, fx),
+            Request::RegisterTerminal(r) => self.register_terminal(&principal, r, fx),
+            Request::UnregisterTerminal(_) => self.unregister_terminal(&principal, fx),
+            Request::AssignSeqrId(r) => self.assign_seqr_id(&principal, r, fx),
+            Request::MarkTransactionPeriod(r) => self.mark_transaction_period(&principal, r, now, fx),
+            Request::ExecuteReport(r) => self.execute_report(&principal, r, now),
+            Request::Unsupported { op, .. } => Response::result(*op, ResultCode::UNSUPPORTED_OPERATION),
+        };
+        (Reply::Response(response), terminal)
+    }
+
+    /// Changes an invoice's status, bumping its version and recording the transition.
+    pub(crate) fn transition(
+        &mut self,
+        reference: &str,
+        to: InvoiceStatus,
+        reason: &str,
+        now: Timestamp,
+        fx: &mut Effects,
+    ) {
+        let Some(record) = self.invoices.get_mut(reference) else { return };
+        let from = record.status;
+        record.status = to;
+        record.version += 1;
+        record.history.push(HistoryEntry { at: now, from, to, reason: reason.to_owned() });
+        fx.event(Event::Transition { invoice: reference.to_owned(), from, to, reason: reason.to_owned() });
+    }
+
+    // ---- read access for the control API, tests and benches ----
+
+    pub fn invoice(&self, reference: &str) -> Option<&InvoiceRecord> {
+        self.invoices.get(reference)
+    }
+
+    pub fn invoices(&self) -> impl Iterator<Item = &InvoiceRecord> {
+        self.invoices.values()
+    }
+
+    pub fn payment(&self, ers_reference: &str) -> Option<&Payment> {
+        self.payments.get(ers_reference)
+    }
+
+    pub fn terminal(&self, id: &str) -> Option<&Terminal> {
+        self.terminals.get(id)
+    }
+
+    pub fn terminals(&self) -> impl Iterator<Item = &Terminal> {
+        self.terminals.values()
+    }
+
+    pub fn resellers(&self) -> impl Iterator<Item = &Reseller> {
+        self.resellers.values()
+    }
+
+    pub fn customer(&self, msisdn: &str) -> Option<&Customer> {
+        self.customers.get(msisdn)
+    }
+
+    pub fn default_customer(&self) -> &str {
+        &self.default_customer
+    }
+
+    pub fn deadlines(&self) -> Deadlines {
+        self.deadlines
+    }
+
+    /// The invoice QR code the API hands out for a reference.
+    pub fn invoice_qr(reference: &str) -> String {
+        format!("HTTP://SEQR.SE/R{reference}")
+    }
+
+    /// Operation of a reply, for logs.
+    pub fn reply_operation(reply: &Reply) -> Option<Operation> {
+        match reply {
+            Reply::Response(r) => Some(r.operation),
+            Reply::Fault(_) => None,
+        }
+    }
+}

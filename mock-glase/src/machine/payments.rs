@@ -1,0 +1,99 @@
+//! submitPaymentReceipt and refundPayment.
+
+use glase_protocol::request::{RefundPayment, SubmitPaymentReceipt};
+use glase_protocol::{Operation, Response, ResultCode};
+use rust_decimal::Decimal;
+
+use super::auth::Principal;
+use super::{Effects, Event, Machine, Payment, Refund};
+use crate::clock::Timestamp;
+
+impl Machine {
+    /// The payment named by an ersReference, if it is this reseller's and not reversed
+    /// (else 23). A reversed payment no longer exists for the merchant **[decision]**.
+    fn own_payment(&self, principal: &Principal, ers: Option<&str>) -> Result<&Payment, ResultCode> {
+        let ers = ers.map(str::trim).ok_or(ResultCode::INVALID_ERS_REFERENCE)?;
+        self.payments
+            .get(ers)
+            .filter(|p| p.reseller == principal.reseller() && !p.reversed)
+            .ok_or(ResultCode::INVALID_ERS_REFERENCE)
+    }
+
+    pub(crate) fn submit_payment_receipt(
+        &mut self,
+        principal: &Principal,
+        request: &SubmitPaymentReceipt,
+        fx: &mut Effects,
+    ) -> Response {
+        let op = Operation::SubmitPaymentReceipt;
+        let ers = match self.own_payment(principal, request.ers_reference.as_deref()) {
+            Ok(payment) => payment.ers_reference.clone(),
+            Err(code) => return Response::result(op, code),
+        };
+        // An empty receipt is allowed by the certification procedure.
+        let document = request.receipt_document.clone().unwrap_or_default();
+        fx.event(Event::ReceiptSubmitted {
+            ers_reference: ers.clone(),
+            mime_type: document.mime_type.clone(),
+            bytes: document.receipt_data.as_ref().map_or(0, Vec::len),
+        });
+        if let Some(payment) = self.payments.get_mut(&ers) {
+            payment.receipt = Some(document);
+        }
+        Response::result(op, ResultCode::SUCCESS)
+    }
+
+    /// Refunds part or all of a payment. Checks, in order: the payment exists (23), the
+    /// reseller may refund (97), the receiving account allows it (99), the amount is
+    /// positive and in the payment's currency (11/49), and the sum of refunds stays
+    /// within the payment (98).
+    pub(crate) fn refund_payment(
+        &mut self,
+        principal: &Principal,
+        request: &RefundPayment,
+        now: Timestamp,
+        fx: &mut Effects,
+    ) -> Response {
+        let op = Operation::RefundPayment;
+        let payment = match self.own_payment(principal, request.ers_reference.as_deref()) {
+            Ok(payment) => payment,
+            Err(code) => return Response::result(op, code),
+        };
+        let reseller = self.resellers.get(&payment.reseller);
+        if !reseller.is_some_and(|r| r.refunds_allowed) {
+            return Response::result(op, ResultCode::RESELLER_NOT_ALLOWED_TO_DO_REFUND);
+        }
+        if !reseller.is_some_and(|r| r.receiver_allows_refunds) {
+            return Response::result(op, ResultCode::RECEIVER_ACCOUNT_DOES_NOT_ALLOW_REFUNDS);
+        }
+        let total = request.invoice.as_ref().and_then(|i| i.total_amount.as_ref());
+        let Some(amount) = total.and_then(|t| t.value).filter(|v| *v > Decimal::ZERO) else {
+            return Response::result(op, ResultCode::REJECTED_AMOUNT);
+        };
+        if total.and_then(|t| t.currency.as_deref()).is_some_and(|c| c.trim() != payment.currency) {
+            return Response::result(op, ResultCode::INVALID_INVOICE_DATA);
+        }
+        if payment.refunded() + amount > payment.amount {
+            return Response::result(op, ResultCode::SUM_OF_REFUNDS_CAN_NOT_BE_MORE_THAN_ORIGINAL_TRANSACTION);
+        }
+        let payment_ers = payment.ers_reference.clone();
+        let payer = payment.payer.clone();
+        let refund_ers = self.ids.ers_reference();
+        let refund = Refund {
+            ers_reference: refund_ers.clone(),
+            amount,
+            at: now,
+            cashier_id: request.invoice.as_ref().and_then(|i| i.cashier_id.clone()),
+        };
+        self.periods.record_refund(&payment_ers, &refund);
+        if let Some(payment) = self.payments.get_mut(&payment_ers) {
+            payment.refunds.push(refund);
+        }
+        if let Some(customer) = self.customers.get_mut(&payer) {
+            customer.balance += amount;
+        }
+        self.refund_index.insert(refund_ers.clone(), payment_ers.clone());
+        fx.event(Event::RefundCreated { payment: payment_ers, refund: refund_ers.clone(), amount });
+        Response::result(op, ResultCode::SUCCESS).with_ers_reference(refund_ers)
+    }
+}

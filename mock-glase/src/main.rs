@@ -1,0 +1,197 @@
+//! `mock-glase`: glue between the command line and the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use mock_glase::config::Config;
+use mock_glase::{Mock, SystemClock};
+use tokio::net::TcpListener;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Start on the default loopback port with the demo credentials
+  mock-glase
+
+  # Pick a port, use your own principals, and a short status deadline for fast tests
+  mock-glase --listen 127.0.0.1:18080 --config glase.toml --status-deadline 2s
+
+  # Then, from another shell: fetch the WSDL, play the customer
+  curl 'http://127.0.0.1:7070/extclientproxy/service/v2?wsdl'
+  curl -X POST http://127.0.0.1:7070/control/customer/confirm \\
+       -H 'content-type: application/json' -d '{\"qr\": \"HTTP://SEQR.SE/R<invoiceReference>\"}'
+
+Exit codes: 0 clean shutdown, 2 bad arguments or configuration, 1 runtime failure.";
+
+/// A faithful, stateful mock of the Glase SOAP Payment API, with a simulated customer
+/// app and a JSON control API.
+#[derive(Debug, Parser)]
+#[command(version, after_help = EXAMPLES)]
+struct Args {
+    /// Address to listen on. Loopback by default; use 0.0.0.0 only on a trusted network.
+    #[arg(long, default_value = "127.0.0.1:7070", env = "GLASE_MOCK_LISTEN")]
+    listen: SocketAddr,
+
+    /// TOML configuration: resellers, terminals, customers, deadlines (see README).
+    #[arg(long, env = "GLASE_MOCK_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Time the merchant has to fetch a PAID/RESERVED status before the payment is
+    /// reversed (e.g. 20s, 1500ms). Overrides the config file.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    status_deadline: Option<Duration>,
+
+    /// Time a reservation may stay uncommitted before it is cancelled (e.g. 10m).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    reservation_timeout: Option<Duration>,
+
+    /// Base URL clients reach the mock at, used in the WSDL's soap:address
+    /// (default: from each request's Host header).
+    #[arg(long)]
+    public_url: Option<String>,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// Print the resolved configuration (demo entries included) as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_tracing(args.log_format);
+    let config = match load_config(&args) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("mock-glase: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.print_config {
+        return match config.resolved().map_err(anyhow::Error::from).and_then(|c| Ok(toml::to_string_pretty(&c)?)) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("mock-glase: {error:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mock-glase: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mock-glase: {error:#}");
+            ExitCode::from(if error.is::<mock_glase::config::ConfigError>() { 2 } else { 1 })
+        }
+    }
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(deadline) = args.status_deadline {
+        config.deadlines.status_deadline = deadline;
+    }
+    if let Some(timeout) = args.reservation_timeout {
+        config.deadlines.reservation_timeout = timeout;
+    }
+    Ok(config)
+}
+
+async fn serve(args: Args, config: Config) -> anyhow::Result<()> {
+    let mock = Mock::new(&config, Arc::new(SystemClock))?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let local = listener.local_addr()?;
+    print_banner(&mock, local, args.public_url.as_deref());
+    mock_glase::server::run(listener, mock, args.public_url, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(mock: &Mock, addr: SocketAddr, public_url: Option<&str>) {
+    let base = public_url.map_or_else(|| format!("http://{addr}"), |u| u.trim_end_matches('/').to_owned());
+    let config = mock.config();
+    println!("mock-glase listening on {base}");
+    println!("  SOAP endpoint   {base}/extclientproxy/service/v2   (also {base}/soap/merchant/cashregister-2)");
+    println!("  WSDL            {base}/extclientproxy/service/v2?wsdl");
+    println!("  control API     {base}/control/info");
+    for r in &config.resellers {
+        println!(
+            "  reseller        id {} / userId {} / password {}  currency {}  merchantId {}",
+            r.id,
+            r.user_id,
+            r.password,
+            r.currency,
+            r.merchant_id.as_deref().unwrap_or(&r.id)
+        );
+    }
+    for t in &config.terminals {
+        println!("  terminal        TERMINALID {} / password {}  (reseller {})", t.id, t.password, t.reseller);
+    }
+    for c in &config.customers {
+        println!("  customer        msisdn {} / PIN {}  balance {}", c.msisdn, c.pin, c.balance);
+    }
+    let d = &config.deadlines;
+    println!(
+        "  deadlines       status {}  reservation {}  report {}",
+        humantime::format_duration(d.status_deadline),
+        humantime::format_duration(d.reservation_timeout),
+        humantime::format_duration(d.report_ready_delay)
+    );
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; draining connections");
+}

@@ -1,0 +1,104 @@
+//! Serving: bind, run the router and the deadline timer, shut down gracefully.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::http::{AppState, router};
+use crate::mock::Mock;
+
+/// How often the timer checks for due deadlines at most; deadlines are in seconds, so a
+/// quarter second of lateness is invisible, and an idle mock costs nothing noticeable.
+const TIMER_PERIOD: Duration = Duration::from_millis(250);
+/// How long in-flight requests may take to finish after shutdown is requested.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves `mock` on `listener` until `shutdown` completes, then drains for at most
+/// [`DRAIN_TIMEOUT`].
+pub async fn run(
+    listener: TcpListener,
+    mock: Mock,
+    public_url: Option<String>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(AppState { mock: mock.clone(), public_url });
+    let timer = tokio::spawn(deadline_timer(mock));
+    // Dropping the guard (on any return path) stops the timer.
+    let _timer_guard = AbortOnDrop(timer);
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = drain_tx.send(());
+    });
+    let serve = tokio::spawn(async move { serve.await });
+    tokio::select! {
+        result = serve => result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        () = async {
+            let _ = drain_rx.await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } => {
+            tracing::warn!("connections still open after the drain period; closing them");
+            Ok(())
+        }
+    }
+}
+
+/// Binds `addr` and serves in a background task: for tests and embedding. The server
+/// stops when the returned handle is dropped.
+pub async fn spawn(addr: SocketAddr, mock: Mock) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(listener, mock, None, async move {
+        let _ = stop_rx.await;
+    }));
+    Ok(RunningServer { addr: local, stop: Some(stop_tx), task: AbortOnDrop(task) })
+}
+
+/// A server started by [`spawn`].
+#[derive(Debug)]
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: AbortOnDrop<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The main SOAP endpoint URL.
+    pub fn soap_url(&self) -> String {
+        format!("{}{}", self.base_url(), crate::http::SOAP_PATHS[0])
+    }
+
+    /// Asks the server to stop and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task.0).await;
+    }
+}
+
+#[derive(Debug)]
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn deadline_timer(mock: Mock) {
+    let mut interval = tokio::time::interval(TIMER_PERIOD);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        interval.tick().await;
+        mock.expire_due();
+    }
+}
