@@ -201,7 +201,8 @@ pub struct CustomerToken {
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptDocument {
     pub mime_type: Option<String>,
-    /// Decoded from `xs:base64Binary`.
+    /// Decoded from `xs:base64Binary`; base64 text again in JSON.
+    #[serde(with = "base64_json", default)]
     pub receipt_data: Option<Vec<u8>>,
     pub receipt_type: Option<String>,
 }
@@ -227,7 +228,8 @@ pub struct Receipt {
 pub struct Report {
     pub title: Option<String>,
     pub mime_type: Option<String>,
-    /// Decoded from `xs:base64Binary`.
+    /// Decoded from `xs:base64Binary`; base64 text again in JSON.
+    #[serde(with = "base64_json", default)]
     pub content: Option<Vec<u8>>,
     pub content_string: Option<String>,
 }
@@ -258,5 +260,25 @@ impl Parameters {
                 .map(|(k, v)| Parameter { key: Some(k.to_owned()), value: Some(v.to_owned()) })
                 .collect(),
         )
+    }
+}
+
+mod base64_json {
+    //! Binary fields as base64 strings in JSON (journal, control API), as on the wire.
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(bytes) => serializer.serialize_some(&STANDARD.encode(bytes)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }

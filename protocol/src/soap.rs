@@ -44,8 +44,9 @@ impl FaultCode {
     }
 
     fn parse(text: &str) -> Self {
-        // The prefix is whatever the sender bound to the envelope namespace.
-        match text.rsplit(':').next() {
+        // The prefix is whatever the sender bound to the envelope namespace; SOAP 1.1 lets
+        // a code be refined with dots (`soap:Client.Authentication`).
+        match text.rsplit(':').next().and_then(|code| code.split('.').next()) {
             Some("Client") | Some("Sender") => Self::Client,
             Some("VersionMismatch") => Self::VersionMismatch,
             _ => Self::Server,
@@ -323,10 +324,20 @@ pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
     }))
 }
 
-/// A fault's `detail` as text: its own text, else its children's, space-separated.
+/// A fault's `detail` as text. Plain-text detail (what [`encode_fault`] writes) is kept
+/// exactly, like `faultstring`, so that a fault decodes to the value that was encoded;
+/// structured detail (a server's exception element) becomes its texts, space-separated.
 fn detail_text(node: &Node) -> String {
+    if node.children.is_empty() {
+        return node.text.clone();
+    }
+    structured_text(node)
+}
+
+/// An element's own text if it has any, else its children's, trimmed and space-separated.
+fn structured_text(node: &Node) -> String {
     if !node.text.trim().is_empty() || node.children.is_empty() {
         return node.text.trim().to_owned();
     }
-    node.children.iter().map(detail_text).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ")
+    node.children.iter().map(structured_text).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ")
 }

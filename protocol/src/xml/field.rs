@@ -77,14 +77,16 @@ impl Field for Decimal {
     const EMPTY_IS_ABSENT: bool = true;
     fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
         let text = node.text.trim();
-        // xs:decimal allows a leading '+'; rust_decimal does not.
-        let digits = text.strip_prefix('+').unwrap_or(text);
-        let valid = !digits.is_empty()
-            && digits.trim_start_matches('-').chars().all(|c| c.is_ascii_digit() || c == '.')
-            && digits.matches('.').count() <= 1;
+        // xs:decimal: one optional sign, digits with at most one '.', at least one digit.
+        let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+        let valid = unsigned.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && unsigned.chars().any(|c| c.is_ascii_digit())
+            && unsigned.matches('.').count() <= 1;
         if !valid {
             return Err(invalid(path, text, "xs:decimal"));
         }
+        // xs:decimal allows a leading '+'; rust_decimal does not.
+        let digits = text.strip_prefix('+').unwrap_or(text);
         Decimal::from_str_exact(digits).map_err(|_| invalid(path, text, "xs:decimal within 28 digits"))
     }
     fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
@@ -98,7 +100,13 @@ macro_rules! integer_field {
             const EMPTY_IS_ABSENT: bool = true;
             fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
                 let text = node.text.trim();
-                text.strip_prefix('+').unwrap_or(text).parse().map_err(|_| invalid(path, text, $xsd))
+                // One optional sign: Rust's parser takes a '+' itself, so stripping one
+                // before it would let "++5" and "+-5" through.
+                let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+                if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid(path, text, $xsd));
+                }
+                text.parse().map_err(|_| invalid(path, text, $xsd))
             }
             fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
                 w.leaf(name, &self.to_string());

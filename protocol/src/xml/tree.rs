@@ -70,10 +70,13 @@ pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
                 if elements > MAX_ELEMENTS {
                     return Err(CodecError::TooManyElements { limit: MAX_ELEMENTS });
                 }
-                let nil = start.attributes().flatten().any(|attr| {
-                    attr.key.local_name().as_ref() == "nil"
-                        && matches!(attr.value.as_ref(), "true" | "1")
-                });
+                // Attributes are parsed lazily by quick-xml; walk them all so that a
+                // malformed one (unquoted, duplicated) is reported instead of skipped.
+                let mut nil = false;
+                for attr in start.attributes() {
+                    let attr = attr.map_err(|e| malformed(&reader, quick_xml::Error::InvalidAttr(e)))?;
+                    nil |= attr.key.local_name().as_ref() == "nil" && matches!(attr.value.as_ref(), "true" | "1");
+                }
                 let node = Node {
                     namespace: resolved,
                     name: start.local_name().as_ref().to_owned(),
@@ -119,7 +122,19 @@ pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
                 }
             }
             Event::DocType(_) => return Err(CodecError::DocType),
-            Event::Eof => return Err(CodecError::NoRoot),
+            // quick-xml reports end of input without complaint even inside open elements;
+            // a truncated document is malformed, not empty.
+            Event::Eof => {
+                return Err(match stack.last() {
+                    None => CodecError::NoRoot,
+                    Some(open) => CodecError::Malformed {
+                        position: reader.buffer_position(),
+                        source: quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(
+                            open.name.clone(),
+                        )),
+                    },
+                });
+            }
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
     }
@@ -216,6 +231,19 @@ mod tests {
         assert!(matches!(parse(b"<a/><b/>"), Err(CodecError::Malformed { .. })));
         assert!(matches!(parse(b""), Err(CodecError::NoRoot)));
         assert!(matches!(parse(b"just text"), Err(CodecError::NoRoot)));
+    }
+
+    #[test]
+    fn truncated_documents_are_malformed_not_empty() {
+        assert!(matches!(parse(b"<a><b>1</b>"), Err(CodecError::Malformed { .. })));
+        assert!(matches!(parse(b"<a><b>"), Err(CodecError::Malformed { .. })));
+    }
+
+    #[test]
+    fn malformed_attributes_are_rejected() {
+        assert!(matches!(parse(b"<a x=1/>"), Err(CodecError::Malformed { .. })));
+        assert!(matches!(parse(br#"<a x="1" x="2"/>"#), Err(CodecError::Malformed { .. })));
+        assert!(matches!(parse(br#"<a><b y="1" z/></a>"#), Err(CodecError::Malformed { .. })));
     }
 
     #[test]
