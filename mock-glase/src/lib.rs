@@ -8,6 +8,7 @@
 //! - [`mock`]: [`Mock`], the running mock as a library (lock, apply, journal, notify).
 //! - [`notify`]: notification delivery; [`http`]: the thin axum transport;
 //!   [`server`]: binding, the deadline timer and graceful shutdown.
+//! - [`demo`]: the guided walkthrough behind `mock-glase demo`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -21,6 +22,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod journal;
 pub mod machine;

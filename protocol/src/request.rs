@@ -171,9 +171,11 @@ impl Request {
     }
 }
 
-/// The sum of the rows' `itemTotalAmount` values, or `None` if a row has no amount.
+/// The sum of the rows' `itemTotalAmount` values, or `None` if a row has no amount or
+/// the sum overflows (28-digit amounts are valid on the wire, so a sum can exceed
+/// `Decimal::MAX`; that is bad data, not a panic).
 pub fn rows_total(rows: &[crate::model::InvoiceRow]) -> Option<Decimal> {
     rows.iter().try_fold(Decimal::ZERO, |sum, row| {
-        row.item_total_amount.as_ref().and_then(|a| a.value).map(|v| sum + v)
+        row.item_total_amount.as_ref().and_then(|a| a.value).and_then(|v| sum.checked_add(v))
     })
 }

@@ -86,11 +86,19 @@ impl Machine {
                 let ers = record.ers_reference.clone().unwrap_or_default();
                 if let Some(payment) = self.payments.get_mut(&ers) {
                     payment.reversed = true;
-                    let (payer, amount, reseller) = (payment.payer.clone(), payment.amount, payment.reseller.clone());
+                    // Refunds made before the reversal already went back to the customer:
+                    // the reversal returns the rest, and the refunds leave the reports
+                    // together with the payment they undid.
+                    let rest = payment.amount - payment.refunded();
+                    let (payer, reseller) = (payment.payer.clone(), payment.reseller.clone());
+                    let refunds: Vec<String> = payment.refunds.iter().map(|r| r.ers_reference.clone()).collect();
                     if let Some(customer) = self.customers.get_mut(&payer) {
-                        customer.balance += amount;
+                        customer.balance += rest;
                     }
                     self.periods.forget_payment(&reseller, &ers);
+                    for refund in &refunds {
+                        self.periods.forget_payment(&reseller, refund);
+                    }
                 }
                 self.transition(reference, InvoiceStatus::Canceled, REASON, at, fx);
             }

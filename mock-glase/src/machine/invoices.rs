@@ -46,6 +46,7 @@ pub(crate) fn check_invoice(invoice: Option<&Invoice>, currency: &str) -> Result
                 return Err(ResultCode::INVALID_INVOICE_DATA);
             }
         }
+        // `rows_total` is overflow-checked: an impossible sum is bad data, not a panic.
         if rows_total(rows) != Some(value) {
             return Err(ResultCode::INVALID_INVOICE_DATA);
         }
@@ -170,6 +171,13 @@ impl Machine {
         // The payment mode is fixed at sendInvoice; an update cannot turn a payment
         // into a reservation.
         invoice.payment_mode = Some(record.payment_mode);
+        // Callback and timeout settings survive an update that leaves them out: an
+        // update is about rows and amounts, and losing the notificationUrl would
+        // silently stop later notifications **[decision]**.
+        invoice.notification_url = invoice.notification_url.or(record.invoice.notification_url.take());
+        invoice.back_url = invoice.back_url.or(record.invoice.back_url.take());
+        invoice.commit_reservation_timeout =
+            invoice.commit_reservation_timeout.or(record.invoice.commit_reservation_timeout);
         record.invoice = invoice;
         record.total = checked.total;
         if !request.tokens.is_empty() {

@@ -73,7 +73,8 @@ impl Machine {
         if total.and_then(|t| t.currency.as_deref()).is_some_and(|c| c.trim() != payment.currency) {
             return Response::result(op, ResultCode::INVALID_INVOICE_DATA);
         }
-        if payment.refunded() + amount > payment.amount {
+        // Checked: a 28-digit refund amount must answer 98, not overflow.
+        if payment.refunded().checked_add(amount).is_none_or(|sum| sum > payment.amount) {
             return Response::result(op, ResultCode::SUM_OF_REFUNDS_CAN_NOT_BE_MORE_THAN_ORIGINAL_TRANSACTION);
         }
         let payment_ers = payment.ers_reference.clone();

@@ -1,0 +1,116 @@
+//! Injected faults (spec 6): result codes and SOAP faults, per operation, per terminal,
+//! for N calls.
+
+use glase_protocol::{FaultCode, InvoiceStatus, Operation, PaymentMode, Reply, ResultCode};
+use mock_glase::config::demo;
+use mock_glase::machine::{Event, FaultAction, FaultRule};
+
+use crate::result_codes::two_terminals;
+use crate::support::*;
+
+fn rule(
+    operation: Option<Operation>,
+    terminal: Option<&str>,
+    action: FaultAction,
+    remaining: Option<u32>,
+) -> FaultRule {
+    FaultRule { id: 0, operation, terminal: terminal.map(str::to_owned), action, remaining }
+}
+
+#[test]
+fn a_soap_fault_action_answers_a_server_fault_and_changes_nothing() {
+    let mut w = World::new();
+    w.machine.add_fault(rule(
+        Some(Operation::SendInvoice),
+        None,
+        FaultAction::SoapFault("bank is on fire".to_owned()),
+        Some(1),
+    ));
+    let outcome = w.apply(&send_invoice(invoice("10.00", PaymentMode::ImmediateDebit)));
+    let Reply::Fault(fault) = &outcome.reply else { panic!("expected a SOAP fault, got {:?}", outcome.reply) };
+    assert_eq!(fault.code, FaultCode::Server);
+    assert_eq!(fault.string, "bank is on fire");
+    assert_eq!(outcome.terminal.as_deref(), Some(demo::TERMINAL_ID));
+    assert!(
+        outcome
+            .effects
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::FaultInjected { operation: Operation::SendInvoice, .. }))
+    );
+    assert_eq!(w.machine.invoices().count(), 0);
+    // One call only: the next one goes through.
+    w.issue_eur("10.00", PaymentMode::ImmediateDebit);
+    assert!(w.machine.faults().is_empty());
+}
+
+#[test]
+fn a_terminal_scoped_rule_does_not_affect_another_terminal() {
+    let mut w = two_terminals();
+    w.machine.add_fault(rule(None, Some("till-2"), FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0), None));
+    let till2 = terminal_as("till-2", "till2pass");
+    for _ in 0..3 {
+        assert_eq!(
+            w.code(&by(till2.clone(), send_invoice(invoice("1.00", PaymentMode::ImmediateDebit)))),
+            ResultCode::SYSTEM_BUSY
+        );
+    }
+    let reference = w.issue_eur("1.00", PaymentMode::ImmediateDebit);
+    assert_eq!(w.status(&reference).0, InvoiceStatus::Issued);
+    assert_eq!(w.machine.invoices().count(), 1, "only the demo terminal's invoice exists");
+    // RESELLERUSER calls claim no terminal and are not matched either.
+    assert_eq!(w.code(&by(reseller(), mark_period(&[]))), ResultCode::SUCCESS);
+}
+
+#[test]
+fn a_rule_with_two_remaining_calls_faults_exactly_two_calls() {
+    let mut w = World::new();
+    let reference = w.issue_eur("10.00", PaymentMode::ImmediateDebit);
+    w.machine.add_fault(rule(
+        Some(Operation::GetPaymentStatus),
+        Some(demo::TERMINAL_ID),
+        FaultAction::ResultCode(ResultCode::SERVICE_UNAVAILABLE.0),
+        Some(2),
+    ));
+    // Other operations are not counted.
+    assert_eq!(w.code(&update_invoice(&reference, invoice("9.00", PaymentMode::ImmediateDebit))), ResultCode::SUCCESS);
+    assert_eq!(w.code(&get_payment_status(&reference)), ResultCode::SERVICE_UNAVAILABLE);
+    assert_eq!(w.machine.faults()[0].remaining, Some(1));
+    assert_eq!(w.code(&get_payment_status(&reference)), ResultCode::SERVICE_UNAVAILABLE);
+    assert!(w.machine.faults().is_empty(), "the rule is used up");
+    for _ in 0..3 {
+        assert_eq!(w.code(&get_payment_status(&reference)), ResultCode::SUCCESS);
+    }
+}
+
+#[test]
+fn faults_come_before_authentication_and_can_be_cleared() {
+    let mut w = World::new();
+    let id = w.machine.add_fault(rule(None, None, FaultAction::ResultCode(ResultCode::SYSTEM_ERROR.0), None));
+    let second = w.machine.add_fault(rule(None, None, FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0), None));
+    assert_ne!(id, second);
+    let wrong_password = by(terminal_as(demo::TERMINAL_ID, "nope"), get_payment_status("1"));
+    assert_eq!(w.code(&wrong_password), ResultCode::SYSTEM_ERROR, "the first matching rule wins");
+    assert_eq!(w.machine.clear_faults(Some(id)), 1);
+    assert_eq!(w.code(&wrong_password), ResultCode::SYSTEM_BUSY);
+    assert_eq!(w.machine.clear_faults(None), 1);
+    assert_eq!(w.code(&wrong_password), ResultCode::AUTHENTICATION_FAILED);
+}
+
+#[test]
+fn a_faulted_status_call_does_not_acknowledge_the_payment() {
+    let mut w = World::new();
+    let reference = w.issue_eur("10.00", PaymentMode::ImmediateDebit);
+    w.confirm(&reference);
+    w.machine.add_fault(rule(
+        Some(Operation::GetPaymentStatus),
+        None,
+        FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0),
+        Some(1),
+    ));
+    w.advance(1_000);
+    assert_eq!(w.code(&get_payment_status(&reference)), ResultCode::SYSTEM_BUSY);
+    w.advance(STATUS_DEADLINE_MS);
+    assert_eq!(w.status(&reference).0, InvoiceStatus::Canceled);
+    assert_eq!(w.balance(), dec("1000.00"));
+}
