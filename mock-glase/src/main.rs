@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use mock_glase::config::Config;
 use mock_glase::{Mock, SystemClock};
 use tokio::net::TcpListener;
@@ -15,6 +15,9 @@ const EXAMPLES: &str = "\
 Examples:
   # Start on the default loopback port with the demo credentials
   mock-glase
+
+  # A guided tour: start a mock, walk a webshop payment and a reservation through it
+  mock-glase demo --out reports/mock-demo
 
   # Pick a port, use your own principals, and a short status deadline for fast tests
   mock-glase --listen 127.0.0.1:18080 --config glase.toml --status-deadline 2s
@@ -29,7 +32,36 @@ Exit codes: 0 clean shutdown, 2 bad arguments or configuration, 1 runtime failur
 /// A faithful, stateful mock of the Glase SOAP Payment API, with a simulated customer
 /// app and a JSON control API.
 #[derive(Debug, Parser)]
-#[command(version, after_help = EXAMPLES)]
+#[command(version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Options of `serve`, which is what runs when no subcommand is given.
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the mock (the default).
+    Serve(Args),
+    /// Start a mock on a free port and walk the main flows through it over HTTP,
+    /// printing each step; writes the journal and a summary. Exit 1 if a step misbehaved.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct DemoArgs {
+    /// Directory for journal.jsonl and summary.md.
+    #[arg(long, default_value = "reports/mock-demo")]
+    out: PathBuf,
+    /// Also print every SOAP request and response.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Debug, ClapArgs)]
 struct Args {
     /// Address to listen on. Loopback by default; use 0.0.0.0 only on a trusted network.
     #[arg(long, default_value = "127.0.0.1:7070", env = "GLASE_MOCK_LISTEN")]
@@ -69,8 +101,37 @@ enum LogFormat {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    init_tracing(args.log_format);
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Demo(demo)) => run_demo(demo),
+        Some(Command::Serve(args)) => serve_main(args),
+        None => serve_main(cli.serve),
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().inspect_err(|e| eprintln!("mock-glase: cannot start the async runtime: {e}")).ok()
+}
+
+fn run_demo(args: DemoArgs) -> ExitCode {
+    init_tracing(LogFormat::Text, "warn");
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
+    match runtime.block_on(mock_glase::demo::run(&args.out, args.verbose)) {
+        Ok(report) => {
+            let passed = report.steps.iter().filter(|s| s.ok).count();
+            println!("\n{passed}/{} steps behaved as Glase should.", report.steps.len());
+            println!("journal: {}\nsummary: {}", report.journal_path.display(), report.summary_path.display());
+            if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(error) => {
+            eprintln!("mock-glase demo: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_main(args: Args) -> ExitCode {
+    init_tracing(args.log_format, "info");
     let config = match load_config(&args) {
         Ok(config) => config,
         Err(error) => {
@@ -90,13 +151,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("mock-glase: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     match runtime.block_on(serve(args, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -164,9 +219,9 @@ fn print_banner(mock: &Mock, addr: SocketAddr, public_url: Option<&str>) {
     );
 }
 
-fn init_tracing(format: LogFormat) {
+fn init_tracing(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
