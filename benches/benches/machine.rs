@@ -37,7 +37,8 @@ fn invoice(mode: PaymentMode, total: Decimal) -> Invoice {
 }
 
 fn send(machine: &mut Machine, mode: PaymentMode, total: Decimal, now: Timestamp) -> String {
-    let request = Request::SendInvoice(SendInvoice { context: context(), invoice: Some(invoice(mode, total)), tokens: vec![] });
+    let request =
+        Request::SendInvoice(SendInvoice { context: context(), invoice: Some(invoice(mode, total)), tokens: vec![] });
     match machine.apply(&request, now).reply {
         glase_protocol::Reply::Response(r) => match r.detail {
             ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,

@@ -93,7 +93,15 @@ fn summary(endpoint: &str, steps: &[Step]) -> String {
         steps.len()
     );
     for (i, s) in steps.iter().enumerate() {
-        let _ = writeln!(out, "| {} | {} | {} | {} | {} |", i + 1, s.name, s.expected, s.got, if s.ok { "ok" } else { "**FAILED**" });
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            i + 1,
+            s.name,
+            s.expected,
+            s.got,
+            if s.ok { "ok" } else { "**FAILED**" }
+        );
     }
     out
 }
@@ -188,7 +196,8 @@ impl Tour {
     }
 
     async fn send(&mut self, name: &str, invoice: Invoice) -> anyhow::Result<String> {
-        let request = Request::SendInvoice(SendInvoice { context: self.context(), invoice: Some(invoice), tokens: vec![] });
+        let request =
+            Request::SendInvoice(SendInvoice { context: self.context(), invoice: Some(invoice), tokens: vec![] });
         let response = self.call(&request).await?;
         self.check_code(name, ResultCode::SUCCESS, &response);
         match response.detail {
@@ -214,10 +223,17 @@ impl Tour {
 
     async fn webshop(&mut self) -> anyhow::Result<()> {
         println!("\nWebshop payment (sendInvoice IMMEDIATE_DEBIT → customer pays → status → receipt → refunds)");
-        let reference = self.send("sendInvoice 149.99 EUR", invoice(PaymentMode::ImmediateDebit, &[("Headphones", "149.99")])).await?;
+        let reference = self
+            .send("sendInvoice 149.99 EUR", invoice(PaymentMode::ImmediateDebit, &[("Headphones", "149.99")]))
+            .await?;
         self.status("getPaymentStatus before scanning", &reference, InvoiceStatus::Issued).await?;
         let paid = self.customer("confirm", json!({ "qr": format!("HTTP://SEQR.SE/R{reference}") })).await?;
-        self.check("customer scans and confirms with PIN", "paid", paid["result"].as_str().unwrap_or("?"), paid["result"] == "paid");
+        self.check(
+            "customer scans and confirms with PIN",
+            "paid",
+            paid["result"].as_str().unwrap_or("?"),
+            paid["result"] == "paid",
+        );
         let status = self.status("getPaymentStatus after paying", &reference, InvoiceStatus::Paid).await?;
         let ers = status.ers_reference.clone().unwrap_or_default();
         self.check("ersReference in the status", "25 digits", ers.clone(), ers.len() == 25);
@@ -234,12 +250,20 @@ impl Tour {
         self.check_code("submitPaymentReceipt", ResultCode::SUCCESS, &response);
         for (name, amount, expected) in [
             ("refundPayment 50.00 (partial)", "50.00", ResultCode::SUCCESS),
-            ("refundPayment 100.00 (beyond the payment)", "100.00", ResultCode::SUM_OF_REFUNDS_CAN_NOT_BE_MORE_THAN_ORIGINAL_TRANSACTION),
+            (
+                "refundPayment 100.00 (beyond the payment)",
+                "100.00",
+                ResultCode::SUM_OF_REFUNDS_CAN_NOT_BE_MORE_THAN_ORIGINAL_TRANSACTION,
+            ),
         ] {
             let refund = Request::RefundPayment(RefundPayment {
                 context: self.context(),
                 ers_reference: Some(ers.clone()),
-                invoice: Some(Invoice { title: Some("Refund".to_owned()), total_amount: eur(dec(amount)), ..Invoice::default() }),
+                invoice: Some(Invoice {
+                    title: Some("Refund".to_owned()),
+                    total_amount: eur(dec(amount)),
+                    ..Invoice::default()
+                }),
             });
             let response = self.call(&refund).await?;
             self.check_code(name, expected, &response);
@@ -248,10 +272,22 @@ impl Tour {
     }
 
     async fn reservation(&mut self) -> anyhow::Result<()> {
-        println!("\nReservation (sendInvoice RESERVATION_REQUIRED → confirm → RESERVED → updateInvoice → commitReservation)");
-        let reference = self.send("sendInvoice reservation 20.00 EUR", invoice(PaymentMode::ReservationRequired, &[("Vending credit", "20.00")])).await?;
+        println!(
+            "\nReservation (sendInvoice RESERVATION_REQUIRED → confirm → RESERVED → updateInvoice → commitReservation)"
+        );
+        let reference = self
+            .send(
+                "sendInvoice reservation 20.00 EUR",
+                invoice(PaymentMode::ReservationRequired, &[("Vending credit", "20.00")]),
+            )
+            .await?;
         let reserved = self.customer("confirm", json!({ "invoiceReference": reference })).await?;
-        self.check("customer confirms the reservation", "reserved", reserved["result"].as_str().unwrap_or("?"), reserved["result"] == "reserved");
+        self.check(
+            "customer confirms the reservation",
+            "reserved",
+            reserved["result"].as_str().unwrap_or("?"),
+            reserved["result"] == "reserved",
+        );
         self.status("getPaymentStatus after confirming", &reference, InvoiceStatus::Reserved).await?;
         let update = Request::UpdateInvoice(UpdateInvoice {
             context: self.context(),
@@ -274,14 +310,20 @@ impl Tour {
 
     async fn errors(&mut self) -> anyhow::Result<()> {
         println!("\nBusiness errors");
-        let reference = self.send("sendInvoice reservation 5.00 EUR", invoice(PaymentMode::ReservationRequired, &[("Snack", "5.00")])).await?;
+        let reference = self
+            .send("sendInvoice reservation 5.00 EUR", invoice(PaymentMode::ReservationRequired, &[("Snack", "5.00")]))
+            .await?;
         let commit = Request::CommitReservation(CommitReservation {
             context: self.context(),
             invoice_reference: Some(reference.clone()),
             amount: None,
         });
         let response = self.call(&commit).await?;
-        self.check_code("commitReservation before the customer agreed", ResultCode::INVOICE_STATE_NOT_RESERVED, &response);
+        self.check_code(
+            "commitReservation before the customer agreed",
+            ResultCode::INVOICE_STATE_NOT_RESERVED,
+            &response,
+        );
         self.customer("confirm", json!({ "invoiceReference": reference })).await?;
         let over = Request::CommitReservation(CommitReservation {
             context: self.context(),
@@ -292,14 +334,19 @@ impl Tour {
         self.check_code("commitReservation above the reservation", ResultCode::REJECTED_AMOUNT, &response);
         let mut wrong = invoice(PaymentMode::ImmediateDebit, &[("Book", "12.00")]);
         wrong.total_amount = eur(dec("13.00"));
-        let request = Request::SendInvoice(SendInvoice { context: self.context(), invoice: Some(wrong), tokens: vec![] });
+        let request =
+            Request::SendInvoice(SendInvoice { context: self.context(), invoice: Some(wrong), tokens: vec![] });
         let response = self.call(&request).await?;
         self.check_code("sendInvoice whose rows do not add up", ResultCode::INVALID_INVOICE_DATA, &response);
         let mut context = self.context();
         if let Some(c) = context.as_mut() {
             c.password = Some("wrong".to_owned());
         }
-        let request = Request::SendInvoice(SendInvoice { context, invoice: Some(invoice(PaymentMode::ImmediateDebit, &[("Pen", "1.00")])), tokens: vec![] });
+        let request = Request::SendInvoice(SendInvoice {
+            context,
+            invoice: Some(invoice(PaymentMode::ImmediateDebit, &[("Pen", "1.00")])),
+            tokens: vec![],
+        });
         let response = self.call(&request).await?;
         self.check_code("sendInvoice with a wrong password", ResultCode::AUTHENTICATION_FAILED, &response);
         Ok(())

@@ -33,7 +33,13 @@ pub enum Record {
     /// A SOAP request as received (`operation` is absent when it could not be decoded).
     SoapRequest { path: String, operation: Option<String>, body: String },
     /// The SOAP answer sent back.
-    SoapResponse { operation: Option<String>, http_status: u16, result_code: Option<i32>, fault: Option<String>, body: String },
+    SoapResponse {
+        operation: Option<String>,
+        http_status: u16,
+        result_code: Option<i32>,
+        fault: Option<String>,
+        body: String,
+    },
     /// Something the state machine did.
     Machine(Event),
     /// A notification POST and what came of it.

@@ -177,9 +177,8 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
 
 async fn serve(args: Args, config: Config) -> anyhow::Result<()> {
     let mock = Mock::new(&config, Arc::new(SystemClock))?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let listener =
+        TcpListener::bind(args.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr()?;
     print_banner(&mock, local, args.public_url.as_deref());
     mock_glase::server::run(listener, mock, args.public_url, shutdown_signal()).await?;

@@ -69,14 +69,7 @@ impl Mock {
         let config = config.resolved()?;
         let seed = config.reference_seed.unwrap_or_else(|| clock.now().as_millis());
         let core = Core { machine: Machine::new(&config, seed), journal: Journal::new(config.journal_capacity) };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                core: Mutex::new(core),
-                clock,
-                notifier: Notifier::new(),
-                config,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { core: Mutex::new(core), clock, notifier: Notifier::new(), config }) })
     }
 
     /// The resolved configuration (demo entries included).
@@ -151,7 +144,12 @@ impl Mock {
             }
             Reply::Fault(fault) => (fault_answer(fault), Some(fault), None),
         };
-        core.journal.push(now, terminal.as_deref(), invoice.as_deref(), response_record(Some(op), &answer, fault, code));
+        core.journal.push(
+            now,
+            terminal.as_deref(),
+            invoice.as_deref(),
+            response_record(Some(op), &answer, fault, code),
+        );
         (answer, outcome.effects.notifications)
     }
 
@@ -257,12 +255,8 @@ impl Mock {
     /// Every invoice, newest first, optionally of one terminal.
     pub fn invoices(&self, terminal: Option<&str>) -> Vec<InvoiceRecord> {
         let core = self.lock();
-        let mut list: Vec<InvoiceRecord> = core
-            .machine
-            .invoices()
-            .filter(|r| terminal.is_none_or(|t| r.terminal == t))
-            .cloned()
-            .collect();
+        let mut list: Vec<InvoiceRecord> =
+            core.machine.invoices().filter(|r| terminal.is_none_or(|t| r.terminal == t)).cloned().collect();
         list.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then(b.reference.cmp(&a.reference)));
         list
     }
@@ -342,7 +336,12 @@ fn fault_answer(fault: &SoapFault) -> SoapAnswer {
     SoapAnswer { status: 500, body: out }
 }
 
-fn response_record(operation: Option<String>, answer: &SoapAnswer, fault: Option<&SoapFault>, code: Option<i32>) -> Record {
+fn response_record(
+    operation: Option<String>,
+    answer: &SoapAnswer,
+    fault: Option<&SoapFault>,
+    code: Option<i32>,
+) -> Record {
     Record::SoapResponse {
         operation,
         http_status: answer.status,

@@ -1,4 +1,5 @@
 //! End-to-end tests of the HTTP surface through real sockets on 127.0.0.1:0.
+#![allow(clippy::unwrap_used)] // test helpers: a failed setup should panic loudly
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -220,7 +221,11 @@ async fn webshop_payment_notifies_and_is_journaled() {
     let (url, mut notifications) = notification_sink().await;
     let reference = h.issue(PaymentMode::ImmediateDebit, "149.99", Some(url)).await;
     let (status, body) = h
-        .control(reqwest::Method::POST, "/customer/confirm", Some(json!({"qr": format!("HTTP://SEQR.SE/R{reference}")})))
+        .control(
+            reqwest::Method::POST,
+            "/customer/confirm",
+            Some(json!({"qr": format!("HTTP://SEQR.SE/R{reference}")})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"], "paid");
@@ -274,19 +279,25 @@ async fn the_timer_reverses_an_unfetched_payment_with_no_request_arriving() {
 async fn control_api_injects_faults_and_reports_errors_as_json() {
     let h = start().await;
     let (status, body) = h
-        .control(reqwest::Method::POST, "/faults", Some(json!({"operation": "sendInvoice", "resultCode": 94, "times": 1})))
+        .control(
+            reqwest::Method::POST,
+            "/faults",
+            Some(json!({"operation": "sendInvoice", "resultCode": 94, "times": 1})),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let Reply::Response(r) = h.call(&send_invoice(PaymentMode::ImmediateDebit, "5.00", None)).await else { panic!() };
     assert_eq!(r.result_code, ResultCode::SERVICE_UNAVAILABLE);
     h.assert_still_serving().await;
 
-    let (status, body) = h.control(reqwest::Method::POST, "/faults", Some(json!({"operation": "nope", "resultCode": 1}))).await;
+    let (status, body) =
+        h.control(reqwest::Method::POST, "/faults", Some(json!({"operation": "nope", "resultCode": 1}))).await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("unknown operation"));
     let (status, _) = h.control(reqwest::Method::GET, "/invoices/123", None).await;
     assert_eq!(status, 404);
-    let (status, body) = h.control(reqwest::Method::POST, "/customer/scan", Some(json!({"qr": "https://example.com"}))).await;
+    let (status, body) =
+        h.control(reqwest::Method::POST, "/customer/scan", Some(json!({"qr": "https://example.com"}))).await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("not a Glase QR code"));
     let (status, body) = h.control(reqwest::Method::POST, "/customer/scan", Some(json!({"qrr": 1}))).await;

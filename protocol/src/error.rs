@@ -54,10 +54,4 @@ impl CodecError {
         }
         text
     }
-
-    /// Whether the error is about the request's shape (a `soap:Client` fault) — always true
-    /// for decoding errors; kept as a method so transports don't hard-code it.
-    pub fn is_client_error(&self) -> bool {
-        true
-    }
 }

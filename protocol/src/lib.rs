@@ -33,12 +33,14 @@ mod xml;
 
 pub use error::CodecError;
 pub use model::{
-    AcknowledgmentMode, Amount, ClientContext, CustomerToken, Invoice, InvoiceRow, InvoiceStatus,
-    Parameter, Parameters, PaymentMode, PrincipalId, PrincipalType, Receipt, ReceiptDocument, Report,
+    AcknowledgmentMode, Amount, ClientContext, CustomerToken, Invoice, InvoiceRow, InvoiceStatus, Parameter,
+    Parameters, PaymentMode, PrincipalId, PrincipalType, Receipt, ReceiptDocument, Report,
 };
 pub use operation::Operation;
 pub use request::Request;
 pub use response::{Response, ResponseDetail};
 pub use result_code::ResultCode;
 pub use rust_decimal::Decimal;
-pub use soap::{FaultCode, Reply, SoapFault, decode_reply, decode_request, encode_fault, encode_request, encode_response};
+pub use soap::{
+    FaultCode, Reply, SoapFault, decode_reply, decode_request, encode_fault, encode_request, encode_response,
+};

@@ -254,12 +254,7 @@ impl Parameters {
 
     /// Builds a map from key/value pairs.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(
-            pairs
-                .into_iter()
-                .map(|(k, v)| Parameter { key: Some(k.to_owned()), value: Some(v.to_owned()) })
-                .collect(),
-        )
+        Self(pairs.into_iter().map(|(k, v)| Parameter { key: Some(k.to_owned()), value: Some(v.to_owned()) }).collect())
     }
 }
 

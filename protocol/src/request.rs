@@ -119,7 +119,10 @@ pub enum Request {
     MarkTransactionPeriod(MarkTransactionPeriod),
     ExecuteReport(ExecuteReport),
     /// An operation of the WSDL the mock does not implement; only its context is read.
-    Unsupported { op: Operation, context: Option<ClientContext> },
+    Unsupported {
+        op: Operation,
+        context: Option<ClientContext>,
+    },
 }
 
 impl Request {

@@ -149,10 +149,7 @@ fn body_element(root: &Node) -> Result<&Node, CodecError> {
 pub fn decode_request(input: &[u8]) -> Result<Request, CodecError> {
     let root = tree::parse(input)?;
     let element = body_element(&root)?;
-    let unknown = || CodecError::UnknownOperation {
-        name: element.name.clone(),
-        namespace: element.namespace.clone(),
-    };
+    let unknown = || CodecError::UnknownOperation { name: element.name.clone(), namespace: element.namespace.clone() };
     if element.namespace.as_deref() != Some(SERVICE_NS) {
         return Err(unknown());
     }
@@ -282,10 +279,7 @@ pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
             detail: element.child("detail").map(detail_text),
         }));
     }
-    let unknown = || CodecError::UnknownOperation {
-        name: element.name.clone(),
-        namespace: element.namespace.clone(),
-    };
+    let unknown = || CodecError::UnknownOperation { name: element.name.clone(), namespace: element.namespace.clone() };
     let op = element
         .name
         .strip_suffix("Response")
@@ -309,9 +303,9 @@ pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
             version: opt(ret, "version", &path)?.unwrap_or(0),
         },
         Operation::RegisterTerminal => ResponseDetail::RegisterTerminal { terminal_id: opt(ret, "terminalId", &path)? },
-        Operation::MarkTransactionPeriod => ResponseDetail::MarkTransactionPeriod {
-            transaction_period_id: opt(ret, "transactionPeriodId", &path)?,
-        },
+        Operation::MarkTransactionPeriod => {
+            ResponseDetail::MarkTransactionPeriod { transaction_period_id: opt(ret, "transactionPeriodId", &path)? }
+        }
         Operation::ExecuteReport => ResponseDetail::ExecuteReport { report: opt::<Report>(ret, "report", &path)? },
         _ => ResponseDetail::None,
     };

@@ -78,7 +78,8 @@ async fn wsdl_document(
         name if name == wsdl::IMPORTED_DOCUMENT => wsdl::interface_document(),
         other => {
             let text = format!("no WSDL document {other:?}; try ?wsdl or ?wsdl={}\n", wsdl::IMPORTED_DOCUMENT);
-            return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+            return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text)
+                .into_response();
         }
     };
     (StatusCode::OK, [(header::CONTENT_TYPE, XML)], document).into_response()

@@ -53,11 +53,7 @@ pub fn claimed_terminal(context: Option<&ClientContext>) -> Option<String> {
 }
 
 impl Machine {
-    pub(crate) fn authenticate(
-        &self,
-        op: Operation,
-        context: Option<&ClientContext>,
-    ) -> Result<Principal, ResultCode> {
+    pub(crate) fn authenticate(&self, op: Operation, context: Option<&ClientContext>) -> Result<Principal, ResultCode> {
         let context = context.ok_or(ResultCode::INVALID_INITIATOR_PRINCIPAL_ID)?;
         let principal = context.initiator_principal_id.as_ref().ok_or(ResultCode::INVALID_INITIATOR_PRINCIPAL_ID)?;
         let kind = principal

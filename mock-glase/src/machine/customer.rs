@@ -16,7 +16,9 @@ use crate::clock::Timestamp;
 pub enum CustomerError {
     #[error("unknown customer {0:?}")]
     UnknownCustomer(String),
-    #[error("{0:?} is not a Glase QR code (expected HTTP://SEQR.SE/R<invoiceReference>, HTTP://SEQR.SE/Q<seqrId> or HTTP://SEQR.SE/000/ups?w=<merchantId>&t=<token>)")]
+    #[error(
+        "{0:?} is not a Glase QR code (expected HTTP://SEQR.SE/R<invoiceReference>, HTTP://SEQR.SE/Q<seqrId> or HTTP://SEQR.SE/000/ups?w=<merchantId>&t=<token>)"
+    )]
     NotAGlaseQr(String),
     #[error("malformed unattended QR code {qr:?}: {reason}")]
     MalformedUnattendedQr { qr: String, reason: String },
@@ -73,7 +75,8 @@ pub fn parse_qr(qr: &str) -> Result<QrTarget, CustomerError> {
 
 /// `w=<merchantId>&t=<token>`, both present once, non-empty, nothing else.
 fn parse_unattended(qr: &str, query: &str) -> Result<QrTarget, CustomerError> {
-    let malformed = |reason: &str| CustomerError::MalformedUnattendedQr { qr: qr.to_owned(), reason: reason.to_owned() };
+    let malformed =
+        |reason: &str| CustomerError::MalformedUnattendedQr { qr: qr.to_owned(), reason: reason.to_owned() };
     let (mut merchant, mut token) = (None, None);
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').ok_or_else(|| malformed("parameters must be key=value"))?;
@@ -124,7 +127,8 @@ impl Machine {
                 }
             }
             QrTarget::Terminal { seqr_id } => {
-                let terminal = self.seqr_ids.get(&seqr_id).ok_or_else(|| CustomerError::UnknownSeqrId(seqr_id.clone()))?;
+                let terminal =
+                    self.seqr_ids.get(&seqr_id).ok_or_else(|| CustomerError::UnknownSeqrId(seqr_id.clone()))?;
                 // The till's most recent invoice that is still waiting for a customer.
                 self.invoices
                     .values()
@@ -147,7 +151,12 @@ impl Machine {
     }
 
     /// Opens an ISSUED invoice for a customer (idempotent for the same customer).
-    pub fn open_invoice(&mut self, reference: &str, msisdn: Option<&str>, now: Timestamp) -> Result<Effects, CustomerError> {
+    pub fn open_invoice(
+        &mut self,
+        reference: &str,
+        msisdn: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Effects, CustomerError> {
         let mut fx = self.expire(now);
         let msisdn = self.customer_or_default(msisdn)?;
         self.open(reference, &msisdn, &mut fx)?;
@@ -155,9 +164,14 @@ impl Machine {
     }
 
     fn open(&mut self, reference: &str, msisdn: &str, fx: &mut Effects) -> Result<(), CustomerError> {
-        let record = self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
+        let record =
+            self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
         if record.status != InvoiceStatus::Issued {
-            return Err(CustomerError::WrongState { invoice: reference.to_owned(), action: "opened", status: record.status });
+            return Err(CustomerError::WrongState {
+                invoice: reference.to_owned(),
+                action: "opened",
+                status: record.status,
+            });
         }
         match &record.opened_by {
             Some(other) if other != msisdn => {
@@ -229,7 +243,12 @@ impl Machine {
     }
 
     /// The customer cancels in the app: ISSUED → CANCELED, with a notification.
-    pub fn customer_cancel(&mut self, reference: &str, msisdn: Option<&str>, now: Timestamp) -> Result<Effects, CustomerError> {
+    pub fn customer_cancel(
+        &mut self,
+        reference: &str,
+        msisdn: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Effects, CustomerError> {
         let mut fx = self.expire(now);
         let msisdn = self.customer_or_default(msisdn)?;
         self.open(reference, &msisdn, &mut fx)?;
@@ -243,7 +262,8 @@ impl Machine {
     /// no longer "in progress".
     pub fn walk_away(&mut self, reference: &str, now: Timestamp) -> Result<Effects, CustomerError> {
         let mut fx = self.expire(now);
-        let record = self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
+        let record =
+            self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
         if let Some(msisdn) = record.opened_by.take() {
             fx.event(Event::CustomerWalkedAway { invoice: reference.to_owned(), msisdn });
         }
@@ -273,7 +293,10 @@ mod tests {
 
     #[test]
     fn parses_every_documented_qr_form() {
-        assert_eq!(parse_qr("HTTP://SEQR.SE/R1397240460668").unwrap(), QrTarget::Invoice { reference: "1397240460668".into() });
+        assert_eq!(
+            parse_qr("HTTP://SEQR.SE/R1397240460668").unwrap(),
+            QrTarget::Invoice { reference: "1397240460668".into() }
+        );
         assert_eq!(parse_qr("seqr://SEQR.SE/R12345").unwrap(), QrTarget::Invoice { reference: "12345".into() });
         assert_eq!(parse_qr("HTTP://SEQR.SE/Qtill42").unwrap(), QrTarget::Terminal { seqr_id: "till42".into() });
         assert_eq!(

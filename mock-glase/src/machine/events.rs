@@ -28,11 +28,23 @@ pub enum Event {
         to: InvoiceStatus,
         reason: String,
     },
-    CustomerScanned { invoice: String, msisdn: String },
-    CustomerWrongPin { invoice: String, msisdn: String },
-    CustomerWalkedAway { invoice: String, msisdn: String },
+    CustomerScanned {
+        invoice: String,
+        msisdn: String,
+    },
+    CustomerWrongPin {
+        invoice: String,
+        msisdn: String,
+    },
+    CustomerWalkedAway {
+        invoice: String,
+        msisdn: String,
+    },
     /// The merchant fetched the status of a PAID/RESERVED invoice in time.
-    StatusAcknowledged { invoice: String, after_ms: u64 },
+    StatusAcknowledged {
+        invoice: String,
+        after_ms: u64,
+    },
     PaymentCreated {
         invoice: String,
         ers_reference: String,
@@ -45,14 +57,39 @@ pub enum Event {
         #[serde(with = "rust_decimal::serde::str")]
         amount: Decimal,
     },
-    ReceiptSubmitted { ers_reference: String, mime_type: Option<String>, bytes: usize },
-    TerminalRegistered { terminal: String, reseller: String, external_id: Option<String> },
-    TerminalUnregistered { terminal: String },
-    SeqrIdAssigned { terminal: String, seqr_id: String },
-    PeriodMarked { period: String, reseller: String, terminal: Option<String> },
-    FaultInjected { operation: Operation, terminal: Option<String>, fault: String },
+    ReceiptSubmitted {
+        ers_reference: String,
+        mime_type: Option<String>,
+        bytes: usize,
+    },
+    TerminalRegistered {
+        terminal: String,
+        reseller: String,
+        external_id: Option<String>,
+    },
+    TerminalUnregistered {
+        terminal: String,
+    },
+    SeqrIdAssigned {
+        terminal: String,
+        seqr_id: String,
+    },
+    PeriodMarked {
+        period: String,
+        reseller: String,
+        terminal: Option<String>,
+    },
+    FaultInjected {
+        operation: Operation,
+        terminal: Option<String>,
+        fault: String,
+    },
     /// A notification the transport is about to send.
-    NotificationDue { invoice: String, url: String, reason: String },
+    NotificationDue {
+        invoice: String,
+        url: String,
+        reason: String,
+    },
 }
 
 impl Event {
@@ -109,5 +146,4 @@ impl Effects {
             });
         }
     }
-
 }

@@ -68,7 +68,9 @@ impl Machine {
             FaultAction::ResultCode(code) => {
                 (Reply::Response(Response::result(op, ResultCode(code))), format!("resultCode {}", ResultCode(code)))
             }
-            FaultAction::SoapFault(text) => (Reply::Fault(SoapFault::server(text.clone())), format!("SOAP fault {text:?}")),
+            FaultAction::SoapFault(text) => {
+                (Reply::Fault(SoapFault::server(text.clone())), format!("SOAP fault {text:?}"))
+            }
         };
         fx.event(Event::FaultInjected { operation: op, terminal: terminal.map(str::to_owned), fault: shown });
         Some(reply)

@@ -141,7 +141,12 @@ impl Machine {
         )
     }
 
-    pub(crate) fn update_invoice(&mut self, principal: &Principal, request: &UpdateInvoice, fx: &mut Effects) -> Response {
+    pub(crate) fn update_invoice(
+        &mut self,
+        principal: &Principal,
+        request: &UpdateInvoice,
+        fx: &mut Effects,
+    ) -> Response {
         let op = Operation::UpdateInvoice;
         let record = match self.own_invoice(principal, request.invoice_reference.as_deref()) {
             Ok(record) => record,
@@ -334,7 +339,13 @@ impl Machine {
     }
 
     /// Records a payment for an invoice and returns its ersReference.
-    pub(crate) fn create_payment(&mut self, reference: &str, amount: Decimal, now: Timestamp, fx: &mut Effects) -> String {
+    pub(crate) fn create_payment(
+        &mut self,
+        reference: &str,
+        amount: Decimal,
+        now: Timestamp,
+        fx: &mut Effects,
+    ) -> String {
         let ers = self.ids.ers_reference();
         let Some(record) = self.invoices.get_mut(reference) else { return ers };
         record.ers_reference = Some(ers.clone());

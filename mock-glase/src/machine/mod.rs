@@ -25,9 +25,7 @@ pub mod terminals;
 
 use std::collections::HashMap;
 
-use glase_protocol::{
-    Invoice, InvoiceStatus, Operation, PaymentMode, Reply, Request, Response, ResultCode,
-};
+use glase_protocol::{Invoice, InvoiceStatus, Operation, PaymentMode, Reply, Request, Response, ResultCode};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -233,16 +231,11 @@ impl Machine {
                 (t.id.clone(), terminal)
             })
             .collect();
-        let seqr_ids = terminals
-            .values()
-            .filter_map(|t| t.seqr_id.clone().map(|s| (s, t.id.clone())))
-            .collect();
+        let seqr_ids = terminals.values().filter_map(|t| t.seqr_id.clone().map(|s| (s, t.id.clone()))).collect();
         let customers = config
             .customers
             .iter()
-            .map(|c| {
-                (c.msisdn.clone(), Customer { msisdn: c.msisdn.clone(), pin: c.pin.clone(), balance: c.balance })
-            })
+            .map(|c| (c.msisdn.clone(), Customer { msisdn: c.msisdn.clone(), pin: c.pin.clone(), balance: c.balance }))
             .collect();
         let default_customer = config
             .default_customer
@@ -367,13 +360,5 @@ impl Machine {
     /// The invoice QR code the API hands out for a reference.
     pub fn invoice_qr(reference: &str) -> String {
         format!("HTTP://SEQR.SE/R{reference}")
-    }
-
-    /// Operation of a reply, for logs.
-    pub fn reply_operation(reply: &Reply) -> Option<Operation> {
-        match reply {
-            Reply::Response(r) => Some(r.operation),
-            Reply::Fault(_) => None,
-        }
     }
 }

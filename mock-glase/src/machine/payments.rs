@@ -86,8 +86,8 @@ impl Machine {
             at: now,
             cashier_id: request.invoice.as_ref().and_then(|i| i.cashier_id.clone()),
         };
-        self.periods.record_refund(&payment_ers, &refund);
         if let Some(payment) = self.payments.get_mut(&payment_ers) {
+            self.periods.record_refund(payment, &refund);
             payment.refunds.push(refund);
         }
         if let Some(customer) = self.customers.get_mut(&payer) {

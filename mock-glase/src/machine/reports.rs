@@ -74,20 +74,17 @@ impl Periods {
         });
     }
 
-    pub(crate) fn record_refund(&mut self, payment_ers: &str, refund: &Refund) {
-        // Refunds are reported on the terminal and in the currency of their payment.
-        let Some((reseller, original)) = self.transactions.iter().find_map(|(reseller, list)| {
-            list.iter().find(|t| t.ers_reference == payment_ers).map(|t| (reseller.clone(), t.clone()))
-        }) else {
-            return;
-        };
-        self.transactions.entry(reseller).or_default().push(Transaction {
+    /// Refunds are reported on the terminal and in the currency of their payment.
+    pub(crate) fn record_refund(&mut self, payment: &Payment, refund: &Refund) {
+        self.transactions.entry(payment.reseller.clone()).or_default().push(Transaction {
             kind: Kind::Refund,
             at: refund.at,
-            cashier: refund.cashier_id.clone().or(original.cashier.clone()),
+            terminal: payment.terminal.clone(),
+            cashier: refund.cashier_id.clone().or_else(|| payment.cashier_id.clone()),
             amount: refund.amount,
+            currency: payment.currency.clone(),
             ers_reference: refund.ers_reference.clone(),
-            ..original
+            invoice: payment.invoice.clone(),
         });
     }
 
@@ -108,10 +105,11 @@ impl Machine {
         fx: &mut Effects,
     ) -> Response {
         let op = Operation::MarkTransactionPeriod;
-        let terminal = match self.report_terminal(principal, request.parameters.as_ref().and_then(|p| p.get("TERMINALID"))) {
-            Ok(terminal) => terminal,
-            Err(code) => return Response::result(op, code),
-        };
+        let terminal =
+            match self.report_terminal(principal, request.parameters.as_ref().and_then(|p| p.get("TERMINALID"))) {
+                Ok(terminal) => terminal,
+                Err(code) => return Response::result(op, code),
+            };
         let reseller = principal.reseller().to_owned();
         let scope = (reseller.clone(), terminal.clone());
         let start = self.periods.last_mark.insert(scope, now).unwrap_or(Timestamp(0));

@@ -81,7 +81,12 @@ impl Machine {
     /// Binds a static QR sticker id to the calling terminal. The id must be
     /// alphanumeric and not bound to another terminal (else 53); re-assigning replaces
     /// the terminal's previous id.
-    pub(crate) fn assign_seqr_id(&mut self, principal: &Principal, request: &AssignSeqrId, fx: &mut Effects) -> Response {
+    pub(crate) fn assign_seqr_id(
+        &mut self,
+        principal: &Principal,
+        request: &AssignSeqrId,
+        fx: &mut Effects,
+    ) -> Response {
         let op = Operation::AssignSeqrId;
         let Some(terminal_id) = principal.terminal().map(str::to_owned) else {
             return Response::result(op, ResultCode::ACCESS_DENIED);

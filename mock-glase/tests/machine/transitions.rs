@@ -425,7 +425,10 @@ fn an_update_that_omits_the_notification_url_and_timeout_keeps_them() {
     let mut original = with_url(invoice("20.00", PaymentMode::ReservationRequired), "https://merchant.example/n");
     original.commit_reservation_timeout = Some(30);
     let reference = w.issue(original);
-    assert_eq!(w.code(&update_invoice(&reference, invoice("15.00", PaymentMode::ReservationRequired))), ResultCode::SUCCESS);
+    assert_eq!(
+        w.code(&update_invoice(&reference, invoice("15.00", PaymentMode::ReservationRequired))),
+        ResultCode::SUCCESS
+    );
     let record = w.machine.invoice(&reference).unwrap();
     assert_eq!(record.invoice.notification_url.as_deref(), Some("https://merchant.example/n"));
     assert_eq!(record.invoice.commit_reservation_timeout, Some(30));

@@ -148,8 +148,14 @@ macro_rules! enum_field {
         }
     };
 }
-enum_field!(PaymentMode, "tns:paymentMode (IMMEDIATE_DEBIT, RESERVATION_DESIRED, RESERVATION_REQUIRED, RESERVATION_REQUIRED_PRELIMINARY_AMOUNT)");
-enum_field!(AcknowledgmentMode, "tns:acknowledgmentMode (NO_ACKNOWLEDGMENT, OPTIONAL_ACKNOWLEDGMENT, REQUIRE_ACKNOWLEDGMENT)");
+enum_field!(
+    PaymentMode,
+    "tns:paymentMode (IMMEDIATE_DEBIT, RESERVATION_DESIRED, RESERVATION_REQUIRED, RESERVATION_REQUIRED_PRELIMINARY_AMOUNT)"
+);
+enum_field!(
+    AcknowledgmentMode,
+    "tns:acknowledgmentMode (NO_ACKNOWLEDGMENT, OPTIONAL_ACKNOWLEDGMENT, REQUIRE_ACKNOWLEDGMENT)"
+);
 enum_field!(InvoiceStatus, "tns:invoiceStatus");
 
 /// Declares a struct's wire mapping: each line is `occurrence field: "wireName"`.

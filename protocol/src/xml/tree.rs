@@ -52,10 +52,8 @@ pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
     reader.config_mut().expand_empty_elements = false;
     let mut stack: Vec<Node> = Vec::new();
     let mut elements = 0usize;
-    let malformed = |reader: &NsReader<&[u8]>, source| CodecError::Malformed {
-        position: reader.error_position(),
-        source,
-    };
+    let malformed =
+        |reader: &NsReader<&[u8]>, source| CodecError::Malformed { position: reader.error_position(), source };
     loop {
         let (resolved, event) = match reader.read_resolved_event() {
             Ok((ns, event)) => (namespace_of(ns), event),
@@ -77,12 +75,8 @@ pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
                     let attr = attr.map_err(|e| malformed(&reader, quick_xml::Error::InvalidAttr(e)))?;
                     nil |= attr.key.local_name().as_ref() == "nil" && matches!(attr.value.as_ref(), "true" | "1");
                 }
-                let node = Node {
-                    namespace: resolved,
-                    name: start.local_name().as_ref().to_owned(),
-                    nil,
-                    ..Node::default()
-                };
+                let node =
+                    Node { namespace: resolved, name: start.local_name().as_ref().to_owned(), nil, ..Node::default() };
                 if matches!(event, Event::Empty(_)) {
                     if let Some(root) = attach(&mut stack, node) {
                         return finish(&mut reader, root);
@@ -161,11 +155,9 @@ fn finish(reader: &mut NsReader<&[u8]>, root: Node) -> Result<Node, CodecError> 
             Ok(_) => {
                 return Err(CodecError::Malformed {
                     position: reader.buffer_position(),
-                    source: quick_xml::Error::IllFormed(
-                        quick_xml::errors::IllFormedError::UnmatchedEndTag(
-                            "content after the root element".to_owned(),
-                        ),
-                    ),
+                    source: quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::UnmatchedEndTag(
+                        "content after the root element".to_owned(),
+                    )),
                 });
             }
             Err(source) => {
@@ -199,10 +191,9 @@ mod tests {
 
     #[test]
     fn parses_prefixes_text_cdata_and_entities() {
-        let root = parse(
-            br#"<?xml version="1.0"?><a:x xmlns:a="urn:a"><b>1 &amp; 2&#33;</b><c><![CDATA[<raw>]]></c></a:x>"#,
-        )
-        .unwrap();
+        let root =
+            parse(br#"<?xml version="1.0"?><a:x xmlns:a="urn:a"><b>1 &amp; 2&#33;</b><c><![CDATA[<raw>]]></c></a:x>"#)
+                .unwrap();
         assert_eq!(root.namespace.as_deref(), Some("urn:a"));
         assert_eq!(root.name, "x");
         assert_eq!(root.child("b").unwrap().text, "1 & 2!");
@@ -248,10 +239,8 @@ mod tests {
 
     #[test]
     fn nil_elements_are_skipped_by_lookups() {
-        let root = parse(
-            br#"<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><b xsi:nil="true"/></a>"#,
-        )
-        .unwrap();
+        let root =
+            parse(br#"<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><b xsi:nil="true"/></a>"#).unwrap();
         assert!(root.child("b").is_none());
     }
 }
