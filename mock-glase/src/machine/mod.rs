@@ -25,7 +25,7 @@ pub mod terminals;
 
 use std::collections::HashMap;
 
-use glase_protocol::{Invoice, InvoiceStatus, Operation, PaymentMode, Reply, Request, Response, ResultCode};
+use glase_protocol::{Invoice, InvoiceStatus, PaymentMode, Reply, Request, Response, ResultCode};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
