@@ -52,6 +52,13 @@ fn fault_response(status: StatusCode, fault: &SoapFault) -> Response {
 
 async fn soap(State(state): State<AppState>, OriginalUri(uri): OriginalUri, SoapBody(body): SoapBody) -> Response {
     let answer = state.mock.handle_soap(uri.path(), &body);
+    // Per-request lines are debug (load tests would drown in them); faults are worth
+    // seeing by default.
+    if answer.status == 200 {
+        tracing::debug!(path = uri.path(), request_bytes = body.len(), "soap request answered");
+    } else {
+        tracing::info!(path = uri.path(), status = answer.status, request_bytes = body.len(), "soap request faulted");
+    }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static(XML))], answer.body).into_response()
 }
