@@ -47,6 +47,43 @@ impl std::fmt::Display for Timestamp {
 /// Where the transport gets "now" from.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> Timestamp;
+
+    /// Moves virtual time forward; `false` if this clock cannot be moved.
+    fn advance(&self, by: Duration) -> bool {
+        let _ = by;
+        false
+    }
+}
+
+/// Wall-clock time plus an offset that only grows: the mock's default clock, so a
+/// suite can jump past a deadline (`POST /control/clock/advance`) while time otherwise
+/// runs normally.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock {
+    offset_ms: Arc<AtomicU64>,
+}
+
+impl OffsetClock {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How far virtual time is ahead of the wall clock.
+    pub fn offset(&self) -> Duration {
+        Duration::from_millis(self.offset_ms.load(Ordering::SeqCst))
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        SystemClock.now().plus(self.offset())
+    }
+
+    fn advance(&self, by: Duration) -> bool {
+        let by = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.offset_ms.fetch_add(by, Ordering::SeqCst);
+        true
+    }
 }
 
 /// Wall-clock time.
@@ -86,6 +123,11 @@ impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.millis.load(Ordering::SeqCst))
     }
+
+    fn advance(&self, by: Duration) -> bool {
+        ManualClock::advance(self, by);
+        true
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +140,16 @@ mod tests {
         assert_eq!(clock.now(), Timestamp(1_000));
         clock.clone().advance(Duration::from_secs(20));
         assert_eq!(clock.now(), Timestamp(21_000));
+    }
+
+    #[test]
+    fn offset_clock_runs_ahead_by_what_it_was_advanced() {
+        let clock = OffsetClock::new();
+        let before = SystemClock.now();
+        assert!(Clock::advance(&clock, Duration::from_secs(60)));
+        let now = clock.now();
+        assert!(now >= before.plus(Duration::from_secs(60)));
+        assert!(now < SystemClock.now().plus(Duration::from_secs(61)));
     }
 
     #[test]

@@ -30,6 +30,76 @@ pub struct Config {
     pub journal_capacity: usize,
     /// Largest SOAP request body accepted, in bytes; larger ones get HTTP 413.
     pub max_body_bytes: usize,
+    /// Multiplies every Glase-side deadline (status, reservation, report readiness):
+    /// `0.01` runs the 20-second rule in 200 ms. Must be positive.
+    pub deadline_scale: f64,
+    /// The Unattended Payments Service's calls to `createPurchase`.
+    pub ups: UpsConfig,
+    /// Delivery of notification callbacks.
+    pub notifications: NotificationConfig,
+    /// Outbound HTTPS (createPurchase, notifications).
+    pub tls: TlsConfig,
+}
+
+/// How the Unattended Payments Service calls resellers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpsConfig {
+    /// How long the UPS waits for a createPurchase answer before giving up
+    /// **[decision]**; a timeout is journaled as a protocol violation.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// The reservation amount offered when a scan does not name one.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub default_amount: Decimal,
+}
+
+impl Default for UpsConfig {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(10), default_amount: Decimal::new(2000, 2) }
+    }
+}
+
+/// The notification retry policy. A delivery fails on a connection error, a timeout or
+/// a status other than 2xx; it is retried after `retry_delay`, doubling each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationConfig {
+    /// Attempts in all (1 = no retries).
+    pub attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub retry_delay: Duration,
+    /// Per attempt.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Also notify when the mock reverses a payment or a reservation expires
+    /// **[decision]**: a careful reseller learns of it sooner.
+    pub on_reversal: bool,
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        Self { attempts: 3, retry_delay: Duration::from_secs(1), timeout: Duration::from_secs(5), on_reversal: true }
+    }
+}
+
+/// Extra trust for outbound HTTPS, e.g. a reseller's self-signed test certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// A PEM file with one or more CA certificates trusted in addition to the system's.
+    pub extra_ca_file: Option<std::path::PathBuf>,
+}
+
+/// The two createPurchase body dialects (spec 2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// `{"token", "amount": 20.00, "currency", "msisdn"}`: the seed's form.
+    #[default]
+    Seed,
+    /// `{"reservationToken", "reservationAmount": "20.00", "currency", "msisdn"}`.
+    Legacy,
 }
 
 /// The Glase-side clocks of spec section 4, all configurable.
@@ -82,6 +152,13 @@ pub struct ResellerConfig {
     /// `false` makes every refundPayment answer 99 (the receiving bank refuses).
     #[serde(default = "yes")]
     pub receiver_allows_refunds: bool,
+    /// Where the Unattended Payments Service calls this merchant; must end with
+    /// `createPurchase`.
+    #[serde(default)]
+    pub create_purchase_url: Option<String>,
+    /// Which createPurchase body to send.
+    #[serde(default)]
+    pub create_purchase_dialect: Dialect,
 }
 
 /// A terminal that exists before any registerTerminal call.
@@ -142,6 +219,10 @@ impl Default for Config {
             reference_seed: None,
             journal_capacity: 100_000,
             max_body_bytes: 1024 * 1024,
+            deadline_scale: 1.0,
+            ups: UpsConfig::default(),
+            notifications: NotificationConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -164,6 +245,12 @@ pub enum ConfigError {
     },
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    #[error("cannot use the extra CA certificates in {path}")]
+    Tls {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Config {
@@ -186,6 +273,8 @@ impl Config {
                 name: Some("Glase Demo Merchant".to_owned()),
                 refunds_allowed: true,
                 receiver_allows_refunds: true,
+                create_purchase_url: None,
+                create_purchase_dialect: Dialect::Seed,
             },
             TerminalConfig {
                 id: demo::TERMINAL_ID.to_owned(),
@@ -250,11 +339,41 @@ impl Config {
         if config.customers.is_empty() {
             problems.push("at least one customer is needed to play the app".to_owned());
         }
+        for reseller in &config.resellers {
+            if let Some(url) = &reseller.create_purchase_url {
+                if let Err(problem) = check_create_purchase_url(url) {
+                    problems.push(format!("reseller {:?}: {problem}", reseller.id));
+                }
+            }
+        }
+        if !(config.deadline_scale.is_finite() && config.deadline_scale > 0.0) {
+            problems.push(format!("deadline_scale must be a positive number, not {}", config.deadline_scale));
+        }
+        if config.ups.default_amount <= Decimal::ZERO {
+            problems.push("ups.default_amount must be positive".to_owned());
+        }
+        if config.notifications.attempts == 0 {
+            problems.push("notifications.attempts must be at least 1".to_owned());
+        }
         if config.journal_capacity == 0 {
             problems.push("journal_capacity must be at least 1".to_owned());
         }
         if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems.join("; "))) }
     }
+}
+
+/// A createPurchase URL must be http(s) with a host, and its path must end with
+/// `createPurchase` (seed 000). Plain http is allowed for local testing; callers warn.
+pub fn check_create_purchase_url(url: &str) -> Result<(), String> {
+    let parsed =
+        reqwest::Url::parse(url.trim()).map_err(|e| format!("createPurchase URL {url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("createPurchase URL {url:?} must be https:// (or http:// for local tests) with a host"));
+    }
+    if !parsed.path().ends_with("createPurchase") {
+        return Err(format!("createPurchase URL {url:?} must end with \"createPurchase\" (seed 000)"));
+    }
+    Ok(())
 }
 
 fn unique<'a>(items: impl Iterator<Item = &'a str>, what: &str, problems: &mut Vec<String>) {
@@ -336,6 +455,15 @@ mod tests {
         assert!(error.contains("unknown reseller"), "{error}");
         assert!(error.contains("at least 4 characters"), "{error}");
         assert!(error.contains("at least one customer"), "{error}");
+    }
+
+    #[test]
+    fn create_purchase_urls_must_end_with_create_purchase() {
+        assert!(check_create_purchase_url("https://shop.example/seqr/createPurchase").is_ok());
+        assert!(check_create_purchase_url("http://127.0.0.1:9000/createPurchase").is_ok());
+        assert!(check_create_purchase_url("https://shop.example/seqr/purchase").is_err());
+        assert!(check_create_purchase_url("ftp://shop.example/createPurchase").is_err());
+        assert!(check_create_purchase_url("createPurchase").is_err());
     }
 
     #[test]

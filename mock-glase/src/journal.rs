@@ -22,8 +22,18 @@ pub struct Entry {
     pub time: String,
     pub terminal: Option<String>,
     pub invoice: Option<String>,
+    /// The merchant (reseller) the entry concerns, when known.
+    pub merchant: Option<String>,
     #[serde(flatten)]
     pub record: Record,
+}
+
+/// Who and what an entry is about, for filtering.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tags<'a> {
+    pub terminal: Option<&'a str>,
+    pub invoice: Option<&'a str>,
+    pub merchant: Option<&'a str>,
 }
 
 /// What an entry records.
@@ -42,8 +52,26 @@ pub enum Record {
     },
     /// Something the state machine did.
     Machine(Event),
-    /// A notification POST and what came of it.
-    NotificationSent { url: String, reason: String, outcome: String, http_status: Option<u16> },
+    /// One attempt to deliver a notification, and what came of it.
+    NotificationSent {
+        url: String,
+        reason: String,
+        attempt: u32,
+        outcome: String,
+        http_status: Option<u16>,
+        /// No further attempt follows (delivered, or retries exhausted).
+        last_attempt: bool,
+    },
+    /// The UPS's createPurchase request to a merchant.
+    CreatePurchaseRequest { purchase: u64, url: String, body: String },
+    /// What the merchant answered (or that it did not).
+    CreatePurchaseResponse {
+        purchase: u64,
+        http_status: Option<u16>,
+        content_type: Option<String>,
+        body: Option<String>,
+        error: Option<String>,
+    },
     /// A customer or control action taken through the control API or library.
     Control { action: String, detail: String },
 }
@@ -55,6 +83,7 @@ pub struct Filter {
     pub after: Option<u64>,
     pub invoice: Option<String>,
     pub terminal: Option<String>,
+    pub merchant: Option<String>,
     pub limit: Option<usize>,
 }
 
@@ -65,15 +94,23 @@ pub struct Journal {
     capacity: usize,
     next_seq: u64,
     dropped: u64,
+    /// Carries the latest sequence number to followers (long-poll, SSE).
+    latest: tokio::sync::watch::Sender<u64>,
 }
 
 impl Journal {
     pub fn new(capacity: usize) -> Self {
-        Self { entries: VecDeque::new(), capacity: capacity.max(1), next_seq: 1, dropped: 0 }
+        let (latest, _) = tokio::sync::watch::channel(0);
+        Self { entries: VecDeque::new(), capacity: capacity.max(1), next_seq: 1, dropped: 0, latest }
+    }
+
+    /// A receiver that sees the latest sequence number whenever an entry is added.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.latest.subscribe()
     }
 
     /// Appends an entry and returns its sequence number.
-    pub fn push(&mut self, at: Timestamp, terminal: Option<&str>, invoice: Option<&str>, record: Record) -> u64 {
+    pub fn push(&mut self, at: Timestamp, tags: Tags<'_>, record: Record) -> u64 {
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
             self.dropped += 1;
@@ -84,10 +121,12 @@ impl Journal {
             seq,
             at,
             time: at.to_rfc3339(),
-            terminal: terminal.map(str::to_owned),
-            invoice: invoice.map(str::to_owned),
+            terminal: tags.terminal.map(str::to_owned),
+            invoice: tags.invoice.map(str::to_owned),
+            merchant: tags.merchant.map(str::to_owned),
             record,
         });
+        self.latest.send_replace(seq);
         seq
     }
 
@@ -98,6 +137,7 @@ impl Journal {
             .range(start..)
             .filter(|e| filter.invoice.as_deref().is_none_or(|i| e.invoice.as_deref() == Some(i)))
             .filter(|e| filter.terminal.as_deref().is_none_or(|t| e.terminal.as_deref() == Some(t)))
+            .filter(|e| filter.merchant.as_deref().is_none_or(|m| e.merchant.as_deref() == Some(m)))
             .take(filter.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect()
@@ -134,7 +174,7 @@ mod tests {
     fn keeps_the_newest_entries_within_capacity() {
         let mut journal = Journal::new(2);
         for i in 0..5 {
-            journal.push(Timestamp(i), None, None, control(&i.to_string()));
+            journal.push(Timestamp(i), Tags::default(), control(&i.to_string()));
         }
         let seqs: Vec<u64> = journal.query(&Filter::default()).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![4, 5]);
@@ -145,12 +185,24 @@ mod tests {
     #[test]
     fn filters_by_sequence_invoice_and_terminal() {
         let mut journal = Journal::new(10);
-        journal.push(Timestamp(1), Some("t1"), Some("a"), control("1"));
-        journal.push(Timestamp(2), Some("t2"), Some("b"), control("2"));
-        journal.push(Timestamp(3), Some("t1"), Some("b"), control("3"));
+        let tags = |terminal, invoice, merchant| Tags { terminal: Some(terminal), invoice: Some(invoice), merchant };
+        journal.push(Timestamp(1), tags("t1", "a", Some("m1")), control("1"));
+        journal.push(Timestamp(2), tags("t2", "b", None), control("2"));
+        journal.push(Timestamp(3), tags("t1", "b", Some("m1")), control("3"));
         let by_invoice = journal.query(&Filter { invoice: Some("b".into()), ..Filter::default() });
         assert_eq!(by_invoice.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3]);
         let after = journal.query(&Filter { after: Some(1), terminal: Some("t1".into()), ..Filter::default() });
         assert_eq!(after.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3]);
+        let by_merchant = journal.query(&Filter { merchant: Some("m1".into()), ..Filter::default() });
+        assert_eq!(by_merchant.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 3]);
+    }
+
+    #[test]
+    fn followers_see_the_latest_sequence_number() {
+        let mut journal = Journal::new(10);
+        let follower = journal.subscribe();
+        journal.push(Timestamp(1), Tags::default(), control("1"));
+        journal.push(Timestamp(2), Tags::default(), control("2"));
+        assert_eq!(*follower.borrow(), 2);
     }
 }

@@ -30,7 +30,7 @@ pub mod mock;
 pub mod notify;
 pub mod server;
 
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock, Timestamp};
 pub use config::Config;
 pub use machine::Machine;
 pub use mock::Mock;

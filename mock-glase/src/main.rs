@@ -1,5 +1,7 @@
 //! `mock-glase`: glue between the command line and the library.
 
+mod customer_cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use mock_glase::Mock;
+use mock_glase::clock::OffsetClock;
 use mock_glase::config::Config;
-use mock_glase::{Mock, SystemClock};
 use tokio::net::TcpListener;
 
 const EXAMPLES: &str = "\
@@ -49,6 +52,9 @@ enum Command {
     /// Start a mock on a free port and walk the main flows through it over HTTP,
     /// printing each step; writes the journal and a summary. Exit 1 if a step misbehaved.
     Demo(DemoArgs),
+    /// Play the customer against a running mock: scan, confirm, cancel, walk away,
+    /// pending invoices, wallets (through its control API).
+    Customer(customer_cli::CustomerArgs),
 }
 
 #[derive(Debug, ClapArgs)]
@@ -80,6 +86,10 @@ struct Args {
     #[arg(long, value_parser = humantime::parse_duration)]
     reservation_timeout: Option<Duration>,
 
+    /// Multiply every Glase-side deadline by this (0.01 runs the 20 s rule in 200 ms).
+    #[arg(long)]
+    deadline_scale: Option<f64>,
+
     /// Base URL clients reach the mock at, used in the WSDL's soap:address
     /// (default: from each request's Host header).
     #[arg(long)]
@@ -104,6 +114,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Demo(demo)) => run_demo(demo),
+        Some(Command::Customer(customer)) => customer_cli::run(customer),
         Some(Command::Serve(args)) => serve_main(args),
         None => serve_main(cli.serve),
     }
@@ -172,11 +183,15 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
     if let Some(timeout) = args.reservation_timeout {
         config.deadlines.reservation_timeout = timeout;
     }
+    if let Some(scale) = args.deadline_scale {
+        config.deadline_scale = scale;
+    }
     Ok(config)
 }
 
 async fn serve(args: Args, config: Config) -> anyhow::Result<()> {
-    let mock = Mock::new(&config, Arc::new(SystemClock))?;
+    // Wall-clock time that the control API can move forward.
+    let mock = Mock::new(&config, Arc::new(OffsetClock::new()))?;
     let listener =
         TcpListener::bind(args.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr()?;
@@ -211,10 +226,11 @@ fn print_banner(mock: &Mock, addr: SocketAddr, public_url: Option<&str>) {
     }
     let d = &config.deadlines;
     println!(
-        "  deadlines       status {}  reservation {}  report {}",
+        "  deadlines       status {}  reservation {}  report {}  (scale {})",
         humantime::format_duration(d.status_deadline),
         humantime::format_duration(d.reservation_timeout),
-        humantime::format_duration(d.report_ready_delay)
+        humantime::format_duration(d.report_ready_delay),
+        config.deadline_scale
     );
 }
 

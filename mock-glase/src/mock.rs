@@ -1,26 +1,34 @@
 //! [`Mock`]: the running mock as a library. It owns the state machine and the journal
 //! behind one lock, asks the clock for the time, runs the SOAP pipeline (decode, apply,
-//! journal, encode) and delivers notifications. The HTTP layer is a thin adapter over
-//! it; tests and benches use it directly.
+//! journal, encode), calls merchants (createPurchase, notifications) and carries out
+//! injected faults. The HTTP layer is a thin adapter over it; tests and benches use it
+//! directly.
 //!
 //! # Implementation rationale
-//! One `std::sync::Mutex` around machine *and* journal keeps the journal's order equal
-//! to the order in which the machine saw things, which the conformance rules rely on.
-//! The lock is never held across an `.await`; notifications are sent after it is
-//! released. Sharding per merchant is possible later without changing this API.
+//! One `std::sync::Mutex` around machine *and* journal makes every request on an invoice
+//! linearizable and keeps the journal's order equal to the order in which the machine
+//! saw things, which the conformance rules rely on. The lock is never held across an
+//! `.await`: outbound calls happen between two short critical sections. Merchants are
+//! isolated by data (each sees only its terminals' invoices; the journal filters by
+//! merchant), not by separate locks; sharding can come later without changing this API.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use glase_protocol::{Reply, Request, SoapFault, decode_request, encode_fault, encode_response};
+use glase_protocol::{Reply, SoapFault, decode_request, encode_fault, encode_response};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::clock::{Clock, Timestamp};
-use crate::config::{Config, ConfigError};
-use crate::journal::{Entry, Filter, Journal, Record};
-use crate::machine::customer::Confirmation;
-use crate::machine::{Customer, CustomerError, Effects, FaultRule, InvoiceRecord, Machine, Notification, Payment};
-use crate::notify::Notifier;
+use crate::config::{Config, ConfigError, Dialect, ResellerConfig, TerminalConfig};
+use crate::journal::{Entry, Filter, Journal, Record, Tags};
+use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
+use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
+use crate::machine::{
+    Customer, CustomerError, Effects, FaultAction, FaultRule, FaultTarget, InvoiceRecord, Machine, Notification,
+    Payment, TransportFault,
+};
+use crate::notify::{Notifier, error_chain, http_client_trusting};
 
 /// Longest request body kept verbatim in the journal; longer ones are cut (a 10 MB body
 /// is rejected before this point anyway).
@@ -37,6 +45,7 @@ struct Inner {
     core: Mutex<Core>,
     clock: Arc<dyn Clock>,
     config: Config,
+    http: reqwest::Client,
     notifier: Notifier,
 }
 
@@ -46,11 +55,38 @@ struct Core {
     journal: Journal,
 }
 
+impl Core {
+    /// Journal tags, with the merchant worked out from the terminal or the invoice.
+    fn push(&mut self, now: Timestamp, terminal: Option<&str>, invoice: Option<&str>, record: Record) -> u64 {
+        let merchant = terminal
+            .and_then(|t| self.machine.merchant_of_terminal(t))
+            .or_else(|| {
+                invoice
+                    .and_then(|i| self.machine.invoice(i))
+                    .and_then(|r| self.machine.merchant_of_terminal(&r.terminal))
+            })
+            .map(str::to_owned);
+        self.journal.push(now, Tags { terminal, invoice, merchant: merchant.as_deref() }, record)
+    }
+
+    fn push_merchant(&mut self, now: Timestamp, merchant: &str, record: Record) -> u64 {
+        self.journal.push(now, Tags { merchant: Some(merchant), ..Tags::default() }, record)
+    }
+
+    fn push_effects(&mut self, now: Timestamp, terminal: Option<&str>, fx: &Effects) {
+        for event in &fx.events {
+            self.push(now, terminal, event.invoice(), Record::Machine(event.clone()));
+        }
+    }
+}
+
 /// The HTTP answer to a SOAP request.
 #[derive(Debug, Clone)]
 pub struct SoapAnswer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// Close the connection instead of answering (an injected fault).
+    pub drop_connection: bool,
 }
 
 /// An invoice with its payment, as the control API shows it.
@@ -63,13 +99,38 @@ pub struct InvoiceView {
     pub payment: Option<Payment>,
 }
 
+/// What scanning a QR code led to.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ScanResult {
+    /// An invoice QR (or a till's sticker): the invoice is now open in the app.
+    Invoice(InvoiceView),
+    /// An unattended machine: the UPS called the merchant's createPurchase.
+    Unattended { purchase: PurchaseReport, invoice: Option<InvoiceView> },
+}
+
+/// The kinds of extra notification a test can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExtraNotification {
+    /// Nothing happened to the invoice: the merchant must not act on it.
+    Forged,
+    /// A repeat of a notification already sent.
+    Duplicate,
+}
+
 impl Mock {
     /// Starts a mock from a configuration (demo entries merged in unless disabled).
     pub fn new(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
         let config = config.resolved()?;
+        let http = http_client_trusting(
+            config.ups.timeout.max(config.notifications.timeout),
+            config.tls.extra_ca_file.as_deref(),
+        )?;
         let seed = config.reference_seed.unwrap_or_else(|| clock.now().as_millis());
         let core = Core { machine: Machine::new(&config, seed), journal: Journal::new(config.journal_capacity) };
-        Ok(Self { inner: Arc::new(Inner { core: Mutex::new(core), clock, notifier: Notifier::new(), config }) })
+        let notifier = Notifier::new(http.clone(), config.notifications);
+        Ok(Self { inner: Arc::new(Inner { core: Mutex::new(core), clock, http, notifier, config }) })
     }
 
     /// The resolved configuration (demo entries included).
@@ -82,115 +143,217 @@ impl Mock {
     }
 
     fn lock(&self) -> MutexGuard<'_, Core> {
-        // A panic while holding the lock would leave a half-applied command; the state
-        // machine does not panic on any input (proptest checks), so recovering the
-        // guard is preferable to taking the whole mock down.
+        // The machine does not panic on any input (proptest checks), so a poisoned lock
+        // can only come from a bug elsewhere; serving on beats taking the mock down.
         self.inner.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs one SOAP request through the mock: decode, apply, journal, encode. Never
-    /// fails: bad input becomes a SOAP fault.
-    pub fn handle_soap(&self, path: &str, body: &[u8]) -> SoapAnswer {
+    // ---- SOAP ----
+
+    /// Runs one SOAP request through the mock: decode, apply, journal, encode, and any
+    /// injected delay. Never fails: bad input becomes a SOAP fault.
+    pub async fn handle_soap(&self, path: &str, body: &[u8]) -> SoapAnswer {
+        let (answer, fault, notifications) = self.apply_soap(path, body);
+        // Notifications flagged "early" go out before the merchant gets its answer.
+        let (early, later): (Vec<_>, Vec<_>) = notifications.into_iter().partition(|n| n.reason.starts_with("early"));
+        for notification in &early {
+            self.deliver_now(notification).await;
+        }
+        self.deliver(later);
+        match fault {
+            Some(TransportFault::Delay(delay)) => {
+                tokio::time::sleep(delay).await;
+                answer
+            }
+            Some(TransportFault::Drop) => SoapAnswer { drop_connection: true, ..answer },
+            Some(TransportFault::HttpStatus(status)) => SoapAnswer { status, ..answer },
+            None => answer,
+        }
+    }
+
+    fn apply_soap(&self, path: &str, body: &[u8]) -> (SoapAnswer, Option<TransportFault>, Vec<Notification>) {
         let decoded = decode_request(body);
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let (answer, notifications) = match decoded {
+        let request = match decoded {
+            Ok(request) => request,
             Err(error) => {
                 let fault = SoapFault::from_decode_error(&error);
-                core.journal.push(
-                    now,
-                    None,
-                    None,
-                    Record::SoapRequest { path: path.to_owned(), operation: None, body: journal_text(body) },
-                );
+                let record = Record::SoapRequest { path: path.to_owned(), operation: None, body: journal_text(body) };
+                core.push(now, None, None, record);
                 let answer = fault_answer(&fault);
-                core.journal.push(now, None, None, response_record(None, &answer, Some(&fault), None));
-                (answer, Vec::new())
+                core.push(now, None, None, response_record(None, &answer, Some(&fault), None));
+                return (answer, None, Vec::new());
             }
-            Ok(request) => self.apply_locked(&mut core, path, body, &request, now),
         };
-        drop(core);
-        self.deliver(notifications);
-        answer
-    }
-
-    fn apply_locked(
-        &self,
-        core: &mut Core,
-        path: &str,
-        body: &[u8],
-        request: &Request,
-        now: Timestamp,
-    ) -> (SoapAnswer, Vec<Notification>) {
         let op = request.operation().name().to_owned();
         let invoice = request.invoice_reference().map(str::to_owned);
         let claimed = crate::machine::auth::claimed_terminal(request.context());
-        let outcome = core.machine.apply(request, now);
+        let outcome = core.machine.apply(&request, now);
         let terminal = outcome.terminal.clone().or(claimed);
         // A sendInvoice names its invoice only in the answer; file the request under it too.
         let invoice = invoice.or_else(|| issued_invoice(&outcome.effects));
-        core.journal.push(
-            now,
-            terminal.as_deref(),
-            invoice.as_deref(),
-            Record::SoapRequest { path: path.to_owned(), operation: Some(op.clone()), body: journal_text(body) },
-        );
-        journal_effects(&mut core.journal, now, terminal.as_deref(), &outcome.effects);
+        let record =
+            Record::SoapRequest { path: path.to_owned(), operation: Some(op.clone()), body: journal_text(body) };
+        core.push(now, terminal.as_deref(), invoice.as_deref(), record);
+        core.push_effects(now, terminal.as_deref(), &outcome.effects);
         let (answer, fault, code) = match &outcome.reply {
             Reply::Response(response) => {
                 let mut out = Vec::with_capacity(512);
                 encode_response(response, &mut out);
-                (SoapAnswer { status: 200, body: out }, None, Some(response.result_code.0))
+                (SoapAnswer { status: 200, body: out, drop_connection: false }, None, Some(response.result_code.0))
             }
             Reply::Fault(fault) => (fault_answer(fault), Some(fault), None),
         };
-        core.journal.push(
-            now,
-            terminal.as_deref(),
-            invoice.as_deref(),
-            response_record(Some(op), &answer, fault, code),
-        );
-        (answer, outcome.effects.notifications)
+        core.push(now, terminal.as_deref(), invoice.as_deref(), response_record(Some(op), &answer, fault, code));
+        (answer, outcome.transport_fault, outcome.effects.notifications)
     }
 
-    /// Journals and delivers what a customer/timer action produced.
-    fn finish(&self, core: MutexGuard<'_, Core>, fx: Effects) {
-        let mut core = core;
+    // ---- notifications ----
+
+    /// Journals what a customer/timer action produced and sends its notifications.
+    fn finish(&self, mut core: MutexGuard<'_, Core>, fx: Effects) {
         let now = self.inner.clock.now();
-        journal_effects(&mut core.journal, now, None, &fx);
+        core.push_effects(now, None, &fx);
         drop(core);
         self.deliver(fx.notifications);
     }
 
+    /// Sends notifications in the background (after any injected fault).
     fn deliver(&self, notifications: Vec<Notification>) {
+        if notifications.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            for n in &notifications {
+                self.record_notification(n, 0, "not sent: no async runtime".to_owned(), None, true);
+            }
+            return;
+        };
         for notification in notifications {
-            self.inner.notifier.send(self.clone(), notification);
+            let mock = self.clone();
+            runtime.spawn(async move { mock.deliver_now(&notification).await });
         }
     }
 
-    /// Journals a notification's outcome (called by the notifier).
-    pub(crate) fn record_notification(&self, n: &Notification, outcome: String, http_status: Option<u16>) {
+    /// Delivers one notification now (honouring injected faults) and waits for it.
+    async fn deliver_now(&self, notification: &Notification) {
+        let delay = match self.outbound_fault(FaultTarget::Notification, &notification.invoice) {
+            Some(FaultAction::DropConnection) => {
+                self.record_notification(
+                    notification,
+                    0,
+                    "not sent: dropped by an injected fault".to_owned(),
+                    None,
+                    true,
+                );
+                return;
+            }
+            Some(FaultAction::Delay(delay)) => Some(delay),
+            _ => None,
+        };
+        self.inner.notifier.deliver(self, notification, delay).await;
+    }
+
+    /// Fires a fault rule for an outbound call about an invoice.
+    fn outbound_fault(&self, target: FaultTarget, invoice: &str) -> Option<FaultAction> {
+        let mut core = self.lock();
+        let now = self.inner.clock.now();
+        let terminal = core.machine.invoice(invoice).map(|r| r.terminal.clone());
+        let merchant = terminal.as_deref().and_then(|t| core.machine.merchant_of_terminal(t)).map(str::to_owned);
+        let mut fx = Effects::default();
+        let action = core.machine.fire_fault(target, terminal.as_deref(), merchant.as_deref(), &mut fx);
+        core.push_effects(now, terminal.as_deref(), &fx);
+        action
+    }
+
+    /// Journals one notification attempt (called by the notifier).
+    pub(crate) fn record_notification(
+        &self,
+        n: &Notification,
+        attempt: u32,
+        outcome: String,
+        http_status: Option<u16>,
+        last_attempt: bool,
+    ) {
         let mut core = self.lock();
         let now = self.inner.clock.now();
         let terminal = core.machine.invoice(&n.invoice).map(|r| r.terminal.clone());
-        core.journal.push(
-            now,
-            terminal.as_deref(),
-            Some(&n.invoice),
-            Record::NotificationSent { url: n.url.clone(), reason: n.reason.clone(), outcome, http_status },
+        let record = Record::NotificationSent {
+            url: n.url.clone(),
+            reason: n.reason.clone(),
+            attempt,
+            outcome,
+            http_status,
+            last_attempt,
+        };
+        core.push(now, terminal.as_deref(), Some(&n.invoice), record);
+    }
+
+    /// Sends a notification that the state machine did not ask for: a forged one (the
+    /// invoice did not change) or a duplicate, optionally after a delay. Returns at once.
+    pub fn send_extra_notification(
+        &self,
+        reference: &str,
+        kind: ExtraNotification,
+        url: Option<&str>,
+        delay: Option<Duration>,
+    ) -> Result<Notification, CustomerError> {
+        let mut core = self.lock();
+        let record =
+            core.machine.invoice(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
+        let url = url
+            .map(str::to_owned)
+            .or_else(|| record.invoice.notification_url.clone())
+            .ok_or_else(|| CustomerError::NoNotificationUrl(reference.to_owned()))?;
+        let reason = match kind {
+            ExtraNotification::Forged => "forged (nothing happened to the invoice)",
+            ExtraNotification::Duplicate => "duplicate",
+        };
+        let notification = Notification { invoice: reference.to_owned(), url, reason: reason.to_owned() };
+        let now = self.inner.clock.now();
+        let detail = format!(
+            "{reason} notification to {}{}",
+            notification.url,
+            delay.map(|d| format!(" after {}", humantime::format_duration(d))).unwrap_or_default()
         );
+        core.push(now, None, Some(reference), Record::Control { action: "sendNotification".to_owned(), detail });
+        drop(core);
+        let mock = self.clone();
+        let sent = notification.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { mock.inner.notifier.deliver(&mock, &sent, delay).await });
+        }
+        Ok(notification)
     }
 
     /// Records a control action in the journal.
     pub fn note(&self, action: &str, detail: String, invoice: Option<&str>) {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        core.journal.push(now, None, invoice, Record::Control { action: action.to_owned(), detail });
+        core.push(now, None, invoice, Record::Control { action: action.to_owned(), detail });
     }
 
     // ---- the simulated customer ----
 
-    /// Scans a QR code and opens the invoice it points at.
+    /// Scans any QR code: an invoice's or a till's opens the invoice; an unattended
+    /// machine's makes the UPS call the merchant's createPurchase and waits for it.
+    pub async fn scan_qr(
+        &self,
+        qr: &str,
+        msisdn: Option<&str>,
+        options: &ScanOptions,
+    ) -> Result<ScanResult, CustomerError> {
+        match parse_qr(qr)? {
+            QrTarget::Unattended { merchant_id, token } => {
+                let (purchase, invoice) = self.unattended_purchase(&merchant_id, &token, msisdn, options).await?;
+                Ok(ScanResult::Unattended { purchase, invoice })
+            }
+            _ => self.scan(qr, msisdn).map(ScanResult::Invoice),
+        }
+    }
+
+    /// Scans an invoice QR code (or a till's sticker) and opens the invoice.
     pub fn scan(&self, qr: &str, msisdn: Option<&str>) -> Result<InvoiceView, CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
@@ -198,6 +361,95 @@ impl Mock {
         let view = view(&core.machine, &reference);
         self.finish(core, fx);
         view.ok_or(CustomerError::UnknownInvoice(reference))
+    }
+
+    /// The Unattended Payments Service at work: createPurchase, then judge the answer.
+    pub async fn unattended_purchase(
+        &self,
+        merchant_id: &str,
+        token: &str,
+        msisdn: Option<&str>,
+        options: &ScanOptions,
+    ) -> Result<(PurchaseReport, Option<InvoiceView>), CustomerError> {
+        let call = {
+            let mut core = self.lock();
+            let now = self.inner.clock.now();
+            let (call, fx) = core.machine.begin_purchase(merchant_id, token, msisdn, options, now)?;
+            core.push_effects(now, None, &fx);
+            if call.url.to_ascii_lowercase().starts_with("http://") {
+                let detail = format!("createPurchase URL {} is plain http; production requires https", call.url);
+                core.push_merchant(now, merchant_id, Record::Control { action: "warning".to_owned(), detail });
+            }
+            let record =
+                Record::CreatePurchaseRequest { purchase: call.id, url: call.url.clone(), body: call.body.clone() };
+            core.push_merchant(now, merchant_id, record);
+            drop(core);
+            self.deliver(fx.notifications);
+            call
+        };
+        let answer = self.call_create_purchase(&call).await;
+        let mut core = self.lock();
+        let now = self.inner.clock.now();
+        core.push_merchant(now, merchant_id, response_of(&call, &answer));
+        let (report, fx) = core.machine.finish_purchase(call.id, &answer, now)?;
+        let invoice = match &report.outcome {
+            crate::machine::ups::PurchaseOutcome::Accepted { invoice_reference } => {
+                view(&core.machine, invoice_reference)
+            }
+            _ => None,
+        };
+        for event in &fx.events {
+            let merchant = Some(merchant_id);
+            let invoice = event.invoice();
+            core.journal.push(now, Tags { terminal: None, invoice, merchant }, Record::Machine(event.clone()));
+        }
+        drop(core);
+        self.deliver(fx.notifications);
+        Ok((report, invoice))
+    }
+
+    /// POSTs createPurchase with the documented headers, honouring injected faults.
+    async fn call_create_purchase(&self, call: &PurchaseCall) -> PurchaseAnswer {
+        let fault = {
+            let mut core = self.lock();
+            let now = self.inner.clock.now();
+            let mut fx = Effects::default();
+            let fault = core.machine.fire_fault(FaultTarget::CreatePurchase, None, Some(&call.merchant_id), &mut fx);
+            core.push_effects(now, None, &fx);
+            fault
+        };
+        match fault {
+            Some(FaultAction::DropConnection) => {
+                return PurchaseAnswer::Failed("not called: dropped by an injected fault".to_owned());
+            }
+            Some(FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
+            _ => {}
+        }
+        let request = self
+            .inner
+            .http
+            .post(&call.url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, "application/json;charset=UTF-8")
+            .timeout(self.inner.config.ups.timeout)
+            .body(call.body.clone());
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let content_type = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                match response.text().await {
+                    Ok(body) => PurchaseAnswer::Http { status, content_type, body },
+                    Err(error) if error.is_timeout() => PurchaseAnswer::Timeout,
+                    Err(error) => PurchaseAnswer::Failed(format!("reading the answer failed: {}", error_chain(&error))),
+                }
+            }
+            Err(error) if error.is_timeout() => PurchaseAnswer::Timeout,
+            Err(error) => PurchaseAnswer::Failed(error_chain(&error)),
+        }
     }
 
     /// Enters a PIN (`None`: the customer's right PIN).
@@ -246,6 +498,48 @@ impl Mock {
         self.lock().machine.customer(msisdn).cloned()
     }
 
+    /// Resolves an invoice reference from a QR code.
+    pub fn resolve_qr(&self, qr: &str) -> Result<String, CustomerError> {
+        self.lock().machine.resolve_qr(qr)
+    }
+
+    // ---- merchants and terminals at run time ----
+
+    pub fn add_reseller(&self, config: &ResellerConfig) -> Result<(), String> {
+        self.lock().machine.add_reseller(config)?;
+        self.note(
+            "addReseller",
+            format!("{} (merchantId {})", config.id, config.merchant_id.as_deref().unwrap_or(&config.id)),
+            None,
+        );
+        Ok(())
+    }
+
+    pub fn add_terminal(&self, config: &TerminalConfig) -> Result<(), String> {
+        self.lock().machine.add_terminal(config)?;
+        self.note("addTerminal", format!("{} (reseller {})", config.id, config.reseller), None);
+        Ok(())
+    }
+
+    /// Sets a merchant's createPurchase URL; a plain-http URL is accepted with a warning
+    /// in the journal and the log.
+    pub fn set_create_purchase_url(
+        &self,
+        merchant_id: &str,
+        url: Option<&str>,
+        dialect: Option<Dialect>,
+    ) -> Result<(), String> {
+        let mut core = self.lock();
+        core.machine.set_create_purchase_url(merchant_id, url, dialect)?;
+        let now = self.inner.clock.now();
+        let detail = format!("createPurchase URL {}", url.unwrap_or("(none)"));
+        core.push_merchant(now, merchant_id, Record::Control { action: "setCreatePurchaseUrl".to_owned(), detail });
+        if url.is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("http://")) {
+            tracing::warn!(merchant_id, url, "createPurchase URL is plain http; production requires https");
+        }
+        Ok(())
+    }
+
     // ---- inspection ----
 
     pub fn invoice(&self, reference: &str) -> Option<InvoiceView> {
@@ -271,18 +565,23 @@ impl Mock {
         (core.journal.len(), core.journal.dropped(), core.journal.last_seq())
     }
 
+    /// Follows the journal: the receiver sees each new last sequence number.
+    pub fn journal_updates(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.lock().journal.subscribe()
+    }
+
     /// Read-only access to the state machine.
     pub fn with_machine<R>(&self, f: impl FnOnce(&Machine) -> R) -> R {
         f(&self.lock().machine)
     }
 
-    // ---- faults and deadlines ----
+    // ---- faults, clock and deadlines ----
 
-    pub fn add_fault(&self, rule: FaultRule) -> u64 {
+    pub fn add_fault(&self, rule: FaultRule) -> Result<u64, String> {
         let detail = serde_json::to_string(&rule).unwrap_or_default();
-        let id = self.lock().machine.add_fault(rule);
+        let id = self.lock().machine.add_fault(rule)?;
         self.note("addFault", format!("#{id} {detail}"), None);
-        id
+        Ok(id)
     }
 
     pub fn faults(&self) -> Vec<FaultRule> {
@@ -295,16 +594,36 @@ impl Mock {
         removed
     }
 
+    /// Moves virtual time forward and fires whatever fell due. `Err` if this mock's
+    /// clock cannot be moved.
+    pub fn advance_clock(&self, by: Duration) -> Result<Timestamp, String> {
+        if !self.inner.clock.advance(by) {
+            return Err("this mock's clock cannot be moved".to_owned());
+        }
+        self.note("advanceClock", format!("by {}", humantime::format_duration(by)), None);
+        self.expire_due();
+        Ok(self.now())
+    }
+
+    /// Scales every Glase-side deadline armed from now on.
+    pub fn set_deadline_scale(&self, factor: f64) -> Result<(), String> {
+        if !(factor.is_finite() && factor > 0.0) {
+            return Err(format!("deadline scale must be a positive number, not {factor}"));
+        }
+        self.lock().machine.set_deadline_scale(factor);
+        self.note("setDeadlineScale", format!("{factor}"), None);
+        Ok(())
+    }
+
     /// Fires due deadlines; returns the time of the next one. Called by the timer.
     pub fn expire_due(&self) -> Option<Timestamp> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
         let fx = core.machine.expire(now);
         let next = core.machine.next_deadline();
-        if fx.events.is_empty() {
-            return next;
+        if !fx.events.is_empty() {
+            self.finish(core, fx);
         }
-        self.finish(core, fx);
         next
     }
 }
@@ -315,13 +634,6 @@ fn view(machine: &Machine, reference: &str) -> Option<InvoiceView> {
     Some(InvoiceView { qr_code: Machine::invoice_qr(reference), record, payment })
 }
 
-/// Journals machine events.
-fn journal_effects(journal: &mut Journal, now: Timestamp, terminal: Option<&str>, fx: &Effects) {
-    for event in &fx.events {
-        journal.push(now, terminal, event.invoice(), Record::Machine(event.clone()));
-    }
-}
-
 /// The invoice a sendInvoice issued, if any.
 fn issued_invoice(fx: &Effects) -> Option<String> {
     fx.events.iter().find_map(|event| match event {
@@ -330,10 +642,21 @@ fn issued_invoice(fx: &Effects) -> Option<String> {
     })
 }
 
+fn response_of(call: &PurchaseCall, answer: &PurchaseAnswer) -> Record {
+    let (http_status, content_type, body, error) = match answer {
+        PurchaseAnswer::Http { status, content_type, body } => {
+            (Some(*status), content_type.clone(), Some(journal_text(body.as_bytes())), None)
+        }
+        PurchaseAnswer::Timeout => (None, None, None, Some("timed out".to_owned())),
+        PurchaseAnswer::Failed(error) => (None, None, None, Some(error.clone())),
+    };
+    Record::CreatePurchaseResponse { purchase: call.id, http_status, content_type, body, error }
+}
+
 fn fault_answer(fault: &SoapFault) -> SoapAnswer {
     let mut out = Vec::with_capacity(256);
     encode_fault(fault, &mut out);
-    SoapAnswer { status: 500, body: out }
+    SoapAnswer { status: 500, body: out, drop_connection: false }
 }
 
 fn response_record(

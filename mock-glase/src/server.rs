@@ -9,9 +9,11 @@ use tokio::net::TcpListener;
 use crate::http::{AppState, router};
 use crate::mock::Mock;
 
-/// How often the timer checks for due deadlines at most; deadlines are in seconds, so a
-/// quarter second of lateness is invisible, and an idle mock costs nothing noticeable.
-const TIMER_PERIOD: Duration = Duration::from_millis(250);
+/// The timer sleeps until the next deadline, but never longer than this (the clock can
+/// be moved, and new deadlines appear) nor shorter than [`TIMER_MIN`] (so a burst of
+/// deadlines costs little). Scaled deadlines of a few hundred milliseconds stay accurate.
+const TIMER_MAX: Duration = Duration::from_millis(100);
+const TIMER_MIN: Duration = Duration::from_millis(5);
 /// How long in-flight requests may take to finish after shutdown is requested.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -95,10 +97,10 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 async fn deadline_timer(mock: Mock) {
-    let mut interval = tokio::time::interval(TIMER_PERIOD);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        interval.tick().await;
-        mock.expire_due();
+        let next = mock.expire_due();
+        let now = mock.now();
+        let sleep = next.map_or(TIMER_MAX, |at| at.since(now)).clamp(TIMER_MIN, TIMER_MAX);
+        tokio::time::sleep(sleep).await;
     }
 }

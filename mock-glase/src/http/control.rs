@@ -6,16 +6,17 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use glase_protocol::Operation;
+use axum::routing::{delete, get, post, put};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::AppState;
-use crate::journal::Filter;
-use crate::machine::{CustomerError, FaultAction, FaultRule};
+use crate::config::{Dialect, ResellerConfig, TerminalConfig};
+use crate::machine::ups::ScanOptions;
+use crate::machine::{CustomerError, FaultAction, FaultRule, FaultTarget};
+use crate::mock::ExtraNotification;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -27,14 +28,26 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{msisdn}", get(get_customer).put(put_customer))
         .route("/invoices", get(list_invoices))
         .route("/invoices/{reference}", get(get_invoice))
-        .route("/journal", get(journal))
+        .route("/notifications", post(send_notification))
         .route("/faults", get(list_faults).post(add_fault).delete(clear_faults))
         .route("/faults/{id}", delete(remove_fault))
+        .route("/clock", get(get_clock).put(put_clock))
+        .route("/clock/advance", post(advance_clock))
+        .route("/resellers", post(add_reseller))
+        .route("/terminals", post(add_terminal))
+        .route("/merchants/{merchant_id}", put(put_merchant))
+        .merge(super::journal_api::routes())
 }
 
 /// An error answer: `{"error": "..."}` with a fitting status.
 #[derive(Debug)]
 pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    pub fn bad(text: impl Into<String>) -> Self {
+        Self(StatusCode::BAD_REQUEST, text.into())
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -48,7 +61,11 @@ impl From<CustomerError> for ApiError {
             CustomerError::UnknownInvoice(_) | CustomerError::UnknownCustomer(_) | CustomerError::UnknownSeqrId(_) => {
                 StatusCode::NOT_FOUND
             }
-            CustomerError::NotAGlaseQr(_) | CustomerError::MalformedUnattendedQr { .. } => StatusCode::BAD_REQUEST,
+            CustomerError::UnknownMerchant(_) | CustomerError::UnknownPurchase(_) => StatusCode::NOT_FOUND,
+            CustomerError::NotAGlaseQr(_)
+            | CustomerError::MalformedUnattendedQr { .. }
+            | CustomerError::UnattendedQr(_)
+            | CustomerError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::CONFLICT,
         };
         Self(status, error.to_string())
@@ -72,6 +89,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, rejection.body_text())
+}
+
+fn bad(text: impl Into<String>) -> ApiError {
+    ApiError::bad(text)
+}
+
+fn duration(text: &str, what: &str) -> Result<std::time::Duration, ApiError> {
+    humantime::parse_duration(text)
+        .map_err(|e| bad(format!("{what}: {text:?} is not a duration like \"20s\" or \"250ms\" ({e})")))
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -103,11 +129,17 @@ async fn info(State(state): State<AppState>) -> ApiResult {
 struct ScanBody {
     qr: String,
     msisdn: Option<String>,
+    /// Unattended QR codes only: the reservation amount offered (default configured).
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    amount: Option<Decimal>,
+    /// Unattended QR codes only: notify before the createPurchase answer.
+    #[serde(default)]
+    notify_early: bool,
 }
 
 async fn scan(State(state): State<AppState>, ApiJson(body): ApiJson<ScanBody>) -> ApiResult {
-    let view = state.mock.scan(&body.qr, body.msisdn.as_deref())?;
-    ok(view)
+    let options = ScanOptions { amount: body.amount, notify_early: body.notify_early };
+    ok(state.mock.scan_qr(&body.qr, body.msisdn.as_deref(), &options).await?)
 }
 
 /// Names the invoice directly or by QR code.
@@ -125,7 +157,7 @@ impl InvoiceAction {
     fn reference(&self, state: &AppState) -> Result<String, ApiError> {
         match (&self.invoice_reference, &self.qr) {
             (Some(reference), None) => Ok(reference.trim().to_owned()),
-            (None, Some(qr)) => Ok(state.mock.with_machine(|m| m.resolve_qr(qr))?),
+            (None, Some(qr)) => Ok(state.mock.resolve_qr(qr)?),
             _ => Err(ApiError(StatusCode::BAD_REQUEST, "give exactly one of invoiceReference or qr".to_owned())),
         }
     }
@@ -204,50 +236,61 @@ async fn get_invoice(State(state): State<AppState>, Path(reference): Path<String
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JournalQuery {
-    after: Option<u64>,
-    invoice: Option<String>,
-    terminal: Option<String>,
-    limit: Option<usize>,
-}
-
-async fn journal(State(state): State<AppState>, Query(query): Query<JournalQuery>) -> ApiResult {
-    let filter = Filter { after: query.after, invoice: query.invoice, terminal: query.terminal, limit: query.limit };
-    let entries = state.mock.journal(&filter);
-    let (kept, dropped, last) = state.mock.journal_stats();
-    ok(json!({ "lastSeq": last, "kept": kept, "dropped": dropped, "entries": entries }))
-}
-
-/// `{"operation": "sendInvoice", "terminal": "demo-terminal", "resultCode": 94, "times": 1}`
-/// or `{"soapFault": "bank down"}` instead of `resultCode`.
+/// `{"operation": "sendInvoice", "terminal": "demo-terminal", "resultCode": 94, "times": 1}`;
+/// see the README for every field.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FaultBody {
+    /// A SOAP operation, `*` (all SOAP operations), `createPurchase` or `notification`.
     operation: Option<String>,
     terminal: Option<String>,
+    merchant: Option<String>,
     result_code: Option<i32>,
     soap_fault: Option<String>,
+    http_status: Option<u16>,
+    /// e.g. "3s"
+    delay: Option<String>,
+    #[serde(default)]
+    drop_connection: bool,
     times: Option<u32>,
+    probability: Option<f64>,
 }
 
 async fn add_fault(State(state): State<AppState>, ApiJson(body): ApiJson<FaultBody>) -> ApiResult {
-    let bad = |text: String| ApiError(StatusCode::BAD_REQUEST, text);
-    let operation = match body.operation.as_deref() {
-        None | Some("*") => None,
-        Some(name) => Some(Operation::from_name(name).ok_or_else(|| bad(format!("unknown operation {name:?}")))?),
-    };
-    let action = match (body.result_code, body.soap_fault) {
-        (Some(code), None) => FaultAction::ResultCode(code),
-        (None, Some(text)) => FaultAction::SoapFault(text),
-        _ => return Err(bad("give exactly one of resultCode or soapFault".to_owned())),
-    };
-    if body.times == Some(0) {
-        return Err(bad("times must be at least 1 (omit it to fault until removed)".to_owned()));
+    let name = body.operation.as_deref().unwrap_or("*");
+    let target = FaultTarget::parse(name).ok_or_else(|| {
+        bad(format!(
+            "unknown operation {name:?}: use a SOAP operation name, \"*\", \"createPurchase\" or \"notification\""
+        ))
+    })?;
+    let mut actions = Vec::new();
+    if let Some(code) = body.result_code {
+        actions.push(FaultAction::ResultCode(code));
     }
-    let rule = FaultRule { id: 0, operation, terminal: body.terminal, action, remaining: body.times };
-    let id = state.mock.add_fault(rule);
+    if let Some(text) = body.soap_fault {
+        actions.push(FaultAction::SoapFault(text));
+    }
+    if let Some(status) = body.http_status {
+        actions.push(FaultAction::HttpStatus(status));
+    }
+    if let Some(delay) = body.delay.as_deref() {
+        actions.push(FaultAction::Delay(duration(delay, "delay")?));
+    }
+    if body.drop_connection {
+        actions.push(FaultAction::DropConnection);
+    }
+    let [action] = <[FaultAction; 1]>::try_from(actions)
+        .map_err(|_| bad("give exactly one of resultCode, soapFault, httpStatus, delay or dropConnection"))?;
+    let rule = FaultRule {
+        id: 0,
+        target,
+        terminal: body.terminal,
+        merchant: body.merchant,
+        action,
+        remaining: body.times,
+        probability: body.probability,
+    };
+    let id = state.mock.add_fault(rule).map_err(bad)?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }
 
@@ -264,4 +307,95 @@ async fn remove_fault(State(state): State<AppState>, Path(id): Path<u64>) -> Api
         0 => Err(ApiError(StatusCode::NOT_FOUND, format!("no fault #{id}"))),
         removed => ok(json!({ "removed": removed })),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NotificationBody {
+    invoice_reference: String,
+    /// `forged` (default) or `duplicate`.
+    kind: Option<ExtraNotification>,
+    /// Send it elsewhere than the invoice's notificationUrl.
+    url: Option<String>,
+    /// e.g. "2s": send it later.
+    delay: Option<String>,
+}
+
+async fn send_notification(State(state): State<AppState>, ApiJson(body): ApiJson<NotificationBody>) -> ApiResult {
+    let delay = body.delay.as_deref().map(|d| duration(d, "delay")).transpose()?;
+    let kind = body.kind.unwrap_or(ExtraNotification::Forged);
+    let sent = state.mock.send_extra_notification(body.invoice_reference.trim(), kind, body.url.as_deref(), delay)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(sent)).into_response())
+}
+
+fn clock_state(state: &AppState) -> Value {
+    let now = state.mock.now();
+    json!({
+        "now": now,
+        "time": now.to_rfc3339(),
+        "deadlineScale": state.mock.with_machine(|m| m.deadline_scale()),
+        "deadlines": state.mock.with_machine(|m| m.deadlines()),
+    })
+}
+
+async fn get_clock(State(state): State<AppState>) -> ApiResult {
+    ok(clock_state(&state))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockBody {
+    /// Multiplies every Glase-side deadline armed from now on (0.01: the 20 s rule in 200 ms).
+    deadline_scale: f64,
+}
+
+async fn put_clock(State(state): State<AppState>, ApiJson(body): ApiJson<ClockBody>) -> ApiResult {
+    state.mock.set_deadline_scale(body.deadline_scale).map_err(bad)?;
+    ok(clock_state(&state))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceBody {
+    /// e.g. "20s"
+    by: String,
+}
+
+async fn advance_clock(State(state): State<AppState>, ApiJson(body): ApiJson<AdvanceBody>) -> ApiResult {
+    let by = duration(&body.by, "by")?;
+    state.mock.advance_clock(by).map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
+    ok(clock_state(&state))
+}
+
+async fn add_reseller(State(state): State<AppState>, ApiJson(body): ApiJson<ResellerConfig>) -> ApiResult {
+    state.mock.add_reseller(&body).map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "id": body.id }))).into_response())
+}
+
+async fn add_terminal(State(state): State<AppState>, ApiJson(body): ApiJson<TerminalConfig>) -> ApiResult {
+    state.mock.add_terminal(&body).map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "id": body.id }))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MerchantBody {
+    /// `null` removes it.
+    create_purchase_url: Option<String>,
+    dialect: Option<Dialect>,
+}
+
+async fn put_merchant(
+    State(state): State<AppState>,
+    Path(merchant_id): Path<String>,
+    ApiJson(body): ApiJson<MerchantBody>,
+) -> ApiResult {
+    state.mock.set_create_purchase_url(&merchant_id, body.create_purchase_url.as_deref(), body.dialect).map_err(
+        |e| {
+            let status = if e.starts_with("no merchant") { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
+            ApiError(status, e)
+        },
+    )?;
+    let merchant = state.mock.with_machine(|m| m.merchant(&merchant_id).cloned());
+    ok(merchant)
 }

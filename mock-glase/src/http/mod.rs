@@ -1,7 +1,9 @@
 //! The thin axum transport. [`soap`] serves the SOAP endpoints and the WSDL,
-//! [`control`] the JSON control API; both only translate between HTTP and [`Mock`].
+//! [`control`] the JSON control API, [`journal_api`] the journal (query, follow,
+//! export); all only translate between HTTP and [`Mock`].
 
 pub mod control;
+pub mod journal_api;
 pub mod soap;
 
 use axum::Router;

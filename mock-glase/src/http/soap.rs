@@ -51,7 +51,11 @@ fn fault_response(status: StatusCode, fault: &SoapFault) -> Response {
 }
 
 async fn soap(State(state): State<AppState>, OriginalUri(uri): OriginalUri, SoapBody(body): SoapBody) -> Response {
-    let answer = state.mock.handle_soap(uri.path(), &body);
+    let answer = state.mock.handle_soap(uri.path(), &body).await;
+    if answer.drop_connection {
+        tracing::info!(path = uri.path(), "dropping the connection (injected fault)");
+        return dropped_connection();
+    }
     // Per-request lines are debug (load tests would drown in them); faults are worth
     // seeing by default.
     if answer.status == 200 {
@@ -60,7 +64,34 @@ async fn soap(State(state): State<AppState>, OriginalUri(uri): OriginalUri, Soap
         tracing::info!(path = uri.path(), status = answer.status, request_bytes = body.len(), "soap request faulted");
     }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if answer.status >= 500 && answer.body.is_empty() {
+        return status.into_response();
+    }
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static(XML))], answer.body).into_response()
+}
+
+/// A response whose body fails at once: hyper then closes the connection without a
+/// complete answer, which is what a client sees when a server dies mid-request.
+fn dropped_connection() -> Response {
+    Response::new(axum::body::Body::new(FailingBody))
+}
+
+#[derive(Debug)]
+struct FailingBody;
+
+impl http_body::Body for FailingBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "connection dropped by an injected fault",
+        ))))
+    }
 }
 
 /// `?wsdl` → the service document; `?wsdl=ERSWSExternalClientService.wsdl` → the

@@ -32,8 +32,22 @@ pub enum CustomerError {
     OpenedByAnother { invoice: String, msisdn: String },
     #[error("invoice {invoice} cannot be {action}: it is {status}")]
     WrongState { invoice: String, action: &'static str, status: InvoiceStatus },
-    #[error("unattended QR codes are handled by the Unattended Payments Service, which is not enabled in this mock")]
-    UnattendedNotSupported,
+    #[error(
+        "{0:?} is an unattended machine's QR code: it names a machine, not an invoice (scan it to start a purchase)"
+    )]
+    UnattendedQr(String),
+    #[error("no merchant has merchantId {0:?}")]
+    UnknownMerchant(String),
+    #[error(
+        "merchant {0:?} has no createPurchase URL configured (config create_purchase_url, or PUT /control/merchants/{0})"
+    )]
+    NoCreatePurchaseUrl(String),
+    #[error("invalid reservation amount {0}: it must be positive")]
+    InvalidAmount(String),
+    #[error("no createPurchase call #{0} is in progress")]
+    UnknownPurchase(u64),
+    #[error("invoice {0} has no notificationUrl; give a url to send the notification to")]
+    NoNotificationUrl(String),
 }
 
 /// What a scanned QR code points at.
@@ -107,7 +121,7 @@ pub enum Confirmation {
 }
 
 impl Machine {
-    fn customer_or_default(&self, msisdn: Option<&str>) -> Result<String, CustomerError> {
+    pub(crate) fn customer_or_default(&self, msisdn: Option<&str>) -> Result<String, CustomerError> {
         let msisdn = msisdn.unwrap_or(&self.default_customer);
         if self.customers.contains_key(msisdn) {
             Ok(msisdn.to_owned())
@@ -137,7 +151,7 @@ impl Machine {
                     .map(|r| r.reference.clone())
                     .ok_or(CustomerError::NothingToPay(seqr_id))
             }
-            QrTarget::Unattended { .. } => Err(CustomerError::UnattendedNotSupported),
+            QrTarget::Unattended { .. } => Err(CustomerError::UnattendedQr(qr.trim().to_owned())),
         }
     }
 
@@ -146,7 +160,7 @@ impl Machine {
         let mut fx = self.expire(now);
         let reference = self.resolve_qr(qr)?;
         let msisdn = self.customer_or_default(msisdn)?;
-        self.open(&reference, &msisdn, &mut fx)?;
+        self.open_for(&reference, &msisdn, &mut fx)?;
         Ok((reference, fx))
     }
 
@@ -159,11 +173,11 @@ impl Machine {
     ) -> Result<Effects, CustomerError> {
         let mut fx = self.expire(now);
         let msisdn = self.customer_or_default(msisdn)?;
-        self.open(reference, &msisdn, &mut fx)?;
+        self.open_for(reference, &msisdn, &mut fx)?;
         Ok(fx)
     }
 
-    fn open(&mut self, reference: &str, msisdn: &str, fx: &mut Effects) -> Result<(), CustomerError> {
+    pub(crate) fn open_for(&mut self, reference: &str, msisdn: &str, fx: &mut Effects) -> Result<(), CustomerError> {
         let record =
             self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
         if record.status != InvoiceStatus::Issued {
@@ -196,7 +210,7 @@ impl Machine {
     ) -> Result<(Confirmation, Effects), CustomerError> {
         let mut fx = self.expire(now);
         let msisdn = self.customer_or_default(msisdn)?;
-        self.open(reference, &msisdn, &mut fx)?;
+        self.open_for(reference, &msisdn, &mut fx)?;
         let customer = &self.customers[&msisdn];
         // No PIN given means "the right one": a test that wants a wrong PIN says so.
         if pin.is_some_and(|pin| pin != customer.pin) {
@@ -251,7 +265,7 @@ impl Machine {
     ) -> Result<Effects, CustomerError> {
         let mut fx = self.expire(now);
         let msisdn = self.customer_or_default(msisdn)?;
-        self.open(reference, &msisdn, &mut fx)?;
+        self.open_for(reference, &msisdn, &mut fx)?;
         let url = self.invoices[reference].invoice.notification_url.clone();
         self.close_unpaid(reference, "canceled by customer", now, &mut fx);
         fx.notify(reference, url.as_deref(), "canceled");

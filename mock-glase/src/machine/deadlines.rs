@@ -51,7 +51,8 @@ impl Machine {
         let mut fx = Effects::default();
         while let Some((at, reference, kind)) = self.queue.pop_due(now) {
             let Some(record) = self.invoices.get(&reference) else { continue };
-            let url = record.invoice.notification_url.clone();
+            // Whether Glase notifies on its own reversals is configurable **[decision]**.
+            let url = record.invoice.notification_url.clone().filter(|_| self.notify_on_reversal);
             match kind {
                 DeadlineKind::StatusAcknowledgement if record.status_deadline == Some(at) => {
                     self.reverse(&reference, at, &mut fx);

@@ -80,9 +80,26 @@ pub enum Event {
         terminal: Option<String>,
     },
     FaultInjected {
-        operation: Operation,
+        /// `sendInvoice` …, `*`, `createPurchase` or `notification`.
+        target: String,
+        operation: Option<Operation>,
         terminal: Option<String>,
         fault: String,
+    },
+    /// The UPS calls a merchant's createPurchase.
+    PurchaseStarted {
+        purchase: u64,
+        merchant_id: String,
+        token: String,
+        #[serde(with = "rust_decimal::serde::str")]
+        amount: Decimal,
+        msisdn: String,
+    },
+    /// How that call ended: accepted, declined with an error code, or a protocol violation.
+    PurchaseEnded {
+        purchase: u64,
+        merchant_id: String,
+        outcome: super::ups::PurchaseOutcome,
     },
     /// A notification the transport is about to send.
     NotificationDue {

@@ -1,42 +1,133 @@
-//! Injected faults: make Glase answer a chosen result code or a SOAP fault, for the next
-//! N calls (or until cleared), for one operation or all, from one terminal or any.
+//! Injected faults: make Glase fail on purpose. A rule picks calls (one SOAP operation or
+//! all, the createPurchase calls, or the notifications; optionally only one terminal's or
+//! one merchant's), for the next N calls or with a probability, and says what goes wrong.
+//!
+//! Rules that replace the answer (a result code, a SOAP fault, an HTTP 5xx) stop the
+//! request before the machine looks at it, as a failing Glase would. A delay or a dropped
+//! connection happens *after* the request was processed: the merchant does not learn the
+//! outcome in time, while Glase did act on it **[decision]** — the hard case for a reseller.
+
+use std::time::Duration;
 
 use glase_protocol::{Operation, Reply, Response, ResultCode, SoapFault};
 use serde::{Deserialize, Serialize};
 
 use super::{Effects, Event, Machine};
 
-/// What an injected fault does to a matching call.
+/// Which calls a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FaultTarget {
+    /// SOAP calls: one operation, or every operation when `None`.
+    Soap(Option<Operation>),
+    /// The UPS's calls to a merchant's createPurchase.
+    CreatePurchase,
+    /// Notification callbacks.
+    Notification,
+}
+
+impl FaultTarget {
+    /// Parses `sendInvoice` (any SOAP operation), `*` (all SOAP operations),
+    /// `createPurchase` or `notification`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "*" => Some(Self::Soap(None)),
+            "createPurchase" => Some(Self::CreatePurchase),
+            "notification" => Some(Self::Notification),
+            name => Operation::from_name(name).map(|op| Self::Soap(Some(op))),
+        }
+    }
+
+    fn is_soap(self) -> bool {
+        matches!(self, Self::Soap(_))
+    }
+}
+
+/// What an injected fault does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum FaultAction {
-    /// Answer with this resultCode (e.g. 90, 93, 94).
+    /// SOAP only: answer with this resultCode (e.g. 90, 93, 94).
     ResultCode(i32),
-    /// Answer with a `soap:Server` fault carrying this text.
+    /// SOAP only: answer with a `soap:Server` fault carrying this text.
     SoapFault(String),
+    /// SOAP only: answer with this HTTP status (500–599) and no SOAP body.
+    HttpStatus(u16),
+    /// Process normally, then wait this long before answering (SOAP) or before calling
+    /// (createPurchase, notification).
+    Delay(#[serde(with = "millis")] Duration),
+    /// Process normally, then close the connection without an answer (SOAP); or do not
+    /// make the call at all (createPurchase, notification).
+    DropConnection,
 }
 
-/// A fault rule. `None` fields match anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl FaultAction {
+    /// Whether the action fits the target.
+    pub fn check(&self, target: FaultTarget) -> Result<(), String> {
+        match self {
+            Self::ResultCode(_) | Self::SoapFault(_) if !target.is_soap() => {
+                Err("resultCode and soapFault apply to SOAP operations only".to_owned())
+            }
+            Self::HttpStatus(_) if !target.is_soap() => Err("httpStatus applies to SOAP operations only".to_owned()),
+            Self::HttpStatus(status) if !(500..=599).contains(status) => {
+                Err(format!("httpStatus must be 500–599, not {status}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::ResultCode(code) => format!("resultCode {}", ResultCode(*code)),
+            Self::SoapFault(text) => format!("SOAP fault {text:?}"),
+            Self::HttpStatus(status) => format!("HTTP {status}"),
+            Self::Delay(delay) => format!("delay {}", humantime::format_duration(*delay)),
+            Self::DropConnection => "dropped connection".to_owned(),
+        }
+    }
+}
+
+/// A fault rule. `None` scopes match anything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FaultRule {
     /// Assigned by the machine.
     #[serde(default)]
     pub id: u64,
-    pub operation: Option<Operation>,
+    pub target: FaultTarget,
+    /// Only calls from (or, for outbound calls, about invoices of) this terminal.
     pub terminal: Option<String>,
+    /// Only calls of this merchant (merchantId).
+    pub merchant: Option<String>,
     pub action: FaultAction,
     /// Calls left to fault; `None` faults until the rule is removed.
     pub remaining: Option<u32>,
+    /// Fault a matching call with this probability (0–1); `None` means always.
+    pub probability: Option<f64>,
+}
+
+/// What the transport must do besides sending the machine's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportFault {
+    Delay(Duration),
+    Drop,
+    HttpStatus(u16),
 }
 
 impl Machine {
     /// Adds a rule; returns its id.
-    pub fn add_fault(&mut self, mut rule: FaultRule) -> u64 {
+    pub fn add_fault(&mut self, mut rule: FaultRule) -> Result<u64, String> {
+        rule.action.check(rule.target)?;
+        if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+            return Err("probability must be between 0 and 1".to_owned());
+        }
+        if rule.remaining == Some(0) {
+            return Err("times must be at least 1 (omit it to fault until removed)".to_owned());
+        }
         rule.id = self.faults.iter().map(|r| r.id).max().unwrap_or(0) + 1;
         let id = rule.id;
         self.faults.push(rule);
-        id
+        Ok(id)
     }
 
     pub fn faults(&self) -> &[FaultRule] {
@@ -50,12 +141,39 @@ impl Machine {
         before - self.faults.len()
     }
 
-    pub(crate) fn injected_fault(&mut self, op: Operation, terminal: Option<&str>, fx: &mut Effects) -> Option<Reply> {
-        let index = self.faults.iter().position(|rule| {
-            rule.operation.is_none_or(|o| o == op)
+    /// The first rule that fires for a call, consuming one of its `remaining`.
+    pub(crate) fn fire_fault(
+        &mut self,
+        target: FaultTarget,
+        terminal: Option<&str>,
+        merchant: Option<&str>,
+        fx: &mut Effects,
+    ) -> Option<FaultAction> {
+        let operation = match target {
+            FaultTarget::Soap(op) => op,
+            _ => None,
+        };
+        let mut index = None;
+        for i in 0..self.faults.len() {
+            let rule = &self.faults[i];
+            let target_matches = match (rule.target, target) {
+                (FaultTarget::Soap(None), FaultTarget::Soap(_)) => true,
+                (a, b) => a == b,
+            };
+            let matches = target_matches
                 && rule.terminal.as_deref().is_none_or(|t| Some(t) == terminal)
-                && rule.remaining != Some(0)
-        })?;
+                && rule.merchant.as_deref().is_none_or(|m| Some(m) == merchant);
+            if !matches {
+                continue;
+            }
+            let probability = rule.probability;
+            if probability.is_some_and(|p| self.next_random() >= p) {
+                continue;
+            }
+            index = Some(i);
+            break;
+        }
+        let index = index?;
         let rule = &mut self.faults[index];
         let action = rule.action.clone();
         if let Some(remaining) = rule.remaining.as_mut() {
@@ -64,15 +182,60 @@ impl Machine {
                 self.faults.remove(index);
             }
         }
-        let (reply, shown) = match action {
-            FaultAction::ResultCode(code) => {
-                (Reply::Response(Response::result(op, ResultCode(code))), format!("resultCode {}", ResultCode(code)))
+        fx.event(Event::FaultInjected {
+            target: target_name(target),
+            operation,
+            terminal: terminal.map(str::to_owned),
+            fault: action.describe(),
+        });
+        Some(action)
+    }
+
+    /// Faults for a SOAP call: an answer that replaces the machine's, or something the
+    /// transport does after answering.
+    pub(crate) fn soap_fault(
+        &mut self,
+        op: Operation,
+        terminal: Option<&str>,
+        fx: &mut Effects,
+    ) -> (Option<Reply>, Option<TransportFault>) {
+        let merchant = terminal.and_then(|t| self.merchant_of_terminal(t)).map(str::to_owned);
+        match self.fire_fault(FaultTarget::Soap(Some(op)), terminal, merchant.as_deref(), fx) {
+            None => (None, None),
+            Some(FaultAction::ResultCode(code)) => {
+                (Some(Reply::Response(Response::result(op, ResultCode(code)))), None)
             }
-            FaultAction::SoapFault(text) => {
-                (Reply::Fault(SoapFault::server(text.clone())), format!("SOAP fault {text:?}"))
-            }
-        };
-        fx.event(Event::FaultInjected { operation: op, terminal: terminal.map(str::to_owned), fault: shown });
-        Some(reply)
+            Some(FaultAction::SoapFault(text)) => (Some(Reply::Fault(SoapFault::server(text))), None),
+            Some(FaultAction::HttpStatus(status)) => (
+                Some(Reply::Fault(SoapFault::server(format!("injected HTTP {status}")))),
+                Some(TransportFault::HttpStatus(status)),
+            ),
+            Some(FaultAction::Delay(delay)) => (None, Some(TransportFault::Delay(delay))),
+            Some(FaultAction::DropConnection) => (None, Some(TransportFault::Drop)),
+        }
+    }
+}
+
+fn target_name(target: FaultTarget) -> String {
+    match target {
+        FaultTarget::Soap(Some(op)) => op.name().to_owned(),
+        FaultTarget::Soap(None) => "*".to_owned(),
+        FaultTarget::CreatePurchase => "createPurchase".to_owned(),
+        FaultTarget::Notification => "notification".to_owned(),
+    }
+}
+
+mod millis {
+    //! A delay as milliseconds in JSON.
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
     }
 }

@@ -132,6 +132,7 @@ impl Machine {
                 history: Vec::new(),
             },
         );
+        self.note_invoice_for_purchases(principal.reseller(), &reference, fx);
         Response::success(
             op,
             ResponseDetail::SendInvoice {

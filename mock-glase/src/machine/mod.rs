@@ -22,6 +22,7 @@ pub mod invoices;
 pub mod payments;
 pub mod reports;
 pub mod terminals;
+pub mod ups;
 
 use std::collections::HashMap;
 
@@ -30,11 +31,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::clock::Timestamp;
-use crate::config::{Config, Deadlines};
+use crate::config::{Config, Deadlines, Dialect, ResellerConfig, TerminalConfig};
 pub use customer::CustomerError;
 pub use deadlines::DeadlineQueue;
 pub use events::{Effects, Event, Notification};
-pub use faults::{FaultAction, FaultRule};
+pub use faults::{FaultAction, FaultRule, FaultTarget, TransportFault};
 use ids::IdGenerator;
 
 /// A reseller account.
@@ -50,6 +51,25 @@ pub struct Reseller {
     pub name: String,
     pub refunds_allowed: bool,
     pub receiver_allows_refunds: bool,
+    pub create_purchase_url: Option<String>,
+    pub dialect: Dialect,
+}
+
+impl Reseller {
+    fn from_config(r: &ResellerConfig) -> Self {
+        Self {
+            id: r.id.clone(),
+            user_id: r.user_id.clone(),
+            password: r.password.clone(),
+            currency: r.currency.clone(),
+            merchant_id: r.merchant_id.clone().unwrap_or_else(|| r.id.clone()),
+            name: r.name.clone().unwrap_or_else(|| r.id.clone()),
+            refunds_allowed: r.refunds_allowed,
+            receiver_allows_refunds: r.receiver_allows_refunds,
+            create_purchase_url: r.create_purchase_url.clone(),
+            dialect: r.create_purchase_dialect,
+        }
+    }
 }
 
 /// A terminal: configured, or created by registerTerminal.
@@ -65,6 +85,20 @@ pub struct Terminal {
     /// `false` after unregisterTerminal: calls answer 33.
     pub registered: bool,
     pub seqr_id: Option<String>,
+}
+
+impl Terminal {
+    fn from_config(t: &TerminalConfig) -> Self {
+        Self {
+            id: t.id.clone(),
+            reseller: t.reseller.clone(),
+            external_id: None,
+            name: t.name.clone(),
+            password: t.password.clone(),
+            registered: true,
+            seqr_id: t.seqr_id.clone(),
+        }
+    }
 }
 
 /// A simulated app user.
@@ -173,14 +207,23 @@ pub struct Outcome {
     /// The authenticated terminal, when there was one (for journal filtering).
     pub terminal: Option<String>,
     pub effects: Effects,
+    /// An injected transport-level fault (delay, dropped connection, HTTP 5xx).
+    pub transport_fault: Option<TransportFault>,
 }
 
 /// The whole Glase-side state.
 #[derive(Debug, Clone)]
 pub struct Machine {
+    /// Deadlines in force: the configured ones times `deadline_scale`.
     pub(crate) deadlines: Deadlines,
+    pub(crate) base_deadlines: Deadlines,
+    pub(crate) deadline_scale: f64,
+    pub(crate) notify_on_reversal: bool,
+    pub(crate) ups_default_amount: Decimal,
     pub(crate) ids: IdGenerator,
     pub(crate) resellers: HashMap<String, Reseller>,
+    /// merchantId (the `w` of unattended QR codes) → reseller id.
+    pub(crate) merchant_index: HashMap<String, String>,
     pub(crate) terminals: HashMap<String, Terminal>,
     pub(crate) seqr_ids: HashMap<String, String>,
     pub(crate) customers: HashMap<String, Customer>,
@@ -192,45 +235,20 @@ pub struct Machine {
     pub(crate) periods: reports::Periods,
     pub(crate) queue: DeadlineQueue,
     pub(crate) faults: Vec<FaultRule>,
+    pub(crate) purchases: ups::Purchases,
+    /// Seeded generator for probabilistic faults, so a run replays exactly.
+    pub(crate) rng: u64,
 }
 
 impl Machine {
     /// A machine holding the configured principals. `config` should be
     /// [`Config::resolved`]; `seed` seeds the reference generators.
     pub fn new(config: &Config, seed: u64) -> Self {
-        let resellers = config
-            .resellers
-            .iter()
-            .map(|r| {
-                let reseller = Reseller {
-                    id: r.id.clone(),
-                    user_id: r.user_id.clone(),
-                    password: r.password.clone(),
-                    currency: r.currency.clone(),
-                    merchant_id: r.merchant_id.clone().unwrap_or_else(|| r.id.clone()),
-                    name: r.name.clone().unwrap_or_else(|| r.id.clone()),
-                    refunds_allowed: r.refunds_allowed,
-                    receiver_allows_refunds: r.receiver_allows_refunds,
-                };
-                (r.id.clone(), reseller)
-            })
-            .collect();
-        let terminals: HashMap<_, _> = config
-            .terminals
-            .iter()
-            .map(|t| {
-                let terminal = Terminal {
-                    id: t.id.clone(),
-                    reseller: t.reseller.clone(),
-                    external_id: None,
-                    name: t.name.clone(),
-                    password: t.password.clone(),
-                    registered: true,
-                    seqr_id: t.seqr_id.clone(),
-                };
-                (t.id.clone(), terminal)
-            })
-            .collect();
+        let resellers: HashMap<String, Reseller> =
+            config.resellers.iter().map(|r| (r.id.clone(), Reseller::from_config(r))).collect();
+        let merchant_index = resellers.values().map(|r| (r.merchant_id.clone(), r.id.clone())).collect();
+        let terminals: HashMap<_, _> =
+            config.terminals.iter().map(|t| (t.id.clone(), Terminal::from_config(t))).collect();
         let seqr_ids = terminals.values().filter_map(|t| t.seqr_id.clone().map(|s| (s, t.id.clone()))).collect();
         let customers = config
             .customers
@@ -242,10 +260,15 @@ impl Machine {
             .clone()
             .or_else(|| config.customers.first().map(|c| c.msisdn.clone()))
             .unwrap_or_default();
-        Self {
+        let mut machine = Self {
             deadlines: config.deadlines,
+            base_deadlines: config.deadlines,
+            deadline_scale: 1.0,
+            notify_on_reversal: config.notifications.on_reversal,
+            ups_default_amount: config.ups.default_amount,
             ids: IdGenerator::new(seed),
             resellers,
+            merchant_index,
             terminals,
             seqr_ids,
             customers,
@@ -256,26 +279,133 @@ impl Machine {
             periods: reports::Periods::default(),
             queue: DeadlineQueue::default(),
             faults: Vec::new(),
+            purchases: ups::Purchases::default(),
+            rng: seed | 1,
+        };
+        machine.set_deadline_scale(config.deadline_scale);
+        machine
+    }
+
+    /// Scales every Glase-side deadline armed from now on (status acknowledgement,
+    /// reservation timeout, report readiness) by `factor`; deadlines already running
+    /// keep their time. Non-positive or non-finite factors are ignored.
+    pub fn set_deadline_scale(&mut self, factor: f64) {
+        if !(factor.is_finite() && factor > 0.0) {
+            return;
         }
+        let scale = |d: std::time::Duration| d.mul_f64(factor);
+        self.deadline_scale = factor;
+        self.deadlines = Deadlines {
+            status_deadline: scale(self.base_deadlines.status_deadline),
+            reservation_timeout: scale(self.base_deadlines.reservation_timeout),
+            report_ready_delay: scale(self.base_deadlines.report_ready_delay),
+        };
+    }
+
+    pub fn deadline_scale(&self) -> f64 {
+        self.deadline_scale
+    }
+
+    /// Adds a reseller at run time (isolated merchants for parallel scenarios).
+    pub fn add_reseller(&mut self, config: &ResellerConfig) -> Result<(), String> {
+        let merchant_id = config.merchant_id.clone().unwrap_or_else(|| config.id.clone());
+        if self.resellers.contains_key(&config.id) {
+            return Err(format!("reseller {:?} exists already", config.id));
+        }
+        if self.merchant_index.contains_key(&merchant_id) {
+            return Err(format!("merchantId {merchant_id:?} is taken"));
+        }
+        if let Some(url) = &config.create_purchase_url {
+            crate::config::check_create_purchase_url(url)?;
+        }
+        self.merchant_index.insert(merchant_id, config.id.clone());
+        self.resellers.insert(config.id.clone(), Reseller::from_config(config));
+        Ok(())
+    }
+
+    /// Adds a terminal at run time.
+    pub fn add_terminal(&mut self, config: &TerminalConfig) -> Result<(), String> {
+        if self.terminals.contains_key(&config.id) {
+            return Err(format!("terminal {:?} exists already", config.id));
+        }
+        if !self.resellers.contains_key(&config.reseller) {
+            return Err(format!("unknown reseller {:?}", config.reseller));
+        }
+        if config.password.chars().count() < terminals::MIN_TERMINAL_PASSWORD {
+            return Err("terminal passwords have at least 4 characters".to_owned());
+        }
+        if let Some(seqr_id) = &config.seqr_id {
+            if self.seqr_ids.contains_key(seqr_id) {
+                return Err(format!("seqrId {seqr_id:?} is taken"));
+            }
+            self.seqr_ids.insert(seqr_id.clone(), config.id.clone());
+        }
+        self.terminals.insert(config.id.clone(), Terminal::from_config(config));
+        Ok(())
+    }
+
+    /// Sets or clears a merchant's createPurchase URL (and dialect).
+    pub fn set_create_purchase_url(
+        &mut self,
+        merchant_id: &str,
+        url: Option<&str>,
+        dialect: Option<Dialect>,
+    ) -> Result<&Reseller, String> {
+        if let Some(url) = url {
+            crate::config::check_create_purchase_url(url)?;
+        }
+        let reseller = self
+            .merchant_index
+            .get(merchant_id)
+            .and_then(|id| self.resellers.get_mut(id))
+            .ok_or_else(|| format!("no merchant has merchantId {merchant_id:?}"))?;
+        reseller.create_purchase_url = url.map(|u| u.trim().to_owned());
+        if let Some(dialect) = dialect {
+            reseller.dialect = dialect;
+        }
+        Ok(reseller)
+    }
+
+    /// The reseller a merchantId names.
+    pub fn merchant(&self, merchant_id: &str) -> Option<&Reseller> {
+        self.merchant_index.get(merchant_id).and_then(|id| self.resellers.get(id))
+    }
+
+    /// The merchantId of the reseller that owns a terminal (for journal tags).
+    pub fn merchant_of_terminal(&self, terminal: &str) -> Option<&str> {
+        let reseller = self.terminals.get(terminal)?.reseller.as_str();
+        self.resellers.get(reseller).map(|r| r.merchant_id.as_str())
+    }
+
+    /// A uniform number in [0, 1) from the seeded generator (xorshift64*).
+    pub(crate) fn next_random(&mut self) -> f64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let value = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (value >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Applies one SOAP request at time `now`. Deadlines that passed before `now` fire
     /// first, so a late request always sees the reversal it caused.
     pub fn apply(&mut self, request: &Request, now: Timestamp) -> Outcome {
         let mut effects = self.expire(now);
-        let (reply, terminal) = self.handle(request, now, &mut effects);
-        Outcome { reply, terminal, effects }
+        let op = request.operation();
+        let caller = auth::claimed_terminal(request.context());
+        // Injected faults come first: a replaced answer means Glase failed before it
+        // looked at the request at all.
+        let (replaced, transport_fault) = self.soap_fault(op, caller.as_deref(), &mut effects);
+        let (reply, terminal) = match replaced {
+            Some(reply) => (reply, caller),
+            None => self.handle(request, now, &mut effects),
+        };
+        Outcome { reply, terminal, effects, transport_fault }
     }
 
     fn handle(&mut self, request: &Request, now: Timestamp, fx: &mut Effects) -> (Reply, Option<String>) {
         let op = request.operation();
         let context = request.context();
-        // Injected faults come first: they simulate Glase failing before it looks at
-        // the request at all.
         let caller_terminal = auth::claimed_terminal(context);
-        if let Some(reply) = self.injected_fault(op, caller_terminal.as_deref(), fx) {
-            return (reply, caller_terminal);
-        }
         if !op.is_implemented() {
             return (Reply::Response(Response::result(op, ResultCode::UNSUPPORTED_OPERATION)), caller_terminal);
         }

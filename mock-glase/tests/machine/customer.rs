@@ -58,7 +58,7 @@ fn bad_scans_are_refused_without_touching_any_invoice() {
     assert!(matches!(w.machine.scan("HTTP://SEQR.SE/QNOBODY", None, now), Err(CustomerError::UnknownSeqrId(_))));
     assert!(matches!(
         w.machine.scan("HTTP://SEQR.SE/000/ups?w=glase-demo&t=123", None, now),
-        Err(CustomerError::UnattendedNotSupported)
+        Err(CustomerError::UnattendedQr(_))
     ));
     assert!(matches!(
         w.machine.scan(&format!("HTTP://SEQR.SE/R{reference}"), Some("000"), now),

@@ -3,7 +3,7 @@
 
 use glase_protocol::{FaultCode, InvoiceStatus, Operation, PaymentMode, Reply, ResultCode};
 use mock_glase::config::demo;
-use mock_glase::machine::{Event, FaultAction, FaultRule};
+use mock_glase::machine::{Event, FaultAction, FaultRule, FaultTarget};
 
 use crate::result_codes::two_terminals;
 use crate::support::*;
@@ -14,18 +14,28 @@ fn rule(
     action: FaultAction,
     remaining: Option<u32>,
 ) -> FaultRule {
-    FaultRule { id: 0, operation, terminal: terminal.map(str::to_owned), action, remaining }
+    FaultRule {
+        id: 0,
+        target: FaultTarget::Soap(operation),
+        terminal: terminal.map(str::to_owned),
+        merchant: None,
+        action,
+        remaining,
+        probability: None,
+    }
 }
 
 #[test]
 fn a_soap_fault_action_answers_a_server_fault_and_changes_nothing() {
     let mut w = World::new();
-    w.machine.add_fault(rule(
-        Some(Operation::SendInvoice),
-        None,
-        FaultAction::SoapFault("bank is on fire".to_owned()),
-        Some(1),
-    ));
+    w.machine
+        .add_fault(rule(
+            Some(Operation::SendInvoice),
+            None,
+            FaultAction::SoapFault("bank is on fire".to_owned()),
+            Some(1),
+        ))
+        .expect("valid rule");
     let outcome = w.apply(&send_invoice(invoice("10.00", PaymentMode::ImmediateDebit)));
     let Reply::Fault(fault) = &outcome.reply else { panic!("expected a SOAP fault, got {:?}", outcome.reply) };
     assert_eq!(fault.code, FaultCode::Server);
@@ -36,7 +46,7 @@ fn a_soap_fault_action_answers_a_server_fault_and_changes_nothing() {
             .effects
             .events
             .iter()
-            .any(|e| matches!(e, Event::FaultInjected { operation: Operation::SendInvoice, .. }))
+            .any(|e| matches!(e, Event::FaultInjected { operation: Some(Operation::SendInvoice), .. }))
     );
     assert_eq!(w.machine.invoices().count(), 0);
     // One call only: the next one goes through.
@@ -47,7 +57,9 @@ fn a_soap_fault_action_answers_a_server_fault_and_changes_nothing() {
 #[test]
 fn a_terminal_scoped_rule_does_not_affect_another_terminal() {
     let mut w = two_terminals();
-    w.machine.add_fault(rule(None, Some("till-2"), FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0), None));
+    w.machine
+        .add_fault(rule(None, Some("till-2"), FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0), None))
+        .expect("valid rule");
     let till2 = terminal_as("till-2", "till2pass");
     for _ in 0..3 {
         assert_eq!(
@@ -66,12 +78,14 @@ fn a_terminal_scoped_rule_does_not_affect_another_terminal() {
 fn a_rule_with_two_remaining_calls_faults_exactly_two_calls() {
     let mut w = World::new();
     let reference = w.issue_eur("10.00", PaymentMode::ImmediateDebit);
-    w.machine.add_fault(rule(
-        Some(Operation::GetPaymentStatus),
-        Some(demo::TERMINAL_ID),
-        FaultAction::ResultCode(ResultCode::SERVICE_UNAVAILABLE.0),
-        Some(2),
-    ));
+    w.machine
+        .add_fault(rule(
+            Some(Operation::GetPaymentStatus),
+            Some(demo::TERMINAL_ID),
+            FaultAction::ResultCode(ResultCode::SERVICE_UNAVAILABLE.0),
+            Some(2),
+        ))
+        .expect("valid rule");
     // Other operations are not counted.
     assert_eq!(w.code(&update_invoice(&reference, invoice("9.00", PaymentMode::ImmediateDebit))), ResultCode::SUCCESS);
     assert_eq!(w.code(&get_payment_status(&reference)), ResultCode::SERVICE_UNAVAILABLE);
@@ -86,8 +100,14 @@ fn a_rule_with_two_remaining_calls_faults_exactly_two_calls() {
 #[test]
 fn faults_come_before_authentication_and_can_be_cleared() {
     let mut w = World::new();
-    let id = w.machine.add_fault(rule(None, None, FaultAction::ResultCode(ResultCode::SYSTEM_ERROR.0), None));
-    let second = w.machine.add_fault(rule(None, None, FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0), None));
+    let id = w
+        .machine
+        .add_fault(rule(None, None, FaultAction::ResultCode(ResultCode::SYSTEM_ERROR.0), None))
+        .expect("valid rule");
+    let second = w
+        .machine
+        .add_fault(rule(None, None, FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0), None))
+        .expect("valid rule");
     assert_ne!(id, second);
     let wrong_password = by(terminal_as(demo::TERMINAL_ID, "nope"), get_payment_status("1"));
     assert_eq!(w.code(&wrong_password), ResultCode::SYSTEM_ERROR, "the first matching rule wins");
@@ -102,12 +122,14 @@ fn a_faulted_status_call_does_not_acknowledge_the_payment() {
     let mut w = World::new();
     let reference = w.issue_eur("10.00", PaymentMode::ImmediateDebit);
     w.confirm(&reference);
-    w.machine.add_fault(rule(
-        Some(Operation::GetPaymentStatus),
-        None,
-        FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0),
-        Some(1),
-    ));
+    w.machine
+        .add_fault(rule(
+            Some(Operation::GetPaymentStatus),
+            None,
+            FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0),
+            Some(1),
+        ))
+        .expect("valid rule");
     w.advance(1_000);
     assert_eq!(w.code(&get_payment_status(&reference)), ResultCode::SYSTEM_BUSY);
     w.advance(STATUS_DEADLINE_MS);

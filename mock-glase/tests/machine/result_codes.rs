@@ -9,7 +9,7 @@
 use glase_protocol::{InvoiceStatus, Operation, PaymentMode, Reply, ResultCode};
 use mock_glase::config::{Config, ResellerConfig, TerminalConfig, demo};
 use mock_glase::machine::customer::Confirmation;
-use mock_glase::machine::{FaultAction, FaultRule};
+use mock_glase::machine::{FaultAction, FaultRule, FaultTarget};
 
 use crate::support::*;
 
@@ -255,12 +255,20 @@ fn send_an_invoice_with_an_ftp_notification_url() -> Scenario {
 }
 
 fn fault(operation: Option<Operation>, code: ResultCode) -> FaultRule {
-    FaultRule { id: 0, operation, terminal: None, action: FaultAction::ResultCode(code.0), remaining: None }
+    FaultRule {
+        id: 0,
+        target: FaultTarget::Soap(operation),
+        terminal: None,
+        merchant: None,
+        action: FaultAction::ResultCode(code.0),
+        remaining: None,
+        probability: None,
+    }
 }
 
 fn send_an_invoice_while_a_system_error_is_injected() -> Scenario {
     let mut w = World::new();
-    w.machine.add_fault(fault(Some(Operation::SendInvoice), ResultCode::SYSTEM_ERROR));
+    w.machine.add_fault(fault(Some(Operation::SendInvoice), ResultCode::SYSTEM_ERROR)).expect("valid rule");
     let reply = w.apply(&send_invoice(invoice("10.00", PaymentMode::ImmediateDebit))).reply;
     Scenario::new(w, reply)
 }
@@ -274,7 +282,7 @@ fn call_an_unimplemented_operation() -> Scenario {
 fn cancel_while_system_busy_is_injected() -> Scenario {
     let mut w = World::new();
     let reference = w.issue_eur("10.00", PaymentMode::ImmediateDebit);
-    w.machine.add_fault(fault(None, ResultCode::SYSTEM_BUSY));
+    w.machine.add_fault(fault(None, ResultCode::SYSTEM_BUSY)).expect("valid rule");
     let reply = w.apply(&cancel_invoice(&reference)).reply;
     Scenario::new(w, reply).about_invoice(&reference)
 }
@@ -282,7 +290,9 @@ fn cancel_while_system_busy_is_injected() -> Scenario {
 fn commit_while_the_bank_is_down() -> Scenario {
     let mut w = World::new();
     let reference = w.reserved("20.00");
-    w.machine.add_fault(fault(Some(Operation::CommitReservation), ResultCode::SERVICE_UNAVAILABLE));
+    w.machine
+        .add_fault(fault(Some(Operation::CommitReservation), ResultCode::SERVICE_UNAVAILABLE))
+        .expect("valid rule");
     let reply = w.apply(&commit(&reference, None)).reply;
     Scenario::new(w, reply).about_invoice(&reference)
 }
@@ -347,6 +357,8 @@ pub fn receiver_refusing_refunds() -> World {
             name: Some("Strict bank shop".to_owned()),
             refunds_allowed: true,
             receiver_allows_refunds: false,
+            create_purchase_url: None,
+            create_purchase_dialect: Default::default(),
         }],
         terminals: vec![TerminalConfig {
             id: "strict-till".to_owned(),

@@ -1,0 +1,341 @@
+//! The Unattended Payments Service (seed 000): a customer scans a machine's QR, the UPS
+//! calls the merchant's `createPurchase`, and validates the answer.
+//!
+//! The machine holds no sockets: [`Machine::begin_purchase`] says what to send and
+//! remembers the call; [`Machine::finish_purchase`] takes what came back (or that
+//! nothing did) and decides. While a call is open, every sendInvoice from the merchant's
+//! terminals is noted on it, because the answer may only name an invoice created during
+//! the call.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use glase_protocol::InvoiceStatus;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{CustomerError, Effects, Event, Machine};
+use crate::clock::Timestamp;
+use crate::config::Dialect;
+
+/// The five documented createPurchase error codes.
+pub const ERROR_CODES: &[&str] =
+    &["INSUFFICIENT_FUNDS", "DEVICE_IN_USE", "DEVICE_UNAVAILABLE", "INVOICING_ERROR", "SYSTEM_ERROR"];
+
+/// Options of one unattended scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ScanOptions {
+    /// The reservation amount the app offers (default: `ups.default_amount`).
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub amount: Option<Decimal>,
+    /// Send a notification for the invoice as soon as the merchant's sendInvoice
+    /// arrives, before the createPurchase answer: a correct merchant must not act on it.
+    pub notify_early: bool,
+}
+
+/// A createPurchase call in flight.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingPurchase {
+    pub id: u64,
+    pub reseller: String,
+    pub merchant_id: String,
+    pub token: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub currency: String,
+    pub msisdn: String,
+    pub started_at: Timestamp,
+    /// Invoices the merchant's terminals issued while the call was open.
+    pub invoices: Vec<String>,
+    pub notify_early: bool,
+}
+
+/// What the transport must send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseCall {
+    pub id: u64,
+    pub url: String,
+    pub body: String,
+    pub merchant_id: String,
+    pub reseller: String,
+}
+
+/// What came back from createPurchase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurchaseAnswer {
+    Http {
+        status: u16,
+        content_type: Option<String>,
+        body: String,
+    },
+    /// No answer within the UPS timeout.
+    Timeout,
+    /// Connection refused, reset, TLS failure, …
+    Failed(String),
+}
+
+/// How a createPurchase call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum PurchaseOutcome {
+    /// A valid reservation invoice: the app now shows it to the customer.
+    Accepted { invoice_reference: String },
+    /// One of the five documented error codes.
+    Declined { error_code: String },
+    /// Anything else: the answer broke the protocol; the app shows an error.
+    Violation { violation: String },
+}
+
+/// The result of an unattended scan, as the control API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PurchaseReport {
+    pub id: u64,
+    pub merchant_id: String,
+    pub token: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub currency: String,
+    pub msisdn: String,
+    pub invoices_issued_during_call: Vec<String>,
+    #[serde(flatten)]
+    pub outcome: PurchaseOutcome,
+}
+
+/// Open calls, by id.
+#[derive(Debug, Clone, Default)]
+pub struct Purchases {
+    next_id: u64,
+    pending: HashMap<u64, PendingPurchase>,
+}
+
+impl Purchases {
+    pub fn pending(&self) -> impl Iterator<Item = &PendingPurchase> {
+        self.pending.values()
+    }
+}
+
+/// Writes the createPurchase body. Built by hand so the amount is written from its
+/// decimal text (a JSON number in the seed dialect) and never passes through `f64`.
+pub fn purchase_body(dialect: Dialect, token: &str, amount: Decimal, currency: &str, msisdn: &str) -> String {
+    let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
+    let amount = format!("{:.2}", amount);
+    let mut body = String::new();
+    let _ = match dialect {
+        Dialect::Seed => write!(
+            body,
+            r#"{{"token":{},"amount":{amount},"currency":{},"msisdn":{}}}"#,
+            quote(token),
+            quote(currency),
+            quote(msisdn)
+        ),
+        Dialect::Legacy => write!(
+            body,
+            r#"{{"reservationToken":{},"reservationAmount":{},"currency":{},"msisdn":{}}}"#,
+            quote(token),
+            quote(&amount),
+            quote(currency),
+            quote(msisdn)
+        ),
+    };
+    body
+}
+
+impl Machine {
+    /// Starts an unattended purchase for a scanned `HTTP://SEQR.SE/000/ups?w=…&t=…`.
+    pub fn begin_purchase(
+        &mut self,
+        merchant_id: &str,
+        token: &str,
+        msisdn: Option<&str>,
+        options: &ScanOptions,
+        now: Timestamp,
+    ) -> Result<(PurchaseCall, Effects), CustomerError> {
+        let mut fx = self.expire(now);
+        let msisdn = self.customer_or_default(msisdn)?;
+        let reseller = self
+            .merchant_index
+            .get(merchant_id)
+            .and_then(|id| self.resellers.get(id))
+            .ok_or_else(|| CustomerError::UnknownMerchant(merchant_id.to_owned()))?;
+        let url = reseller
+            .create_purchase_url
+            .clone()
+            .ok_or_else(|| CustomerError::NoCreatePurchaseUrl(merchant_id.to_owned()))?;
+        let amount = options.amount.unwrap_or(self.ups_default_amount);
+        if amount <= Decimal::ZERO {
+            return Err(CustomerError::InvalidAmount(amount.to_string()));
+        }
+        let body = purchase_body(reseller.dialect, token, amount, &reseller.currency, &msisdn);
+        self.purchases.next_id += 1;
+        let id = self.purchases.next_id;
+        let pending = PendingPurchase {
+            id,
+            reseller: reseller.id.clone(),
+            merchant_id: merchant_id.to_owned(),
+            token: token.to_owned(),
+            amount,
+            currency: reseller.currency.clone(),
+            msisdn,
+            started_at: now,
+            invoices: Vec::new(),
+            notify_early: options.notify_early,
+        };
+        let call = PurchaseCall { id, url, body, merchant_id: merchant_id.to_owned(), reseller: reseller.id.clone() };
+        fx.event(Event::PurchaseStarted {
+            purchase: id,
+            merchant_id: merchant_id.to_owned(),
+            token: token.to_owned(),
+            amount,
+            msisdn: pending.msisdn.clone(),
+        });
+        self.purchases.pending.insert(id, pending);
+        Ok((call, fx))
+    }
+
+    /// Called by sendInvoice: notes the invoice on the reseller's open calls.
+    pub(crate) fn note_invoice_for_purchases(&mut self, reseller: &str, reference: &str, fx: &mut Effects) {
+        let mut early = false;
+        for pending in self.purchases.pending.values_mut().filter(|p| p.reseller == reseller) {
+            pending.invoices.push(reference.to_owned());
+            early |= pending.notify_early;
+        }
+        if early {
+            let url = self.invoices.get(reference).and_then(|r| r.invoice.notification_url.clone());
+            fx.notify(reference, url.as_deref(), "early (before the createPurchase answer)");
+        }
+    }
+
+    /// Ends an unattended purchase with what createPurchase answered.
+    pub fn finish_purchase(
+        &mut self,
+        id: u64,
+        answer: &PurchaseAnswer,
+        now: Timestamp,
+    ) -> Result<(PurchaseReport, Effects), CustomerError> {
+        let mut fx = self.expire(now);
+        let pending = self.purchases.pending.remove(&id).ok_or(CustomerError::UnknownPurchase(id))?;
+        let outcome = match self.judge(&pending, answer) {
+            Ok(PurchaseOutcome::Accepted { invoice_reference }) => {
+                // The app shows the reservation: the invoice is now in the customer's hands.
+                match self.open_for(&invoice_reference, &pending.msisdn, &mut fx) {
+                    Ok(()) => PurchaseOutcome::Accepted { invoice_reference },
+                    Err(error) => PurchaseOutcome::Violation {
+                        violation: format!("invoice {invoice_reference} cannot be shown to the customer: {error}"),
+                    },
+                }
+            }
+            Ok(outcome) => outcome,
+            Err(violation) => PurchaseOutcome::Violation { violation },
+        };
+        fx.event(Event::PurchaseEnded {
+            purchase: id,
+            merchant_id: pending.merchant_id.clone(),
+            outcome: outcome.clone(),
+        });
+        let report = PurchaseReport {
+            id,
+            merchant_id: pending.merchant_id,
+            token: pending.token,
+            amount: pending.amount,
+            currency: pending.currency,
+            msisdn: pending.msisdn,
+            invoices_issued_during_call: pending.invoices,
+            outcome,
+        };
+        Ok((report, fx))
+    }
+
+    /// Checks an answer against seed 000; `Err` is the violation.
+    fn judge(&self, pending: &PendingPurchase, answer: &PurchaseAnswer) -> Result<PurchaseOutcome, String> {
+        let (status, content_type, body) = match answer {
+            PurchaseAnswer::Http { status, content_type, body } => (*status, content_type.as_deref(), body),
+            PurchaseAnswer::Timeout => return Err("no createPurchase answer within the UPS timeout".to_owned()),
+            PurchaseAnswer::Failed(error) => return Err(format!("createPurchase could not be called: {error}")),
+        };
+        if status != 200 {
+            return Err(format!(
+                "createPurchase answered HTTP {status}; it must always answer 200 (errors go in errorCode)"
+            ));
+        }
+        let media = content_type.and_then(|c| c.split(';').next()).map(|c| c.trim().to_ascii_lowercase());
+        if media.as_deref() != Some("application/json") {
+            return Err(format!(
+                "createPurchase answered Content-Type {:?}; it must be application/json;charset=UTF-8",
+                content_type.unwrap_or("(none)")
+            ));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| format!("createPurchase answer is not valid JSON: {e}"))?;
+        let object = value.as_object().ok_or("createPurchase answer is not a JSON object")?;
+        match (object.get("invoiceReferenceId"), object.get("errorCode")) {
+            (Some(_), Some(_)) => Err("createPurchase answer has both invoiceReferenceId and errorCode".to_owned()),
+            (None, None) => Err("createPurchase answer has neither invoiceReferenceId nor errorCode".to_owned()),
+            (None, Some(code)) => match code.as_str() {
+                Some(code) if ERROR_CODES.contains(&code) => {
+                    Ok(PurchaseOutcome::Declined { error_code: code.to_owned() })
+                }
+                _ => Err(format!("errorCode {code} is not one of {}", ERROR_CODES.join(", "))),
+            },
+            (Some(reference), None) => {
+                let reference =
+                    reference.as_str().ok_or_else(|| format!("invoiceReferenceId {reference} must be a string"))?;
+                self.check_purchase_invoice(pending, reference)?;
+                Ok(PurchaseOutcome::Accepted { invoice_reference: reference.to_owned() })
+            }
+        }
+    }
+
+    fn check_purchase_invoice(&self, pending: &PendingPurchase, reference: &str) -> Result<(), String> {
+        let record = self.invoices.get(reference).filter(|r| r.reseller == pending.reseller).ok_or_else(|| {
+            format!("invoiceReferenceId {reference} is not an invoice of merchant {}", pending.merchant_id)
+        })?;
+        if !pending.invoices.iter().any(|i| i == reference) {
+            return Err(format!("invoice {reference} was not created by sendInvoice during this createPurchase call"));
+        }
+        if !record.payment_mode.reserves() {
+            return Err(format!(
+                "invoice {reference} has paymentMode {}; the unattended flow reserves",
+                record.payment_mode
+            ));
+        }
+        if record.currency != pending.currency {
+            return Err(format!("invoice {reference} is in {}, the purchase in {}", record.currency, pending.currency));
+        }
+        if record.total > pending.amount {
+            return Err(format!(
+                "invoice {reference} totals {}, more than the offered {}",
+                record.total, pending.amount
+            ));
+        }
+        if record.status != InvoiceStatus::Issued {
+            return Err(format!("invoice {reference} is {}, not ISSUED", record.status));
+        }
+        Ok(())
+    }
+
+    /// The calls in flight.
+    pub fn pending_purchases(&self) -> impl Iterator<Item = &PendingPurchase> {
+        self.purchases.pending()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_follow_each_dialect_without_floating_point() {
+        let amount = Decimal::new(2000, 2);
+        assert_eq!(
+            purchase_body(Dialect::Seed, "29834231890234", amount, "EUR", "483344323423"),
+            r#"{"token":"29834231890234","amount":20.00,"currency":"EUR","msisdn":"483344323423"}"#
+        );
+        assert_eq!(
+            purchase_body(Dialect::Legacy, "t\"1", amount, "EUR", "1"),
+            r#"{"reservationToken":"t\"1","reservationAmount":"20.00","currency":"EUR","msisdn":"1"}"#
+        );
+    }
+}
