@@ -42,7 +42,12 @@ pub fn http_client_trusting(timeout: Duration, extra_ca: Option<&Path>) -> Resul
             builder = builder.add_root_certificate(certificate);
         }
     }
-    builder.build().map_err(|e| ConfigError::Invalid(format!("cannot build the HTTP client: {e}")))
+    builder.build().map_err(|e| match extra_ca {
+        // With extra CAs, a build failure is almost always a certificate rustls cannot
+        // parse: name the file and keep the cause.
+        Some(path) => tls_error(path, Box::new(e)),
+        None => ConfigError::Invalid(format!("cannot build the HTTP client: {}", error_chain(&e))),
+    })
 }
 
 /// Sends notifications with retries.
