@@ -137,27 +137,29 @@ pub struct ResellerConfig {
     /// Principal id of the RESELLERUSER login (`initiatorPrincipalId/id`).
     pub id: String,
     /// `initiatorPrincipalId/userId` of the login.
+    #[serde(alias = "userId")]
     pub user_id: String,
     pub password: String,
     /// The one currency this reseller's invoices may use (ISO 4217).
     #[serde(default = "default_currency")]
     pub currency: String,
     /// The `w` of unattended QR codes; by default the reseller id.
+    #[serde(alias = "merchantId")]
     pub merchant_id: Option<String>,
     /// Shown to customers and in receipts.
     pub name: Option<String>,
     /// `false` makes every refundPayment answer 97.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", alias = "refundsAllowed")]
     pub refunds_allowed: bool,
     /// `false` makes every refundPayment answer 99 (the receiving bank refuses).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", alias = "receiverAllowsRefunds")]
     pub receiver_allows_refunds: bool,
     /// Where the Unattended Payments Service calls this merchant; must end with
     /// `createPurchase`.
-    #[serde(default)]
+    #[serde(default, alias = "createPurchaseUrl")]
     pub create_purchase_url: Option<String>,
     /// Which createPurchase body to send.
-    #[serde(default)]
+    #[serde(default, alias = "createPurchaseDialect")]
     pub create_purchase_dialect: Dialect,
 }
 
@@ -172,6 +174,7 @@ pub struct TerminalConfig {
     pub reseller: String,
     pub name: Option<String>,
     /// The static QR sticker id, as if assignSeqrId had been called.
+    #[serde(alias = "seqrId")]
     pub seqr_id: Option<String>,
 }
 

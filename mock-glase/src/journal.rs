@@ -45,13 +45,19 @@ pub enum Record {
     /// The SOAP answer sent back.
     SoapResponse {
         operation: Option<String>,
+        /// The status on the wire (an injected 5xx included).
         http_status: u16,
         result_code: Option<i32>,
         fault: Option<String>,
         body: String,
+        /// The connection was closed instead of answering (an injected fault).
+        dropped: bool,
+        /// The answer was held back this long (an injected fault).
+        delayed_ms: Option<u64>,
     },
-    /// Something the state machine did.
-    Machine(Event),
+    /// Something the state machine did. Nested, so the event's own fields (`invoice`,
+    /// `terminal`, …) never clash with the entry's tags.
+    Machine { event: Event },
     /// One attempt to deliver a notification, and what came of it.
     NotificationSent {
         url: String,

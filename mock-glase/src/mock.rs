@@ -25,8 +25,8 @@ use crate::journal::{Entry, Filter, Journal, Record, Tags};
 use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
 use crate::machine::{
-    Customer, CustomerError, Effects, FaultAction, FaultRule, FaultTarget, InvoiceRecord, Machine, Notification,
-    Payment, TransportFault,
+    CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultTarget, InvoiceRecord, Machine,
+    Notification, Payment, TransportFault,
 };
 use crate::notify::{Notifier, error_chain, http_client_trusting};
 
@@ -56,26 +56,41 @@ struct Core {
 }
 
 impl Core {
-    /// Journal tags, with the merchant worked out from the terminal or the invoice.
+    /// Journals an entry; the merchant is worked out from the terminal or the invoice.
     fn push(&mut self, now: Timestamp, terminal: Option<&str>, invoice: Option<&str>, record: Record) -> u64 {
-        let merchant = terminal
-            .and_then(|t| self.machine.merchant_of_terminal(t))
-            .or_else(|| {
-                invoice
-                    .and_then(|i| self.machine.invoice(i))
-                    .and_then(|r| self.machine.merchant_of_terminal(&r.terminal))
-            })
-            .map(str::to_owned);
-        self.journal.push(now, Tags { terminal, invoice, merchant: merchant.as_deref() }, record)
+        self.push_for(now, None, terminal, invoice, record)
+    }
+
+    /// Journals an entry for a known merchant (or works it out when `None`).
+    fn push_for(
+        &mut self,
+        now: Timestamp,
+        merchant: Option<&str>,
+        terminal: Option<&str>,
+        invoice: Option<&str>,
+        record: Record,
+    ) -> u64 {
+        let derived = match merchant {
+            Some(_) => None,
+            None => terminal
+                .and_then(|t| self.machine.merchant_of_terminal(t))
+                .or_else(|| {
+                    let record = invoice.and_then(|i| self.machine.invoice(i))?;
+                    self.machine.merchant_of_terminal(&record.terminal)
+                })
+                .map(str::to_owned),
+        };
+        let merchant = merchant.or(derived.as_deref());
+        self.journal.push(now, Tags { terminal, invoice, merchant }, record)
     }
 
     fn push_merchant(&mut self, now: Timestamp, merchant: &str, record: Record) -> u64 {
-        self.journal.push(now, Tags { merchant: Some(merchant), ..Tags::default() }, record)
+        self.push_for(now, Some(merchant), None, None, record)
     }
 
-    fn push_effects(&mut self, now: Timestamp, terminal: Option<&str>, fx: &Effects) {
+    fn push_effects(&mut self, now: Timestamp, merchant: Option<&str>, terminal: Option<&str>, fx: &Effects) {
         for event in &fx.events {
-            self.push(now, terminal, event.invoice(), Record::Machine(event.clone()));
+            self.push_for(now, merchant, terminal, event.invoice(), Record::Machine { event: event.clone() });
         }
     }
 }
@@ -153,25 +168,22 @@ impl Mock {
     /// Runs one SOAP request through the mock: decode, apply, journal, encode, and any
     /// injected delay. Never fails: bad input becomes a SOAP fault.
     pub async fn handle_soap(&self, path: &str, body: &[u8]) -> SoapAnswer {
-        let (answer, fault, notifications) = self.apply_soap(path, body);
+        let (answer, delay, notifications) = self.apply_soap(path, body);
         // Notifications flagged "early" go out before the merchant gets its answer.
         let (early, later): (Vec<_>, Vec<_>) = notifications.into_iter().partition(|n| n.reason.starts_with("early"));
         for notification in &early {
             self.deliver_now(notification).await;
         }
         self.deliver(later);
-        match fault {
-            Some(TransportFault::Delay(delay)) => {
-                tokio::time::sleep(delay).await;
-                answer
-            }
-            Some(TransportFault::Drop) => SoapAnswer { drop_connection: true, ..answer },
-            Some(TransportFault::HttpStatus(status)) => SoapAnswer { status, ..answer },
-            None => answer,
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
         }
+        answer
     }
 
-    fn apply_soap(&self, path: &str, body: &[u8]) -> (SoapAnswer, Option<TransportFault>, Vec<Notification>) {
+    /// Decodes, applies and journals; returns the answer as it will go on the wire (an
+    /// injected transport fault already applied) and any delay to wait before sending.
+    fn apply_soap(&self, path: &str, body: &[u8]) -> (SoapAnswer, Option<Duration>, Vec<Notification>) {
         let decoded = decode_request(body);
         let mut core = self.lock();
         let now = self.inner.clock.now();
@@ -182,7 +194,7 @@ impl Mock {
                 let record = Record::SoapRequest { path: path.to_owned(), operation: None, body: journal_text(body) };
                 core.push(now, None, None, record);
                 let answer = fault_answer(&fault);
-                core.push(now, None, None, response_record(None, &answer, Some(&fault), None));
+                core.push(now, None, None, response_record(None, &answer, Some(&fault), None, None));
                 return (answer, None, Vec::new());
             }
         };
@@ -191,13 +203,14 @@ impl Mock {
         let claimed = crate::machine::auth::claimed_terminal(request.context());
         let outcome = core.machine.apply(&request, now);
         let terminal = outcome.terminal.clone().or(claimed);
+        let merchant = outcome.merchant.as_deref();
         // A sendInvoice names its invoice only in the answer; file the request under it too.
         let invoice = invoice.or_else(|| issued_invoice(&outcome.effects));
         let record =
             Record::SoapRequest { path: path.to_owned(), operation: Some(op.clone()), body: journal_text(body) };
-        core.push(now, terminal.as_deref(), invoice.as_deref(), record);
-        core.push_effects(now, terminal.as_deref(), &outcome.effects);
-        let (answer, fault, code) = match &outcome.reply {
+        core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
+        core.push_effects(now, merchant, terminal.as_deref(), &outcome.effects);
+        let (mut answer, fault, code) = match &outcome.reply {
             Reply::Response(response) => {
                 let mut out = Vec::with_capacity(512);
                 encode_response(response, &mut out);
@@ -205,8 +218,19 @@ impl Mock {
             }
             Reply::Fault(fault) => (fault_answer(fault), Some(fault), None),
         };
-        core.push(now, terminal.as_deref(), invoice.as_deref(), response_record(Some(op), &answer, fault, code));
-        (answer, outcome.transport_fault, outcome.effects.notifications)
+        let mut delay = None;
+        match outcome.transport_fault {
+            Some(TransportFault::Delay(d)) => delay = Some(d),
+            Some(TransportFault::Drop) => answer.drop_connection = true,
+            // A bare status without a body, like a failing proxy in front of Glase.
+            Some(TransportFault::HttpStatus(status)) => {
+                answer = SoapAnswer { status, body: Vec::new(), drop_connection: false }
+            }
+            None => {}
+        }
+        let record = response_record(Some(op), &answer, fault, code, delay);
+        core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
+        (answer, delay, outcome.effects.notifications)
     }
 
     // ---- notifications ----
@@ -214,7 +238,7 @@ impl Mock {
     /// Journals what a customer/timer action produced and sends its notifications.
     fn finish(&self, mut core: MutexGuard<'_, Core>, fx: Effects) {
         let now = self.inner.clock.now();
-        core.push_effects(now, None, &fx);
+        core.push_effects(now, None, None, &fx);
         drop(core);
         self.deliver(fx.notifications);
     }
@@ -262,8 +286,9 @@ impl Mock {
         let terminal = core.machine.invoice(invoice).map(|r| r.terminal.clone());
         let merchant = terminal.as_deref().and_then(|t| core.machine.merchant_of_terminal(t)).map(str::to_owned);
         let mut fx = Effects::default();
-        let action = core.machine.fire_fault(target, terminal.as_deref(), merchant.as_deref(), &mut fx);
-        core.push_effects(now, terminal.as_deref(), &fx);
+        let scope = CallScope { terminal: terminal.as_deref(), merchant: merchant.as_deref(), invoice: Some(invoice) };
+        let action = core.machine.fire_fault(target, scope, &mut fx);
+        core.push_effects(now, merchant.as_deref(), terminal.as_deref(), &fx);
         action
     }
 
@@ -375,7 +400,7 @@ impl Mock {
             let mut core = self.lock();
             let now = self.inner.clock.now();
             let (call, fx) = core.machine.begin_purchase(merchant_id, token, msisdn, options, now)?;
-            core.push_effects(now, None, &fx);
+            core.push_effects(now, None, None, &fx);
             if call.url.to_ascii_lowercase().starts_with("http://") {
                 let detail = format!("createPurchase URL {} is plain http; production requires https", call.url);
                 core.push_merchant(now, merchant_id, Record::Control { action: "warning".to_owned(), detail });
@@ -401,7 +426,11 @@ impl Mock {
         for event in &fx.events {
             let merchant = Some(merchant_id);
             let invoice = event.invoice();
-            core.journal.push(now, Tags { terminal: None, invoice, merchant }, Record::Machine(event.clone()));
+            core.journal.push(
+                now,
+                Tags { terminal: None, invoice, merchant },
+                Record::Machine { event: event.clone() },
+            );
         }
         drop(core);
         self.deliver(fx.notifications);
@@ -414,8 +443,9 @@ impl Mock {
             let mut core = self.lock();
             let now = self.inner.clock.now();
             let mut fx = Effects::default();
-            let fault = core.machine.fire_fault(FaultTarget::CreatePurchase, None, Some(&call.merchant_id), &mut fx);
-            core.push_effects(now, None, &fx);
+            let scope = CallScope { merchant: Some(&call.merchant_id), ..CallScope::default() };
+            let fault = core.machine.fire_fault(FaultTarget::CreatePurchase, scope, &mut fx);
+            core.push_effects(now, Some(&call.merchant_id), None, &fx);
             fault
         };
         match fault {
@@ -578,9 +608,14 @@ impl Mock {
     // ---- faults, clock and deadlines ----
 
     pub fn add_fault(&self, rule: FaultRule) -> Result<u64, String> {
-        let detail = serde_json::to_string(&rule).unwrap_or_default();
-        let id = self.lock().machine.add_fault(rule)?;
-        self.note("addFault", format!("#{id} {detail}"), None);
+        let mut core = self.lock();
+        let id = core.machine.add_fault(rule)?;
+        let added = core.machine.faults().iter().find(|r| r.id == id).cloned();
+        let detail = serde_json::to_string(&added).unwrap_or_default();
+        let now = self.inner.clock.now();
+        let merchant = added.as_ref().and_then(|r| r.merchant.clone());
+        let record = Record::Control { action: "addFault".to_owned(), detail };
+        core.push_for(now, merchant.as_deref(), None, None, record);
         Ok(id)
     }
 
@@ -664,6 +699,7 @@ fn response_record(
     answer: &SoapAnswer,
     fault: Option<&SoapFault>,
     code: Option<i32>,
+    delay: Option<Duration>,
 ) -> Record {
     Record::SoapResponse {
         operation,
@@ -671,6 +707,8 @@ fn response_record(
         result_code: code,
         fault: fault.map(|f| f.string.clone()),
         body: String::from_utf8_lossy(&answer.body).into_owned(),
+        dropped: answer.drop_connection,
+        delayed_ms: delay.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
     }
 }
 

@@ -119,7 +119,8 @@ async fn info(State(state): State<AppState>) -> ApiResult {
         })).collect::<Vec<_>>()),
         "customers": config.customers.iter().map(|c| json!({"msisdn": c.msisdn, "pin": c.pin})).collect::<Vec<_>>(),
         "defaultCustomer": state.mock.with_machine(|m| m.default_customer().to_owned()),
-        "deadlines": config.deadlines,
+        "deadlines": deadlines_json(state.mock.with_machine(|m| m.deadlines())),
+        "deadlineScale": state.mock.with_machine(|m| m.deadline_scale()),
         "now": state.mock.now(),
     }))
 }
@@ -328,13 +329,22 @@ async fn send_notification(State(state): State<AppState>, ApiJson(body): ApiJson
     Ok((StatusCode::ACCEPTED, axum::Json(sent)).into_response())
 }
 
+/// The deadlines in force, as humantime text.
+fn deadlines_json(d: crate::config::Deadlines) -> Value {
+    json!({
+        "statusDeadline": humantime::format_duration(d.status_deadline).to_string(),
+        "reservationTimeout": humantime::format_duration(d.reservation_timeout).to_string(),
+        "reportReadyDelay": humantime::format_duration(d.report_ready_delay).to_string(),
+    })
+}
+
 fn clock_state(state: &AppState) -> Value {
     let now = state.mock.now();
     json!({
         "now": now,
         "time": now.to_rfc3339(),
         "deadlineScale": state.mock.with_machine(|m| m.deadline_scale()),
-        "deadlines": state.mock.with_machine(|m| m.deadlines()),
+        "deadlines": deadlines_json(state.mock.with_machine(|m| m.deadlines())),
     })
 }
 

@@ -53,6 +53,22 @@ pub fn claimed_terminal(context: Option<&ClientContext>) -> Option<String> {
 }
 
 impl Machine {
+    /// The merchantId a request claims to act for, before authentication: the claimed
+    /// terminal's merchant, or the RESELLERUSER's.
+    pub fn claimed_merchant(&self, context: Option<&ClientContext>) -> Option<String> {
+        if let Some(terminal) = claimed_terminal(context) {
+            return self.merchant_of_terminal(&terminal).map(str::to_owned);
+        }
+        let principal = context?.initiator_principal_id.as_ref()?;
+        match principal.kind.as_deref().map(str::trim) {
+            Some("RESELLERUSER") => {
+                let id = principal.id.as_deref()?.trim();
+                self.resellers.get(id).map(|r| r.merchant_id.clone())
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn authenticate(&self, op: Operation, context: Option<&ClientContext>) -> Result<Principal, ResultCode> {
         let context = context.ok_or(ResultCode::INVALID_INITIATOR_PRINCIPAL_ID)?;
         let principal = context.initiator_principal_id.as_ref().ok_or(ResultCode::INVALID_INITIATOR_PRINCIPAL_ID)?;

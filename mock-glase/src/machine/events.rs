@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// Something that happened inside the machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "event", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Event {
     InvoiceIssued {
         invoice: String,
@@ -84,6 +84,8 @@ pub enum Event {
         target: String,
         operation: Option<Operation>,
         terminal: Option<String>,
+        /// The invoice the faulted call was about, when it names one.
+        invoice: Option<String>,
         fault: String,
     },
     /// The UPS calls a merchant's createPurchase.
@@ -122,6 +124,7 @@ impl Event {
             | Self::StatusAcknowledged { invoice, .. }
             | Self::PaymentCreated { invoice, .. }
             | Self::NotificationDue { invoice, .. } => Some(invoice),
+            Self::FaultInjected { invoice, .. } => invoice.as_deref(),
             _ => None,
         }
     }

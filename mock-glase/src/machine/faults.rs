@@ -145,10 +145,10 @@ impl Machine {
     pub(crate) fn fire_fault(
         &mut self,
         target: FaultTarget,
-        terminal: Option<&str>,
-        merchant: Option<&str>,
+        call: CallScope<'_>,
         fx: &mut Effects,
     ) -> Option<FaultAction> {
+        let CallScope { terminal, merchant, invoice } = call;
         let operation = match target {
             FaultTarget::Soap(op) => op,
             _ => None,
@@ -186,6 +186,7 @@ impl Machine {
             target: target_name(target),
             operation,
             terminal: terminal.map(str::to_owned),
+            invoice: invoice.map(str::to_owned),
             fault: action.describe(),
         });
         Some(action)
@@ -196,16 +197,16 @@ impl Machine {
     pub(crate) fn soap_fault(
         &mut self,
         op: Operation,
-        terminal: Option<&str>,
+        call: CallScope<'_>,
         fx: &mut Effects,
     ) -> (Option<Reply>, Option<TransportFault>) {
-        let merchant = terminal.and_then(|t| self.merchant_of_terminal(t)).map(str::to_owned);
-        match self.fire_fault(FaultTarget::Soap(Some(op)), terminal, merchant.as_deref(), fx) {
+        match self.fire_fault(FaultTarget::Soap(Some(op)), call, fx) {
             None => (None, None),
             Some(FaultAction::ResultCode(code)) => {
                 (Some(Reply::Response(Response::result(op, ResultCode(code)))), None)
             }
             Some(FaultAction::SoapFault(text)) => (Some(Reply::Fault(SoapFault::server(text))), None),
+            // The transport answers the bare status without a body, like a failing proxy.
             Some(FaultAction::HttpStatus(status)) => (
                 Some(Reply::Fault(SoapFault::server(format!("injected HTTP {status}")))),
                 Some(TransportFault::HttpStatus(status)),
@@ -214,6 +215,15 @@ impl Machine {
             Some(FaultAction::DropConnection) => (None, Some(TransportFault::Drop)),
         }
     }
+}
+
+/// Who a call comes from (or is about), for scoped rules and the journal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallScope<'a> {
+    pub terminal: Option<&'a str>,
+    /// merchantId.
+    pub merchant: Option<&'a str>,
+    pub invoice: Option<&'a str>,
 }
 
 fn target_name(target: FaultTarget) -> String {

@@ -126,6 +126,7 @@ impl Machine {
                 reserved_amount: None,
                 commit_deadline: None,
                 status_deadline: None,
+                settled_at: None,
                 acknowledged_at: None,
                 ers_reference: None,
                 customer_tokens: Vec::new(),
@@ -209,13 +210,13 @@ impl Machine {
         let Some(record) = self.invoices.get_mut(&reference) else {
             return Response::result(op, ResultCode::INVALID_INVOICE_REFERENCE);
         };
-        if let Some(deadline) = record.status_deadline.take() {
+        if record.status_deadline.take().is_some() {
             // Fetching PAID/RESERVED in time acknowledges it; the reversal is off.
             record.acknowledged_at = Some(now);
-            let became = deadline.as_millis().saturating_sub(self.deadlines.status_deadline.as_millis() as u64);
+            let settled = record.settled_at.unwrap_or(now);
             fx.event(Event::StatusAcknowledged {
                 invoice: reference.clone(),
-                after_ms: now.as_millis().saturating_sub(became),
+                after_ms: now.as_millis().saturating_sub(settled.as_millis()),
             });
         }
         let record = &self.invoices[&reference];
@@ -376,6 +377,7 @@ impl Machine {
         let at = now.plus(self.deadlines.status_deadline);
         if let Some(record) = self.invoices.get_mut(reference) {
             record.status_deadline = Some(at);
+            record.settled_at = Some(now);
             self.queue.push(at, reference, DeadlineKind::StatusAcknowledgement);
         }
     }

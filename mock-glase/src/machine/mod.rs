@@ -35,7 +35,7 @@ use crate::config::{Config, Deadlines, Dialect, ResellerConfig, TerminalConfig};
 pub use customer::CustomerError;
 pub use deadlines::DeadlineQueue;
 pub use events::{Effects, Event, Notification};
-pub use faults::{FaultAction, FaultRule, FaultTarget, TransportFault};
+pub use faults::{CallScope, FaultAction, FaultRule, FaultTarget, TransportFault};
 use ids::IdGenerator;
 
 /// A reseller account.
@@ -140,7 +140,9 @@ pub struct InvoiceRecord {
     /// While set, the merchant has not fetched the PAID/RESERVED status yet and the
     /// payment is reversed at this time.
     pub status_deadline: Option<Timestamp>,
-    /// When the status was last PAID/RESERVED and became known to the merchant.
+    /// When the customer's confirmation made it PAID/RESERVED (the status clock's start).
+    pub settled_at: Option<Timestamp>,
+    /// When the merchant fetched that status.
     pub acknowledged_at: Option<Timestamp>,
     pub ers_reference: Option<String>,
     pub customer_tokens: Vec<glase_protocol::CustomerToken>,
@@ -209,6 +211,8 @@ pub struct Outcome {
     pub effects: Effects,
     /// An injected transport-level fault (delay, dropped connection, HTTP 5xx).
     pub transport_fault: Option<TransportFault>,
+    /// The merchantId the call acted for (claimed, when authentication failed).
+    pub merchant: Option<String>,
 }
 
 /// The whole Glase-side state.
@@ -392,14 +396,20 @@ impl Machine {
         let mut effects = self.expire(now);
         let op = request.operation();
         let caller = auth::claimed_terminal(request.context());
+        let merchant = self.claimed_merchant(request.context());
         // Injected faults come first: a replaced answer means Glase failed before it
         // looked at the request at all.
-        let (replaced, transport_fault) = self.soap_fault(op, caller.as_deref(), &mut effects);
+        let scope = CallScope {
+            terminal: caller.as_deref(),
+            merchant: merchant.as_deref(),
+            invoice: request.invoice_reference(),
+        };
+        let (replaced, transport_fault) = self.soap_fault(op, scope, &mut effects);
         let (reply, terminal) = match replaced {
             Some(reply) => (reply, caller),
             None => self.handle(request, now, &mut effects),
         };
-        Outcome { reply, terminal, effects, transport_fault }
+        Outcome { reply, terminal, effects, transport_fault, merchant }
     }
 
     fn handle(&mut self, request: &Request, now: Timestamp, fx: &mut Effects) -> (Reply, Option<String>) {
