@@ -2,6 +2,24 @@
 //! unattended vending machines (`createPurchase`, reservation, unlock, `updateInvoice`,
 //! `commitReservation`) and webshops (`sendInvoice`, status polling, receipts, refunds).
 //! It is the code integrators copy and the known-good system the conformance suite tests
-//! itself against. It speaks to Glase only through `glase-protocol`.
+//! itself against.
 //!
-//! Not built yet: this crate is a placeholder in the workspace layout (issue 4).
+//! # Layout
+//! - [`glase`]: the SOAP client (every call with a complete client context).
+//! - [`store`]: the embedded database; [`config`]: configuration; [`faults`]: the
+//!   deliberate mistakes for the suite's self-test.
+//! - [`vending`]: machines, createPurchase, notifications, vending, the machine driver.
+//! - [`webshop`]: checkout, status polling, receipts, refunds, the shop driver.
+//! - [`app`]: wiring, recovery after a restart, background tasks, serving.
+
+pub mod app;
+pub mod config;
+pub mod faults;
+pub mod glase;
+pub mod store;
+pub mod vending;
+pub mod webshop;
+
+pub use app::{Context, Reseller, run};
+pub use config::Config;
+pub use faults::{Fault, Faults};
