@@ -334,19 +334,19 @@ impl Config {
                 problems.push(format!("customer {:?}: balance must not be negative", customer.msisdn));
             }
         }
-        if let Some(msisdn) = &config.default_customer {
-            if !config.customers.iter().any(|c| &c.msisdn == msisdn) {
-                problems.push(format!("default_customer {msisdn:?} is not a configured customer"));
-            }
+        if let Some(msisdn) = &config.default_customer
+            && !config.customers.iter().any(|c| &c.msisdn == msisdn)
+        {
+            problems.push(format!("default_customer {msisdn:?} is not a configured customer"));
         }
         if config.customers.is_empty() {
             problems.push("at least one customer is needed to play the app".to_owned());
         }
         for reseller in &config.resellers {
-            if let Some(url) = &reseller.create_purchase_url {
-                if let Err(problem) = check_create_purchase_url(url) {
-                    problems.push(format!("reseller {:?}: {problem}", reseller.id));
-                }
+            if let Some(url) = &reseller.create_purchase_url
+                && let Err(problem) = check_create_purchase_url(url)
+            {
+                problems.push(format!("reseller {:?}: {problem}", reseller.id));
             }
         }
         if !(config.deadline_scale.is_finite() && config.deadline_scale > 0.0) {

@@ -90,6 +90,7 @@ impl Core {
 
     fn push_effects(&mut self, now: Timestamp, merchant: Option<&str>, terminal: Option<&str>, fx: &Effects) {
         for event in &fx.events {
+            let merchant = merchant.or(event.merchant_id());
             self.push_for(now, merchant, terminal, event.invoice(), Record::Machine { event: event.clone() });
         }
     }
@@ -169,10 +170,12 @@ impl Mock {
     /// injected delay. Never fails: bad input becomes a SOAP fault.
     pub async fn handle_soap(&self, path: &str, body: &[u8]) -> SoapAnswer {
         let (answer, delay, notifications) = self.apply_soap(path, body);
-        // Notifications flagged "early" go out before the merchant gets its answer.
+        // Notifications flagged "early" go out before the merchant gets its answer: one
+        // attempt, bounded by the notification timeout, so a slow endpoint cannot hold
+        // the sendInvoice answer past the UPS timeout.
         let (early, later): (Vec<_>, Vec<_>) = notifications.into_iter().partition(|n| n.reason.starts_with("early"));
         for notification in &early {
-            self.deliver_now(notification).await;
+            self.inner.notifier.deliver_once(self, notification).await;
         }
         self.deliver(later);
         if let Some(delay) = delay {
@@ -236,8 +239,8 @@ impl Mock {
     // ---- notifications ----
 
     /// Journals what a customer/timer action produced and sends its notifications.
-    fn finish(&self, mut core: MutexGuard<'_, Core>, fx: Effects) {
-        let now = self.inner.clock.now();
+    /// `now` is the time the machine acted at, so journal times equal machine times.
+    fn finish(&self, mut core: MutexGuard<'_, Core>, fx: Effects, now: Timestamp) {
         core.push_effects(now, None, None, &fx);
         drop(core);
         self.deliver(fx.notifications);
@@ -384,7 +387,7 @@ impl Mock {
         let now = self.inner.clock.now();
         let (reference, fx) = core.machine.scan(qr, msisdn, now)?;
         let view = view(&core.machine, &reference);
-        self.finish(core, fx);
+        self.finish(core, fx, now);
         view.ok_or(CustomerError::UnknownInvoice(reference))
     }
 
@@ -423,15 +426,9 @@ impl Mock {
             }
             _ => None,
         };
-        for event in &fx.events {
-            let merchant = Some(merchant_id);
-            let invoice = event.invoice();
-            core.journal.push(
-                now,
-                Tags { terminal: None, invoice, merchant },
-                Record::Machine { event: event.clone() },
-            );
-        }
+        // Events of other merchants may come along (deadlines that fell due meanwhile):
+        // each is filed under its own invoice's or purchase's merchant.
+        core.push_effects(now, None, None, &fx);
         drop(core);
         self.deliver(fx.notifications);
         Ok((report, invoice))
@@ -493,7 +490,7 @@ impl Mock {
         let now = self.inner.clock.now();
         let (confirmation, fx) = core.machine.confirm(reference, msisdn, pin, now)?;
         let view = view(&core.machine, reference);
-        self.finish(core, fx);
+        self.finish(core, fx, now);
         Ok((confirmation, view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?))
     }
 
@@ -503,7 +500,7 @@ impl Mock {
         let now = self.inner.clock.now();
         let fx = core.machine.customer_cancel(reference, msisdn, now)?;
         let view = view(&core.machine, reference);
-        self.finish(core, fx);
+        self.finish(core, fx, now);
         view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))
     }
 
@@ -513,7 +510,7 @@ impl Mock {
         let now = self.inner.clock.now();
         let fx = core.machine.walk_away(reference, now)?;
         let view = view(&core.machine, reference);
-        self.finish(core, fx);
+        self.finish(core, fx, now);
         view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))
     }
 
@@ -657,7 +654,7 @@ impl Mock {
         let fx = core.machine.expire(now);
         let next = core.machine.next_deadline();
         if !fx.events.is_empty() {
-            self.finish(core, fx);
+            self.finish(core, fx, now);
         }
         next
     }

@@ -70,29 +70,39 @@ impl Notifier {
         }
         let mut backoff = self.policy.retry_delay;
         for attempt in 1..=self.policy.attempts {
-            let result = self
-                .client
-                .post(&notification.url)
-                .header(reqwest::header::CONTENT_LENGTH, "0")
-                .timeout(self.policy.timeout)
-                .send()
-                .await;
-            let (outcome, status, delivered) = match result {
-                Ok(response) => {
-                    let status = response.status();
-                    (format!("HTTP {status}"), Some(status.as_u16()), status.is_success())
-                }
-                Err(error) => (format!("failed: {}", error_chain(&error)), None, false),
-            };
-            tracing::info!(invoice = %notification.invoice, url = %notification.url, attempt, %outcome, "notification");
             let last = attempt == self.policy.attempts;
-            mock.record_notification(notification, attempt, outcome, status, delivered || last);
-            if delivered || last {
+            if self.attempt(mock, notification, attempt, last).await || last {
                 return;
             }
             tokio::time::sleep(backoff).await;
             backoff = backoff.saturating_mul(2);
         }
+    }
+
+    /// One attempt, no retries (early notifications, which must not hold up an answer).
+    pub async fn deliver_once(&self, mock: &Mock, notification: &Notification) {
+        self.attempt(mock, notification, 1, true).await;
+    }
+
+    /// POSTs once and journals the outcome; `true` if it was delivered.
+    async fn attempt(&self, mock: &Mock, notification: &Notification, attempt: u32, last: bool) -> bool {
+        let result = self
+            .client
+            .post(&notification.url)
+            .header(reqwest::header::CONTENT_LENGTH, "0")
+            .timeout(self.policy.timeout)
+            .send()
+            .await;
+        let (outcome, status, delivered) = match result {
+            Ok(response) => {
+                let status = response.status();
+                (format!("HTTP {status}"), Some(status.as_u16()), status.is_success())
+            }
+            Err(error) => (format!("failed: {}", error_chain(&error)), None, false),
+        };
+        tracing::info!(invoice = %notification.invoice, url = %notification.url, attempt, %outcome, "notification");
+        mock.record_notification(notification, attempt, outcome, status, delivered || last);
+        delivered
     }
 }
 

@@ -390,9 +390,15 @@ async fn add_terminal(State(state): State<AppState>, ApiJson(body): ApiJson<Term
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct MerchantBody {
-    /// `null` removes it.
-    create_purchase_url: Option<String>,
+    /// Absent keeps the URL; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    create_purchase_url: Option<Option<String>>,
     dialect: Option<Dialect>,
+}
+
+/// Tells a present `null` (`Some(None)`) from an absent key (`None`, via `default`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 async fn put_merchant(
@@ -400,12 +406,14 @@ async fn put_merchant(
     Path(merchant_id): Path<String>,
     ApiJson(body): ApiJson<MerchantBody>,
 ) -> ApiResult {
-    state.mock.set_create_purchase_url(&merchant_id, body.create_purchase_url.as_deref(), body.dialect).map_err(
-        |e| {
-            let status = if e.starts_with("no merchant") { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
-            ApiError(status, e)
-        },
-    )?;
+    let url = match body.create_purchase_url {
+        Some(url) => url,
+        None => state.mock.with_machine(|m| m.merchant(&merchant_id).and_then(|r| r.create_purchase_url.clone())),
+    };
+    state.mock.set_create_purchase_url(&merchant_id, url.as_deref(), body.dialect).map_err(|e| {
+        let status = if e.starts_with("no merchant") { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
+        ApiError(status, e)
+    })?;
     let merchant = state.mock.with_machine(|m| m.merchant(&merchant_id).cloned());
     ok(merchant)
 }

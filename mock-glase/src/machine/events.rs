@@ -112,6 +112,14 @@ pub enum Event {
 }
 
 impl Event {
+    /// The merchantId the event names itself (purchases), for journal filtering.
+    pub fn merchant_id(&self) -> Option<&str> {
+        match self {
+            Self::PurchaseStarted { merchant_id, .. } | Self::PurchaseEnded { merchant_id, .. } => Some(merchant_id),
+            _ => None,
+        }
+    }
+
     /// The invoice the event is about, for journal filtering.
     pub fn invoice(&self) -> Option<&str> {
         match self {

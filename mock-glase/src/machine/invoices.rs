@@ -51,10 +51,10 @@ pub(crate) fn check_invoice(invoice: Option<&Invoice>, currency: &str) -> Result
             return Err(ResultCode::INVALID_INVOICE_DATA);
         }
     }
-    if let Some(url) = invoice.notification_url.as_deref() {
-        if !is_http_url(url) {
-            return Err(ResultCode::INVALID_NOTIFICATION_URL);
-        }
+    if let Some(url) = invoice.notification_url.as_deref()
+        && !is_http_url(url)
+    {
+        return Err(ResultCode::INVALID_NOTIFICATION_URL);
     }
     Ok(CheckedInvoice { total: value, currency: currency.to_owned() })
 }
@@ -283,10 +283,10 @@ impl Machine {
         record.status_deadline = None;
         record.commit_deadline = None;
         record.opened_by = None;
-        if let (Some(amount), Some(payer)) = (record.reserved_amount.take(), record.payer.clone()) {
-            if let Some(customer) = self.customers.get_mut(&payer) {
-                customer.balance += amount;
-            }
+        if let (Some(amount), Some(payer)) = (record.reserved_amount.take(), record.payer.clone())
+            && let Some(customer) = self.customers.get_mut(&payer)
+        {
+            customer.balance += amount;
         }
         self.transition(reference, InvoiceStatus::Canceled, reason, now, fx);
     }
@@ -326,10 +326,10 @@ impl Machine {
         let ers = self.create_payment(&reference, amount, now, fx);
         if let Some(record) = self.invoices.get_mut(&reference) {
             // The unused part of the reservation goes back to the customer.
-            if let (Some(payer), Some(reserved)) = (record.payer.clone(), record.reserved_amount.take()) {
-                if let Some(customer) = self.customers.get_mut(&payer) {
-                    customer.balance += reserved - amount;
-                }
+            if let (Some(payer), Some(reserved)) = (record.payer.clone(), record.reserved_amount.take())
+                && let Some(customer) = self.customers.get_mut(&payer)
+            {
+                customer.balance += reserved - amount;
             }
             record.commit_deadline = None;
             // The merchant learns the outcome from this very call, so no status

@@ -109,6 +109,8 @@ pub struct PurchaseReport {
 pub struct Purchases {
     next_id: u64,
     pending: HashMap<u64, PendingPurchase>,
+    /// Invoice → the purchase that was accepted with it: one invoice, one purchase.
+    accepted: HashMap<String, u64>,
 }
 
 impl Purchases {
@@ -221,7 +223,10 @@ impl Machine {
             Ok(PurchaseOutcome::Accepted { invoice_reference }) => {
                 // The app shows the reservation: the invoice is now in the customer's hands.
                 match self.open_for(&invoice_reference, &pending.msisdn, &mut fx) {
-                    Ok(()) => PurchaseOutcome::Accepted { invoice_reference },
+                    Ok(()) => {
+                        self.purchases.accepted.insert(invoice_reference.clone(), id);
+                        PurchaseOutcome::Accepted { invoice_reference }
+                    }
                     Err(error) => PurchaseOutcome::Violation {
                         violation: format!("invoice {invoice_reference} cannot be shown to the customer: {error}"),
                     },
@@ -294,6 +299,10 @@ impl Machine {
         })?;
         if !pending.invoices.iter().any(|i| i == reference) {
             return Err(format!("invoice {reference} was not created by sendInvoice during this createPurchase call"));
+        }
+        // Two calls of one merchant open at once both see each other's invoices.
+        if let Some(other) = self.purchases.accepted.get(reference) {
+            return Err(format!("invoice {reference} was already accepted for createPurchase call #{other}"));
         }
         if !record.payment_mode.reserves() {
             return Err(format!(

@@ -12,3 +12,4 @@ mod robustness;
 mod support;
 mod terminals;
 mod transitions;
+mod ups;

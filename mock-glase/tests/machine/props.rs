@@ -242,10 +242,10 @@ impl Run {
                 assert_eq!((status, version), (record.status, record.version), "the answer is the current state");
                 assert_eq!(response(&reply).ers_reference.is_some(), status == InvoiceStatus::Paid);
                 let tracked = &mut self.invoices[i];
-                if let Some(settled) = tracked.settled_at {
-                    if elapsed < settled + self.deadline_ms {
-                        tracked.acknowledged = true;
-                    }
+                if let Some(settled) = tracked.settled_at
+                    && elapsed < settled + self.deadline_ms
+                {
+                    tracked.acknowledged = true;
                 }
             }
             Op::Refund { slot, cents: c } => {
