@@ -1358,3 +1358,16 @@ fn carriage_returns_and_markup_in_text_survive_a_round_trip() {
     assert!(xml.contains("&#13;"), "{xml}");
     assert_exact(&request(&xml), &original);
 }
+
+#[test]
+fn the_seeds_cancelled_spelling_reads_as_canceled() {
+    let body = r#"<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>
+      <ns2:getPaymentStatusResponse xmlns:ns2="http://external.interfaces.ers.seamless.com/"><return>
+        <resultCode>0</resultCode><status>CANCELLED</status><version>2</version>
+      </return></ns2:getPaymentStatusResponse></S:Body></S:Envelope>"#;
+    let Reply::Response(response) = decode_reply(body.as_bytes()).unwrap() else { panic!("a response") };
+    assert!(matches!(
+        response.detail,
+        ResponseDetail::PaymentStatus { status: Some(glase_protocol::InvoiceStatus::Canceled), version: 2, .. }
+    ));
+}

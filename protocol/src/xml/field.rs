@@ -156,7 +156,21 @@ enum_field!(
     AcknowledgmentMode,
     "tns:acknowledgmentMode (NO_ACKNOWLEDGMENT, OPTIONAL_ACKNOWLEDGMENT, REQUIRE_ACKNOWLEDGMENT)"
 );
-enum_field!(InvoiceStatus, "tns:invoiceStatus");
+/// `tns:invoiceStatus`, read tolerantly: the seed writes "CANCELLED" where the WSDL
+/// enumeration says "CANCELED", so a client accepts both (and always writes the WSDL's).
+impl Field for InvoiceStatus {
+    const EMPTY_IS_ABSENT: bool = true;
+    fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+        let text = node.text.trim();
+        match text {
+            "CANCELLED" => Ok(Self::Canceled),
+            _ => Self::parse(text).ok_or_else(|| invalid(path, text, "tns:invoiceStatus")),
+        }
+    }
+    fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
+        w.leaf(name, self.as_str());
+    }
+}
 
 /// Declares a struct's wire mapping: each line is `occurrence field: "wireName"`.
 macro_rules! xml_struct {

@@ -1,0 +1,118 @@
+//! Wiring: the shared context, the HTTP router of both parts, start-up recovery, the
+//! background tasks and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::faults::{Fault, Faults};
+use crate::glase::{ClientQuirks, Credentials, GlaseClient};
+use crate::store::Db;
+use crate::vending::Vending;
+use crate::webshop::Webshop;
+
+/// What every part of the reseller shares.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub glase: Arc<GlaseClient>,
+    pub faults: Faults,
+    /// Base URL Glase and browsers reach this reseller at (no trailing slash).
+    pub public_url: String,
+}
+
+impl Context {
+    /// Builds the context: opens the database and the Glase client.
+    pub fn new(config: Config, db: Db) -> anyhow::Result<Self> {
+        config.validate()?;
+        let faults = Faults::new(config.faults.iter().copied());
+        let credentials = Credentials {
+            terminal_id: config.terminal_id.clone(),
+            password: config.terminal_password.clone(),
+            client_id: config.client_id.clone(),
+            system: format!("refres{}", env!("CARGO_PKG_VERSION").replace('.', "")),
+        };
+        let quirks = ClientQuirks {
+            client_request_timeout: if faults.has(Fault::NonZeroClientRequestTimeout) { 30 } else { 0 },
+            omit_client_reference: faults.has(Fault::NoClientReference),
+        };
+        let glase = GlaseClient::new(config.glase_url.clone(), credentials, config.glase_timeout)?.with_quirks(quirks);
+        let public_url = config.public_url();
+        Ok(Self { config: Arc::new(config), db, glase: Arc::new(glase), faults, public_url })
+    }
+}
+
+/// The running reseller's parts.
+#[derive(Debug, Clone)]
+pub struct Reseller {
+    pub context: Context,
+    pub vending: Vending,
+    pub webshop: Webshop,
+}
+
+impl Reseller {
+    /// Creates the parts (and their tables).
+    pub fn new(context: Context) -> anyhow::Result<Self> {
+        let vending = Vending::new(context.clone())?;
+        let webshop = Webshop::new(context.clone())?;
+        Ok(Self { context, vending, webshop })
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .merge(self.vending.routes())
+            .merge(self.webshop.routes())
+            .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+    }
+
+    /// Finishes what a previous run left open, then starts the background tasks.
+    pub async fn start_background(&self) -> Vec<JoinHandle<()>> {
+        self.vending.recover().await;
+        self.webshop.recover().await;
+        let mut tasks = self.vending.spawn_background();
+        tasks.extend(self.webshop.spawn_background());
+        tasks
+    }
+}
+
+/// Serves until `shutdown` completes; in-flight requests get 5 s to finish.
+pub async fn run(
+    listener: TcpListener,
+    reseller: Reseller,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // The guard aborts the background tasks however `run` ends, even when the future
+    // itself is dropped (a test's "crash").
+    let _tasks = AbortOnDrop(reseller.start_background().await);
+    let app = reseller.router();
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = drain_tx.send(());
+    });
+    let result = tokio::select! {
+        result = serve => result.map_err(anyhow::Error::from),
+        () = async {
+            let _ = drain_rx.await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        } => Ok(()),
+    };
+    result
+}
+
+#[derive(Debug)]
+struct AbortOnDrop(Vec<JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The reseller's configuration (TOML). Each part owns its section's type.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::Fault;
+use crate::vending::VendingConfig;
+use crate::webshop::WebshopConfig;
+
+/// Everything the reseller needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where to listen (createPurchase, notifications, the shop, the drivers).
+    pub listen: SocketAddr,
+    /// The base URL Glase reaches this reseller at, used to build notificationUrls
+    /// (default: `http://<listen>`).
+    pub public_url: Option<String>,
+    /// The Glase SOAP endpoint.
+    pub glase_url: String,
+    /// How long one Glase call may take.
+    #[serde(with = "duration_serde")]
+    pub glase_timeout: Duration,
+    /// The terminal this reseller calls Glase as.
+    pub terminal_id: String,
+    pub terminal_password: String,
+    /// `clientId`: the company name.
+    pub client_id: String,
+    /// SQLite file; created if missing.
+    pub database: PathBuf,
+    pub vending: VendingConfig,
+    pub webshop: WebshopConfig,
+    /// Deliberate faults (never on by default).
+    pub faults: Vec<Fault>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7071)),
+            public_url: None,
+            glase_url: "http://127.0.0.1:7070/extclientproxy/service/v2".to_owned(),
+            glase_timeout: Duration::from_secs(10),
+            terminal_id: "demo-terminal".to_owned(),
+            terminal_password: "demo1234".to_owned(),
+            client_id: "Glase Reference Reseller".to_owned(),
+            database: PathBuf::from("reference-reseller.sqlite"),
+            vending: VendingConfig::default(),
+            webshop: WebshopConfig::default(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}")]
+    Parse {
+        path: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: shown, source })
+    }
+
+    /// The base URL for notificationUrls and links.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+    }
+
+    /// Checks everything at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if !(self.glase_url.starts_with("http://") || self.glase_url.starts_with("https://")) {
+            problems.push(format!("glase_url {:?} must be an http(s) URL", self.glase_url));
+        }
+        problems.extend(self.vending.problems());
+        problems.extend(self.webshop.problems());
+        if problems.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(problems.join("; "))) }
+    }
+}
+
+pub mod duration_serde {
+    //! `Duration` as a humantime string ("10s", "2m"), for `#[serde(with = ...)]`.
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}

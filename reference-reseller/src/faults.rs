@@ -1,0 +1,71 @@
+//! Deliberate faults: ways to make this reseller wrong on purpose, so the conformance
+//! suite can prove it catches each one. Never on by default; switched on at start-up
+//! with `--fault NAME` (repeatable) or `faults = [...]` in the config file.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! faults {
+    ($($variant:ident = $name:literal: $doc:literal;)+) => {
+        /// A deliberate mistake. Each one breaks one obligation of spec section 5.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+        pub enum Fault {
+            $(#[doc = $doc] #[serde(rename = $name)] #[value(name = $name)] $variant,)+
+        }
+
+        impl Fault {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub const fn name(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+
+            /// What the fault does, for `--help` and the README.
+            pub const fn description(self) -> &'static str {
+                match self { $(Self::$variant => $doc),+ }
+            }
+        }
+    };
+}
+
+faults! {
+    SkipStatusFetch = "skip-status-fetch": "Never calls getPaymentStatus, neither on a notification nor by polling (Glase reverses the payment after 20 s).";
+    TrustNotification = "trust-notification": "Acts on a notification without asking getPaymentStatus: unlocks the machine, or marks the shop order paid.";
+    CommitMoreThanReserved = "commit-more-than-reserved": "Commits more than the reserved amount.";
+    IgnoreDeviceInUse = "ignore-device-in-use": "Starts a second purchase on a machine another customer is using instead of answering DEVICE_IN_USE.";
+    NoReleaseOnCancel = "no-release-on-cancel": "Leaves the machine locked when the reservation is CANCELED.";
+    WrongInvoiceReference = "wrong-invoice-reference": "Answers createPurchase with an invoiceReferenceId that is not the one sendInvoice returned.";
+    SkipUpdateBeforeCommit = "skip-update-before-commit": "Commits without calling updateInvoice with the vended rows first.";
+    RowsNotSummingToTotal = "rows-not-summing-to-total": "Sends updateInvoice rows that do not add up to the total.";
+    NonZeroClientRequestTimeout = "nonzero-client-request-timeout": "Sends clientRequestTimeout 30 instead of the required 0.";
+    NoClientReference = "no-client-reference": "Omits clientReference from the client context.";
+    NoIdleCancel = "no-idle-cancel": "Never cancels a reservation when the customer walks away without vending.";
+    ImmediateDebitForUnattended = "immediate-debit-for-unattended": "Creates unattended invoices with paymentMode IMMEDIATE_DEBIT instead of a reservation.";
+    CommitCanceled = "commit-canceled": "Tries to vend and commit even when the status is CANCELED.";
+    StaleInvoiceVersion = "stale-invoice-version": "Webshop: always polls getPaymentStatus with invoiceVersion 0.";
+    RefundBeyondPayment = "refund-beyond-payment": "Webshop: does not check refunds against the payment and asks Glase for more than was paid.";
+}
+
+/// The set of faults switched on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults(Vec<Fault>);
+
+impl Faults {
+    pub fn new(faults: impl IntoIterator<Item = Fault>) -> Self {
+        let mut list: Vec<Fault> = faults.into_iter().collect();
+        list.sort_by_key(|f| f.name());
+        list.dedup();
+        Self(list)
+    }
+
+    pub fn has(&self, fault: Fault) -> bool {
+        self.0.contains(&fault)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Fault> + '_ {
+        self.0.iter().copied()
+    }
+}

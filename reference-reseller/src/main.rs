@@ -1,0 +1,177 @@
+//! `reference-reseller`: glue between the command line and the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use reference_reseller::{Config, Context, Fault, Reseller, store::Db};
+use tokio::net::TcpListener;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Against a mock on its default port, with the demo machines and shop
+  mock-glase &
+  reference-reseller --glase-url http://127.0.0.1:7070/extclientproxy/service/v2
+
+  # Your own fleet and products, another database file
+  reference-reseller --config reseller.toml --database /var/lib/reseller.sqlite
+
+  # A deliberately broken reseller, for the conformance suite's self-test
+  reference-reseller --fault trust-notification --fault skip-status-fetch
+
+  # Every deliberate fault with what it breaks
+  reference-reseller --list-faults
+
+Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad arguments or configuration.";
+
+/// A correct, durable reseller backend for Glase: vending machines (createPurchase,
+/// reservations, vending) and a webshop (checkout, status, receipts, refunds).
+#[derive(Debug, Parser)]
+#[command(version, after_help = EXAMPLES)]
+struct Args {
+    /// TOML configuration (machines, products, credentials; see README).
+    #[arg(long, env = "RESELLER_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Glase SOAP endpoint (overrides the config).
+    #[arg(long, env = "GLASE_URL")]
+    glase_url: Option<String>,
+
+    /// Address to listen on (overrides the config; default 127.0.0.1:7071).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+
+    /// Base URL Glase reaches this reseller at, for notificationUrls (default http://<listen>).
+    #[arg(long)]
+    public_url: Option<String>,
+
+    /// SQLite database file (overrides the config).
+    #[arg(long)]
+    database: Option<PathBuf>,
+
+    /// Switch on a deliberate fault (repeatable; see --list-faults). Never use in production.
+    #[arg(long = "fault", value_enum)]
+    faults: Vec<Fault>,
+
+    /// List the deliberate faults and exit.
+    #[arg(long)]
+    list_faults: bool,
+
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list_faults {
+        for fault in Fault::ALL {
+            println!("{:<32} {}", fault.name(), fault.description());
+        }
+        return ExitCode::SUCCESS;
+    }
+    init_tracing(args.log_format);
+    let config = match load_config(&args) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("reference-reseller: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("reference-reseller: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("reference-reseller: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(url) = &args.glase_url {
+        config.glase_url = url.clone();
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(url) = &args.public_url {
+        config.public_url = Some(url.clone());
+    }
+    if let Some(database) = &args.database {
+        config.database = database.clone();
+    }
+    config.faults.extend(args.faults.iter().copied());
+    config.validate()?;
+    Ok(config)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let local = listener.local_addr()?;
+    let db = Db::open(&config.database)
+        .map_err(|e| anyhow::anyhow!("cannot open database {}: {e:#}", config.database.display()))?;
+    let database = config.database.display().to_string();
+    let context = Context::new(config, db)?;
+    if !context.faults.is_empty() {
+        let names: Vec<&str> = context.faults.iter().map(Fault::name).collect();
+        tracing::warn!(faults = %names.join(", "), "DELIBERATE FAULTS ARE ON: this reseller is wrong on purpose");
+    }
+    let reseller = Reseller::new(context)?;
+    println!("reference-reseller listening on http://{local}");
+    println!("  Glase endpoint  {}", reseller.context.glase.endpoint());
+    println!("  public URL      {}", reseller.context.public_url);
+    println!("  database        {database}");
+    reference_reseller::run(listener, reseller, shutdown_signal()).await
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

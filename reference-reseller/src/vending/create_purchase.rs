@@ -1,0 +1,378 @@
+//! `POST /seqr/createPurchase`: the Unattended Payments Service tells us a customer
+//! scanned a machine's QR code. We claim the machine, send a reservation invoice and
+//! answer with its reference, or with one of the five documented error codes. The
+//! answer is always HTTP 200 `application/json;charset=UTF-8` (spec 2.1).
+//!
+//! # Implementation rationale
+//! The machine is claimed in the database *before* sendInvoice (a conditional update in
+//! a transaction, see [`store::claim`]): two customers scanning the same machine at the
+//! same moment then get exactly one invoice and one `DEVICE_IN_USE`, and a notification
+//! arriving before sendInvoice has even answered finds its purchase. The purchase's lock
+//! is held until the invoice reference is recorded, so that notification waits for it.
+//! The amount is read from the JSON text into a `Decimal`: the body is parsed with
+//! `serde_json`'s `RawValue`, because the workspace's `serde_json` has no
+//! `arbitrary_precision` and would otherwise read `20.00` through `f64`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use glase_protocol::{AcknowledgmentMode, Amount, Invoice, InvoiceRow, PaymentMode};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tracing::Instrument;
+
+use super::Vending;
+use super::config::MachineConfig;
+use super::model::{NotifyToken, Purchase, PurchaseId, PurchaseState, money, now_ms};
+use super::notify;
+use super::store::{self, Claim, Ending};
+use crate::faults::Fault;
+
+/// The documented error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorCode {
+    InsufficientFunds,
+    DeviceInUse,
+    DeviceUnavailable,
+    InvoicingError,
+    SystemError,
+}
+
+impl ErrorCode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InsufficientFunds => "INSUFFICIENT_FUNDS",
+            Self::DeviceInUse => "DEVICE_IN_USE",
+            Self::DeviceUnavailable => "DEVICE_UNAVAILABLE",
+            Self::InvoicingError => "INVOICING_ERROR",
+            Self::SystemError => "SYSTEM_ERROR",
+        }
+    }
+}
+
+/// What createPurchase answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Invoice(String),
+    Error(ErrorCode),
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let body = match self {
+            Self::Invoice(reference) => serde_json::json!({ "invoiceReferenceId": reference }),
+            Self::Error(code) => serde_json::json!({ "errorCode": code.as_str() }),
+        };
+        // Always 200 with exactly this content type: the UPS judges both.
+        ([(CONTENT_TYPE, "application/json;charset=UTF-8")], body.to_string()).into_response()
+    }
+}
+
+pub(crate) async fn handle(State(vending): State<Vending>, body: Bytes) -> Answer {
+    let worker = vending.clone();
+    vending.run_detached(async move { worker.create_purchase(&body).await }).await.unwrap_or_else(|| {
+        tracing::error!("createPurchase interrupted: the reseller is stopping");
+        Answer::Error(ErrorCode::SystemError)
+    })
+}
+
+/// A createPurchase body in either dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PurchaseRequest {
+    pub token: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub msisdn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire {
+    token: Option<Box<RawValue>>,
+    reservation_token: Option<Box<RawValue>>,
+    amount: Option<Box<RawValue>>,
+    reservation_amount: Option<Box<RawValue>>,
+    currency: Option<String>,
+    msisdn: Option<Box<RawValue>>,
+}
+
+/// Parses `{"token","amount": 20.00,"currency","msisdn"}` (the seed) or
+/// `{"reservationToken","reservationAmount": "20.00",…}` (the older document). Unknown
+/// fields are ignored; the token and msisdn may be strings or numbers; the amount a
+/// number or a string, read as decimal text.
+pub(crate) fn parse_request(body: &[u8]) -> Result<PurchaseRequest, String> {
+    let wire: Wire = serde_json::from_slice(body).map_err(|e| format!("not a createPurchase JSON object: {e}"))?;
+    let token = wire.token.or(wire.reservation_token).and_then(|raw| text(&raw)).filter(|t| !t.is_empty());
+    let token = token.ok_or("no token (or reservationToken)")?;
+    let raw_amount = wire.amount.or(wire.reservation_amount).ok_or("no amount (or reservationAmount)")?;
+    let amount = text(&raw_amount)
+        .and_then(|t| decimal(&t))
+        .ok_or_else(|| format!("amount {} is not a decimal number", raw_amount.get()))?;
+    let currency = wire.currency.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).ok_or("no currency")?;
+    let msisdn = wire.msisdn.and_then(|raw| text(&raw)).filter(|m| !m.is_empty());
+    Ok(PurchaseRequest { token, amount, currency, msisdn })
+}
+
+/// A JSON string's content or a JSON number's text; `None` for anything else.
+fn text(raw: &RawValue) -> Option<String> {
+    let json = raw.get().trim();
+    if json.starts_with('"') {
+        serde_json::from_str::<String>(json).ok().map(|s| s.trim().to_owned())
+    } else if json.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        Some(json.to_owned())
+    } else {
+        None
+    }
+}
+
+/// Decimal text (`20`, `20.00`, `2e1`) into a `Decimal`, exactly or not at all.
+fn decimal(text: &str) -> Option<Decimal> {
+    let plain = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+');
+    if text.is_empty() || !text.bytes().all(|b| plain(b) || matches!(b, b'e' | b'E')) {
+        return None;
+    }
+    if text.bytes().all(plain) { Decimal::from_str_exact(text).ok() } else { Decimal::from_scientific(text).ok() }
+}
+
+impl Vending {
+    async fn create_purchase(&self, body: &[u8]) -> Answer {
+        let request = match parse_request(body) {
+            Ok(request) => request,
+            Err(problem) => {
+                tracing::warn!(problem, body = %String::from_utf8_lossy(&body[..body.len().min(512)]), "createPurchase: SYSTEM_ERROR");
+                return Answer::Error(ErrorCode::SystemError);
+            }
+        };
+        let id = PurchaseId::generate(now_ms());
+        let span =
+            tracing::info_span!("purchase", purchase = %id, machine = %request.token, invoice = tracing::field::Empty);
+        let answer = self.start(id, &request).instrument(span.clone()).await;
+        span.in_scope(|| match &answer {
+            Answer::Invoice(reference) => tracing::info!(reference, "createPurchase answered with the invoice"),
+            Answer::Error(code) => tracing::info!(error_code = code.as_str(), "createPurchase answered with an error"),
+        });
+        answer
+    }
+
+    async fn start(&self, id: PurchaseId, request: &PurchaseRequest) -> Answer {
+        tracing::info!(
+            amount = %request.amount,
+            currency = request.currency,
+            msisdn = mask(request.msisdn.as_deref()),
+            "createPurchase received"
+        );
+        let Some(machine) = self.config().machine(&request.token) else {
+            tracing::warn!("unknown machine token");
+            return Answer::Error(ErrorCode::DeviceUnavailable);
+        };
+        let db = &self.context().db;
+        match store::machine(db, &machine.token) {
+            Ok(Some(record)) if record.out_of_service => return Answer::Error(ErrorCode::DeviceUnavailable),
+            Ok(Some(_)) => {}
+            Ok(None) => return Answer::Error(ErrorCode::DeviceUnavailable),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot read the machine");
+                return Answer::Error(ErrorCode::SystemError);
+            }
+        }
+        if request.currency != machine.currency {
+            tracing::warn!(machine_currency = machine.currency, "currency mismatch");
+            return Answer::Error(ErrorCode::SystemError);
+        }
+        if request.amount < Decimal::ZERO {
+            return Answer::Error(ErrorCode::SystemError);
+        }
+        // Glase amounts have two decimals; rounding down keeps the total ≤ the amount.
+        let amount = money(request.amount);
+        if machine.cheapest().is_none_or(|cheapest| amount < cheapest) {
+            tracing::info!(cheapest = ?machine.cheapest(), "amount below the cheapest product");
+            return Answer::Error(ErrorCode::InsufficientFunds);
+        }
+
+        let now = now_ms();
+        let purchase = Purchase {
+            id: id.clone(),
+            machine: machine.token.clone(),
+            notify_token: NotifyToken::generate(),
+            invoice_reference: None,
+            amount,
+            currency: machine.currency.clone(),
+            msisdn: request.msisdn.clone(),
+            state: PurchaseState::Claimed,
+            status_version: 0,
+            reserved_amount: None,
+            final_amount: None,
+            rows: Vec::new(),
+            ers_reference: None,
+            created_at: now,
+            updated_at: now,
+            retry_at: None,
+            note: None,
+        };
+        // Nobody else knows this id yet, so the lock is free; holding it makes an early
+        // notification wait until the invoice reference is recorded.
+        let _guard = self.lock_purchase(&id).await;
+        let ignore_in_use = self.fault(Fault::IgnoreDeviceInUse);
+        match store::claim(db, &purchase, ignore_in_use) {
+            Ok(Claim::Claimed) => {
+                if ignore_in_use {
+                    tracing::warn!("FAULT ignore-device-in-use: claimed the machine without checking it is idle");
+                }
+            }
+            Ok(Claim::InUse) => return Answer::Error(ErrorCode::DeviceInUse),
+            Ok(Claim::OutOfService | Claim::UnknownMachine) => return Answer::Error(ErrorCode::DeviceUnavailable),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot claim the machine");
+                return Answer::Error(ErrorCode::SystemError);
+            }
+        }
+
+        let invoice = self.reservation_invoice(machine, &purchase);
+        let reference = match self.context().glase.send_invoice(invoice).await {
+            Ok((reference, _qr)) => reference,
+            Err(error) => {
+                tracing::warn!(error = %error, "sendInvoice failed: INVOICING_ERROR, machine released");
+                let note = format!("sendInvoice failed: {error}");
+                let ending = Ending { state: PurchaseState::Failed, ers_reference: None, note: &note, release: true };
+                if let Err(error) = store::finish(db, &id, &ending, now_ms()) {
+                    tracing::error!(error = %error, "cannot release the machine");
+                }
+                return Answer::Error(ErrorCode::InvoicingError);
+            }
+        };
+        tracing::Span::current().record("invoice", reference.as_str());
+        if let Err(error) = store::set_invoice(db, &id, &reference, now_ms()) {
+            // We cannot remember the invoice, so nobody may use it.
+            tracing::error!(error = %error, "cannot record the invoice; cancelling it");
+            if let Err(error) = self.context().glase.cancel_invoice(&reference).await {
+                tracing::error!(error = %error, "cancelInvoice failed too");
+            }
+            return Answer::Error(ErrorCode::SystemError);
+        }
+        tracing::info!(amount = %amount, "reservation invoice sent; waiting for the customer");
+        if self.fault(Fault::WrongInvoiceReference) {
+            let wrong = wrong_reference(&reference);
+            tracing::warn!(wrong, "FAULT wrong-invoice-reference: answering another reference");
+            return Answer::Invoice(wrong);
+        }
+        Answer::Invoice(reference)
+    }
+
+    /// The reservation invoice: one row for the whole amount offered, to be replaced by
+    /// the vended rows with updateInvoice.
+    fn reservation_invoice(&self, machine: &MachineConfig, purchase: &Purchase) -> Invoice {
+        let mode = if self.fault(Fault::ImmediateDebitForUnattended) {
+            tracing::warn!("FAULT immediate-debit-for-unattended: paymentMode IMMEDIATE_DEBIT");
+            PaymentMode::ImmediateDebit
+        } else {
+            PaymentMode::ReservationRequired
+        };
+        let amount = Amount::new(purchase.amount, purchase.currency.clone());
+        let row = InvoiceRow {
+            item_description: Some(format!("Reservation at {}", machine.display_name())),
+            item_quantity: Some(Decimal::ONE),
+            item_unit_price: Some(amount.clone()),
+            item_total_amount: Some(amount.clone()),
+            ..InvoiceRow::default()
+        };
+        Invoice {
+            payment_mode: Some(mode),
+            acknowledgment_mode: Some(AcknowledgmentMode::NoAcknowledgment),
+            issue_date: Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()),
+            title: Some(machine.display_name().to_owned()),
+            client_invoice_id: Some(purchase.id.0.clone()),
+            invoice_rows: Some(vec![row]),
+            total_amount: Some(amount),
+            cashier_id: Some(machine.token.clone()),
+            notification_url: Some(notify::url(&self.context().public_url, &purchase.notify_token)),
+            ..Invoice::default()
+        }
+    }
+}
+
+/// The reference with its last digit changed (the `wrong-invoice-reference` fault).
+fn wrong_reference(reference: &str) -> String {
+    let mut wrong: Vec<char> = reference.chars().collect();
+    if let Some(last) = wrong.last_mut() {
+        *last = match last.to_digit(10) {
+            Some(digit) => char::from_digit((digit + 1) % 10, 10).unwrap_or('0'),
+            None => '0',
+        };
+    }
+    wrong.into_iter().collect()
+}
+
+/// A phone number for the log: the last four digits only.
+fn mask(msisdn: Option<&str>) -> String {
+    let Some(msisdn) = msisdn else { return "-".to_owned() };
+    let chars: Vec<char> = msisdn.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    if chars.len() > 4 { format!("…{tail}") } else { tail }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_dialect_keeps_the_amount_exact() {
+        let request =
+            parse_request(br#"{"token":"29834231890234","amount":20.00,"currency":"EUR","msisdn":"483344323423"}"#)
+                .unwrap();
+        assert_eq!(request.token, "29834231890234");
+        assert_eq!(request.amount.to_string(), "20.00");
+        assert_eq!(request.msisdn.as_deref(), Some("483344323423"));
+    }
+
+    #[test]
+    fn the_legacy_dialect_with_a_string_amount_is_accepted() {
+        let request = parse_request(
+            br#"{"reservationToken":"machine-1","reservationAmount":"19.99","currency":"EUR","msisdn":"1","x":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!((request.token.as_str(), request.amount.to_string()), ("machine-1", "19.99".to_owned()));
+    }
+
+    #[test]
+    fn amounts_never_pass_through_floating_point() {
+        // 0.1 + 0.2 style values and long fractions stay exactly as written.
+        let body = br#"{"token":123,"amount":1234567890123.17,"currency":"EUR"}"#;
+        let request = parse_request(body).unwrap();
+        assert_eq!(request.amount.to_string(), "1234567890123.17");
+        assert_eq!(request.token, "123");
+        assert_eq!(
+            parse_request(br#"{"token":"m","amount":2e1,"currency":"EUR"}"#).unwrap().amount,
+            Decimal::new(20, 0)
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_refused() {
+        for body in [
+            &b"not json"[..],
+            br#"{"amount":20,"currency":"EUR"}"#,
+            br#"{"token":"m","currency":"EUR"}"#,
+            br#"{"token":"m","amount":"twenty","currency":"EUR"}"#,
+            br#"{"token":"m","amount":true,"currency":"EUR"}"#,
+            br#"{"token":"m","amount":20}"#,
+            br#"[1,2]"#,
+        ] {
+            assert!(parse_request(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn the_wrong_reference_differs_in_the_last_digit() {
+        assert_eq!(wrong_reference("17954576909300001"), "17954576909300002");
+        assert_eq!(wrong_reference("129"), "120");
+    }
+
+    #[test]
+    fn answers_are_json_with_the_documented_content_type() {
+        let response = Answer::Error(ErrorCode::DeviceInUse).into_response();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json;charset=UTF-8");
+    }
+}

@@ -1,0 +1,214 @@
+//! The vending vocabulary: ids, the states of a machine and of a purchase, vended rows,
+//! and money. No IO here.
+
+use std::fmt;
+
+use rand::RngCore;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use super::config::money_text;
+
+/// Our id of one purchase; sent to Glase as `clientInvoiceId`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct PurchaseId(pub String);
+
+impl PurchaseId {
+    /// Unique across restarts: the start time in milliseconds and random bits.
+    pub fn generate(now_ms: i64) -> Self {
+        Self(format!("vp-{now_ms:x}-{:06x}", rand::rng().next_u32() & 0x00ff_ffff))
+    }
+}
+
+impl fmt::Display for PurchaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The secret last segment of a purchase's notificationUrl. 128 random bits from the
+/// thread-local CSPRNG (seeded by the OS): nobody can guess another purchase's URL, and
+/// the URL tells us which purchase to look at without trusting anything else in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct NotifyToken(pub String);
+
+impl NotifyToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Whether `text` could be a token at all (checked before touching the database).
+    pub fn looks_valid(text: &str) -> bool {
+        text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+}
+
+/// What a machine is doing. Stored with the machine; out of service is a separate flag
+/// that only an idle machine can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MachineState {
+    Idle,
+    /// A purchase is started: the invoice is (being) sent, the customer has not confirmed.
+    Reserved,
+    /// The reservation is confirmed (status RESERVED): the customer chooses products.
+    Unlocked,
+    /// updateInvoice / commitReservation are under way (or their outcome is unknown).
+    Vending,
+}
+
+impl MachineState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Reserved => "reserved",
+            Self::Unlocked => "unlocked",
+            Self::Vending => "vending",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Idle, Self::Reserved, Self::Unlocked, Self::Vending].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Where a purchase is in its life. The first four are open; the rest are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PurchaseState {
+    /// The machine is claimed; sendInvoice has not answered yet.
+    Claimed,
+    /// The invoice exists (ISSUED); waiting for the customer to confirm.
+    Issued,
+    /// RESERVED was read with getPaymentStatus; the machine is unlocked.
+    Unlocked,
+    /// Products chosen; updateInvoice and commitReservation sent or about to be.
+    Vending,
+    /// Committed: the customer paid the vended total.
+    Paid,
+    /// Cancelled by the customer, by Glase (reversal, expiry, FAILED) or by us (idle,
+    /// nothing vended).
+    Canceled,
+    /// No invoice came of it (sendInvoice failed, or a crash before it answered).
+    Failed,
+}
+
+impl PurchaseState {
+    pub const OPEN: [Self; 4] = [Self::Claimed, Self::Issued, Self::Unlocked, Self::Vending];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Claimed => "claimed",
+            Self::Issued => "issued",
+            Self::Unlocked => "unlocked",
+            Self::Vending => "vending",
+            Self::Paid => "paid",
+            Self::Canceled => "canceled",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::OPEN.into_iter().chain([Self::Paid, Self::Canceled, Self::Failed]).find(|s| s.as_str() == text)
+    }
+
+    pub fn is_final(self) -> bool {
+        !Self::OPEN.contains(&self)
+    }
+}
+
+/// A machine as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MachineRecord {
+    pub token: String,
+    pub state: MachineState,
+    pub purchase: Option<PurchaseId>,
+    pub out_of_service: bool,
+    /// Milliseconds since the epoch of the last state change: the idle timer's start.
+    pub state_since: i64,
+}
+
+/// A purchase as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Purchase {
+    pub id: PurchaseId,
+    pub machine: String,
+    pub notify_token: NotifyToken,
+    pub invoice_reference: Option<String>,
+    /// The amount the customer offered (createPurchase `amount`), also the invoice total.
+    pub amount: Decimal,
+    pub currency: String,
+    pub msisdn: Option<String>,
+    pub state: PurchaseState,
+    /// The latest invoice `version` seen, echoed in getPaymentStatus.
+    pub status_version: i32,
+    /// What Glase reserved (set when RESERVED is read).
+    pub reserved_amount: Option<Decimal>,
+    /// The vended total, fixed before updateInvoice/commitReservation are sent.
+    pub final_amount: Option<Decimal>,
+    /// The vended rows (JSON), kept so a commit interrupted by a crash can be repeated.
+    pub rows: Vec<VendedRow>,
+    pub ers_reference: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Earliest time the background may retry a failed Glase call for this purchase.
+    pub retry_at: Option<i64>,
+    /// Why the purchase ended as it did (for people).
+    pub note: Option<String>,
+}
+
+/// One line of what the customer took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct VendedRow {
+    pub sku: String,
+    pub description: String,
+    pub quantity: u32,
+    #[serde(with = "money_text")]
+    pub unit_price: Decimal,
+    #[serde(with = "money_text")]
+    pub total: Decimal,
+}
+
+/// An amount as Glase wants it: two decimals, never rounded up (a reservation total
+/// must stay ≤ the amount offered).
+pub(crate) fn money(value: Decimal) -> Decimal {
+    let mut value = value.round_dp_with_strategy(2, RoundingStrategy::ToZero);
+    value.rescale(2);
+    value
+}
+
+/// Milliseconds since the epoch: stored times survive a restart, unlike `Instant`.
+pub(crate) fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_has_two_decimals_and_never_rounds_up() {
+        assert_eq!(money(Decimal::new(20, 0)).to_string(), "20.00");
+        assert_eq!(money(Decimal::new(20009, 3)).to_string(), "20.00");
+        assert_eq!(money(Decimal::new(25, 1)).to_string(), "2.50");
+    }
+
+    #[test]
+    fn states_round_trip_through_their_text() {
+        for state in PurchaseState::OPEN.into_iter().chain([PurchaseState::Paid, PurchaseState::Canceled]) {
+            assert_eq!(PurchaseState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(MachineState::parse("unlocked"), Some(MachineState::Unlocked));
+        assert!(PurchaseState::Failed.is_final() && !PurchaseState::Vending.is_final());
+    }
+
+    #[test]
+    fn notify_tokens_are_128_random_bits_in_hex() {
+        let (a, b) = (NotifyToken::generate(), NotifyToken::generate());
+        assert_ne!(a, b);
+        assert!(NotifyToken::looks_valid(&a.0));
+        assert!(!NotifyToken::looks_valid("../../etc"));
+    }
+}

@@ -1,0 +1,258 @@
+//! The `[webshop]` section of the configuration: the shop's name, currency, catalogue
+//! and timing.
+//!
+//! ```toml
+//! [webshop]
+//! name = "Glase Demo Shop"
+//! currency = "EUR"
+//! unpaid_timeout = "2m"   # cancelInvoice an invoice nobody paid after this long
+//! poll_interval = "1s"    # getPaymentStatus for each pending order this often (≤ 1 s)
+//! cashier_id = "webshop"
+//! driver = true           # the /driver/shop JSON API for the conformance suite
+//! products = [
+//!   { sku = "headphones", name = "Headphones", price = "149.99" },
+//!   { sku = "cable", name = "USB-C cable", price = 9.90 },
+//! ]
+//! ```
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::config::duration_serde;
+
+/// The seed: "The web server must check the status each second".
+pub(crate) const MAX_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The webshop part's configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebshopConfig {
+    /// Shown on the pages, in invoice titles and on receipts.
+    pub name: String,
+    /// ISO 4217 code of every price and invoice.
+    pub currency: String,
+    /// The catalogue.
+    pub products: Vec<Product>,
+    /// An invoice still unpaid this long after checkout is cancelled (cancelInvoice).
+    #[serde(with = "duration_serde")]
+    pub unpaid_timeout: Duration,
+    /// How often the server asks getPaymentStatus for each pending order; at most 1 s.
+    #[serde(with = "duration_serde")]
+    pub poll_interval: Duration,
+    /// `cashierId` on invoices and refunds.
+    pub cashier_id: String,
+    /// Serve the shop driver (`/driver/shop/…`, spec section 8). Switch it off in
+    /// production: it creates orders and refunds without any authentication.
+    pub driver: bool,
+}
+
+impl Default for WebshopConfig {
+    fn default() -> Self {
+        let product = |sku: &str, name: &str, cents: i64| Product {
+            sku: sku.to_owned(),
+            name: name.to_owned(),
+            price: Decimal::new(cents, 2),
+        };
+        Self {
+            name: "Glase Demo Shop".to_owned(),
+            currency: "EUR".to_owned(),
+            products: vec![
+                product("headphones", "Wireless headphones", 14999),
+                product("cable", "USB-C cable", 990),
+                product("case", "Headphone case", 2450),
+            ],
+            unpaid_timeout: Duration::from_secs(120),
+            poll_interval: MAX_POLL_INTERVAL,
+            cashier_id: "webshop".to_owned(),
+            driver: true,
+        }
+    }
+}
+
+/// One product of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    /// Stable identifier: letters, digits, `-` and `_` (it names form fields).
+    pub sku: String,
+    pub name: String,
+    /// Unit price with at most two decimals; a string (`"149.99"`) or a number.
+    #[serde(with = "money")]
+    pub price: Decimal,
+}
+
+impl WebshopConfig {
+    /// Every problem at once, for [`crate::config::Config::validate`].
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.name.trim().is_empty() {
+            problems.push("webshop.name must not be empty".to_owned());
+        }
+        if !(self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase())) {
+            problems.push(format!("webshop.currency {:?} must be an ISO 4217 code such as EUR", self.currency));
+        }
+        if self.products.is_empty() {
+            problems.push("webshop.products must list at least one product".to_owned());
+        }
+        for (i, product) in self.products.iter().enumerate() {
+            if !is_valid_sku(&product.sku) {
+                problems.push(format!(
+                    "webshop.products[{i}].sku {:?} must be 1–64 letters, digits, '-' or '_'",
+                    product.sku
+                ));
+            }
+            if self.products[..i].iter().any(|p| p.sku == product.sku) {
+                problems.push(format!("webshop.products[{i}].sku {:?} is listed twice", product.sku));
+            }
+            if product.name.trim().is_empty() {
+                problems.push(format!("webshop.products[{i}].name must not be empty"));
+            }
+            if product.price <= Decimal::ZERO || product.price.normalize().scale() > 2 {
+                problems.push(format!(
+                    "webshop.products[{i}].price {} must be positive with at most two decimals",
+                    product.price
+                ));
+            }
+        }
+        if self.unpaid_timeout.is_zero() {
+            problems.push("webshop.unpaid_timeout must be positive".to_owned());
+        }
+        if self.poll_interval.is_zero() || self.poll_interval > MAX_POLL_INTERVAL {
+            problems.push(format!(
+                "webshop.poll_interval {} must be positive and at most 1s (Glase reverses payments whose status is not fetched)",
+                humantime::format_duration(self.poll_interval)
+            ));
+        }
+        if self.cashier_id.trim().is_empty() {
+            problems.push("webshop.cashier_id must not be empty".to_owned());
+        }
+        problems
+    }
+
+    pub(crate) fn product(&self, sku: &str) -> Option<&Product> {
+        self.products.iter().find(|p| p.sku == sku)
+    }
+}
+
+pub(crate) fn is_valid_sku(sku: &str) -> bool {
+    (1..=64).contains(&sku.len()) && sku.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub(crate) mod money {
+    //! Money in configuration and JSON bodies: a decimal string (`"149.99"`, the exact
+    //! form) or a number, which is read through its shortest decimal text so that
+    //! `9.90` is 9.90 and not 9.9000000000000003552713678800500929355621337890625.
+    //! Written as a string, always with two decimals.
+
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+    }
+
+    pub(crate) fn parse(raw: &str) -> Result<Decimal, String> {
+        let text = raw.trim();
+        let value = Decimal::from_str(text).map_err(|_| format!("{raw:?} is not a decimal amount"))?;
+        if value.normalize().scale() > 2 {
+            return Err(format!("{raw:?} has more than two decimals"));
+        }
+        Ok(value)
+    }
+
+    fn from_raw(raw: Raw) -> Result<Decimal, String> {
+        match raw {
+            Raw::Text(text) => parse(&text),
+            Raw::Integer(n) => Ok(Decimal::from(n)),
+            Raw::Float(f) if f.is_finite() => parse(&f.to_string()),
+            Raw::Float(f) => Err(format!("{f} is not an amount")),
+        }
+    }
+
+    pub(crate) fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::two_decimals(*value).to_string())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+        from_raw(Raw::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+
+    pub(crate) mod option {
+        use rust_decimal::Decimal;
+        use serde::{Deserialize, Deserializer};
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
+            match Option::<super::Raw>::deserialize(deserializer)? {
+                None => Ok(None),
+                // An empty form field means "not given".
+                Some(super::Raw::Text(text)) if text.trim().is_empty() => Ok(None),
+                Some(raw) => super::from_raw(raw).map(Some).map_err(serde::de::Error::custom),
+            }
+        }
+    }
+}
+
+/// The amount with exactly two decimals (`10` → `10.00`), as invoices and pages show it.
+pub(crate) fn two_decimals(value: Decimal) -> Decimal {
+    let mut value = value.round_dp(2);
+    value.rescale(2);
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_configuration_has_no_problems() {
+        assert_eq!(WebshopConfig::default().problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn prices_read_from_strings_and_numbers_exactly() {
+        let config: WebshopConfig = toml::from_str(
+            r#"products = [{ sku = "a", name = "A", price = "149.99" }, { sku = "b", name = "B", price = 9.90 },
+                          { sku = "c", name = "C", price = 10 }]"#,
+        )
+        .expect("valid TOML");
+        let prices: Vec<String> = config.products.iter().map(|p| two_decimals(p.price).to_string()).collect();
+        assert_eq!(prices, ["149.99", "9.90", "10.00"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let config = WebshopConfig {
+            currency: "euro".to_owned(),
+            products: vec![
+                Product { sku: "a b".to_owned(), name: "A".to_owned(), price: Decimal::new(1, 3) },
+                Product { sku: "c".to_owned(), name: String::new(), price: Decimal::ONE },
+                Product { sku: "c".to_owned(), name: "C".to_owned(), price: Decimal::ONE },
+            ],
+            poll_interval: Duration::from_secs(2),
+            ..WebshopConfig::default()
+        };
+        let problems = config.problems();
+        assert_eq!(problems.len(), 6, "{problems:#?}");
+        assert!(problems.iter().any(|p| p.contains("poll_interval")));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        assert!(toml::from_str::<WebshopConfig>("colour = \"red\"").is_err());
+    }
+
+    #[test]
+    fn amounts_with_more_than_two_decimals_are_refused() {
+        assert!(money::parse("1.005").is_err());
+        assert!(money::parse("abc").is_err());
+        assert_eq!(money::parse(" 50.00 ").map(|d| d.to_string()).as_deref(), Ok("50.00"));
+    }
+}

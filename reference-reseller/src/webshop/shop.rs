@@ -1,0 +1,128 @@
+//! [`Webshop`]: the handle every handler and task shares — the reseller's context, the
+//! order store, and the queue of status refreshes the status loop works through.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use rand::Rng as _;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::config::WebshopConfig;
+use super::orders::{OrderId, Orders};
+use super::{driver, recovery, status, web};
+use crate::app::Context;
+use crate::faults::Fault;
+use crate::glase::GlaseClient;
+
+/// A request to look at one order again (fetch its status, cancel it when overdue,
+/// submit its receipt).
+#[derive(Debug, Clone)]
+pub(crate) struct Refresh {
+    pub(crate) order: OrderId,
+    /// A notification arrived: fetch the status even if the order is no longer
+    /// pending ("payment status must be called immediately when the notificationUrl
+    /// is called").
+    pub(crate) notified: bool,
+}
+
+/// The webshop: checkout pages, status handling, refunds, the shop driver.
+#[derive(Debug, Clone)]
+pub struct Webshop {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    context: Context,
+    orders: Orders,
+    refresh: mpsc::UnboundedSender<Refresh>,
+    /// Taken by [`Webshop::spawn_background`]; requests queue up until then (recovery
+    /// runs first).
+    refresh_queue: Mutex<Option<mpsc::UnboundedReceiver<Refresh>>>,
+}
+
+impl Webshop {
+    /// Creates the webshop's tables.
+    pub fn new(context: Context) -> anyhow::Result<Self> {
+        let orders = Orders::open(context.db.clone())?;
+        let (refresh, queue) = mpsc::unbounded_channel();
+        Ok(Self { inner: Arc::new(Inner { context, orders, refresh, refresh_queue: Mutex::new(Some(queue)) }) })
+    }
+
+    /// The shop pages, the notification endpoint and (unless switched off) the driver.
+    pub fn routes(&self) -> Router {
+        let mut router = Router::new().merge(web::routes()).merge(status::routes());
+        if self.config().driver {
+            router = router.merge(driver::routes());
+        }
+        router.with_state(self.clone())
+    }
+
+    /// Finishes what a previous run left open: resumes polling of pending orders (their
+    /// unpaid timeout counts from the stored checkout time), retries unsent receipts,
+    /// fails orders whose sendInvoice never returned, and holds interrupted refunds for
+    /// reconciliation instead of repeating them.
+    pub async fn recover(&self) {
+        recovery::recover(self).await;
+    }
+
+    /// Starts the status loop (polling, notifications, unpaid timeouts, receipts).
+    pub fn spawn_background(&self) -> Vec<JoinHandle<()>> {
+        let queue = self.inner.refresh_queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match queue {
+            Some(queue) => vec![tokio::spawn(status::run(self.clone(), queue))],
+            None => {
+                tracing::warn!("webshop background tasks were already started");
+                Vec::new()
+            }
+        }
+    }
+
+    pub(crate) fn config(&self) -> &WebshopConfig {
+        &self.inner.context.config.webshop
+    }
+
+    pub(crate) fn orders(&self) -> &Orders {
+        &self.inner.orders
+    }
+
+    pub(crate) fn glase(&self) -> &GlaseClient {
+        &self.inner.context.glase
+    }
+
+    pub(crate) fn has_fault(&self, fault: Fault) -> bool {
+        self.inner.context.faults.has(fault)
+    }
+
+    /// Base URL for notificationUrls and backURLs (no trailing slash).
+    pub(crate) fn public_url(&self) -> &str {
+        &self.inner.context.public_url
+    }
+
+    /// Asks the status loop to look at an order soon.
+    pub(crate) fn refresh(&self, order: OrderId, notified: bool) {
+        if self.inner.refresh.send(Refresh { order: order.clone(), notified }).is_err() {
+            // Only after the loop is gone (shutdown); the next start's recovery resumes it.
+            tracing::debug!(order_id = %order, "status loop stopped; refresh dropped");
+        }
+    }
+}
+
+/// Milliseconds since the epoch, the reseller's wall clock (stored times).
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// RFC 3339 text of a stored time (UTC, seconds).
+pub(crate) fn rfc3339(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// `n` random bytes as lowercase hex, from the thread-local CSPRNG (seeded by the OS).
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+}

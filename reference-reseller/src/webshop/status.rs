@@ -1,0 +1,257 @@
+//! Payment status, server side (seed 002): the notification endpoint and the status
+//! loop, which together make sure getPaymentStatus follows every payment within
+//! Glase's 20-second deadline.
+//!
+//! - `POST /seqr/shop/notify/{token}` answers 200 at once and queues an immediate
+//!   status fetch. The notification carries no data and is never trusted by itself; an
+//!   unknown token is 404.
+//! - The loop polls getPaymentStatus for each pending order every `poll_interval`
+//!   (≤ 1 s), so a payment is acknowledged in time even when every notification is lost.
+//! - Each pass over an order also cancels its invoice once the unpaid timeout has passed
+//!   (and on 50 "already paid" records the payment instead), and submits the receipt of
+//!   a new payment.
+//!
+//! # Implementation rationale
+//! One task owns all the scheduling, with no lock: per order at most one pass runs at a
+//! time, and a request arriving meanwhile (a notification during a poll) is remembered
+//! and run right after it. Serialising the calls per order is what lets each
+//! getPaymentStatus echo the `version` the previous one returned; parallel calls could
+//! each send a stale one. Passes run in a `JoinSet` owned by the loop, so aborting the
+//! loop (shutdown, a test's crash) stops them too.
+//!
+//! The seed suggests a JavaScript timer in the customer's browser as the trigger for
+//! polling. The browser here only polls the shop's own status endpoint, and the shop
+//! polls Glase itself: a customer who pays and closes the tab must not have their
+//! payment reversed, and a server loop keeps the 20-second rule under the shop's control.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use glase_protocol::{InvoiceStatus, ReceiptDocument, ResultCode};
+use tokio::sync::mpsc;
+use tokio::task::{Id, JoinSet};
+use tokio::time::MissedTickBehavior;
+use tracing::Instrument as _;
+
+use super::cancel::{Cancelled, cancel_invoice};
+use super::orders::{Order, OrderId, OrderState, RECEIPT_ATTEMPTS, Recorded};
+use super::pages;
+use super::shop::{Refresh, Webshop, now_ms};
+use crate::faults::Fault;
+use crate::glase::GlaseError;
+use crate::store::StoreError;
+
+pub(crate) fn routes() -> Router<Webshop> {
+    Router::new().route("/seqr/shop/notify/{token}", post(notified))
+}
+
+/// Glase's notification: an empty POST to the notificationUrl given at sendInvoice.
+async fn notified(State(shop): State<Webshop>, Path(token): Path<String>) -> StatusCode {
+    let order = match shop.orders().by_token(&token) {
+        Ok(Some(order)) => order,
+        Ok(None) => {
+            tracing::warn!("notification with an unknown session token");
+            return StatusCode::NOT_FOUND;
+        }
+        Err(error) => {
+            // Not 200: Glase retries, and the poller covers the order meanwhile.
+            tracing::error!(error = ?error, "cannot look up a notification's order");
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+    };
+    let reference = order.invoice_reference.as_deref().unwrap_or("");
+    tracing::info!(order_id = %order.id, invoice_reference = reference, state = order.state.as_str(), "notification");
+    if shop.has_fault(Fault::TrustNotification) {
+        tracing::warn!(order_id = %order.id, "DELIBERATE FAULT trust-notification: marking the order paid without getPaymentStatus");
+        if let Err(error) = shop.orders().mark_paid_untrusted(&order.id, now_ms()) {
+            tracing::error!(error = ?error, "cannot record the order");
+        }
+    } else if shop.has_fault(Fault::SkipStatusFetch) {
+        tracing::warn!(order_id = %order.id, "DELIBERATE FAULT skip-status-fetch: not fetching the status");
+    } else {
+        shop.refresh(order.id, true);
+    }
+    StatusCode::OK
+}
+
+/// The status loop: ticks, refresh requests, finished passes.
+pub(crate) async fn run(shop: Webshop, mut requests: mpsc::UnboundedReceiver<Refresh>) {
+    let mut ticker = tokio::time::interval(shop.config().poll_interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut passes =
+        Passes { shop: shop.clone(), running: JoinSet::new(), orders: HashMap::new(), again: HashMap::new() };
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => match shop.orders().active() {
+                Ok(ids) => ids.into_iter().for_each(|id| passes.schedule(id, false)),
+                Err(error) => tracing::error!(error = ?error, "cannot list the webshop's pending orders"),
+            },
+            Some(request) = requests.recv() => passes.schedule(request.order, request.notified),
+            Some(finished) = passes.running.join_next_with_id(), if !passes.running.is_empty() => {
+                let task = match finished {
+                    Ok((task, ())) => task,
+                    Err(error) => {
+                        tracing::error!(error = %error, "a webshop status pass panicked");
+                        error.id()
+                    }
+                };
+                passes.finished(task);
+            }
+        }
+    }
+}
+
+/// The passes in flight, at most one per order.
+struct Passes {
+    shop: Webshop,
+    running: JoinSet<()>,
+    /// Which order each running task works on.
+    orders: HashMap<Id, OrderId>,
+    /// Orders with a pass running, and whether another must follow it (`Some`) and
+    /// whether that one was asked for by a notification.
+    again: HashMap<OrderId, Option<bool>>,
+}
+
+impl Passes {
+    fn schedule(&mut self, order: OrderId, notified: bool) {
+        match self.again.get_mut(&order) {
+            Some(next) => *next = Some(next.unwrap_or(false) || notified),
+            None => self.start(order, notified),
+        }
+    }
+
+    fn start(&mut self, order: OrderId, notified: bool) {
+        let shop = self.shop.clone();
+        let id = order.clone();
+        let handle = self.running.spawn(async move { pass(&shop, &id, notified).await });
+        self.orders.insert(handle.id(), order.clone());
+        self.again.insert(order, None);
+    }
+
+    fn finished(&mut self, task: Id) {
+        let Some(order) = self.orders.remove(&task) else { return };
+        if let Some(Some(notified)) = self.again.remove(&order) {
+            self.start(order, notified);
+        }
+    }
+}
+
+/// One look at an order.
+async fn pass(shop: &Webshop, id: &OrderId, notified: bool) {
+    let order = match shop.orders().get(id) {
+        Ok(Some(order)) => order,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::error!(order_id = %id, error = ?error, "cannot read the order");
+            return;
+        }
+    };
+    let Some(reference) = order.invoice_reference.clone() else { return };
+    let span = tracing::info_span!("order", order_id = %id, invoice_reference = %reference);
+    if let Err(error) = step(shop, order, notified).instrument(span.clone()).await {
+        span.in_scope(|| tracing::error!(error = ?error, "webshop database error; the next pass retries"));
+    }
+}
+
+async fn step(shop: &Webshop, order: Order, notified: bool) -> Result<(), StoreError> {
+    let skip_fetch = shop.has_fault(Fault::SkipStatusFetch);
+    let unpaid_timeout = i64::try_from(shop.config().unpaid_timeout.as_millis()).unwrap_or(i64::MAX);
+    if order.state == OrderState::Pending {
+        if order.is_overdue(now_ms(), unpaid_timeout) {
+            match cancel_invoice(shop, &order, "not paid within the shop's time limit").await? {
+                Cancelled::Done | Cancelled::UnknownInvoice => return Ok(()),
+                // Paid, being paid, already closed or no answer: the status decides.
+                Cancelled::AlreadyPaid | Cancelled::InProgress | Cancelled::AlreadyEnded => {}
+                Cancelled::Failed(error) => tracing::warn!(error = %error, "cancelInvoice failed; retrying next pass"),
+            }
+        }
+        if !skip_fetch {
+            fetch(shop, &order).await?;
+        }
+    } else if notified && !skip_fetch {
+        // A notification about a settled order (a duplicate, a late one): the seed asks
+        // for getPaymentStatus on every notification; it changes nothing here.
+        fetch(shop, &order).await?;
+    }
+    if let Some(order) = shop.orders().get(&order.id)?
+        && order.state == OrderState::Paid
+    {
+        submit_receipt(shop, &order).await?;
+    }
+    Ok(())
+}
+
+/// getPaymentStatus, echoing the latest version, and records what it says.
+async fn fetch(shop: &Webshop, order: &Order) -> Result<(), StoreError> {
+    let Some(reference) = order.invoice_reference.as_deref() else { return Ok(()) };
+    // The deliberate fault always sends 0 instead of the latest version.
+    let version = if shop.has_fault(Fault::StaleInvoiceVersion) { 0 } else { order.version };
+    let status = match shop.glase().get_payment_status(reference, version).await {
+        Ok(status) => status,
+        Err(error) => {
+            tracing::warn!(error = %error, "getPaymentStatus failed; retrying next pass");
+            return Ok(());
+        }
+    };
+    tracing::debug!(status = %status.status, version = status.version, "getPaymentStatus");
+    match shop.orders().record_status(&order.id, &status, now_ms())? {
+        Recorded::NewlyPaid => tracing::info!(
+            ers_reference = status.ers_reference.as_deref().unwrap_or(""),
+            total = %order.total,
+            "order paid"
+        ),
+        Recorded::Ended(state) => tracing::info!(status = %status.status, state = state.as_str(), "order ended"),
+        Recorded::Unchanged => {
+            if status.status == InvoiceStatus::Paid && status.ers_reference.is_none() {
+                tracing::warn!("PAID without an ersReference; asking again next pass");
+            } else if order.state == OrderState::Paid && status.status != InvoiceStatus::Paid {
+                tracing::error!(status = %status.status, "Glase no longer reports this paid order as PAID");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// submitPaymentReceipt for a payment whose receipt is still due (a few attempts).
+async fn submit_receipt(shop: &Webshop, order: &Order) -> Result<(), StoreError> {
+    let Some(payment) = shop.orders().payment(&order.id)? else { return Ok(()) };
+    if payment.receipt_submitted || payment.receipt_attempts >= RECEIPT_ATTEMPTS {
+        return Ok(());
+    }
+    shop.orders().receipt_attempt(&payment.ers_reference)?;
+    let rows = shop.orders().rows(&order.id)?;
+    let html = pages::receipt_document(shop.config(), order, &rows, &payment.ers_reference);
+    let document = ReceiptDocument {
+        mime_type: Some("text/html".to_owned()),
+        // Raw bytes: the codec base64-encodes receiptData.
+        receipt_data: Some(html.into_bytes()),
+        receipt_type: Some("SALES_RECEIPT".to_owned()),
+    };
+    match shop.glase().submit_payment_receipt(&payment.ers_reference, document).await {
+        Ok(()) => {
+            shop.orders().receipt_submitted(&payment.ers_reference, now_ms())?;
+            tracing::info!(ers_reference = %payment.ers_reference, "receipt submitted");
+        }
+        Err(error) if is_transient(&error) => {
+            tracing::warn!(error = %error, attempt = payment.receipt_attempts + 1, "submitPaymentReceipt failed; retrying");
+        }
+        Err(error) => {
+            shop.orders().receipt_abandoned(&payment.ers_reference)?;
+            tracing::warn!(error = %error, "submitPaymentReceipt refused; giving up on this receipt");
+        }
+    }
+    Ok(())
+}
+
+/// Whether trying again later may help.
+fn is_transient(error: &GlaseError) -> bool {
+    match error.code() {
+        Some(code) => {
+            [ResultCode::SYSTEM_ERROR, ResultCode::SYSTEM_BUSY, ResultCode::SERVICE_UNAVAILABLE].contains(&code)
+        }
+        None => true,
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the reference reseller against the real mock-glase, through real
+//! sockets on 127.0.0.1. One binary; a module per part.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed setup should panic loudly
+
+mod support;
+mod vending;
+mod webshop;

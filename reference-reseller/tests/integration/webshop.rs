@@ -1,0 +1,501 @@
+//! The webshop against a real mock-glase: the shop is driven through its driver API
+//! (and its HTML pages), the customer through the mock's library API, and every claim
+//! about what reached Glase is checked in the mock's journal.
+//!
+//! Time: the mock's deadlines are scaled ×0.02 (the 20 s status rule is 400 ms), so the
+//! shop polls every 50 ms here (1 s × 0.05 is the same margin as production's 1 s
+//! against 20 s).
+
+use std::time::Duration;
+
+use glase_protocol::InvoiceStatus;
+use mock_glase::journal::{Entry, Filter, Record};
+use mock_glase::machine::Event;
+use mock_glase::mock::ExtraNotification;
+use reference_reseller::{Config, Fault};
+use serde_json::{Value, json};
+
+use crate::support::{DEADLINE_SCALE, World};
+
+const POLL: Duration = Duration::from_millis(50);
+/// Glase's status deadline as the scaled mock applies it.
+const STATUS_DEADLINE: Duration = Duration::from_millis((20_000.0 * DEADLINE_SCALE) as u64);
+/// Longest wait for something that should happen within a few polls.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+async fn shop(name: &str, faults: &[Fault], tweak: impl FnOnce(&mut Config)) -> World {
+    World::start(name, faults, |config| {
+        config.webshop.poll_interval = POLL;
+        tweak(config);
+    })
+    .await
+}
+
+async fn call(world: &World, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = world.http.request(method, format!("{}{path}", world.reseller_url));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn post(world: &World, path: &str, body: Value) -> (u16, Value) {
+    call(world, reqwest::Method::POST, path, Some(body)).await
+}
+
+async fn order(world: &World, id: &str) -> Value {
+    let (status, body) = call(world, reqwest::Method::GET, &format!("/driver/shop/orders/{id}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Checks out through the driver; returns (orderId, invoiceReference, the answer).
+async fn checkout(world: &World, items: Value) -> (String, String, Value) {
+    let (status, body) = post(world, "/driver/shop/checkout", json!({ "items": items })).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["orderId"].as_str().unwrap().to_owned();
+    let reference = body["invoiceReference"].as_str().unwrap().to_owned();
+    (id, reference, body)
+}
+
+async fn headphones(world: &World) -> (String, String) {
+    let (id, reference, _) = checkout(world, json!([{ "sku": "headphones", "quantity": 1 }])).await;
+    (id, reference)
+}
+
+async fn wait_for_state(world: &World, id: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let current = order(world, id).await;
+        if current["state"] == state {
+            return current;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "order never became {state}: {current}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Checks out headphones and has the customer pay; returns (orderId, invoiceReference).
+async fn paid_order(world: &World) -> (String, String) {
+    let (id, reference) = headphones(world).await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    wait_for_state(world, &id, "paid").await;
+    (id, reference)
+}
+
+fn journal(world: &World, invoice: Option<&str>) -> Vec<Entry> {
+    world.mock.journal(&Filter { invoice: invoice.map(str::to_owned), ..Filter::default() })
+}
+
+fn is_request(entry: &Entry, op: &str) -> bool {
+    matches!(&entry.record, Record::SoapRequest { operation: Some(o), .. } if o == op)
+}
+
+/// The SOAP requests of one operation (about one invoice, or all).
+fn requests(world: &World, invoice: Option<&str>, op: &str) -> Vec<Entry> {
+    journal(world, invoice).into_iter().filter(|e| is_request(e, op)).collect()
+}
+
+/// The resultCodes Glase answered to one operation.
+fn result_codes(world: &World, invoice: Option<&str>, op: &str) -> Vec<Option<i32>> {
+    journal(world, invoice)
+        .into_iter()
+        .filter_map(|e| match e.record {
+            Record::SoapResponse { operation: Some(o), result_code, .. } if o == op => Some(result_code),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The text of the first `<name>` element of a SOAP body.
+fn element(body: &str, name: &str) -> Option<String> {
+    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = body[start..].find(&format!("</{name}>"))? + start;
+    Some(body[start..end].to_owned())
+}
+
+fn body(entry: &Entry) -> &str {
+    match &entry.record {
+        Record::SoapRequest { body, .. } | Record::SoapResponse { body, .. } => body,
+        _ => "",
+    }
+}
+
+/// (time, invoiceVersion sent, latest version Glase had returned before) of every
+/// getPaymentStatus about the invoice, in journal order.
+fn status_calls(world: &World, invoice: &str) -> Vec<(u64, i32, i32)> {
+    let mut latest = 0;
+    let mut calls = Vec::new();
+    for entry in journal(world, Some(invoice)) {
+        match &entry.record {
+            Record::SoapRequest { operation: Some(o), body, .. } if o == "getPaymentStatus" => {
+                let sent = element(body, "invoiceVersion").and_then(|v| v.parse().ok()).unwrap_or(-1);
+                calls.push((entry.at.as_millis(), sent, latest));
+            }
+            Record::SoapResponse { operation: Some(o), body, .. } if o == "getPaymentStatus" => {
+                if let Some(version) = element(body, "version").and_then(|v| v.parse().ok()) {
+                    latest = version;
+                }
+            }
+            _ => {}
+        }
+    }
+    calls
+}
+
+fn status_of(world: &World, reference: &str) -> InvoiceStatus {
+    world.mock.invoice(reference).unwrap().record.status
+}
+
+#[tokio::test]
+async fn a_webshop_payment_is_fetched_stored_and_receipted() {
+    let world = shop("webshop-pay", &[], |_| {}).await;
+    let items = json!([{ "sku": "headphones", "quantity": 1 }, { "sku": "cable", "quantity": 2 }]);
+    let (id, reference, created) = checkout(&world, items).await;
+    assert_eq!(created["total"], "169.79");
+    assert_eq!(created["currency"], "EUR");
+    assert_eq!(created["qrCode"], format!("HTTP://SEQR.SE/R{reference}"));
+
+    // The invoice as Glase received it.
+    let invoice = world.mock.invoice(&reference).unwrap().record.invoice;
+    assert_eq!(invoice.payment_mode.map(|m| m.as_str()), Some("IMMEDIATE_DEBIT"));
+    assert_eq!(invoice.acknowledgment_mode.map(|m| m.as_str()), Some("NO_ACKNOWLEDGMENT"));
+    assert_eq!(invoice.client_invoice_id.as_deref(), Some(id.as_str()));
+    assert_eq!(invoice.cashier_id.as_deref(), Some("webshop"));
+    assert!(invoice.title.is_some() && invoice.issue_date.is_some());
+    assert_eq!(invoice.back_url, Some(format!("{}/shop/orders/{id}", world.reseller_url)));
+    let notify = invoice.notification_url.unwrap();
+    let token = notify.strip_prefix(&format!("{}/seqr/shop/notify/", world.reseller_url)).unwrap();
+    assert!(token.len() == 32 && !token.contains(&id), "an unguessable session token: {token}");
+    let rows = invoice.invoice_rows.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].item_sku.as_deref(), Some("cable"));
+    assert_eq!(rows[1].item_total_amount.as_ref().and_then(|a| a.value).unwrap().to_string(), "19.80");
+
+    // The shop polls before the customer does anything (certification step 2).
+    tokio::time::sleep(POLL * 4).await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    let paid = wait_for_state(&world, &id, "paid").await;
+    let payment = world.mock.invoice(&reference).unwrap().payment.unwrap();
+    assert_eq!(paid["ersReference"], payment.ers_reference.as_str());
+    assert_eq!(paid["refunded"], "0.00");
+
+    // The receipt: submitted once, as HTML, naming the payment.
+    let receipt = world
+        .eventually(PATIENCE, || world.mock.invoice(&reference).and_then(|v| v.payment).and_then(|p| p.receipt))
+        .await
+        .expect("submitPaymentReceipt reached Glase");
+    assert_eq!(receipt.mime_type.as_deref(), Some("text/html"));
+    let html = String::from_utf8(receipt.receipt_data.unwrap()).unwrap();
+    assert!(html.contains(&payment.ers_reference) && html.contains("169.79"), "{html}");
+    assert_eq!(result_codes(&world, None, "submitPaymentReceipt"), [Some(0)]);
+
+    // A repeated notification is answered with another getPaymentStatus, which echoes
+    // the version the last one returned.
+    world.mock.send_extra_notification(&reference, ExtraNotification::Duplicate, None, None).unwrap();
+    let calls = world
+        .eventually(PATIENCE, || {
+            let calls = status_calls(&world, &reference);
+            calls.iter().any(|(_, sent, _)| *sent == 1).then_some(calls)
+        })
+        .await
+        .expect("getPaymentStatus after the duplicate notification, with invoiceVersion 1");
+    for (at, sent, latest) in &calls {
+        assert_eq!(sent, latest, "getPaymentStatus at {at} sent invoiceVersion {sent}, latest was {latest}");
+    }
+    // Polled at most a second apart from sendInvoice to the payment.
+    let sent_at = requests(&world, Some(&reference), "sendInvoice")[0].at.as_millis();
+    let paid_at = journal(&world, Some(&reference))
+        .iter()
+        .find(|e| matches!(&e.record, Record::Machine { event: Event::PaymentCreated { .. } }))
+        .unwrap()
+        .at
+        .as_millis();
+    let mut previous = sent_at;
+    for (at, _, _) in calls.iter().filter(|(at, _, _)| *at <= paid_at + 1000) {
+        assert!(at - previous <= 1000, "getPaymentStatus calls {}ms apart", at - previous);
+        previous = *at;
+    }
+    assert!(calls.len() >= 3, "polled before the payment too: {calls:?}");
+
+    // Acknowledged in time: the payment is not reversed after the deadline.
+    tokio::time::sleep(STATUS_DEADLINE * 2).await;
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid);
+    assert_eq!(order(&world, &id).await["state"], "paid");
+}
+
+#[tokio::test]
+async fn a_partial_refund_then_the_rest() {
+    let world = shop("webshop-refunds", &[], |_| {}).await;
+    let (id, reference) = paid_order(&world).await;
+    let path = format!("/driver/shop/orders/{id}/refund");
+
+    let (status, first) = post(&world, &path, json!({ "amount": "50.00" })).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!((&first["refunded"], &first["remaining"]), (&json!("50.00"), &json!("99.99")));
+    assert_eq!(first["refund"]["state"], "done");
+
+    // No amount: everything that is left.
+    let (status, rest) = post(&world, &path, json!({})).await;
+    assert_eq!(status, 201, "{rest}");
+    assert_eq!(
+        (&rest["refund"]["amount"], &rest["refunded"], &rest["remaining"]),
+        (&json!("99.99"), &json!("149.99"), &json!("0.00"))
+    );
+
+    let (status, none_left) = post(&world, &path, json!({})).await;
+    assert_eq!(status, 409, "{none_left}");
+
+    let payment = world.mock.invoice(&reference).unwrap().payment.unwrap();
+    assert_eq!(payment.refunded().to_string(), "149.99");
+    let stored = order(&world, &id).await;
+    let ours: Vec<&str> =
+        stored["refunds"].as_array().unwrap().iter().map(|r| r["ersReference"].as_str().unwrap()).collect();
+    let glase: Vec<&str> = payment.refunds.iter().map(|r| r.ers_reference.as_str()).collect();
+    assert_eq!(ours, glase, "each refund's ersReference is stored");
+    assert_eq!(stored["refunded"], "149.99");
+    assert_eq!(requests(&world, None, "refundPayment").len(), 2);
+}
+
+#[tokio::test]
+async fn a_refund_beyond_the_payment_is_refused_before_it_reaches_glase() {
+    let world = shop("webshop-refund-beyond", &[], |_| {}).await;
+    let (id, _) = paid_order(&world).await;
+    let path = format!("/driver/shop/orders/{id}/refund");
+    let (status, refused) = post(&world, &path, json!({ "amount": "150.00" })).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("cannot exceed"), "{refused}");
+    assert!(requests(&world, None, "refundPayment").is_empty(), "no refundPayment reached Glase");
+
+    let (status, _) = post(&world, &path, json!({ "amount": "149.99" })).await;
+    assert_eq!(status, 201);
+    let (status, _) = post(&world, &path, json!({ "amount": "0.01" })).await;
+    assert_eq!(status, 409);
+    assert_eq!(requests(&world, None, "refundPayment").len(), 1);
+
+    // Nor can an unpaid order be refunded, or a paid one cancelled.
+    let (unpaid, _) = headphones(&world).await;
+    assert_eq!(post(&world, &format!("/driver/shop/orders/{unpaid}/refund"), json!({})).await.0, 409);
+    assert_eq!(post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await.0, 409);
+    assert_eq!(post(&world, "/driver/shop/orders/Wnope/refund", json!({})).await.0, 404);
+    assert_eq!(post(&world, &path, json!({ "amount": "-1" })).await.0, 400);
+}
+
+#[tokio::test]
+async fn an_unpaid_order_is_cancelled_on_request() {
+    let world = shop("webshop-cancel", &[], |_| {}).await;
+    let (id, reference) = headphones(&world).await;
+    let (status, canceled) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 200, "{canceled}");
+    assert_eq!(canceled["state"], "canceled");
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Canceled);
+    assert_eq!(result_codes(&world, Some(&reference), "cancelInvoice"), [Some(0)]);
+    // Cancelling again is answered as it stands, without another call.
+    let (status, again) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
+    assert_eq!((status, &again["state"]), (200, &json!("canceled")));
+    assert_eq!(requests(&world, Some(&reference), "cancelInvoice").len(), 1);
+}
+
+#[tokio::test]
+async fn an_unpaid_order_is_cancelled_after_the_unpaid_timeout() {
+    let world = shop("webshop-unpaid-timeout", &[], |c| c.webshop.unpaid_timeout = Duration::from_millis(300)).await;
+    let before_checkout = world.mock.now().as_millis();
+    let (id, reference) = headphones(&world).await;
+    let canceled = wait_for_state(&world, &id, "canceled").await;
+    assert!(canceled["reason"].as_str().unwrap().contains("time limit"), "{canceled}");
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Canceled);
+    let cancel = requests(&world, Some(&reference), "cancelInvoice");
+    assert_eq!(cancel.len(), 1);
+    assert!(cancel[0].at.as_millis() - before_checkout >= 300, "cancelled only after the timeout");
+}
+
+#[tokio::test]
+async fn a_customer_cancel_cancels_the_order() {
+    let world = shop("webshop-customer-cancel", &[], |_| {}).await;
+    let (id, reference) = headphones(&world).await;
+    world.mock.cancel(&reference, None).unwrap();
+    let canceled = wait_for_state(&world, &id, "canceled").await;
+    assert!(canceled.get("ersReference").is_none());
+    assert!(requests(&world, Some(&reference), "cancelInvoice").is_empty());
+}
+
+#[tokio::test]
+async fn the_poller_saves_the_payment_when_every_notification_is_lost() {
+    let world = shop("webshop-no-notifications", &[], |_| {}).await;
+    let rule = world
+        .http
+        .post(format!("{}/control/faults", world.mock_server.base_url()))
+        .json(&json!({ "operation": "notification", "dropConnection": true }))
+        .send()
+        .await
+        .unwrap();
+    assert!(rule.status().is_success());
+    let (id, reference) = headphones(&world).await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    wait_for_state(&world, &id, "paid").await;
+    tokio::time::sleep(STATUS_DEADLINE * 2).await;
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid, "not reversed");
+    let entries = journal(&world, Some(&reference));
+    assert!(entries.iter().any(|e| matches!(&e.record,
+        Record::NotificationSent { outcome, .. } if outcome.contains("dropped"))));
+    assert!(entries.iter().any(|e| matches!(&e.record, Record::Machine { event: Event::StatusAcknowledged { .. } })));
+}
+
+#[tokio::test]
+async fn a_pending_order_survives_a_crash_and_is_paid_once() {
+    let mut world = shop("webshop-crash", &[], |_| {}).await;
+    let (id, reference) = headphones(&world).await;
+    tokio::time::sleep(POLL * 3).await;
+    world.crash_and_restart().await;
+    // The notificationUrl names the old address: only polling can save this payment.
+    world.mock.confirm(&reference, None, None).unwrap();
+    let paid = wait_for_state(&world, &id, "paid").await;
+    let ers = paid["ersReference"].as_str().unwrap().to_owned();
+    // submitPaymentReceipt names the payment, not the invoice.
+    let receipts = |world: &World| -> usize {
+        requests(world, None, "submitPaymentReceipt")
+            .iter()
+            .filter(|e| element(body(e), "ersReference").as_deref() == Some(ers.as_str()))
+            .count()
+    };
+    world.eventually(PATIENCE, || (receipts(&world) > 0).then_some(())).await.expect("the receipt is submitted");
+
+    world.crash_and_restart().await;
+    tokio::time::sleep(POLL * 6).await;
+    let after = order(&world, &id).await;
+    assert_eq!((&after["state"], &after["ersReference"]), (&json!("paid"), &json!(ers)));
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid);
+    assert_eq!(world.mock.invoice(&reference).unwrap().payment.unwrap().ers_reference, ers, "one payment");
+    assert_eq!(receipts(&world), 1, "the receipt is submitted once across restarts");
+}
+
+#[tokio::test]
+async fn the_html_pages_render_and_the_status_endpoint_follows_the_payment() {
+    let world = shop("webshop-pages", &[], |c| {
+        c.webshop.products.push(reference_reseller::webshop::Product {
+            sku: "tea".to_owned(),
+            name: "Tea & <b>biscuits</b>".to_owned(),
+            price: "3.50".parse().unwrap(),
+        });
+    })
+    .await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let url = |path: &str| format!("{}{path}", world.reseller_url);
+
+    let catalogue = browser.get(url("/shop")).send().await.unwrap();
+    assert_eq!(catalogue.status(), 200);
+    assert!(catalogue.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let catalogue = catalogue.text().await.unwrap();
+    assert!(catalogue.contains("action=\"/shop/checkout\"") && catalogue.contains("name=\"qty-headphones\""));
+    assert!(catalogue.contains("Tea &amp; &lt;b&gt;biscuits&lt;/b&gt;"), "escaped");
+
+    let form = |body: &'static str| {
+        browser.post(url("/shop/checkout")).header("content-type", "application/x-www-form-urlencoded").body(body)
+    };
+    let checkout = form("qty-headphones=1&qty-cable=&qty-case=0&qty-tea=2").send().await.unwrap();
+    assert_eq!(checkout.status(), 303);
+    let location = checkout.headers()["location"].to_str().unwrap().to_owned();
+    let id = location.strip_prefix("/shop/orders/").unwrap().to_owned();
+
+    let page = browser.get(url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<svg"), "inline QR code");
+    assert!(page.contains("href=\"seqr://SEQR.SE/R"), "the app link");
+    assert!(page.contains(&format!("/shop/orders/{id}/status")) && page.contains("setTimeout(poll,1000)"));
+    assert!(!page.contains("notify"), "the session token stays between the shop and Glase");
+
+    let status: Value = browser.get(url(&format!("{location}/status"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!((&status["state"], &status["total"]), (&json!("pending"), &json!("156.99")));
+    let reference = status["invoiceReference"].as_str().unwrap().to_owned();
+
+    world.mock.confirm(&reference, None, None).unwrap();
+    let paid = wait_for_state(&world, &id, "paid").await;
+    let receipt = browser.get(url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(receipt.contains(paid["ersReference"].as_str().unwrap()) && receipt.contains("156.99 EUR"), "{receipt}");
+    assert!(!receipt.contains("<script"), "nothing left to poll");
+
+    let refused = form("qty-piano=1").send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("unknown product"));
+    assert_eq!(browser.get(url("/shop/orders/Wnope")).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn closing_marks_a_transaction_period() {
+    let world = shop("webshop-close", &[], |_| {}).await;
+    let (status, closed) = post(&world, "/driver/shop/close", json!({})).await;
+    assert_eq!(status, 200, "{closed}");
+    let period = closed["transactionPeriodId"].as_str().unwrap();
+    assert!(period.len() == 25 && period.bytes().all(|b| b.is_ascii_digit()), "{period}");
+    assert_eq!(result_codes(&world, None, "markTransactionPeriod"), [Some(0)]);
+}
+
+#[tokio::test]
+async fn notifications_are_never_trusted() {
+    let world = shop("webshop-forged", &[], |_| {}).await;
+    let (id, reference) = headphones(&world).await;
+    let before = status_calls(&world, &reference).len();
+    world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
+    world.eventually(PATIENCE, || (status_calls(&world, &reference).len() > before).then_some(())).await.unwrap();
+    tokio::time::sleep(POLL * 2).await;
+    assert_eq!(order(&world, &id).await["state"], "pending", "a forged notification changes nothing");
+    let unknown = world.http.post(format!("{}/seqr/shop/notify/not-a-token", world.reseller_url)).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+// ---- the deliberate faults, each visible in the mock's journal ----
+
+#[tokio::test]
+async fn fault_stale_invoice_version_polls_with_version_zero() {
+    let world = shop("webshop-fault-stale-version", &[Fault::StaleInvoiceVersion], |_| {}).await;
+    let (_, reference) = paid_order(&world).await;
+    world.mock.send_extra_notification(&reference, ExtraNotification::Duplicate, None, None).unwrap();
+    let stale = world
+        .eventually(PATIENCE, || status_calls(&world, &reference).into_iter().find(|(_, _, latest)| *latest == 1))
+        .await
+        .expect("a getPaymentStatus after version 1 was returned");
+    assert_eq!((stale.1, stale.2), (0, 1), "invoiceVersion 0 although Glase had returned version 1");
+}
+
+#[tokio::test]
+async fn fault_refund_beyond_payment_asks_glase_for_too_much() {
+    let world = shop("webshop-fault-refund-beyond", &[Fault::RefundBeyondPayment], |_| {}).await;
+    let (id, _) = paid_order(&world).await;
+    let (status, refused) =
+        post(&world, &format!("/driver/shop/orders/{id}/refund"), json!({ "amount": "200.00" })).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("98"), "{refused}");
+    assert_eq!(result_codes(&world, None, "refundPayment"), [Some(98)]);
+    assert_eq!(order(&world, &id).await["refunded"], "0.00");
+}
+
+#[tokio::test]
+async fn fault_skip_status_fetch_lets_glase_reverse_the_payment() {
+    let world = shop("webshop-fault-skip-fetch", &[Fault::SkipStatusFetch], |_| {}).await;
+    let (id, reference) = headphones(&world).await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    world
+        .eventually(PATIENCE, || (status_of(&world, &reference) == InvoiceStatus::Canceled).then_some(()))
+        .await
+        .expect("Glase reverses the unacknowledged payment");
+    assert!(requests(&world, Some(&reference), "getPaymentStatus").is_empty());
+    assert!(
+        journal(&world, Some(&reference))
+            .iter()
+            .any(|e| matches!(&e.record, Record::NotificationSent { http_status: Some(200), .. })),
+        "the notification was answered"
+    );
+    assert_eq!(order(&world, &id).await["state"], "pending");
+}
+
+#[tokio::test]
+async fn fault_trust_notification_marks_an_unpaid_order_paid() {
+    let world = shop("webshop-fault-trust", &[Fault::TrustNotification], |_| {}).await;
+    let (id, reference) = headphones(&world).await;
+    world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
+    let paid = wait_for_state(&world, &id, "paid").await;
+    assert!(paid.get("ersReference").is_none());
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Issued, "Glase has no payment");
+}
