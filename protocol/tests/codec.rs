@@ -1278,10 +1278,10 @@ fn a_bad_enumeration_value_names_its_path() {
     );
     assert_invalid_value(decode_error(&xml), "sendInvoice/invoice/acknowledgmentMode", "no_acknowledgment");
     let xml = envelope(
-        "<ext:getPaymentStatusResponse><return><resultCode>0</resultCode><status>CANCELLED</status>\
+        "<ext:getPaymentStatusResponse><return><resultCode>0</resultCode><status>REFUNDED</status>\
          <version>1</version></return></ext:getPaymentStatusResponse>",
     );
-    assert_invalid_value(reply_error(&xml), "getPaymentStatusResponse/return/status", "CANCELLED");
+    assert_invalid_value(reply_error(&xml), "getPaymentStatusResponse/return/status", "REFUNDED");
 }
 
 #[test]
