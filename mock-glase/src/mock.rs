@@ -202,7 +202,11 @@ impl Mock {
             }
         };
         let op = request.operation().name().to_owned();
-        let invoice = request.invoice_reference().map(str::to_owned);
+        // Receipts and refunds name a payment; file them under its invoice too.
+        let invoice = request
+            .invoice_reference()
+            .or_else(|| request.ers_reference().and_then(|ers| core.machine.invoice_of_ers(ers)))
+            .map(str::to_owned);
         let claimed = crate::machine::auth::claimed_terminal(request.context());
         let outcome = core.machine.apply(&request, now);
         let terminal = outcome.terminal.clone().or(claimed);

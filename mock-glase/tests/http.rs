@@ -306,3 +306,22 @@ async fn control_api_injects_faults_and_reports_errors_as_json() {
     assert_eq!(status, 200);
     assert_eq!(body["resellers"][0]["userId"], "9900");
 }
+
+#[tokio::test]
+async fn receipts_and_refunds_are_journaled_under_their_invoice() {
+    let h = start().await;
+    let reference = h.issue(PaymentMode::ImmediateDebit, "30.00", None).await;
+    h.mock.confirm(&reference, None, None).expect("customer pays");
+    let ers = h.mock.invoice(&reference).unwrap().record.ers_reference.unwrap();
+    let refund = Request::RefundPayment(glase_protocol::request::RefundPayment {
+        context: context(),
+        ers_reference: Some(ers),
+        invoice: Some(Invoice { total_amount: eur("5.00"), ..Invoice::default() }),
+    });
+    let Reply::Response(r) = h.call(&refund).await else { panic!("fault") };
+    assert_eq!(r.result_code, ResultCode::SUCCESS);
+    let (_, journal) = h.control(reqwest::Method::GET, &format!("/journal?invoice={reference}"), None).await;
+    let operations: Vec<&str> =
+        journal["entries"].as_array().unwrap().iter().filter_map(|e| e["operation"].as_str()).collect();
+    assert!(operations.contains(&"refundPayment"), "{operations:?}");
+}

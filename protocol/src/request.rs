@@ -162,6 +162,15 @@ impl Request {
         }
     }
 
+    /// The ersReference the request is about, if any (for journal filtering).
+    pub fn ers_reference(&self) -> Option<&str> {
+        match self {
+            Self::SubmitPaymentReceipt(r) => r.ers_reference.as_deref(),
+            Self::RefundPayment(r) => r.ers_reference.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The invoice reference the request is about, if any (for journal filtering).
     pub fn invoice_reference(&self) -> Option<&str> {
         match self {

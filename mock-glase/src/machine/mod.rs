@@ -473,6 +473,13 @@ impl Machine {
         self.payments.get(ers_reference)
     }
 
+    /// The invoice an ersReference (a payment's or a refund's) belongs to.
+    pub fn invoice_of_ers(&self, ers_reference: &str) -> Option<&str> {
+        let ers = ers_reference.trim();
+        let payment = self.refund_index.get(ers).map_or(ers, String::as_str);
+        self.payments.get(payment).map(|p| p.invoice.as_str())
+    }
+
     pub fn terminal(&self, id: &str) -> Option<&Terminal> {
         self.terminals.get(id)
     }
