@@ -186,6 +186,25 @@ impl Vending {
         }
     }
 
+    /// updateInvoice, retried twice on errors that may pass (system busy or unavailable,
+    /// no answer): the app should show what the customer bought before the commit.
+    async fn update_with_retries(&self, reference: &str, invoice: Invoice) -> Result<(), GlaseError> {
+        const TRANSIENT: [ResultCode; 3] =
+            [ResultCode::SYSTEM_ERROR, ResultCode::SYSTEM_BUSY, ResultCode::SERVICE_UNAVAILABLE];
+        let glase = &self.context().glase;
+        let mut attempt = 1;
+        loop {
+            match glase.update_invoice(reference, invoice.clone()).await {
+                Err(error) if attempt < 3 && error.code().is_none_or(|code| TRANSIENT.contains(&code)) => {
+                    tracing::info!(attempt, error = %error, "updateInvoice failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// updateInvoice with the vended rows, then commitReservation for their total, and
     /// records the outcome. The caller holds the purchase's lock; the purchase is
     /// `vending` with its final amount and rows stored.
@@ -197,7 +216,7 @@ impl Vending {
         let total = purchase.final_amount.unwrap_or(Decimal::ZERO);
         if self.fault(Fault::SkipUpdateBeforeCommit) {
             tracing::warn!("FAULT skip-update-before-commit: committing without updateInvoice");
-        } else if let Err(error) = glase.update_invoice(&reference, self.final_invoice(purchase, total)).await {
+        } else if let Err(error) = self.update_with_retries(&reference, self.final_invoice(purchase, total)).await {
             tracing::warn!(error = %error, "updateInvoice failed; checking the status");
             match self.fetch_status(purchase, &reference).await {
                 Ok(status) => match Verdict::of(status.status) {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use glase_protocol::{InvoiceStatus, Operation};
+use glase_protocol::{InvoiceStatus, Operation, ResultCode};
 use mock_glase::config::Dialect;
 use mock_glase::journal::{Entry, Filter, Record};
 use mock_glase::machine::ups::{PurchaseOutcome, ScanOptions};
@@ -472,6 +472,25 @@ async fn an_unanswered_commit_is_checked_with_the_status_not_repeated() {
     assert_eq!((code, receipt["outcome"].as_str()), (200, Some("paid")), "{receipt}");
     assert_eq!(count(&world, &reference, Operation::CommitReservation), 1);
     assert_eq!(world.mock.invoice(&reference).unwrap().payment.unwrap().amount, eur("2.40"));
+}
+
+#[tokio::test]
+async fn a_busy_glase_on_update_is_retried_before_the_commit() {
+    let world = World::start("vend-busy-update", &[], |_| {}).await;
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    let busy = fault(
+        FaultTarget::Soap(Some(Operation::UpdateInvoice)),
+        FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0),
+        Some(1),
+    );
+    world.mock.add_fault(busy).unwrap();
+    let (code, receipt) = vend(&world, "machine-1", json!([{"sku": "water", "quantity": 1}])).await;
+    assert_eq!((code, receipt["outcome"].as_str()), (200, Some("paid")), "{receipt}");
+    assert_eq!(results(&world, &reference, Operation::UpdateInvoice), vec![93, 0]);
+    let calls = calls(&world, &reference);
+    let last_update = calls.iter().rposition(|c| c == "updateInvoice").unwrap();
+    let commit = calls.iter().position(|c| c == "commitReservation").unwrap();
+    assert!(last_update < commit, "{calls:?}");
 }
 
 // ---- the deliberate faults, each visible from outside ----
