@@ -4,23 +4,12 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glase_protocol::request::{CommitReservation, GetPaymentStatus, SendInvoice, UpdateInvoice};
-use glase_protocol::{
-    Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, PrincipalId, Request, ResponseDetail,
-};
+use glase_protocol::{Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, Request, ResponseDetail};
 use mock_glase::config::Config;
 use mock_glase::{Machine, Timestamp};
 
 fn context() -> Option<ClientContext> {
-    Some(ClientContext {
-        client_request_timeout: Some(0),
-        initiator_principal_id: Some(PrincipalId {
-            id: Some("demo-terminal".into()),
-            kind: Some("TERMINALID".into()),
-            user_id: None,
-        }),
-        password: Some("demo1234".into()),
-        ..ClientContext::default()
-    })
+    Some(ClientContext::for_terminal("demo-terminal", "demo1234", "bench", "bench-1"))
 }
 
 fn invoice(mode: PaymentMode, total: Decimal) -> Invoice {

@@ -16,8 +16,8 @@ use glase_protocol::request::{
     CommitReservation, GetPaymentStatus, RefundPayment, SendInvoice, SubmitPaymentReceipt, UpdateInvoice,
 };
 use glase_protocol::{
-    Amount, ClientContext, Decimal, Invoice, InvoiceRow, InvoiceStatus, PaymentMode, PrincipalId, ReceiptDocument,
-    Reply, Request, Response, ResponseDetail, ResultCode, decode_reply, encode_request,
+    Amount, ClientContext, Decimal, Invoice, InvoiceRow, InvoiceStatus, PaymentMode, ReceiptDocument, Reply, Request,
+    Response, ResponseDetail, ResultCode, decode_reply, encode_request,
 };
 use serde_json::{Value, json};
 
@@ -143,19 +143,8 @@ fn invoice(mode: PaymentMode, rows: &[(&str, &str)]) -> Invoice {
 impl Tour {
     fn context(&mut self) -> Option<ClientContext> {
         self.counter += 1;
-        Some(ClientContext {
-            channel: Some("WS".to_owned()),
-            client_id: Some("mock-glase-demo".to_owned()),
-            client_reference: Some(format!("demo-{}", self.counter)),
-            client_request_timeout: Some(0),
-            initiator_principal_id: Some(PrincipalId {
-                id: Some(demo::TERMINAL_ID.to_owned()),
-                kind: Some("TERMINALID".to_owned()),
-                user_id: None,
-            }),
-            password: Some(demo::PASSWORD.to_owned()),
-            ..ClientContext::default()
-        })
+        let reference = format!("demo-{}", self.counter);
+        Some(ClientContext::for_terminal(demo::TERMINAL_ID, demo::PASSWORD, "mock-glase-demo", reference))
     }
 
     async fn call(&mut self, request: &Request) -> anyhow::Result<Response> {

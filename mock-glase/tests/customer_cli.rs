@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use glase_protocol::request::SendInvoice;
 use glase_protocol::{
-    Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, PrincipalId, Reply, Request, ResponseDetail,
-    decode_reply, encode_request,
+    Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, Reply, Request, ResponseDetail, decode_reply,
+    encode_request,
 };
 use mock_glase::server::{RunningServer, spawn};
 use mock_glase::{Config, ManualClock, Mock, Timestamp};
@@ -35,19 +35,7 @@ fn start() -> Harness {
 fn send_invoice(mode: PaymentMode, total: &str) -> Request {
     let eur = || Some(Amount::new(total.parse::<Decimal>().unwrap(), "EUR"));
     Request::SendInvoice(SendInvoice {
-        context: Some(ClientContext {
-            channel: Some("WS".into()),
-            client_id: Some("customer-cli-tests".into()),
-            client_reference: Some("ref-1".into()),
-            client_request_timeout: Some(0),
-            initiator_principal_id: Some(PrincipalId {
-                id: Some("demo-terminal".into()),
-                kind: Some("TERMINALID".into()),
-                user_id: None,
-            }),
-            password: Some("demo1234".into()),
-            ..ClientContext::default()
-        }),
+        context: Some(ClientContext::for_terminal("demo-terminal", "demo1234", "customer-cli-tests", "ref-1")),
         invoice: Some(Invoice {
             payment_mode: Some(mode),
             title: Some("Corner cafe".into()),

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use glase_protocol::request::{GetPaymentStatus, SendInvoice};
 use glase_protocol::{
-    Amount, ClientContext, Decimal, FaultCode, Invoice, InvoiceRow, InvoiceStatus, PaymentMode, PrincipalId, Reply,
-    Request, ResponseDetail, ResultCode, decode_reply, encode_request,
+    Amount, ClientContext, Decimal, FaultCode, Invoice, InvoiceRow, InvoiceStatus, PaymentMode, Reply, Request,
+    ResponseDetail, ResultCode, decode_reply, encode_request,
 };
 use mock_glase::server::{RunningServer, spawn};
 use mock_glase::{Config, ManualClock, Mock, Timestamp};
@@ -28,19 +28,7 @@ async fn start() -> Harness {
 }
 
 fn context() -> Option<ClientContext> {
-    Some(ClientContext {
-        channel: Some("WS".into()),
-        client_id: Some("http-tests".into()),
-        client_reference: Some("ref-1".into()),
-        client_request_timeout: Some(0),
-        initiator_principal_id: Some(PrincipalId {
-            id: Some("demo-terminal".into()),
-            kind: Some("TERMINALID".into()),
-            user_id: None,
-        }),
-        password: Some("demo1234".into()),
-        ..ClientContext::default()
-    })
+    Some(ClientContext::for_terminal("demo-terminal", "demo1234", "http-tests", "ref-1"))
 }
 
 fn eur(value: &str) -> Option<Amount> {

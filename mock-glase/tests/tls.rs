@@ -17,8 +17,8 @@ use axum::body::Bytes;
 use axum::http::{StatusCode, header};
 use glase_protocol::request::SendInvoice;
 use glase_protocol::{
-    Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, PrincipalId, Reply, Request, ResponseDetail,
-    decode_reply, encode_request,
+    Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, Reply, Request, ResponseDetail, decode_reply,
+    encode_request,
 };
 use mock_glase::config::{ConfigError, NotificationConfig, TlsConfig};
 use mock_glase::journal::{Entry, Filter, Record};
@@ -234,19 +234,7 @@ fn mock_with(extra_ca: Option<&Path>, create_purchase_url: Option<String>) -> Mo
 }
 
 fn context() -> Option<ClientContext> {
-    Some(ClientContext {
-        channel: Some("WS".into()),
-        client_id: Some("tls-tests".into()),
-        client_reference: Some("ref-1".into()),
-        client_request_timeout: Some(0),
-        initiator_principal_id: Some(PrincipalId {
-            id: Some("demo-terminal".into()),
-            kind: Some("TERMINALID".into()),
-            user_id: None,
-        }),
-        password: Some("demo1234".into()),
-        ..ClientContext::default()
-    })
+    Some(ClientContext::for_terminal("demo-terminal", "demo1234", "tls-tests", "ref-1"))
 }
 
 /// Issues an IMMEDIATE_DEBIT invoice over SOAP and returns its reference.

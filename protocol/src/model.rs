@@ -75,6 +75,32 @@ pub struct ClientContext {
     pub password: Option<String>,
 }
 
+impl ClientContext {
+    /// A context for a terminal (`TERMINALID` principal) with what certification asks
+    /// for: `channel` "WS", the given `clientId` and `clientReference`, and
+    /// `clientRequestTimeout` 0.
+    pub fn for_terminal(
+        terminal_id: impl Into<String>,
+        password: impl Into<String>,
+        client_id: impl Into<String>,
+        client_reference: impl Into<String>,
+    ) -> Self {
+        Self {
+            channel: Some("WS".to_owned()),
+            client_comment: None,
+            client_id: Some(client_id.into()),
+            client_reference: Some(client_reference.into()),
+            client_request_timeout: Some(0),
+            initiator_principal_id: Some(PrincipalId {
+                id: Some(terminal_id.into()),
+                kind: Some(PrincipalType::TerminalId.as_str().to_owned()),
+                user_id: None,
+            }),
+            password: Some(password.into()),
+        }
+    }
+}
+
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*

@@ -11,7 +11,7 @@ use glase_protocol::request::{
     SubmitPaymentReceipt, UpdateInvoice,
 };
 use glase_protocol::{
-    Amount, ClientContext, Invoice, InvoiceStatus, Parameters, PrincipalId, ReceiptDocument, Reply, Request, Response,
+    Amount, ClientContext, Invoice, InvoiceStatus, Parameters, ReceiptDocument, Reply, Request, Response,
     ResponseDetail, ResultCode, decode_reply, encode_request,
 };
 use rust_decimal::Decimal;
@@ -122,19 +122,18 @@ impl GlaseClient {
         if reference.len() > 32 {
             reference = reference.split_off(reference.len() - 32);
         }
-        Some(ClientContext {
-            channel: Some("WS".to_owned()),
-            client_comment: None,
-            client_id: Some(self.credentials.client_id.clone()),
-            client_reference: (!self.quirks.omit_client_reference).then_some(reference),
-            client_request_timeout: Some(self.quirks.client_request_timeout),
-            initiator_principal_id: Some(PrincipalId {
-                id: Some(self.credentials.terminal_id.clone()),
-                kind: Some("TERMINALID".to_owned()),
-                user_id: None,
-            }),
-            password: Some(self.credentials.password.clone()),
-        })
+        let mut context = ClientContext::for_terminal(
+            self.credentials.terminal_id.clone(),
+            self.credentials.password.clone(),
+            self.credentials.client_id.clone(),
+            reference,
+        );
+        // Only the deliberate faults change these.
+        context.client_request_timeout = Some(self.quirks.client_request_timeout);
+        if self.quirks.omit_client_reference {
+            context.client_reference = None;
+        }
+        Some(context)
     }
 
     async fn call(&self, request: Request) -> Result<Response, GlaseError> {
