@@ -3,4 +3,28 @@
 //! reseller or webshop as a black box through an embedded `mock-glase`, and reports for
 //! people (terminal, HTML) and for CI (JUnit, JSON).
 //!
-//! Not built yet: this crate is a placeholder in the workspace layout (issue 5).
+//! # Layout
+//! - [`model`]: rules, findings, results, the run report and run events.
+//! - [`scenario`]: the scenario file format and its loader (raw YAML → validated
+//!   [`Scenario`], every problem with file, line and key); the built-in library is
+//!   compiled in by `build.rs`.
+//! - [`rules`]: the obligations of spec section 5 as rules with stable ids, checked over
+//!   each scenario's journal.
+//! - [`runner`]: the embedded mock ([`Harness`]), the preflight check and [`run`]: steps,
+//!   expectations, tidy-up, rules, verdicts, as [`RunEvent`]s and a [`RunReport`].
+//! - [`report`]: terminal, JSON, JUnit and HTML reporters.
+//! - [`demo`]: the reference reseller in-process, the system under test of
+//!   `glase-conformance demo` and of the self-test.
+//! - [`cli`]: the `glase-conformance` command line (glue).
+
+pub mod cli;
+pub mod demo;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod runner;
+pub mod scenario;
+
+pub use model::{Finding, Level, RuleInfo, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};
+pub use runner::{Harness, RunError, RunOptions, Target, run};
+pub use scenario::{LoadError, Scenario};

@@ -1,0 +1,323 @@
+//! The conformance rules: every obligation of spec section 5 as a rule with a stable id,
+//! a level (MUST/SHOULD), the spec section it comes from and the seed's (or the spec's)
+//! sentence, verbatim.
+//!
+//! Most rules are continuous checks over the mock's journal ([`check_all`]); a few need
+//! the machine or shop driver and are checked by scenarios, which cite their ids
+//! ([`rule`]). Every rule is a small named struct behind the `Rule` trait, registered
+//! in one list (`RULES`), like wiremock's matchers: the checks read one parsed view of
+//! the journal (`support::View`) and say what they expected next to what happened,
+//! with the journal sequence numbers that show it.
+//!
+//! # Layout
+//! - `support`: the parsed journal (calls paired with their answers, purchases,
+//!   notifications, transitions) and finding helpers.
+//! - `context`: every request's client context (`CTX-…`).
+//! - `invoice`: the invoice a merchant sends (`INV-…`).
+//! - `unattended`: createPurchase and the reservation flow (`UPS-…`, `UNLOCK-…`).
+//! - `status`: notifications and the status deadline (`NOTIFY-…`, `STATUS-…`,
+//!   `NOTIFICATION-NOT-TRUSTED`).
+//! - `webshop`: polling, versions, refunds, cancellation, certification (`SHOP-…`,
+//!   `CERT-…`).
+//!
+//! Checks never panic: a body that does not decode is skipped, and a conclusion that
+//! needs journal entries the scenario did not record (a deadline that had not passed
+//! yet when the journal ends) is not drawn.
+
+mod context;
+mod invoice;
+mod status;
+mod support;
+mod unattended;
+mod webshop;
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use mock_glase::journal::Entry;
+
+use crate::model::{Finding, Level, RuleInfo};
+
+/// What the rules check: one scenario's journal and the deadlines it ran under.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckContext<'a> {
+    /// One scenario's entries (its merchant's), in `seq` order.
+    pub journal: &'a [Entry],
+    /// The mock's status deadline in force (scaled): getPaymentStatus must follow a
+    /// PAID/RESERVED within it. The webshop's 1 s polling is scaled with it (1/20).
+    pub status_deadline: Duration,
+    /// `unattended`, `webshop`, `pos` or `all`: rules for other integrations are skipped.
+    pub profile: &'a str,
+}
+
+/// How a rule is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    /// Over the journal, after every scenario ([`check_all`]).
+    Journal,
+    /// Only by scenarios that drive the machine or shop and cite the id.
+    Scenario,
+    /// An approximation over the journal, and fully by scenarios with a driver.
+    JournalAndScenario,
+}
+
+/// A rule's identity, provenance and documentation.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    pub id: &'static str,
+    pub level: Level,
+    pub summary: &'static str,
+    pub spec_section: &'static str,
+    /// Verbatim from a seed (`../shared/seeds/`) or the spec; a test checks it.
+    pub source_text: &'static str,
+    pub applies_to: &'static [&'static str],
+    pub method: Method,
+    /// How the check works, for `explain`.
+    pub how: &'static str,
+    /// What usually fixes a finding, for `explain`.
+    pub fixes: &'static str,
+}
+
+impl Meta {
+    pub(crate) fn info(&self) -> RuleInfo {
+        RuleInfo {
+            id: self.id.to_owned(),
+            level: self.level,
+            summary: self.summary.to_owned(),
+            spec_section: self.spec_section.to_owned(),
+            source_text: self.source_text.to_owned(),
+            applies_to: self.applies_to.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    /// A finding of this rule.
+    pub(crate) fn finding(
+        &self,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+        mut evidence: Vec<u64>,
+        invoice: Option<&str>,
+    ) -> Finding {
+        evidence.sort_unstable();
+        evidence.dedup();
+        Finding {
+            rule: self.id.to_owned(),
+            level: self.level,
+            expected: expected.into(),
+            actual: actual.into(),
+            evidence,
+            invoice: invoice.map(str::to_owned),
+        }
+    }
+
+    fn applies(&self, profile: &str) -> bool {
+        profile == "all" || self.applies_to.iter().any(|p| *p == "all" || *p == profile)
+    }
+}
+
+/// One rule: its metadata and its check over the parsed journal.
+pub(crate) trait Rule: Sync + std::fmt::Debug {
+    fn meta(&self) -> &'static Meta;
+
+    /// Findings over one scenario's journal. Scenario-only rules return none.
+    fn check(&self, view: &support::View<'_>) -> Vec<Finding>;
+}
+
+/// Every rule, in one list.
+pub(crate) static RULES: &[&dyn Rule] = &[
+    &context::RequestTimeoutZero,
+    &context::ClientReference,
+    &context::ClientId,
+    &context::ChannelLength,
+    &context::PrincipalType,
+    &invoice::RowsPresent,
+    &invoice::RowsSum,
+    &invoice::CurrencyConsistent,
+    &invoice::DocumentedFields,
+    &invoice::NotificationUrlValid,
+    &invoice::NotificationUrlHttps,
+    &unattended::AnswerTimely,
+    &unattended::ValidAnswer,
+    &unattended::OneInvoicePerPurchase,
+    &unattended::ReservationMode,
+    &unattended::TotalWithinAmount,
+    &unattended::SameCurrency,
+    &unattended::ReferenceMatches,
+    &unattended::PurchaseNotificationUrl,
+    &unattended::InvoicingError,
+    &unattended::DeviceInUse,
+    &unattended::ErrorCodeSituation,
+    &unattended::UnlockOnlyAfterReserved,
+    &unattended::ReleaseOnCancel,
+    &unattended::UpdateBeforeCommit,
+    &unattended::CommitWithinReserved,
+    &unattended::CommitEqualsUpdatedTotal,
+    &unattended::NoCommitAfterCancel,
+    &unattended::IdleRelease,
+    &status::NotifyAnswered200,
+    &status::StatusAfterNotification,
+    &status::StatusBeforeDeadline,
+    &status::NotificationNotTrusted,
+    &webshop::PollCadence,
+    &webshop::InvoiceVersionEcho,
+    &webshop::ErsReferenceKept,
+    &webshop::RefundWithinPayment,
+    &webshop::CancelUnpaid,
+    &webshop::CertificationProcedure,
+];
+
+/// Every rule, sorted by id.
+pub fn catalog() -> Vec<RuleInfo> {
+    let mut rules: Vec<RuleInfo> = RULES.iter().map(|r| r.meta().info()).collect();
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    rules
+}
+
+/// One rule by id (exact, case-sensitive).
+pub fn rule(id: &str) -> Option<RuleInfo> {
+    find(id).map(|r| r.meta().info())
+}
+
+fn find(id: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| r.meta().id == id)
+}
+
+/// Runs every journal rule that applies to the profile over one scenario's journal.
+/// Findings come in journal order (first evidence), then by rule id.
+pub fn check_all(ctx: &CheckContext<'_>) -> Vec<Finding> {
+    let view = support::View::new(ctx);
+    let mut findings: Vec<Finding> = RULES
+        .iter()
+        .filter(|r| r.meta().method != Method::Scenario && r.meta().applies(ctx.profile))
+        .flat_map(|r| r.check(&view))
+        .collect();
+    findings.sort_by(|a, b| (a.evidence.first(), &a.rule, &a.invoice).cmp(&(b.evidence.first(), &b.rule, &b.invoice)));
+    findings
+}
+
+/// The text of `glase-conformance explain RULE`: id, level, summary, spec section,
+/// source text, how it is checked and typical fixes. `None` for an unknown id.
+pub fn explain(id: &str) -> Option<String> {
+    let meta = find(id)?.meta();
+    let level = match meta.level {
+        Level::Must => "MUST (a finding fails the run)",
+        Level::Should => "SHOULD (a finding fails the run only under --strict)",
+    };
+    let method = match meta.method {
+        Method::Journal => "continuously, over the mock's journal after every scenario",
+        Method::Scenario => "by scenarios that drive the machine or shop and cite this rule",
+        Method::JournalAndScenario => {
+            "over the mock's journal (an approximation), and fully by scenarios with a machine or shop driver"
+        }
+    };
+    let mut text = String::new();
+    let _ = writeln!(text, "{}: {}", meta.id, meta.summary);
+    let _ = writeln!(text);
+    let _ = writeln!(text, "Level:       {level}");
+    let _ = writeln!(text, "Spec:        section {}", meta.spec_section);
+    let _ = writeln!(text, "Applies to:  {}", meta.applies_to.join(", "));
+    let _ = writeln!(text, "Checked:     {method}");
+    let _ = writeln!(text);
+    let _ = writeln!(text, "Source (verbatim):");
+    for line in meta.source_text.lines() {
+        let _ = writeln!(text, "  > {line}");
+    }
+    let _ = writeln!(text);
+    let _ = writeln!(text, "How it is checked:");
+    let _ = writeln!(text, "  {}", meta.how);
+    let _ = writeln!(text);
+    let _ = writeln!(text, "Typical fixes:");
+    let _ = write!(text, "  {}", meta.fixes);
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_stable_and_the_catalog_is_sorted() {
+        let catalog = catalog();
+        let ids: Vec<&str> = catalog.iter().map(|r| r.id.as_str()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(ids, sorted, "sorted and unique");
+        for id in &ids {
+            assert!(id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'), "{id}");
+            assert_eq!(rule(id).map(|r| r.id), Some((*id).to_owned()));
+            assert!(explain(id).is_some_and(|t| t.starts_with(id) && t.contains("Typical fixes")));
+        }
+        assert!(rule("NO-SUCH-RULE").is_none() && explain("NO-SUCH-RULE").is_none());
+        for required in [
+            "CTX-REQUEST-TIMEOUT-ZERO",
+            "CTX-CLIENT-REFERENCE",
+            "CTX-CLIENT-ID",
+            "CTX-CHANNEL-LENGTH",
+            "CTX-PRINCIPAL-TYPE",
+            "INV-ROWS-PRESENT",
+            "INV-ROWS-SUM",
+            "INV-CURRENCY-CONSISTENT",
+            "INV-DOCUMENTED-FIELDS",
+            "INV-NOTIFICATION-URL-HTTPS",
+            "UPS-ANSWER-TIMELY",
+            "UPS-ONE-INVOICE-PER-PURCHASE",
+            "UPS-RESERVATION-MODE",
+            "UPS-TOTAL-WITHIN-AMOUNT",
+            "UPS-SAME-CURRENCY",
+            "UPS-REFERENCE-MATCHES",
+            "UPS-VALID-ANSWER",
+            "NOTIFY-ANSWERED-200",
+            "STATUS-AFTER-NOTIFICATION",
+            "STATUS-BEFORE-DEADLINE",
+            "UPS-UPDATE-BEFORE-COMMIT",
+            "UPS-COMMIT-WITHIN-RESERVED",
+            "UPS-COMMIT-EQUALS-UPDATED-TOTAL",
+            "UPS-NO-COMMIT-AFTER-CANCEL",
+            "UPS-IDLE-RELEASE",
+            "SHOP-POLL-CADENCE",
+            "SHOP-INVOICE-VERSION-ECHO",
+            "SHOP-REFUND-WITHIN-PAYMENT",
+            "SHOP-CANCEL-UNPAID",
+            "UNLOCK-ONLY-AFTER-RESERVED",
+            "NOTIFICATION-NOT-TRUSTED",
+        ] {
+            assert!(ids.contains(&required), "{required} missing");
+        }
+    }
+
+    /// Whitespace-insensitive: the seeds wrap lines where the rules do not.
+    fn squash(text: &str) -> String {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn every_source_text_is_quoted_verbatim_from_a_seed_or_the_spec() {
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+        let mut corpus = String::new();
+        for file in ["seeds/000_3572e2fb59353c09.txt", "seeds/002_f83797d35f3a8d44.txt", "spec/GLASE-PROTOCOL.md"] {
+            match std::fs::read_to_string(shared.join(file)) {
+                Ok(text) => corpus.push_str(&text),
+                // The README documents ../shared beside the checkout; without it there
+                // is nothing to compare with.
+                Err(_) => return,
+            }
+            corpus.push('\n');
+        }
+        let corpus = squash(&corpus);
+        for rule in RULES {
+            let meta = rule.meta();
+            assert!(corpus.contains(&squash(meta.source_text)), "{}: not verbatim: {:?}", meta.id, meta.source_text);
+        }
+    }
+
+    #[test]
+    fn every_rule_names_a_level_section_and_profile() {
+        for rule in RULES {
+            let meta = rule.meta();
+            assert!(!meta.summary.is_empty() && !meta.spec_section.is_empty(), "{}", meta.id);
+            assert!(!meta.how.is_empty() && !meta.fixes.is_empty(), "{}", meta.id);
+            assert!(meta.applies_to.iter().all(|p| ["unattended", "webshop", "pos", "all"].contains(p)), "{}", meta.id);
+        }
+    }
+}

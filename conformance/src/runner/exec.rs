@@ -1,0 +1,884 @@
+//! One scenario's execution: its state (the invoices it made, the last purchase, the
+//! order), each step, each expectation with polling, and the tidy-up afterwards.
+//!
+//! Isolation: the system under test has one configured terminal, so scenarios share it
+//! and run one after another. Each has its own customer (msisdn), records the journal
+//! position it started at, and leaves nothing open behind it (unconfirmed invoices are
+//! cancelled by their customer, unlocked machines are given an empty choice), so the next
+//! scenario's journal holds only its own traffic.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use glase_protocol::InvoiceStatus;
+use mock_glase::Mock;
+use mock_glase::journal::{Entry, Filter, Record};
+use mock_glase::machine::customer::Confirmation;
+use mock_glase::machine::ups::{PurchaseOutcome as MockOutcome, PurchaseReport, ScanOptions};
+use mock_glase::machine::{Event, FaultAction, FaultRule, FaultTarget};
+use mock_glase::mock::ExtraNotification;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use super::Target;
+use super::drivers::{Answer, Driver, Unreachable, segment};
+use super::harness::{Harness, MERCHANT};
+use crate::scenario::{
+    CallScope, ConfirmOutcome, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Mark, NotifyKind,
+    PurchaseOutcome, Scenario, Step, Timing,
+};
+
+/// How often expectations are re-checked while they wait.
+const POLL: Duration = Duration::from_millis(25);
+/// The PIN every scenario customer gets.
+const PIN: &str = "1234";
+const WRONG_PIN: &str = "0000";
+/// A scenario customer's wallet unless the scenario sets one.
+const WALLET: Decimal = Decimal::from_parts(100_000, 0, 0, false, 2);
+/// After the scenario, how long the journal must stay quiet before it is cut…
+const QUIET: Duration = Duration::from_millis(150);
+/// …but no longer than this.
+const SETTLE_LIMIT: Duration = Duration::from_secs(3);
+
+/// Why a step did not hold.
+#[derive(Debug)]
+pub(crate) enum StepError {
+    Failed {
+        expected: String,
+        actual: String,
+    },
+    /// A driver could not be reached: the scenario's verdict is `Error`.
+    Unreachable(String),
+}
+
+fn fail(expected: impl Into<String>, actual: impl Into<String>) -> StepError {
+    StepError::Failed { expected: expected.into(), actual: actual.into() }
+}
+
+impl From<Unreachable> for StepError {
+    fn from(error: Unreachable) -> Self {
+        Self::Unreachable(error.0)
+    }
+}
+
+type StepResult = Result<(), StepError>;
+
+/// One scenario being run.
+pub(crate) struct ScenarioRun<'a> {
+    harness: &'a Harness,
+    mock: &'a Mock,
+    target: &'a Target,
+    machine_driver: Option<Driver>,
+    shop_driver: Option<Driver>,
+    /// Journal position when the scenario began: its entries come after it.
+    pub start_seq: u64,
+    /// The scenario's own customer.
+    msisdn: String,
+    /// Extra customers for races, numbered per scenario.
+    index: usize,
+    /// Merchants whose journal entries belong to this scenario.
+    pub merchants: Vec<String>,
+    current: Option<String>,
+    named: HashMap<String, String>,
+    /// Who has (or had) each invoice in the app.
+    owners: HashMap<String, String>,
+    last_machine: Option<String>,
+    last_purchase: Option<PurchaseReport>,
+    race: Vec<PurchaseReport>,
+    order: Option<String>,
+    last_refund: Option<Answer>,
+    /// Journal position just before the latest step of each kind.
+    marks: HashMap<&'static str, u64>,
+    pub deadline_scale: f64,
+    faults_added: bool,
+    /// Cap on `within` windows.
+    patience: Option<Duration>,
+}
+
+impl<'a> ScenarioRun<'a> {
+    pub fn new(
+        harness: &'a Harness,
+        target: &'a Target,
+        http: &reqwest::Client,
+        index: usize,
+        patience: Option<Duration>,
+    ) -> Self {
+        let mock = &harness.mock;
+        Self {
+            harness,
+            mock,
+            target,
+            machine_driver: target.machine_driver.as_deref().map(|url| Driver::new(url, http.clone())),
+            shop_driver: target.shop_driver.as_deref().map(|url| Driver::new(url, http.clone())),
+            start_seq: mock.journal_stats().2,
+            msisdn: format!("4670{:07}", index + 1),
+            index,
+            merchants: vec![MERCHANT.to_owned()],
+            current: None,
+            named: HashMap::new(),
+            owners: HashMap::new(),
+            last_machine: None,
+            last_purchase: None,
+            race: Vec::new(),
+            order: None,
+            last_refund: None,
+            marks: HashMap::new(),
+            deadline_scale: harness.deadline_scale,
+            faults_added: false,
+            patience,
+        }
+    }
+
+    /// The invoice the latest scan, race or checkout produced.
+    pub fn current_invoice(&self) -> Option<String> {
+        self.current.clone()
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.mock.journal_stats().2
+    }
+
+    /// Creates the scenario's customer and applies `setup`.
+    pub fn setup(&mut self, scenario: &Scenario) -> StepResult {
+        let wallet = scenario.setup.wallet.unwrap_or(WALLET);
+        self.mock.set_customer(&self.msisdn, Some(PIN), Some(wallet));
+        if let Some(scale) = scenario.setup.deadline_scale {
+            self.mock.set_deadline_scale(scale).map_err(|e| fail("a valid deadline scale", e))?;
+            self.deadline_scale = scale;
+        }
+        for fault in &scenario.setup.faults {
+            self.add_fault(fault)?;
+        }
+        self.start_seq = self.last_seq();
+        Ok(())
+    }
+
+    pub async fn step(&mut self, step: &Step) -> StepResult {
+        let mark = self.last_seq();
+        let result = self.execute(step).await;
+        self.marks.insert(step.kind(), mark);
+        result
+    }
+
+    async fn execute(&mut self, step: &Step) -> StepResult {
+        match step {
+            Step::Scan { machine, amount, notify_early, currency, alias } => {
+                let merchant = match currency {
+                    Some(currency) => {
+                        let url = self.target.create_purchase_url.as_deref().unwrap_or_default();
+                        let id = self
+                            .harness
+                            .merchant_in(currency, url)
+                            .map_err(|e| fail("a merchant in that currency", e))?;
+                        if !self.merchants.contains(&id) {
+                            self.merchants.push(id.clone());
+                        }
+                        id
+                    }
+                    None => MERCHANT.to_owned(),
+                };
+                let options = ScanOptions { amount: *amount, notify_early: *notify_early };
+                let (report, _) = self
+                    .mock
+                    .unattended_purchase(&merchant, machine, Some(&self.msisdn), &options)
+                    .await
+                    .map_err(|e| fail("the UPS to call createPurchase", e.to_string()))?;
+                if let MockOutcome::Accepted { invoice_reference } = &report.outcome {
+                    self.adopt(invoice_reference, alias.as_deref(), &self.msisdn.clone());
+                }
+                self.last_machine = Some(machine.clone());
+                self.last_purchase = Some(report);
+                Ok(())
+            }
+            Step::ScanInvoice { invoice } => {
+                let reference = self.invoice(invoice)?;
+                let qr = mock_glase::Machine::invoice_qr(&reference);
+                let msisdn = self.owner(&reference);
+                self.mock
+                    .scan(&qr, Some(&msisdn))
+                    .map_err(|e| fail("the customer to open the invoice", e.to_string()))?;
+                Ok(())
+            }
+            Step::Confirm { invoice, pin, outcome } => {
+                let reference = self.invoice(invoice)?;
+                let msisdn = self.owner(&reference);
+                let (confirmation, view) = self
+                    .mock
+                    .confirm(&reference, Some(&msisdn), pin.as_deref())
+                    .map_err(|e| fail("the customer to confirm", e.to_string()))?;
+                let got = confirmation_name(confirmation);
+                match outcome {
+                    Some(expected) if expected.as_str() != got => Err(fail(
+                        format!("confirmation: {}", expected.as_str()),
+                        format!("{got} (invoice {})", view.record.status),
+                    )),
+                    None if matches!(confirmation, Confirmation::WrongPin | Confirmation::InsufficientFunds) => {
+                        Err(fail("confirmation: paid or reserved", format!("{got} (invoice {})", view.record.status)))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Step::WrongPin { invoice } => {
+                let reference = self.invoice(invoice)?;
+                let msisdn = self.owner(&reference);
+                let (confirmation, _) = self
+                    .mock
+                    .confirm(&reference, Some(&msisdn), Some(WRONG_PIN))
+                    .map_err(|e| fail("the customer to enter a PIN", e.to_string()))?;
+                if confirmation == Confirmation::WrongPin {
+                    Ok(())
+                } else {
+                    Err(fail("wrong PIN", confirmation_name(confirmation)))
+                }
+            }
+            Step::Cancel { invoice } => {
+                let reference = self.invoice(invoice)?;
+                let msisdn = self.owner(&reference);
+                self.mock
+                    .cancel(&reference, Some(&msisdn))
+                    .map_err(|e| fail("the customer to cancel", e.to_string()))?;
+                Ok(())
+            }
+            Step::WalkAway { invoice } => {
+                let reference = self.invoice(invoice)?;
+                self.mock.walk_away(&reference).map_err(|e| fail("the customer to walk away", e.to_string()))?;
+                Ok(())
+            }
+            Step::SetWallet { balance } => {
+                self.mock.set_customer(&self.msisdn, None, Some(*balance));
+                Ok(())
+            }
+            Step::Race { machine, amount, customers, alias } => {
+                self.race(machine, *amount, *customers, alias.as_deref()).await
+            }
+
+            Step::Vend { machine, items: chosen, expect } => {
+                let machine = match machine.as_deref().or(self.last_machine.as_deref()) {
+                    Some(machine) => machine.to_owned(),
+                    None => return Err(fail("a machine (name one, or scan first)", "none")),
+                };
+                let path = format!("/driver/machines/{}/vend", segment(&machine));
+                let answer = self.machine_driver()?.post(&path, Some(json!({ "items": items(chosen) }))).await?;
+                check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "vend")
+            }
+            Step::OutOfService { machine, expect } | Step::InService { machine, expect } => {
+                let action = if matches!(step, Step::OutOfService { .. }) { "out-of-service" } else { "in-service" };
+                let path = format!("/driver/machines/{}/{action}", segment(machine));
+                let answer = self.machine_driver()?.post(&path, None).await?;
+                check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), action)
+            }
+            Step::Checkout { items: chosen, alias } => {
+                let answer =
+                    self.shop_driver()?.post("/driver/shop/checkout", Some(json!({ "items": items(chosen) }))).await?;
+                let (Some(order), Some(reference)) = (answer.field("orderId"), answer.field("invoiceReference")) else {
+                    return Err(fail("201 with orderId and invoiceReference", answer.to_string()));
+                };
+                if !answer.ok() {
+                    return Err(fail("201 with orderId and invoiceReference", answer.to_string()));
+                }
+                self.order = Some(order.to_owned());
+                let reference = reference.to_owned();
+                self.adopt(&reference, alias.as_deref(), &self.msisdn.clone());
+                Ok(())
+            }
+            Step::Refund { amount, expect } => {
+                let order = self.order()?;
+                let body = match amount {
+                    Some(amount) => json!({ "amount": format!("{amount:.2}") }),
+                    None => json!({}),
+                };
+                let answer = self
+                    .shop_driver()?
+                    .post(&format!("/driver/shop/orders/{}/refund", segment(&order)), Some(body))
+                    .await?;
+                self.last_refund = Some(answer.clone());
+                match expect {
+                    Some(expect) => check_driver(&answer, *expect, "refund"),
+                    None => Ok(()),
+                }
+            }
+            Step::ShopCancel { expect } => {
+                let order = self.order()?;
+                let answer =
+                    self.shop_driver()?.post(&format!("/driver/shop/orders/{}/cancel", segment(&order)), None).await?;
+                check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "cancel")
+            }
+            Step::ShopClose => {
+                let answer = self.shop_driver()?.post("/driver/shop/close", None).await?;
+                check_driver(&answer, DriverOutcome::Ok, "close")
+            }
+
+            Step::Fault(spec) => self.add_fault(spec),
+            Step::ClearFaults => {
+                self.mock.clear_faults(None);
+                Ok(())
+            }
+            Step::AdvanceClock(by) => {
+                self.mock.advance_clock(*by).map_err(|e| fail("the clock to move", e))?;
+                Ok(())
+            }
+            Step::Wait(duration) => {
+                tokio::time::sleep(*duration).await;
+                Ok(())
+            }
+            Step::Notify { kind, invoice, delay } => {
+                let reference = self.invoice(invoice)?;
+                let kind = match kind {
+                    NotifyKind::Forged => ExtraNotification::Forged,
+                    NotifyKind::Duplicate => ExtraNotification::Duplicate,
+                };
+                self.mock
+                    .send_extra_notification(&reference, kind, None, *delay)
+                    .map_err(|e| fail("a notification to send", e.to_string()))?;
+                Ok(())
+            }
+
+            Step::ExpectPurchase { outcome, error_code } => {
+                let Some(report) = &self.last_purchase else {
+                    return Err(fail("a scan before expect_purchase", "no purchase yet"));
+                };
+                let expected = match error_code {
+                    Some(code) => format!("{} with errorCode {code}", outcome.as_str()),
+                    None => outcome.as_str().to_owned(),
+                };
+                if purchase_matches(report, *outcome, error_code.as_deref()) {
+                    Ok(())
+                } else {
+                    Err(fail(format!("createPurchase {expected}"), describe_purchase(report)))
+                }
+            }
+            Step::ExpectRace { accepted, error_code } => {
+                let got = self.race.iter().filter(|r| matches!(r.outcome, MockOutcome::Accepted { .. })).count();
+                let others_ok = self
+                    .race
+                    .iter()
+                    .filter(|r| !matches!(r.outcome, MockOutcome::Accepted { .. }))
+                    .all(|r| purchase_matches(r, PurchaseOutcome::Declined, error_code.as_deref()));
+                let expected = match error_code {
+                    Some(code) => format!("{accepted} accepted, the others declined with {code}"),
+                    None => format!("{accepted} accepted, the others declined"),
+                };
+                if got == *accepted as usize && others_ok {
+                    Ok(())
+                } else {
+                    let actual: Vec<String> = self.race.iter().map(describe_purchase).collect();
+                    Err(fail(expected, actual.join("; ")))
+                }
+            }
+            Step::ExpectStatus { invoice, status, timing } => {
+                let reference = self.invoice(invoice)?;
+                let mock = self.mock;
+                let current = || mock.invoice(&reference).map(|v| v.record.status);
+                let wanted = *status;
+                self.wait_for(*timing, || {
+                    let now = current();
+                    (now == Some(wanted), now.map_or("no such invoice".to_owned(), |s| s.to_string()))
+                })
+                .await
+                .map_err(|actual| {
+                    fail(
+                        format!("invoice {reference} {} {wanted}", timing_words(*timing)),
+                        format!("{actual}{}", history(mock, &reference)),
+                    )
+                })
+            }
+            Step::ExpectCall { operation, within, min, max, after, scope } => {
+                let within = &self.cap(*within);
+                let since = self.mark_seq(after, scope, *within).await?;
+                let invoice = self.scope_invoice(scope, operation.name())?;
+                let count = |run: &Self| run.calls(operation.name(), since, invoice.as_deref()).len();
+                let deadline = tokio::time::Instant::now() + *within;
+                let mut seen = count(self);
+                while seen < *min as usize && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(POLL).await;
+                    seen = count(self);
+                }
+                let range = match max {
+                    Some(max) if max == min => format!("exactly {min}"),
+                    Some(max) => format!("{min} to {max}"),
+                    None => format!("at least {min}"),
+                };
+                let whose = invoice.as_deref().map(|i| format!(" for invoice {i}")).unwrap_or_default();
+                let expected = format!(
+                    "{range} {}{whose} {} within {}",
+                    operation.name(),
+                    mark_words(after),
+                    humantime::format_duration(*within)
+                );
+                if seen < *min as usize || max.is_some_and(|max| seen > max as usize) {
+                    Err(fail(expected, format!("{seen} call(s){}", self.exchanged(invoice.as_deref()))))
+                } else {
+                    Ok(())
+                }
+            }
+            Step::ExpectNoCall { operation, during, after, scope } => {
+                let invoice = self.scope_invoice(scope, operation.name())?;
+                let since = match after {
+                    Mark::Start => self.start_seq,
+                    other => self.mark_seq(other, scope, Duration::ZERO).await?,
+                };
+                let deadline = tokio::time::Instant::now() + *during;
+                loop {
+                    let calls = self.calls(operation.name(), since, invoice.as_deref());
+                    if let Some(first) = calls.first() {
+                        let whose = invoice.as_deref().map(|i| format!(" for invoice {i}")).unwrap_or_default();
+                        return Err(fail(
+                            format!("no {}{whose} {}", operation.name(), mark_words(after)),
+                            format!(
+                                "{} call(s), the first at journal #{}{}",
+                                calls.len(),
+                                first.seq,
+                                self.exchanged(invoice.as_deref())
+                            ),
+                        ));
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+            Step::ExpectMachine { machine, state, timing } => {
+                let machine = match machine.as_deref().or(self.last_machine.as_deref()) {
+                    Some(machine) => machine.to_owned(),
+                    None => return Err(fail("a machine (name one, or scan first)", "none")),
+                };
+                let driver = self.machine_driver()?.clone();
+                let path = format!("/driver/machines/{}", segment(&machine));
+                self.wait_for_async(*timing, || async {
+                    let answer = driver.get(&path).await?;
+                    let now = answer.field("state").unwrap_or("?").to_owned();
+                    Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
+                })
+                .await?
+                .map_err(|actual| fail(format!("machine {machine} {} {state}", timing_words(*timing)), actual))
+            }
+            Step::ExpectOrder { state, timing } => {
+                let order = self.order()?;
+                let driver = self.shop_driver()?.clone();
+                let path = format!("/driver/shop/orders/{}", segment(&order));
+                self.wait_for_async(*timing, || async {
+                    let answer = driver.get(&path).await?;
+                    let now = answer.field("state").unwrap_or("?").to_owned();
+                    Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
+                })
+                .await?
+                .map_err(|actual| fail(format!("order {order} {} {state}", timing_words(*timing)), actual))
+            }
+            Step::ExpectRefund { outcome } => {
+                let Some(answer) = &self.last_refund else {
+                    return Err(fail("a refund before expect_refund", "no refund yet"));
+                };
+                check_driver(answer, *outcome, "refund")
+            }
+            Step::ExpectPayment { invoice, amount, refunded } => {
+                let reference = self.invoice(invoice)?;
+                let payment = self.mock.invoice(&reference).and_then(|v| v.payment);
+                let Some(payment) = payment else {
+                    return Err(fail(
+                        format!("a payment for invoice {reference}"),
+                        format!("none{}", history(self.mock, &reference)),
+                    ));
+                };
+                if let Some(amount) = amount
+                    && payment.amount != *amount
+                {
+                    return Err(fail(
+                        format!("payment of {amount:.2}"),
+                        format!("{:.2} {}", payment.amount, payment.currency),
+                    ));
+                }
+                if let Some(refunded) = refunded
+                    && payment.refunded() != *refunded
+                {
+                    return Err(fail(format!("{refunded:.2} refunded"), format!("{:.2} refunded", payment.refunded())));
+                }
+                Ok(())
+            }
+            // Judged after the scenario, over its findings.
+            Step::ExpectFindings(_) => Ok(()),
+        }
+    }
+
+    async fn race(
+        &mut self,
+        machine: &str,
+        amount: Option<Decimal>,
+        customers: u32,
+        alias: Option<&str>,
+    ) -> StepResult {
+        let mut tasks = Vec::new();
+        for n in 0..customers {
+            let msisdn = format!("4680{:05}{n:02}", self.index + 1);
+            self.mock.set_customer(&msisdn, Some(PIN), Some(WALLET));
+            let mock = self.mock.clone();
+            let machine = machine.to_owned();
+            let options = ScanOptions { amount, notify_early: false };
+            tasks.push(tokio::spawn(async move {
+                let result = mock.unattended_purchase(MERCHANT, &machine, Some(&msisdn), &options).await;
+                (msisdn, result)
+            }));
+        }
+        self.race.clear();
+        for task in tasks {
+            let (msisdn, result) = task.await.map_err(|e| fail("the race's scans to finish", e.to_string()))?;
+            let (report, _) = result.map_err(|e| fail("the UPS to call createPurchase", e.to_string()))?;
+            if let MockOutcome::Accepted { invoice_reference } = &report.outcome {
+                self.adopt(invoice_reference, alias, &msisdn);
+            }
+            self.race.push(report);
+        }
+        self.last_machine = Some(machine.to_owned());
+        self.last_purchase = self.race.first().cloned();
+        Ok(())
+    }
+
+    fn adopt(&mut self, reference: &str, alias: Option<&str>, msisdn: &str) {
+        self.current = Some(reference.to_owned());
+        self.owners.insert(reference.to_owned(), msisdn.to_owned());
+        if let Some(alias) = alias {
+            self.named.insert(alias.to_owned(), reference.to_owned());
+        }
+    }
+
+    fn add_fault(&mut self, spec: &FaultSpec) -> StepResult {
+        let target =
+            FaultTarget::parse(&spec.operation).ok_or_else(|| fail("a known fault target", spec.operation.clone()))?;
+        let action = match &spec.action {
+            FaultKind::ResultCode(code) => FaultAction::ResultCode(*code),
+            FaultKind::SoapFault(text) => FaultAction::SoapFault(text.clone()),
+            FaultKind::HttpStatus(status) => FaultAction::HttpStatus(*status),
+            FaultKind::Delay(delay) => FaultAction::Delay(*delay),
+            FaultKind::DropConnection => FaultAction::DropConnection,
+        };
+        let rule = FaultRule {
+            id: 0,
+            target,
+            terminal: None,
+            merchant: Some(MERCHANT.to_owned()),
+            action,
+            remaining: spec.times,
+            probability: None,
+        };
+        self.mock.add_fault(rule).map_err(|e| fail("the fault to be accepted", e))?;
+        self.faults_added = true;
+        Ok(())
+    }
+
+    fn invoice(&self, reference: &InvoiceRef) -> Result<String, StepError> {
+        match reference {
+            InvoiceRef::Current => {
+                self.current.clone().ok_or_else(|| fail("an invoice (from an accepted scan or a checkout)", "none yet"))
+            }
+            InvoiceRef::Named(name) => self
+                .named
+                .get(name)
+                .cloned()
+                .ok_or_else(|| fail(format!("invoice `{name}`"), "its step made no invoice")),
+        }
+    }
+
+    fn owner(&self, reference: &str) -> String {
+        self.owners.get(reference).cloned().unwrap_or_else(|| self.msisdn.clone())
+    }
+
+    fn order(&self) -> Result<String, StepError> {
+        self.order.clone().ok_or_else(|| fail("an order (checkout first)", "none yet"))
+    }
+
+    fn machine_driver(&self) -> Result<&Driver, StepError> {
+        self.machine_driver.as_ref().ok_or_else(|| fail("a machine driver (--machine-driver)", "none configured"))
+    }
+
+    fn shop_driver(&self) -> Result<&Driver, StepError> {
+        self.shop_driver.as_ref().ok_or_else(|| fail("a shop driver (--shop-driver)", "none configured"))
+    }
+
+    /// The invoice a call count is about: `None` counts every call.
+    fn scope_invoice(&self, scope: &CallScope, operation: &str) -> Result<Option<String>, StepError> {
+        match scope {
+            CallScope::Any => Ok(None),
+            CallScope::Invoice(reference) => self.invoice(reference).map(Some),
+            CallScope::Default if INVOICE_OPERATIONS.contains(&operation) => Ok(self.current.clone()),
+            CallScope::Default => Ok(None),
+        }
+    }
+
+    /// The journal position a count starts after.
+    async fn mark_seq(&self, mark: &Mark, scope: &CallScope, within: Duration) -> Result<u64, StepError> {
+        match mark {
+            Mark::Start => Ok(self.start_seq),
+            Mark::Step(kind) => Ok(self.marks.get(kind.as_str()).copied().unwrap_or(self.start_seq)),
+            Mark::Notification => {
+                let invoice = match scope {
+                    CallScope::Invoice(reference) => self.invoice(reference)?,
+                    _ => self.invoice(&InvoiceRef::Current)?,
+                };
+                // What sends a notification: a status change, or the kit sending one.
+                // (A notificationSent entry is written when the answer is in, which can
+                // be after the getPaymentStatus it triggered: not a usable mark.)
+                let deadline = tokio::time::Instant::now() + within;
+                loop {
+                    let filter =
+                        Filter { after: Some(self.start_seq), invoice: Some(invoice.clone()), ..Filter::default() };
+                    let cause = self.mock.journal(&filter).into_iter().rev().find(|e| match &e.record {
+                        Record::Machine { event: Event::Transition { .. } } => true,
+                        Record::Control { action, .. } => action == "sendNotification",
+                        _ => false,
+                    });
+                    if let Some(entry) = cause {
+                        return Ok(entry.seq);
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(fail(format!("a notification for invoice {invoice}"), "none was sent"));
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        }
+    }
+
+    /// SOAP requests of `operation` from this scenario's merchants after `since`.
+    fn calls(&self, operation: &str, since: u64, invoice: Option<&str>) -> Vec<Entry> {
+        let filter = Filter { after: Some(since), invoice: invoice.map(str::to_owned), ..Filter::default() };
+        self.mock
+            .journal(&filter)
+            .into_iter()
+            .filter(|e| e.merchant.as_deref().is_some_and(|m| self.merchants.iter().any(|ours| ours == m)))
+            .filter(|e| matches!(&e.record, Record::SoapRequest { operation: Some(op), .. } if op == operation))
+            .collect()
+    }
+
+    /// The numbered list of SOAP calls exchanged for the invoice (or the scenario), for
+    /// a failure message.
+    fn exchanged(&self, invoice: Option<&str>) -> String {
+        let filter = Filter { after: Some(self.start_seq), invoice: invoice.map(str::to_owned), ..Filter::default() };
+        let lines: Vec<String> = self
+            .mock
+            .journal(&filter)
+            .iter()
+            .filter_map(|e| match &e.record {
+                Record::SoapRequest { operation: Some(op), .. } => Some(format!("#{} {op}", e.seq)),
+                Record::SoapResponse { operation: Some(op), result_code, http_status, .. } => Some(match result_code {
+                    Some(code) => format!("#{} {op} → {code}", e.seq),
+                    None => format!("#{} {op} → HTTP {http_status}", e.seq),
+                }),
+                Record::NotificationSent { http_status, attempt, .. } => Some(format!(
+                    "#{} notification attempt {attempt} → {}",
+                    e.seq,
+                    http_status.map_or("no answer".to_owned(), |s| s.to_string())
+                )),
+                Record::Machine { event: Event::Transition { from, to, .. } } => {
+                    Some(format!("#{} {from} → {to}", e.seq))
+                }
+                _ => None,
+            })
+            .collect();
+        if lines.is_empty() { String::new() } else { format!("; exchanged: {}", lines.join(", ")) }
+    }
+
+    fn cap(&self, within: Duration) -> Duration {
+        self.patience.map_or(within, |p| within.min(p))
+    }
+
+    /// Polls a synchronous condition: `(holds, what it is now)`.
+    async fn wait_for(&self, timing: Timing, mut check: impl FnMut() -> (bool, String)) -> Result<(), String> {
+        let (window, throughout) = match timing {
+            Timing::Within(d) => (self.cap(d), false),
+            Timing::During(d) => (d, true),
+        };
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            let (holds, now) = check();
+            match (holds, throughout) {
+                (true, false) => return Ok(()),
+                (false, true) => return Err(now),
+                _ => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return if throughout { Ok(()) } else { Err(now) };
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Polls an asynchronous condition (a driver call).
+    async fn wait_for_async<F, Fut>(&self, timing: Timing, mut check: F) -> Result<Result<(), String>, StepError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(bool, String), Unreachable>>,
+    {
+        let (window, throughout) = match timing {
+            Timing::Within(d) => (self.cap(d), false),
+            Timing::During(d) => (d, true),
+        };
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            let (holds, now) = check().await?;
+            match (holds, throughout) {
+                (true, false) => return Ok(Ok(())),
+                (false, true) => return Ok(Err(now)),
+                _ => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(if throughout { Ok(()) } else { Err(now) });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Leaves nothing open: faults cleared, the deadline scale restored, unconfirmed
+    /// invoices cancelled by their customer, unlocked machines given an empty choice.
+    /// Then waits for the system under test to go quiet.
+    pub async fn tidy_up(&mut self) {
+        if self.faults_added {
+            self.mock.clear_faults(None);
+        }
+        if (self.deadline_scale - self.harness.deadline_scale).abs() > f64::EPSILON {
+            let _ = self.mock.set_deadline_scale(self.harness.deadline_scale);
+        }
+        let open: Vec<_> = self
+            .mock
+            .invoices(None)
+            .into_iter()
+            .filter(|r| r.reseller == MERCHANT || self.merchants.contains(&r.reseller))
+            .filter(|r| matches!(r.status, InvoiceStatus::Issued | InvoiceStatus::Reserved))
+            .collect();
+        for record in &open {
+            if record.status == InvoiceStatus::Issued {
+                let msisdn = record.opened_by.clone().unwrap_or_else(|| self.owner(&record.reference));
+                let _ = self.mock.cancel(&record.reference, Some(&msisdn));
+            }
+        }
+        if open.iter().any(|r| r.status == InvoiceStatus::Reserved)
+            && let Some(driver) = &self.machine_driver
+            && let Ok(list) = driver.get("/driver/machines").await
+        {
+            let machines = list.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
+            for machine in machines {
+                if machine.get("state").and_then(Value::as_str) == Some("unlocked")
+                    && let Some(token) = machine.get("token").and_then(Value::as_str)
+                {
+                    let path = format!("/driver/machines/{}/vend", segment(token));
+                    let _ = driver.post(&path, Some(json!({ "items": [] }))).await;
+                }
+            }
+        }
+        self.settle().await;
+    }
+
+    /// Waits until the journal has had no entry of ours for [`QUIET`] (at most
+    /// [`SETTLE_LIMIT`]): late answers to the tidy-up belong to this scenario.
+    async fn settle(&self) {
+        let limit = tokio::time::Instant::now() + SETTLE_LIMIT;
+        let mut last = self.last_seq();
+        let mut quiet_since = tokio::time::Instant::now();
+        while tokio::time::Instant::now() < limit {
+            tokio::time::sleep(POLL).await;
+            let now = self.last_seq();
+            if now != last {
+                last = now;
+                quiet_since = tokio::time::Instant::now();
+            } else if quiet_since.elapsed() >= QUIET {
+                return;
+            }
+        }
+    }
+
+    /// The scenario's journal: its merchants' entries since it started.
+    pub fn journal(&self) -> Vec<Entry> {
+        self.mock
+            .journal(&Filter { after: Some(self.start_seq), ..Filter::default() })
+            .into_iter()
+            .filter(|e| e.merchant.as_deref().is_some_and(|m| self.merchants.iter().any(|ours| ours == m)))
+            .collect()
+    }
+}
+
+/// Operations that name an invoice (counted per invoice by default).
+const INVOICE_OPERATIONS: &[&str] = &[
+    "sendInvoice",
+    "updateInvoice",
+    "getPaymentStatus",
+    "cancelInvoice",
+    "commitReservation",
+    "submitPaymentReceipt",
+    "refundPayment",
+];
+
+fn items(items: &[Item]) -> Value {
+    Value::Array(items.iter().map(|i| json!({ "sku": i.sku, "quantity": i.quantity })).collect())
+}
+
+fn check_driver(answer: &Answer, expect: DriverOutcome, action: &str) -> StepResult {
+    let holds = match expect {
+        DriverOutcome::Ok => answer.ok(),
+        DriverOutcome::Paid => answer.ok() && answer.field("outcome") == Some("paid"),
+        DriverOutcome::Canceled => {
+            answer.ok() && (answer.field("outcome") == Some("canceled") || answer.field("state") == Some("canceled"))
+        }
+        DriverOutcome::Refused => answer.status == 409,
+    };
+    if holds {
+        Ok(())
+    } else {
+        let expected = match expect {
+            DriverOutcome::Ok => format!("{action}: 2xx"),
+            DriverOutcome::Refused => format!("{action}: refused (409)"),
+            other => format!("{action}: 2xx, {}", other.as_str()),
+        };
+        Err(fail(expected, answer.to_string()))
+    }
+}
+
+fn confirmation_name(confirmation: Confirmation) -> &'static str {
+    match confirmation {
+        Confirmation::Paid => ConfirmOutcome::Paid.as_str(),
+        Confirmation::Reserved => ConfirmOutcome::Reserved.as_str(),
+        Confirmation::WrongPin => ConfirmOutcome::WrongPin.as_str(),
+        Confirmation::InsufficientFunds => ConfirmOutcome::InsufficientFunds.as_str(),
+    }
+}
+
+fn purchase_matches(report: &PurchaseReport, outcome: PurchaseOutcome, error_code: Option<&str>) -> bool {
+    match (&report.outcome, outcome) {
+        (MockOutcome::Accepted { .. }, PurchaseOutcome::Accepted) => true,
+        (MockOutcome::Declined { error_code: got }, PurchaseOutcome::Declined) => error_code.is_none_or(|c| c == got),
+        (MockOutcome::Violation { .. }, PurchaseOutcome::Violation) => true,
+        _ => false,
+    }
+}
+
+fn describe_purchase(report: &PurchaseReport) -> String {
+    match &report.outcome {
+        MockOutcome::Accepted { invoice_reference } => format!("accepted with invoice {invoice_reference}"),
+        MockOutcome::Declined { error_code } => format!("declined with errorCode {error_code}"),
+        MockOutcome::Violation { violation } => format!("protocol violation: {violation}"),
+    }
+}
+
+fn timing_words(timing: Timing) -> String {
+    match timing {
+        Timing::Within(d) => format!("within {} to be", humantime::format_duration(d)),
+        Timing::During(d) => format!("for {} to stay", humantime::format_duration(d)),
+    }
+}
+
+fn mark_words(mark: &Mark) -> String {
+    match mark {
+        Mark::Start => "in this scenario".to_owned(),
+        Mark::Notification => "after the notification".to_owned(),
+        Mark::Step(kind) => format!("after `{kind}`"),
+    }
+}
+
+/// `; history: ISSUED → RESERVED (customer confirmed reservation), …`
+fn history(mock: &Mock, reference: &str) -> String {
+    let Some(view) = mock.invoice(reference) else { return String::new() };
+    if view.record.history.is_empty() {
+        return String::new();
+    }
+    let steps: Vec<String> =
+        view.record.history.iter().map(|h| format!("{} → {} ({})", h.from, h.to, h.reason)).collect();
+    format!("; history: {}", steps.join(", "))
+}

@@ -1,0 +1,118 @@
+//! Scenarios: YAML files describing what a customer, a machine, a shop and Glase do, and
+//! what the system under test must do in answer (format: `scenarios/README.md`).
+//!
+//! Loading has two stages, as ripgrep's flags do (`lowargs` → `hiargs`): `raw` is the
+//! file as serde-saphyr reads it, with source locations and untyped steps; `resolve`
+//! turns it into a [`Scenario`] of typed [`Step`]s and collects every problem of every
+//! file with its file, line and key, so one run of `glase-conformance list` shows them
+//! all. The runner only ever sees resolved scenarios. The repository's own library is
+//! compiled into the binary ([`embedded`]); integrators add directories of their own.
+
+mod error;
+mod raw;
+mod resolve;
+mod steps;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{LoadError, Problem};
+pub use steps::{
+    CallScope, ConfirmOutcome, Driver, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Located, Mark,
+    NotifyKind, Profile, PurchaseOutcome, STEP_KINDS, Scenario, Setup, Step, Timing,
+};
+
+/// The text of one scenario file and the name it is reported under.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// A path (`my-scenarios/vend.yaml`) or `scenarios/…` for the embedded library.
+    pub name: String,
+    pub text: String,
+}
+
+/// `(path under scenarios/, text)` of every file of the repository's library.
+const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_scenarios.rs"));
+
+/// The repository's scenario library, as compiled into this binary.
+pub fn embedded() -> Vec<Source> {
+    EMBEDDED.iter().map(|(path, text)| Source { name: format!("scenarios/{path}"), text: (*text).to_owned() }).collect()
+}
+
+/// Every `*.yaml`/`*.yml` file under `dir` (recursively, in path order; a `fixtures/`
+/// directory directly under it is skipped). A problem if it cannot be read.
+pub fn from_dir(dir: &Path) -> Result<Vec<Source>, Problem> {
+    let unreadable = |path: &Path, error: std::io::Error| Problem {
+        file: path.display().to_string(),
+        line: None,
+        column: None,
+        key: String::new(),
+        message: format!("cannot read: {error}"),
+    };
+    let mut paths = Vec::new();
+    collect(dir, dir, &mut paths).map_err(|e| unreadable(dir, e))?;
+    if paths.is_empty() {
+        return Err(Problem {
+            file: dir.display().to_string(),
+            line: None,
+            column: None,
+            key: String::new(),
+            message: "no scenario files (*.yaml) in this directory".to_owned(),
+        });
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
+            Ok(Source { name: path.display().to_string(), text })
+        })
+        .collect()
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if dir == root && path.file_name().is_some_and(|n| n == "fixtures") {
+                continue;
+            }
+            collect(root, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Resolves every source; all problems of all files at once. `known_rule` says whether a
+/// rule id exists (normally `rules::rule(id).is_some()`).
+pub fn load(sources: &[Source], known_rule: &dyn Fn(&str) -> bool) -> Result<Vec<Scenario>, LoadError> {
+    let mut problems = Vec::new();
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for source in sources {
+        let mut resolver =
+            resolve::Resolver { file: &source.name, text: &source.text, known_rule, problems: &mut problems };
+        if let Some(scenario) = resolver.resolve() {
+            if let Some(first) = scenarios.iter().find(|s| s.id == scenario.id) {
+                problems.push(Problem {
+                    file: source.name.clone(),
+                    line: None,
+                    column: None,
+                    key: "id".to_owned(),
+                    message: format!("id {:?} is already used by {}", scenario.id, first.file),
+                });
+            } else {
+                scenarios.push(scenario);
+            }
+        }
+    }
+    if problems.is_empty() { Ok(scenarios) } else { Err(LoadError { problems }) }
+}
+
+/// Loads one file's text (tests, tools).
+pub fn load_str(name: &str, text: &str, known_rule: &dyn Fn(&str) -> bool) -> Result<Scenario, LoadError> {
+    let sources = [Source { name: name.to_owned(), text: text.to_owned() }];
+    load(&sources, known_rule).map(|mut list| list.remove(0))
+}
+
+#[cfg(test)]
+mod tests;

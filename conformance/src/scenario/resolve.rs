@@ -1,0 +1,785 @@
+//! From the file as written ([`super::raw`]) to the scenario the runner executes
+//! ([`super::steps`]): every step typed and checked, every problem collected with its
+//! file, line and key, none fatal to the checks after it.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use glase_protocol::{InvoiceStatus, Operation};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_saphyr::{Location, Spanned};
+
+use super::error::Problem;
+use super::raw::{self, RawScenario, Scalar};
+use super::steps::{
+    CallScope, ConfirmOutcome, Driver, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Located, Mark,
+    NotifyKind, Profile, PurchaseOutcome, STEP_KINDS, Scenario, Setup, Step, Timing,
+};
+
+/// The five createPurchase error codes (seed 000).
+const ERROR_CODES: &[&str] = mock_glase::machine::ups::ERROR_CODES;
+/// Machine states of the machine driver contract.
+const MACHINE_STATES: &[&str] = &["idle", "reserved", "unlocked", "vending", "out-of-service"];
+/// Order states of the shop driver contract.
+const ORDER_STATES: &[&str] = &["pending", "paid", "canceled", "failed"];
+/// Default polling window of `expect_*` steps without `within`.
+const DEFAULT_WITHIN: Duration = Duration::from_secs(5);
+/// Default observation window of `expect_no_call` without `during`.
+const DEFAULT_DURING: Duration = Duration::from_secs(1);
+
+/// Everything a file's checks need to know besides the file.
+pub(crate) struct Resolver<'a> {
+    pub file: &'a str,
+    /// The file's text, to quote steps as written.
+    pub text: &'a str,
+    pub known_rule: &'a dyn Fn(&str) -> bool,
+    pub problems: &'a mut Vec<Problem>,
+}
+
+/// Where a step's checks are: its location and key, and what it may refer to.
+struct StepCx {
+    line: Option<u64>,
+    column: Option<u64>,
+    key: String,
+}
+
+impl Resolver<'_> {
+    fn problem(&mut self, location: Option<Location>, key: impl Into<String>, message: impl Into<String>) {
+        let (line, column) = match location {
+            Some(l) if l.line() > 0 => (Some(l.line()), Some(l.column())),
+            _ => (None, None),
+        };
+        self.problems.push(Problem {
+            file: self.file.to_owned(),
+            line,
+            column,
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    fn step_problem(&mut self, cx: &StepCx, field: &str, message: impl Into<String>) {
+        let key = if field.is_empty() { cx.key.clone() } else { format!("{}.{field}", cx.key) };
+        self.problems.push(Problem {
+            file: self.file.to_owned(),
+            line: cx.line,
+            column: cx.column,
+            key,
+            message: message.into(),
+        });
+    }
+
+    /// Parses and resolves one file; `None` if it has problems (all recorded).
+    pub fn resolve(&mut self) -> Option<Scenario> {
+        let text = self.text;
+        let before = self.problems.len();
+        let options = serde_saphyr::options! {};
+        let raw: RawScenario = match serde_saphyr::from_str_with_options(text, options) {
+            Ok(raw) => raw,
+            Err(error) => {
+                let message = error
+                    .render_with_options(serde_saphyr::render_options! { snippets: serde_saphyr::SnippetMode::Off });
+                self.problem(error.location(), "", strip_location_suffix(&message));
+                return None;
+            }
+        };
+        let scenario = self.scenario(raw);
+        (self.problems.len() == before).then_some(scenario).flatten()
+    }
+
+    fn scenario(&mut self, raw: RawScenario) -> Option<Scenario> {
+        let id = raw.id.value.trim().to_owned();
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_/.".contains(&b)) {
+            self.problem(
+                Some(raw.id.referenced),
+                "id",
+                format!("{id:?} must be lower-case words joined by '-' and '/', like unattended/happy-path"),
+            );
+        }
+        if raw.title.value.trim().is_empty() {
+            self.problem(Some(raw.title.referenced), "title", "must not be empty");
+        }
+        let mut profiles = Vec::new();
+        for (i, p) in raw.profiles.value.iter().enumerate() {
+            match Profile::parse(p.value.trim()) {
+                Some(profile) => profiles.push(profile),
+                None => self.problem(
+                    Some(p.referenced),
+                    format!("profiles[{i}]"),
+                    format!("unknown profile {:?}: expected unattended, webshop or pos", p.value),
+                ),
+            }
+        }
+        if raw.profiles.value.is_empty() {
+            self.problem(
+                Some(raw.profiles.referenced),
+                "profiles",
+                "name at least one profile (unattended, webshop, pos)",
+            );
+        }
+        let mut requires = Vec::new();
+        for (i, r) in raw.requires.iter().enumerate() {
+            match Driver::parse(r.value.trim()) {
+                Some(driver) => requires.push(driver),
+                None => self.problem(
+                    Some(r.referenced),
+                    format!("requires[{i}]"),
+                    format!("unknown driver {:?}: expected machine-driver, shop-driver or pos-driver", r.value),
+                ),
+            }
+        }
+        let spec = raw
+            .spec
+            .iter()
+            .map(|s| match &s.value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        let mut rules = Vec::new();
+        for (i, r) in raw.rules.iter().enumerate() {
+            if (self.known_rule)(r.value.trim()) {
+                rules.push(r.value.trim().to_owned());
+            } else {
+                self.problem(
+                    Some(r.referenced),
+                    format!("rules[{i}]"),
+                    format!("unknown rule id {:?} (see `glase-conformance list`)", r.value),
+                );
+            }
+        }
+        let setup = match raw.setup {
+            Some(setup) => self.setup(setup),
+            None => Setup::default(),
+        };
+
+        let mut names = HashSet::new();
+        let mut seen = HashSet::new();
+        let mut steps = Vec::new();
+        let mut expected_findings = None;
+        if raw.steps.value.is_empty() {
+            self.problem(Some(raw.steps.referenced), "steps", "a scenario needs at least one step");
+        }
+        for (i, step) in raw.steps.value.into_iter().enumerate() {
+            let location = step.referenced;
+            let Some((kind, args)) = self.split_step(i, step) else { continue };
+            let cx = StepCx {
+                line: (location.line() > 0).then(|| location.line()),
+                column: (location.line() > 0).then(|| location.column()),
+                key: format!("steps[{i}].{kind}"),
+            };
+            let (args, rule) = self.rule_of(&cx, args);
+            let text = self.quote(cx.line, &kind).unwrap_or_else(|| describe(&kind, &args));
+            let Some(resolved) = self.step(&cx, &kind, args, &mut names, &seen) else { continue };
+            if let Step::ExpectFindings(ids) = &resolved {
+                if expected_findings.is_some() {
+                    self.step_problem(&cx, "", "expect_findings may appear only once");
+                }
+                expected_findings = Some(ids.clone());
+            }
+            if let Some(driver) = resolved.driver()
+                && !requires.contains(&driver)
+            {
+                self.step_problem(&cx, "", format!("this step needs the {}: add it to `requires`", driver.as_str()));
+            }
+            seen.insert(kind.clone());
+            let location = match cx.line {
+                Some(line) => format!("{}:{line}", self.file),
+                None => self.file.to_owned(),
+            };
+            steps.push(Located { value: resolved, location, text, rule });
+        }
+        Some(Scenario {
+            id,
+            title: raw.title.value.trim().to_owned(),
+            description: raw.description.map(|d| d.trim().to_owned()),
+            file: self.file.to_owned(),
+            profiles,
+            requires,
+            spec,
+            rules,
+            setup,
+            steps,
+            expected_findings,
+        })
+    }
+
+    /// The step's line as written (`scan: {machine: machine-1}`), when the whole step
+    /// is on it.
+    fn quote(&self, line: Option<u64>, kind: &str) -> Option<String> {
+        let index = usize::try_from(line?).ok()?.checked_sub(1)?;
+        let written = self.text.lines().nth(index)?.trim();
+        let written = written.strip_prefix("- ").unwrap_or(written).trim();
+        let written = match written.find(" #") {
+            Some(comment) => written[..comment].trim_end(),
+            None => written,
+        };
+        let complete = written == kind || written.starts_with(&format!("{kind}:")) && !written.ends_with(':');
+        complete.then(|| written.to_owned())
+    }
+
+    fn setup(&mut self, setup: Spanned<Value>) -> Setup {
+        let cx = StepCx {
+            line: Some(setup.referenced.line()).filter(|l| *l > 0),
+            column: Some(setup.referenced.column()),
+            key: "setup".to_owned(),
+        };
+        let Some(args) = self.args::<raw::SetupArgs>(&cx, setup.value) else { return Setup::default() };
+        let wallet = args.wallet.and_then(|w| self.money(&cx, "wallet", &w));
+        if args.deadline_scale.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+            self.step_problem(&cx, "deadline_scale", "must be a positive number");
+        }
+        let faults = args
+            .faults
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, f)| self.fault(&cx, &format!("faults[{i}]"), f))
+            .collect();
+        Setup { wallet, deadline_scale: args.deadline_scale, faults }
+    }
+
+    /// A step is a one-key map (`- scan: {…}`) or a bare key (`- clear_faults`).
+    fn split_step(&mut self, i: usize, step: Spanned<Value>) -> Option<(String, Value)> {
+        let location = Some(step.referenced);
+        match step.value {
+            Value::String(kind) => Some((kind, Value::Null)),
+            Value::Object(map) if map.len() == 1 => map.into_iter().next(),
+            Value::Object(map) => {
+                let keys: Vec<&String> = map.keys().collect();
+                self.problem(location, format!("steps[{i}]"), format!("a step is a map with exactly one key (the step), found {keys:?}; start each step with its own '-'"));
+                None
+            }
+            other => {
+                self.problem(location, format!("steps[{i}]"), format!("a step is a map like `scan: {{machine: machine-1}}`, found {other}"));
+                None
+            }
+        }
+        .and_then(|(kind, args)| {
+            if STEP_KINDS.contains(&kind.as_str()) {
+                Some((kind, args))
+            } else {
+                let hint = closest(&kind, STEP_KINDS).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                self.problem(location, format!("steps[{i}]"), format!("unknown step `{kind}`{hint}; steps are: {}", STEP_KINDS.join(", ")));
+                None
+            }
+        })
+    }
+
+    /// Takes `rule: ID` out of a step's arguments (any step may name the rule it checks).
+    fn rule_of(&mut self, cx: &StepCx, args: Value) -> (Value, Option<String>) {
+        let Value::Object(mut map) = args else { return (args, None) };
+        let rule = match map.remove("rule") {
+            None => None,
+            Some(Value::String(id)) if (self.known_rule)(id.trim()) => Some(id.trim().to_owned()),
+            Some(other) => {
+                self.step_problem(cx, "rule", format!("unknown rule id {other} (see `glase-conformance list`)"));
+                None
+            }
+        };
+        (Value::Object(map), rule)
+    }
+
+    fn args<T: DeserializeOwned>(&mut self, cx: &StepCx, value: Value) -> Option<T> {
+        let value = if value.is_null() { Value::Object(serde_json::Map::new()) } else { value };
+        match serde_json::from_value(value) {
+            Ok(args) => Some(args),
+            Err(error) => {
+                self.step_problem(cx, "", error.to_string());
+                None
+            }
+        }
+    }
+
+    fn step(
+        &mut self,
+        cx: &StepCx,
+        kind: &str,
+        args: Value,
+        names: &mut HashSet<String>,
+        seen: &HashSet<String>,
+    ) -> Option<Step> {
+        let before = self.problems.len();
+        let step = match kind {
+            "scan" => {
+                let a: raw::ScanArgs = self.args(cx, args)?;
+                let amount = a.amount.as_ref().and_then(|m| self.money(cx, "amount", m));
+                if let Some(currency) = &a.currency
+                    && (currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()))
+                {
+                    self.step_problem(cx, "currency", format!("{currency:?} is not an ISO 4217 code like SEK"));
+                }
+                let alias = self.define(cx, a.alias, names);
+                Step::Scan { machine: a.machine, amount, notify_early: a.notify_early, currency: a.currency, alias }
+            }
+            "scan_invoice" => {
+                let a: raw::InvoiceArgs = self.args(cx, args)?;
+                Step::ScanInvoice { invoice: self.invoice(cx, a.invoice, names) }
+            }
+            "confirm" => {
+                let a: raw::ConfirmArgs = self.args(cx, args)?;
+                let outcome = a.outcome.as_deref().and_then(|o| {
+                    self.choice(
+                        cx,
+                        "outcome",
+                        o,
+                        &[
+                            ("paid", ConfirmOutcome::Paid),
+                            ("reserved", ConfirmOutcome::Reserved),
+                            ("wrong_pin", ConfirmOutcome::WrongPin),
+                            ("insufficient_funds", ConfirmOutcome::InsufficientFunds),
+                        ],
+                    )
+                });
+                Step::Confirm { invoice: self.invoice(cx, a.invoice, names), pin: a.pin.map(|p| p.text()), outcome }
+            }
+            "wrong_pin" => Step::WrongPin { invoice: self.invoice_arg(cx, args, names)? },
+            "cancel" => Step::Cancel { invoice: self.invoice_arg(cx, args, names)? },
+            "walk_away" => Step::WalkAway { invoice: self.invoice_arg(cx, args, names)? },
+            "set_wallet" => {
+                let a: raw::WalletArgs = self.args(cx, args)?;
+                Step::SetWallet { balance: self.money(cx, "balance", &a.balance)? }
+            }
+            "race" => {
+                let a: raw::RaceArgs = self.args(cx, args)?;
+                let amount = a.scan.amount.as_ref().and_then(|m| self.money(cx, "scan.amount", m));
+                if a.scan.customers < 2 {
+                    self.step_problem(cx, "scan.customers", "a race needs at least 2 customers");
+                }
+                let alias = self.define(cx, a.scan.alias, names);
+                Step::Race { machine: a.scan.machine, amount, customers: a.scan.customers, alias }
+            }
+            "vend" => {
+                let a: raw::VendArgs = self.args(cx, args)?;
+                let expect = self.driver_outcome(cx, a.expect.as_deref(), &["ok", "paid", "canceled", "refused"]);
+                Step::Vend { machine: a.machine, items: items(a.items), expect }
+            }
+            "out_of_service" | "in_service" => {
+                let a: raw::MachineArgs = self.args(cx, args)?;
+                let expect = self.driver_outcome(cx, a.expect.as_deref(), &["ok", "refused"]);
+                if kind == "out_of_service" {
+                    Step::OutOfService { machine: a.machine, expect }
+                } else {
+                    Step::InService { machine: a.machine, expect }
+                }
+            }
+            "checkout" => {
+                let a: raw::CheckoutArgs = self.args(cx, args)?;
+                if a.items.is_empty() {
+                    self.step_problem(cx, "items", "a checkout needs at least one item");
+                }
+                let alias = self.define(cx, a.alias, names);
+                Step::Checkout { items: items(a.items), alias }
+            }
+            "refund" => {
+                let a: raw::RefundArgs = self.args(cx, args)?;
+                let amount = a.amount.as_ref().and_then(|m| self.money(cx, "amount", m));
+                let expect = self.driver_outcome(cx, a.expect.as_deref(), &["ok", "refused"]);
+                Step::Refund { amount, expect }
+            }
+            "shop_cancel" => {
+                let a: raw::ExpectOnlyArgs = self.args(cx, args)?;
+                Step::ShopCancel {
+                    expect: self.driver_outcome(cx, a.expect.as_deref(), &["ok", "canceled", "refused"]),
+                }
+            }
+            "shop_close" => {
+                let _: raw::ExpectOnlyArgs = self.args(cx, args)?;
+                Step::ShopClose
+            }
+            "fault" => {
+                let a: raw::FaultArgs = self.args(cx, args)?;
+                Step::Fault(self.fault(cx, "", a)?)
+            }
+            "clear_faults" => {
+                let _: raw::ExpectOnlyArgs = self.args(cx, args)?;
+                Step::ClearFaults
+            }
+            "advance_clock" => {
+                let a: raw::ByArgs = self.args(cx, args)?;
+                Step::AdvanceClock(self.duration(cx, "by", &a.by)?)
+            }
+            "wait" => {
+                let scalar: Scalar = self.args(cx, args)?;
+                Step::Wait(self.duration(cx, "", &scalar)?)
+            }
+            "notify" => {
+                let a: raw::NotifyArgs = self.args(cx, args)?;
+                let kind = self.choice(
+                    cx,
+                    "kind",
+                    &a.kind,
+                    &[("forged", NotifyKind::Forged), ("duplicate", NotifyKind::Duplicate)],
+                );
+                let delay = a.delay.as_ref().and_then(|d| self.duration(cx, "delay", d));
+                Step::Notify { kind: kind?, invoice: self.invoice(cx, a.invoice, names), delay }
+            }
+            "expect_purchase" => {
+                let a: raw::ExpectPurchaseArgs = self.args(cx, args)?;
+                let outcome = self.choice(
+                    cx,
+                    "outcome",
+                    &a.outcome,
+                    &[
+                        ("accepted", PurchaseOutcome::Accepted),
+                        ("declined", PurchaseOutcome::Declined),
+                        ("violation", PurchaseOutcome::Violation),
+                    ],
+                )?;
+                if let Some(code) = &a.error_code {
+                    self.error_code(cx, code);
+                    if outcome != PurchaseOutcome::Declined {
+                        self.step_problem(cx, "error_code", "an error_code goes with outcome: declined");
+                    }
+                }
+                Step::ExpectPurchase { outcome, error_code: a.error_code }
+            }
+            "expect_race" => {
+                let a: raw::ExpectRaceArgs = self.args(cx, args)?;
+                if let Some(code) = &a.error_code {
+                    self.error_code(cx, code);
+                }
+                self.after_step(cx, "race", seen);
+                Step::ExpectRace { accepted: a.accepted, error_code: a.error_code }
+            }
+            "expect_status" => {
+                let a: raw::ExpectStatusArgs = self.args(cx, args)?;
+                let status = InvoiceStatus::parse(a.status.trim());
+                if status.is_none() {
+                    let all: Vec<&str> = InvoiceStatus::ALL.iter().map(|s| s.as_str()).collect();
+                    self.step_problem(
+                        cx,
+                        "status",
+                        format!("unknown status {:?}; expected one of {}", a.status, all.join(", ")),
+                    );
+                }
+                let timing = self.timing(cx, a.within.as_ref(), a.during.as_ref());
+                Step::ExpectStatus { invoice: self.invoice(cx, a.invoice, names), status: status?, timing: timing? }
+            }
+            "expect_call" => {
+                let a: raw::ExpectCallArgs = self.args(cx, args)?;
+                let operation = self.operation(cx, &a.operation);
+                let within = match &a.within {
+                    Some(w) => self.duration(cx, "within", w),
+                    None => Some(DEFAULT_WITHIN),
+                };
+                let (min, max) = match &a.count {
+                    Some(count) => (count.min.unwrap_or(1), count.max),
+                    None => (1, None),
+                };
+                if max.is_some_and(|max| max < min) {
+                    self.step_problem(cx, "count", "max is below min");
+                }
+                let after = self.mark(cx, a.after.as_deref(), seen);
+                let scope = self.scope(cx, a.invoice, names);
+                Step::ExpectCall { operation: operation?, within: within?, min, max, after: after?, scope }
+            }
+            "expect_no_call" => {
+                let a: raw::ExpectNoCallArgs = self.args(cx, args)?;
+                let operation = self.operation(cx, &a.operation);
+                let during = match &a.during {
+                    Some(d) => self.duration(cx, "during", d),
+                    None => Some(DEFAULT_DURING),
+                };
+                let after = self.mark(cx, a.after.as_deref(), seen);
+                let scope = self.scope(cx, a.invoice, names);
+                Step::ExpectNoCall { operation: operation?, during: during?, after: after?, scope }
+            }
+            "expect_machine" => {
+                let a: raw::ExpectMachineArgs = self.args(cx, args)?;
+                if !MACHINE_STATES.contains(&a.state.as_str()) {
+                    self.step_problem(
+                        cx,
+                        "state",
+                        format!("unknown machine state {:?}; expected one of {}", a.state, MACHINE_STATES.join(", ")),
+                    );
+                }
+                let timing = self.timing(cx, a.within.as_ref(), a.during.as_ref())?;
+                Step::ExpectMachine { machine: a.machine, state: a.state, timing }
+            }
+            "expect_order" => {
+                let a: raw::ExpectOrderArgs = self.args(cx, args)?;
+                if !ORDER_STATES.contains(&a.state.as_str()) {
+                    self.step_problem(
+                        cx,
+                        "state",
+                        format!("unknown order state {:?}; expected one of {}", a.state, ORDER_STATES.join(", ")),
+                    );
+                }
+                let timing = self.timing(cx, a.within.as_ref(), a.during.as_ref())?;
+                self.after_step(cx, "checkout", seen);
+                Step::ExpectOrder { state: a.state, timing }
+            }
+            "expect_refund" => {
+                let a: raw::ExpectRefundArgs = self.args(cx, args)?;
+                let outcome = self.driver_outcome(cx, Some(&a.outcome), &["ok", "refused"])?;
+                self.after_step(cx, "refund", seen);
+                Step::ExpectRefund { outcome }
+            }
+            "expect_payment" => {
+                let a: raw::ExpectPaymentArgs = self.args(cx, args)?;
+                let amount = a.amount.as_ref().and_then(|m| self.money(cx, "amount", m));
+                let refunded = a.refunded.as_ref().and_then(|m| self.money(cx, "refunded", m));
+                Step::ExpectPayment { invoice: self.invoice(cx, a.invoice, names), amount, refunded }
+            }
+            "expect_findings" => {
+                let ids: Vec<String> = self.args(cx, args)?;
+                for id in &ids {
+                    if !(self.known_rule)(id) {
+                        self.step_problem(cx, "", format!("unknown rule id {id:?} (see `glase-conformance list`)"));
+                    }
+                }
+                Step::ExpectFindings(ids)
+            }
+            // split_step only lets known kinds through.
+            other => {
+                self.step_problem(cx, "", format!("unknown step `{other}`"));
+                return None;
+            }
+        };
+        (self.problems.len() == before).then_some(step)
+    }
+
+    fn invoice_arg(&mut self, cx: &StepCx, args: Value, names: &HashSet<String>) -> Option<InvoiceRef> {
+        let a: raw::InvoiceArgs = self.args(cx, args)?;
+        Some(self.invoice(cx, a.invoice, names))
+    }
+
+    /// `invoice: NAME` must name an invoice defined with `as:` in an earlier step.
+    fn invoice(&mut self, cx: &StepCx, name: Option<String>, names: &HashSet<String>) -> InvoiceRef {
+        match name {
+            None => InvoiceRef::Current,
+            Some(name) if name == "current" => InvoiceRef::Current,
+            Some(name) => {
+                if !names.contains(&name) {
+                    self.step_problem(
+                        cx,
+                        "invoice",
+                        format!("no earlier step names an invoice `{name}` (with `as: {name}`)"),
+                    );
+                }
+                InvoiceRef::Named(name)
+            }
+        }
+    }
+
+    fn scope(&mut self, cx: &StepCx, name: Option<String>, names: &HashSet<String>) -> CallScope {
+        match name.as_deref() {
+            None => CallScope::Default,
+            Some("any") => CallScope::Any,
+            Some(_) => CallScope::Invoice(self.invoice(cx, name, names)),
+        }
+    }
+
+    fn define(&mut self, cx: &StepCx, alias: Option<String>, names: &mut HashSet<String>) -> Option<String> {
+        let alias = alias?;
+        if ["current", "any"].contains(&alias.as_str()) {
+            self.step_problem(cx, "as", format!("`{alias}` is reserved"));
+        } else if !names.insert(alias.clone()) {
+            self.step_problem(cx, "as", format!("the name `{alias}` is already used by an earlier step"));
+        }
+        Some(alias)
+    }
+
+    fn mark(&mut self, cx: &StepCx, after: Option<&str>, seen: &HashSet<String>) -> Option<Mark> {
+        match after {
+            None | Some("start") => Some(Mark::Start),
+            Some("notification") => Some(Mark::Notification),
+            Some(step) if STEP_KINDS.contains(&step) => {
+                if !seen.contains(step) {
+                    self.step_problem(cx, "after", format!("no `{step}` step comes before this one"));
+                }
+                Some(Mark::Step(step.to_owned()))
+            }
+            Some(other) => {
+                self.step_problem(cx, "after", format!("{other:?} is not `start`, `notification` or a step name"));
+                None
+            }
+        }
+    }
+
+    fn after_step(&mut self, cx: &StepCx, step: &str, seen: &HashSet<String>) {
+        if !seen.contains(step) {
+            self.step_problem(cx, "", format!("needs an earlier `{step}` step"));
+        }
+    }
+
+    fn timing(&mut self, cx: &StepCx, within: Option<&Scalar>, during: Option<&Scalar>) -> Option<Timing> {
+        match (within, during) {
+            (Some(_), Some(_)) => {
+                self.step_problem(
+                    cx,
+                    "",
+                    "give `within` (holds at some point) or `during` (holds throughout), not both",
+                );
+                None
+            }
+            (Some(w), None) => self.duration(cx, "within", w).map(Timing::Within),
+            (None, Some(d)) => self.duration(cx, "during", d).map(Timing::During),
+            (None, None) => Some(Timing::Within(DEFAULT_WITHIN)),
+        }
+    }
+
+    fn operation(&mut self, cx: &StepCx, name: &str) -> Option<Operation> {
+        let operation = Operation::from_name(name.trim());
+        if operation.is_none() {
+            self.step_problem(
+                cx,
+                "operation",
+                format!("unknown SOAP operation {name:?} (e.g. sendInvoice, getPaymentStatus, commitReservation)"),
+            );
+        }
+        operation
+    }
+
+    fn error_code(&mut self, cx: &StepCx, code: &str) {
+        if !ERROR_CODES.contains(&code) {
+            self.step_problem(
+                cx,
+                "error_code",
+                format!("{code:?} is not a createPurchase error code ({})", ERROR_CODES.join(", ")),
+            );
+        }
+    }
+
+    fn driver_outcome(&mut self, cx: &StepCx, text: Option<&str>, allowed: &[&str]) -> Option<DriverOutcome> {
+        let text = text?;
+        if !allowed.contains(&text) {
+            self.step_problem(cx, "expect", format!("{text:?} is not one of {}", allowed.join(", ")));
+            return None;
+        }
+        self.choice(
+            cx,
+            "expect",
+            text,
+            &[
+                ("ok", DriverOutcome::Ok),
+                ("paid", DriverOutcome::Paid),
+                ("canceled", DriverOutcome::Canceled),
+                ("refused", DriverOutcome::Refused),
+            ],
+        )
+    }
+
+    fn choice<T: Copy>(&mut self, cx: &StepCx, field: &str, text: &str, options: &[(&str, T)]) -> Option<T> {
+        let found = options.iter().find(|(name, _)| *name == text.trim()).map(|(_, value)| *value);
+        if found.is_none() {
+            let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+            self.step_problem(cx, field, format!("{text:?} is not one of {}", names.join(", ")));
+        }
+        found
+    }
+
+    fn fault(&mut self, cx: &StepCx, field: &str, a: raw::FaultArgs) -> Option<FaultSpec> {
+        let key = |name: &str| if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+        if mock_glase::machine::FaultTarget::parse(a.operation.trim()).is_none() {
+            self.step_problem(
+                cx,
+                &key("operation"),
+                format!("{:?} is not a SOAP operation, `*`, `createPurchase` or `notification`", a.operation),
+            );
+        }
+        let mut actions = Vec::new();
+        if let Some(code) = a.result_code {
+            actions.push(FaultKind::ResultCode(code));
+        }
+        if let Some(text) = a.soap_fault {
+            actions.push(FaultKind::SoapFault(text));
+        }
+        if let Some(status) = a.http_status {
+            if !(500..=599).contains(&status) {
+                self.step_problem(cx, &key("http_status"), format!("{status} is not a 5xx status"));
+            }
+            actions.push(FaultKind::HttpStatus(status));
+        }
+        if let Some(delay) = &a.delay {
+            actions.push(FaultKind::Delay(self.duration(cx, &key("delay"), delay)?));
+        }
+        if a.drop_connection {
+            actions.push(FaultKind::DropConnection);
+        }
+        if actions.len() != 1 {
+            self.step_problem(
+                cx,
+                field,
+                "give exactly one of result_code, soap_fault, http_status, delay, drop_connection",
+            );
+            return None;
+        }
+        if a.times == Some(0) {
+            self.step_problem(cx, &key("times"), "must be at least 1 (leave it out to fault until clear_faults)");
+        }
+        Some(FaultSpec { operation: a.operation.trim().to_owned(), action: actions.remove(0), times: a.times })
+    }
+
+    fn money(&mut self, cx: &StepCx, field: &str, value: &Scalar) -> Option<Decimal> {
+        let text = value.text();
+        match Decimal::from_str(text.trim()) {
+            Ok(amount) if amount >= Decimal::ZERO && amount.normalize().scale() <= 2 => Some(amount),
+            Ok(_) => {
+                self.step_problem(cx, field, format!("{text:?}: an amount is ≥ 0 with at most 2 decimals"));
+                None
+            }
+            Err(_) => {
+                self.step_problem(cx, field, format!("{text:?} is not an amount like \"20.00\""));
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, cx: &StepCx, field: &str, value: &Scalar) -> Option<Duration> {
+        let text = value.text();
+        match humantime::parse_duration(text.trim()) {
+            Ok(duration) => Some(duration),
+            Err(error) => {
+                self.step_problem(cx, field, format!("{text:?} is not a duration like 500ms, 2s or 1m: {error}"));
+                None
+            }
+        }
+    }
+}
+
+fn items(items: Vec<raw::ItemArgs>) -> Vec<Item> {
+    items.into_iter().map(|i| Item { sku: i.sku, quantity: i.quantity }).collect()
+}
+
+/// One-line description of a step, as written: `scan {"machine":"machine-1"}`.
+fn describe(kind: &str, args: &Value) -> String {
+    match args {
+        Value::Null => kind.to_owned(),
+        Value::Object(map) if map.is_empty() => kind.to_owned(),
+        Value::String(text) => format!("{kind}: {text}"),
+        other => format!("{kind}: {other}"),
+    }
+}
+
+/// serde-saphyr's plain rendering ends with " at line L column C"; the problem carries
+/// the location itself.
+fn strip_location_suffix(message: &str) -> String {
+    let first = message.lines().next().unwrap_or(message);
+    match first.rfind(" at line ") {
+        Some(at) => first[..at].to_owned(),
+        None => first.to_owned(),
+    }
+}
+
+/// The known word closest to a misspelt one, if it is close.
+fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known.iter().map(|k| (edit_distance(word, k), *k)).filter(|(d, _)| *d <= 3).min_by_key(|(d, _)| *d).map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            current.push((previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}

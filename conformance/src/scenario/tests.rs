@@ -1,0 +1,134 @@
+use super::*;
+
+fn any_rule(id: &str) -> bool {
+    id.starts_with("UPS-") || id.starts_with("SHOP-")
+}
+
+fn load_one(text: &str) -> Result<Scenario, LoadError> {
+    load_str("s.yaml", text, &any_rule)
+}
+
+const HAPPY: &str = r#"
+id: unattended/happy-path
+title: A customer buys a cola
+profiles: [unattended]
+requires: [machine-driver]
+spec: ["2.1", 5]
+rules: [UPS-ONE]
+setup:
+  wallet: "50.00"
+steps:
+  - scan: {machine: machine-1, amount: "20.00", as: first}
+  - expect_purchase: {outcome: accepted}
+  - confirm: {}
+  - expect_status: {status: RESERVED, within: 3s}
+  - expect_call: {operation: getPaymentStatus, within: 2s, after: notification, count: {min: 1, max: 3}}
+  - expect_machine: {state: unlocked, within: 5s}
+  - vend: {items: [{sku: cola, quantity: 2}]}
+  - expect_payment: {invoice: first, amount: 5.00}
+  - wait: 100ms
+  - clear_faults
+"#;
+
+#[test]
+fn a_valid_file_resolves_to_typed_steps() {
+    let scenario = load_one(HAPPY).unwrap();
+    assert_eq!(scenario.id, "unattended/happy-path");
+    assert_eq!(scenario.profiles, [Profile::Unattended]);
+    assert_eq!(scenario.requires, [Driver::Machine]);
+    assert_eq!(scenario.spec, ["2.1", "5"]);
+    assert_eq!(scenario.setup.wallet.unwrap().to_string(), "50.00");
+    assert_eq!(scenario.steps.len(), 10);
+    assert!(
+        matches!(&scenario.steps[0].value, Step::Scan { machine, alias: Some(a), .. } if machine == "machine-1" && a == "first")
+    );
+    assert_eq!(scenario.steps[0].location, "s.yaml:11");
+    assert!(matches!(
+        &scenario.steps[4].value,
+        Step::ExpectCall { min: 1, max: Some(3), after: Mark::Notification, .. }
+    ));
+    assert!(matches!(&scenario.steps[8].value, Step::Wait(d) if d.as_millis() == 100));
+    assert!(matches!(scenario.steps[9].value, Step::ClearFaults));
+    assert_eq!(scenario.steps[6].text, "vend: {items: [{sku: cola, quantity: 2}]}");
+    assert_eq!(scenario.steps[9].text, "clear_faults");
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_file_line_and_key() {
+    let text = r#"
+id: Bad Id
+title: ""
+profiles: [unattended, kiosk]
+rules: [NOPE-1]
+steps:
+  - scna: {machine: m}
+  - scan: {machine: m, amout: "1"}
+  - wait: soon
+  - expect_status: {status: SETTLED}
+  - confirm: {invoice: nobody}
+  - expect_call: {operation: getPaymentStatus, after: vend}
+  - vend: {items: []}
+  - fault: {operation: sendInvoice, result_code: 94, delay: 1s}
+"#;
+    let error = load_one(text).unwrap_err();
+    let shown: Vec<String> = error.problems.iter().map(ToString::to_string).collect();
+    let expect = [
+        "s.yaml:2:5: id: ",
+        "s.yaml:3:8: title: must not be empty",
+        "s.yaml:4:24: profiles[1]: unknown profile \"kiosk\"",
+        "s.yaml:5:9: rules[0]: unknown rule id \"NOPE-1\"",
+        "s.yaml:7:5: steps[0]: unknown step `scna` (did you mean `scan`?)",
+        "s.yaml:8:5: steps[1].scan: unknown field `amout`",
+        "s.yaml:9:5: steps[2].wait: \"soon\" is not a duration",
+        "s.yaml:10:5: steps[3].expect_status.status: unknown status \"SETTLED\"",
+        "s.yaml:11:5: steps[4].confirm.invoice: no earlier step names an invoice `nobody`",
+        "s.yaml:12:5: steps[5].expect_call.after: no `vend` step comes before this one",
+        "s.yaml:13:5: steps[6].vend: this step needs the machine-driver",
+        "s.yaml:14:5: steps[7].fault: give exactly one of",
+    ];
+    for (i, prefix) in expect.iter().enumerate() {
+        assert!(
+            shown.iter().any(|s| s.starts_with(prefix)),
+            "#{i} no problem starting with {prefix:?} in:\n{}",
+            shown.join("\n")
+        );
+    }
+    assert_eq!(shown.len(), expect.len(), "{}", shown.join("\n"));
+}
+
+#[test]
+fn yaml_that_does_not_fit_the_format_points_at_its_line() {
+    let error = load_one("id: a/b\ntitle: t\nprofiles: [webshop]\nsteps: []\nsurprise: 1\n").unwrap_err();
+    let problem = &error.problems[0];
+    assert_eq!(problem.line, Some(5), "{problem}");
+    assert!(problem.message.contains("surprise"), "{problem}");
+    let error = load_one("id: a/b\ntitle: t\nsteps: [wait: 1s]\n").unwrap_err();
+    assert!(error.problems[0].message.contains("profiles"), "{}", error.problems[0]);
+}
+
+#[test]
+fn expect_findings_is_validated_and_kept() {
+    let text = "id: a/b\ntitle: t\nprofiles: [webshop]\nsteps:\n  - wait: 1ms\n  - expect_findings: [SHOP-X, BAD]\n";
+    let error = load_one(text).unwrap_err();
+    assert_eq!(error.problems.len(), 1);
+    assert!(error.problems[0].to_string().contains("unknown rule id \"BAD\""));
+    let text = "id: a/b\ntitle: t\nprofiles: [webshop]\nsteps:\n  - expect_findings: [SHOP-X]\n";
+    assert_eq!(load_one(text).unwrap().expected_findings, Some(vec!["SHOP-X".to_owned()]));
+}
+
+#[test]
+fn duplicate_ids_across_files_are_a_problem() {
+    let text = "id: a/b\ntitle: t\nprofiles: [webshop]\nsteps: [wait: 1ms]\n";
+    let sources =
+        [Source { name: "one.yaml".into(), text: text.into() }, Source { name: "two.yaml".into(), text: text.into() }];
+    let error = load(&sources, &any_rule).unwrap_err();
+    assert_eq!(error.problems.len(), 1);
+    assert!(error.problems[0].to_string().starts_with("two.yaml: id: id \"a/b\" is already used by one.yaml"));
+}
+
+#[test]
+fn amounts_must_be_money() {
+    let text = "id: a/b\ntitle: t\nprofiles: [unattended]\nsteps:\n  - scan: {machine: m, amount: 1.005}\n  - set_wallet: {balance: lots}\n";
+    let error = load_one(text).unwrap_err();
+    assert_eq!(error.problems.len(), 2, "{error}");
+}
