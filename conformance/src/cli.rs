@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::demo::{DEMO_DEADLINE_SCALE, ReferenceReseller};
 use crate::model::{RunEvent, RunReport};
-use crate::report::{self, Reporter, TerminalReporter};
+use crate::report::{self, Evidence, Reporter, TerminalReporter};
 use crate::rules;
 use crate::runner::{self, Harness, RunError, RunOptions, Target};
 use crate::scenario::{self, LoadError, Problem, Profile, Scenario, Source};
@@ -124,7 +124,7 @@ impl ProfileArg {
 /// How to report.
 #[derive(Debug, Args)]
 pub struct Output {
-    /// Where report.json, junit.xml and report.html go.
+    /// Where report.json, junit.xml, report.html and the evidence/ bundle go.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
     /// SHOULD findings fail the run too.
@@ -272,6 +272,7 @@ async fn run(args: RunArgs) -> Exit {
         patience: args.output.patience,
     };
     let report = execute(&harness, &scenarios, &options, &http, args.output.verbose).await;
+    let evidence = Evidence::collect(&harness, &scenarios, command_line());
     harness.shutdown().await;
     if report.results.iter().all(|r| r.journal.iter().all(|e| !is_sut_soap(e))) {
         eprintln!(
@@ -279,7 +280,7 @@ async fn run(args: RunArgs) -> Exit {
             format_args!("http://{}/extclientproxy/service/v2", args.glase_listen)
         );
     }
-    finish(&report, &args.output)
+    finish(&report, &evidence, &args.output)
 }
 
 async fn demo(args: DemoArgs) -> Exit {
@@ -318,9 +319,10 @@ async fn demo(args: DemoArgs) -> Exit {
         patience: args.output.patience,
     };
     let report = execute(&harness, &scenarios, &options, &http, args.output.verbose).await;
+    let evidence = Evidence::collect(&harness, &scenarios, command_line());
     drop(reseller);
     harness.shutdown().await;
-    finish(&report, &args.output)
+    finish(&report, &evidence, &args.output)
 }
 
 /// Runs with the live terminal reporter.
@@ -336,8 +338,8 @@ async fn execute(
     runner::run(harness, scenarios, options, http, &mut on_event).await
 }
 
-/// Prints the summary, writes the reports, picks the exit code.
-fn finish(report: &RunReport, output: &Output) -> Exit {
+/// Prints the summary, writes the reports and the evidence bundle, picks the exit code.
+fn finish(report: &RunReport, evidence: &Evidence, output: &Output) -> Exit {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let _ = report::print_summary(report, &mut out);
@@ -356,12 +358,17 @@ fn finish(report: &RunReport, output: &Output) -> Exit {
             Err(error) => eprintln!("error: cannot write {}: {error}", path.display()),
         }
     }
+    let bundle = output.out.join("evidence");
+    match report::write_evidence(report, evidence, &bundle) {
+        Ok(()) => written.push(bundle),
+        Err(error) => eprintln!("error: cannot write the evidence bundle {}: {error}", bundle.display()),
+    }
     let _ = writeln!(out, "Reports:");
     for path in &written {
         let _ = writeln!(out, "  {}", path.display());
     }
     let _ = out.flush();
-    if written.len() < 3 {
+    if written.len() < writers.len() + 1 {
         Exit::Usage
     } else if report.passed() {
         Exit::Passed
@@ -393,6 +400,11 @@ fn clone_error(error: &RunError) -> RunError {
 
 fn is_sut_soap(entry: &mock_glase::journal::Entry) -> bool {
     matches!(entry.record, mock_glase::journal::Record::SoapRequest { .. })
+}
+
+/// The command line as given (for the evidence bundle).
+fn command_line() -> Vec<String> {
+    std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect()
 }
 
 fn time_seed() -> u64 {

@@ -335,3 +335,35 @@ fn usage_errors_exit_2_and_an_unreachable_system_exits_3() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("unreachable"), "{err}");
 }
+
+#[test]
+fn demo_writes_an_evidence_bundle_with_the_files_hashes_and_the_whole_journal() {
+    let out = std::env::temp_dir().join(format!("glase-conformance-evidence-{}", std::process::id()));
+    let out_arg = out.to_str().expect("utf-8 temp path");
+    let (code, stdout, err) = binary(&["demo", "--only", "webshop/cancel-unpaid", "--seed", "7", "--out", out_arg]);
+    assert_eq!(code, 0, "{err}");
+    let bundle = out.join("evidence");
+    assert!(stdout.contains(&bundle.display().to_string()), "the bundle is printed with the reports: {stdout}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).expect("a manifest"))
+            .expect("JSON");
+    let journal = std::fs::read_to_string(bundle.join("journal.jsonl")).expect("a journal");
+    let _ = std::fs::remove_dir_all(&out);
+
+    assert_eq!(manifest["seed"], 7);
+    assert_eq!(manifest["deadlineScale"], DEMO_DEADLINE_SCALE);
+    let scenario = &manifest["scenarios"][0];
+    assert_eq!(scenario["id"], "webshop/cancel-unpaid");
+    assert_eq!(scenario["verdict"], "passed");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/webshop/cancel-unpaid.yaml"))
+        .expect("the scenario file");
+    assert_eq!(scenario["sha256"], scenario::sha256_hex(&text).as_str());
+    let seqs: Vec<u64> = journal
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("one JSON object a line")["seq"].as_u64())
+        .map(|seq| seq.expect("a seq"))
+        .collect();
+    assert!(!seqs.is_empty());
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in seq order: {seqs:?}");
+    assert_eq!(manifest["journal"]["entries"], seqs.len());
+}

@@ -10,7 +10,10 @@
 //! - a self-contained HTML pre-certification report ([`write_html`]) with the certification
 //!   checklist of spec section 7 and, per failure, the rule, its spec text and a
 //!   [`sequence_svg`] diagram of the messages actually exchanged.
+//! - an evidence bundle ([`write_evidence`], in [`evidence`]): the manifest of what ran
+//!   (seed, scenario file hashes, verdicts) and the mock's whole journal, to replay a run.
 
+pub mod evidence;
 mod html;
 mod json;
 mod junit;
@@ -25,6 +28,7 @@ use std::time::Duration;
 
 use crate::model::{Finding, Level, RunEvent, ScenarioResult, Verdict};
 
+pub use evidence::{Evidence, write_evidence};
 pub use html::{CHECKLIST, ChecklistItem, write_html};
 pub use json::write_json;
 pub use junit::write_junit;

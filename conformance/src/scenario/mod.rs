@@ -108,6 +108,17 @@ pub fn load(sources: &[Source], known_rule: &dyn Fn(&str) -> bool) -> Result<Vec
     if problems.is_empty() { Ok(scenarios) } else { Err(LoadError { problems }) }
 }
 
+/// SHA-256 of `text` (its UTF-8 bytes) as lowercase hex: a scenario file's identity in
+/// the evidence bundle.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    use std::fmt::Write as _;
+    Sha256::digest(text.as_bytes()).iter().fold(String::with_capacity(64), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
 /// Loads one file's text (tests, tools).
 pub fn load_str(name: &str, text: &str, known_rule: &dyn Fn(&str) -> bool) -> Result<Scenario, LoadError> {
     let sources = [Source { name: name.to_owned(), text: text.to_owned() }];

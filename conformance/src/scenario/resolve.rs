@@ -197,6 +197,7 @@ impl Resolver<'_> {
             title: raw.title.value.trim().to_owned(),
             description: raw.description.map(|d| d.trim().to_owned()),
             file: self.file.to_owned(),
+            sha256: super::sha256_hex(self.text),
             profiles,
             requires,
             spec,

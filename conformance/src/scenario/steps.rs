@@ -17,6 +17,8 @@ pub struct Scenario {
     pub description: Option<String>,
     /// Where it came from: a path, or `embedded:unattended/happy-path.yaml`.
     pub file: String,
+    /// SHA-256 (lowercase hex) of the file's exact text as loaded, for the evidence bundle.
+    pub sha256: String,
     pub profiles: Vec<Profile>,
     pub requires: Vec<Driver>,
     /// Spec sections it exercises (`2.1`, `5`, …).
