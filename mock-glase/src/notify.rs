@@ -106,7 +106,8 @@ impl Notifier {
     }
 }
 
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error with its causes, `a: b: c` (what `{:#}` prints for anyhow errors).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -263,9 +263,8 @@ impl Machine {
         msisdn: Option<&str>,
         now: Timestamp,
     ) -> Result<Effects, CustomerError> {
-        let mut fx = self.expire(now);
-        let msisdn = self.customer_or_default(msisdn)?;
-        self.open_for(reference, &msisdn, &mut fx)?;
+        // The customer cancels from the open invoice, so open it first.
+        let mut fx = self.open_invoice(reference, msisdn, now)?;
         let url = self.invoices[reference].invoice.notification_url.clone();
         self.close_unpaid(reference, "canceled by customer", now, &mut fx);
         fx.notify(reference, url.as_deref(), "canceled");
