@@ -283,10 +283,7 @@ pub(crate) fn unlock(db: &Db, id: &PurchaseId, reserved: Decimal, now: i64) -> R
         params![id.0, reserved.to_string(), now],
     )?;
     if changed == 1 {
-        tx.execute(
-            "UPDATE vending_machines SET state = 'unlocked', state_since = ?2 WHERE purchase_id = ?1",
-            params![id.0, now],
-        )?;
+        move_machine(&tx, id, "unlocked", now)?;
     }
     tx.commit()?;
     Ok(changed == 1)
@@ -310,10 +307,7 @@ pub(crate) fn start_vend(
         params![id.0, total.to_string(), rows, now],
     )?;
     if changed == 1 {
-        tx.execute(
-            "UPDATE vending_machines SET state = 'vending', state_since = ?2 WHERE purchase_id = ?1",
-            params![id.0, now],
-        )?;
+        move_machine(&tx, id, "vending", now)?;
     }
     tx.commit()?;
     Ok(changed == 1)
@@ -330,10 +324,7 @@ pub(crate) fn back_to_unlocked(db: &Db, id: &PurchaseId, note: &str, now: i64) -
         params![id.0, note, now],
     )?;
     if changed == 1 {
-        tx.execute(
-            "UPDATE vending_machines SET state = 'unlocked', state_since = ?2 WHERE purchase_id = ?1",
-            params![id.0, now],
-        )?;
+        move_machine(&tx, id, "unlocked", now)?;
     }
     tx.commit()?;
     Ok(changed == 1)
@@ -397,6 +388,15 @@ pub(crate) fn set_out_of_service(db: &Db, token: &str, out: bool, now: i64) -> R
         None => ServiceChange::UnknownMachine,
         Some(state) => ServiceChange::InUse(MachineState::parse(&state).unwrap_or(MachineState::Reserved)),
     })
+}
+
+/// Moves the machine a purchase holds to `state` (inside the purchase's transaction).
+fn move_machine(tx: &rusqlite::Transaction<'_>, id: &PurchaseId, state: &str, now: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE vending_machines SET state = ?3, state_since = ?2 WHERE purchase_id = ?1",
+        params![id.0, now, state],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
