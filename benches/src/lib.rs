@@ -1,1 +1,24 @@
-//! Benchmarks live in `benches/`.
+//! Benchmarks live in `benches/` (criterion: the state machine, the codec, the HTTP path
+//! through the router); `src/bin/glase-baseline.rs` is the trivial axum server that
+//! `scripts/bench-http` load-tests mock-glase against.
+
+use glase_protocol::{Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode};
+
+/// The demo terminal's credentials, as every bench and example calls with them.
+pub fn demo_terminal_context() -> Option<ClientContext> {
+    Some(ClientContext::for_terminal("demo-terminal", "demo1234", "bench", "bench-1"))
+}
+
+/// An invoice of one row of `total` EUR, in `mode`: the smallest valid sendInvoice.
+pub fn one_row_invoice(mode: PaymentMode, total: Decimal) -> Invoice {
+    Invoice {
+        payment_mode: Some(mode),
+        invoice_rows: Some(vec![InvoiceRow {
+            item_quantity: Some(Decimal::ONE),
+            item_total_amount: Some(Amount::new(total, "EUR")),
+            ..InvoiceRow::default()
+        }]),
+        total_amount: Some(Amount::new(total, "EUR")),
+        ..Invoice::default()
+    }
+}

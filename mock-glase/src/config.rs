@@ -28,6 +28,9 @@ pub struct Config {
     pub reference_seed: Option<u64>,
     /// Journal entries kept in memory (oldest dropped first).
     pub journal_capacity: usize,
+    /// Bytes the journal may hold (bodies, texts and per-entry overhead, estimated);
+    /// beyond that the oldest entries are dropped, as for `journal_capacity`.
+    pub journal_max_bytes: usize,
     /// Largest SOAP request body accepted, in bytes; larger ones get HTTP 413.
     pub max_body_bytes: usize,
     /// Multiplies every Glase-side deadline (status, reservation, report readiness):
@@ -39,6 +42,30 @@ pub struct Config {
     pub notifications: NotificationConfig,
     /// Outbound HTTPS (createPurchase, notifications).
     pub tls: TlsConfig,
+    /// How much finished business the state machine keeps in memory.
+    pub retention: RetentionConfig,
+}
+
+/// Bounds the state machine's memory **[decision]**. A mock that runs a load test for
+/// hours must not grow without limit; invoices that are still open are never dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Finished invoices (PAID, CANCELED, FAILED) kept; beyond that the oldest to finish
+    /// is forgotten with its payment and refunds, and answers like an unknown invoice
+    /// (getPaymentStatus 54, refundPayment 23). Invoices not yet final, or still waiting
+    /// for their status acknowledgement, are never dropped. The same number bounds the
+    /// transactions the reconciliation reports keep (newest first). `0` keeps
+    /// everything. A completed reservation costs about 2.3 KB, so the default of 50 000
+    /// holds the machine near 120 MB however long the mock runs, leaving room for the
+    /// journal in the same process; keeping 1 M completed invoices takes about 2.2 GB.
+    pub finished_invoices: usize,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { finished_invoices: 50_000 }
+    }
 }
 
 /// How the Unattended Payments Service calls resellers.
@@ -221,11 +248,13 @@ impl Default for Config {
             default_customer: None,
             reference_seed: None,
             journal_capacity: 100_000,
+            journal_max_bytes: 256 * 1024 * 1024,
             max_body_bytes: 1024 * 1024,
             deadline_scale: 1.0,
             ups: UpsConfig::default(),
             notifications: NotificationConfig::default(),
             tls: TlsConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -361,9 +390,20 @@ impl Config {
         if config.journal_capacity == 0 {
             problems.push("journal_capacity must be at least 1".to_owned());
         }
+        // The journal always keeps its newest entry, whatever its size; a limit this small
+        // would keep little else, and is almost certainly a typo for a bigger number.
+        if config.journal_max_bytes < MIN_JOURNAL_BYTES {
+            problems.push(format!(
+                "journal_max_bytes must be at least {MIN_JOURNAL_BYTES}, not {}",
+                config.journal_max_bytes
+            ));
+        }
         if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems.join("; "))) }
     }
 }
+
+/// The smallest `journal_max_bytes` accepted.
+pub const MIN_JOURNAL_BYTES: usize = 4096;
 
 /// A createPurchase URL must be http(s) with a host, and its path must end with
 /// `createPurchase` (seed 000). Plain http is allowed for local testing; callers warn.
@@ -458,6 +498,15 @@ mod tests {
         assert!(error.contains("unknown reseller"), "{error}");
         assert!(error.contains("at least 4 characters"), "{error}");
         assert!(error.contains("at least one customer"), "{error}");
+    }
+
+    #[test]
+    fn a_journal_byte_limit_too_small_to_hold_anything_is_refused() {
+        let config = Config { journal_max_bytes: 0, ..Config::default() };
+        let error = config.resolved().unwrap_err().to_string();
+        assert!(error.contains("journal_max_bytes must be at least 4096"), "{error}");
+        let config = Config { journal_max_bytes: MIN_JOURNAL_BYTES, ..Config::default() };
+        assert!(config.resolved().is_ok());
     }
 
     #[test]

@@ -14,6 +14,14 @@ use mock_glase::clock::OffsetClock;
 use mock_glase::config::Config;
 use tokio::net::TcpListener;
 
+// No `#[global_allocator]`: glibc's malloc stays **[decision]**. Measured on the state
+// machine (benches/examples/lifecycles.rs, `--bench machine`) once a reservation lifecycle
+// was down to 23 allocations: mimalloc 0.1 (v2 C library) cut instructions by 12% under
+// callgrind but was 5-10% *slower* in wall time, and its default v3 library 30% slower
+// (the Rust wrapper always takes mimalloc's aligned-allocation path, whose slow path v3
+// takes often). Revisit with the HTTP load test if allocator contention between the
+// server's worker threads ever shows up.
+
 const EXAMPLES: &str = "\
 Examples:
   # Start on the default loopback port with the demo credentials

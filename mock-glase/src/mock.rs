@@ -89,9 +89,21 @@ impl Core {
     }
 
     fn push_effects(&mut self, now: Timestamp, merchant: Option<&str>, terminal: Option<&str>, fx: &Effects) {
-        for event in &fx.events {
-            let merchant = merchant.or(event.merchant_id());
-            self.push_for(now, merchant, terminal, event.invoice(), Record::Machine { event: event.clone() });
+        self.push_events(now, merchant, terminal, fx.events.iter().cloned());
+    }
+
+    /// Journals machine events, taking them (no copy).
+    fn push_events(
+        &mut self,
+        now: Timestamp,
+        merchant: Option<&str>,
+        terminal: Option<&str>,
+        events: impl IntoIterator<Item = crate::machine::Event>,
+    ) {
+        for event in events {
+            let merchant = merchant.or(event.merchant_id()).map(str::to_owned);
+            let invoice = event.invoice().map(str::to_owned);
+            self.push_for(now, merchant.as_deref(), terminal, invoice.as_deref(), Record::Machine { event });
         }
     }
 }
@@ -144,7 +156,8 @@ impl Mock {
             config.tls.extra_ca_file.as_deref(),
         )?;
         let seed = config.reference_seed.unwrap_or_else(|| clock.now().as_millis());
-        let core = Core { machine: Machine::new(&config, seed), journal: Journal::new(config.journal_capacity) };
+        let journal = Journal::with_limits(config.journal_capacity, config.journal_max_bytes);
+        let core = Core { machine: Machine::new(&config, seed), journal };
         let notifier = Notifier::new(http.clone(), config.notifications);
         Ok(Self { inner: Arc::new(Inner { core: Mutex::new(core), clock, http, notifier, config }) })
     }
@@ -170,6 +183,9 @@ impl Mock {
     /// injected delay. Never fails: bad input becomes a SOAP fault.
     pub async fn handle_soap(&self, path: &str, body: &[u8]) -> SoapAnswer {
         let (answer, delay, notifications) = self.apply_soap(path, body);
+        if notifications.is_empty() && delay.is_none() {
+            return answer;
+        }
         // Notifications flagged "early" go out before the merchant gets its answer: one
         // attempt, bounded by the notification timeout, so a slow endpoint cannot hold
         // the sendInvoice answer past the UPS timeout.
@@ -186,22 +202,27 @@ impl Mock {
 
     /// Decodes, applies and journals; returns the answer as it will go on the wire (an
     /// injected transport fault already applied) and any delay to wait before sending.
+    ///
+    /// Only what must be atomic happens under the lock: applying the request and
+    /// journaling it with its events and answer (so the journal's order is the machine's).
+    /// Decoding and copying the request body for the journal happen before it.
     fn apply_soap(&self, path: &str, body: &[u8]) -> (SoapAnswer, Option<Duration>, Vec<Notification>) {
         let decoded = decode_request(body);
+        let request_text = journal_text(body);
         let mut core = self.lock();
         let now = self.inner.clock.now();
         let request = match decoded {
             Ok(request) => request,
             Err(error) => {
                 let fault = SoapFault::from_decode_error(&error);
-                let record = Record::SoapRequest { path: path.to_owned(), operation: None, body: journal_text(body) };
+                let record = Record::SoapRequest { path: path.to_owned(), operation: None, body: request_text };
                 core.push(now, None, None, record);
                 let answer = fault_answer(&fault);
                 core.push(now, None, None, response_record(None, &answer, Some(&fault), None, None));
                 return (answer, None, Vec::new());
             }
         };
-        let op = request.operation().name().to_owned();
+        let op = request.operation().name();
         // Receipts and refunds name a payment; file them under its invoice too.
         let invoice = request
             .invoice_reference()
@@ -209,14 +230,14 @@ impl Mock {
             .map(str::to_owned);
         let claimed = crate::machine::auth::claimed_terminal(request.context());
         let outcome = core.machine.apply(&request, now);
-        let terminal = outcome.terminal.clone().or(claimed);
+        let terminal = outcome.terminal.map(String::from).or(claimed);
         let merchant = outcome.merchant.as_deref();
         // A sendInvoice names its invoice only in the answer; file the request under it too.
         let invoice = invoice.or_else(|| issued_invoice(&outcome.effects));
-        let record =
-            Record::SoapRequest { path: path.to_owned(), operation: Some(op.clone()), body: journal_text(body) };
+        let record = Record::SoapRequest { path: path.to_owned(), operation: Some(op.to_owned()), body: request_text };
         core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
-        core.push_effects(now, merchant, terminal.as_deref(), &outcome.effects);
+        let Effects { events, notifications, .. } = outcome.effects;
+        core.push_events(now, merchant, terminal.as_deref(), events);
         let (mut answer, fault, code) = match &outcome.reply {
             Reply::Response(response) => {
                 let mut out = Vec::with_capacity(512);
@@ -235,9 +256,9 @@ impl Mock {
             }
             None => {}
         }
-        let record = response_record(Some(op), &answer, fault, code, delay);
+        let record = response_record(Some(op.to_owned()), &answer, fault, code, delay);
         core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
-        (answer, delay, outcome.effects.notifications)
+        (answer, delay, notifications)
     }
 
     // ---- notifications ----
@@ -313,7 +334,7 @@ impl Mock {
         let terminal = core.machine.invoice(&n.invoice).map(|r| r.terminal.clone());
         let record = Record::NotificationSent {
             url: n.url.clone(),
-            reason: n.reason.clone(),
+            reason: n.reason.to_string(),
             attempt,
             outcome,
             http_status,
@@ -342,7 +363,7 @@ impl Mock {
             ExtraNotification::Forged => "forged (nothing happened to the invoice)",
             ExtraNotification::Duplicate => "duplicate",
         };
-        let notification = Notification { invoice: reference.to_owned(), url, reason: reason.to_owned() };
+        let notification = Notification { invoice: reference.into(), url, reason: reason.into() };
         let now = self.inner.clock.now();
         let detail = format!(
             "{reason} notification to {}{}",
@@ -596,6 +617,11 @@ impl Mock {
         (core.journal.len(), core.journal.dropped(), core.journal.last_seq())
     }
 
+    /// Estimated bytes the journal holds (bounded by `journal_max_bytes`).
+    pub fn journal_bytes(&self) -> usize {
+        self.lock().journal.bytes()
+    }
+
     /// Follows the journal: the receiver sees each new last sequence number.
     pub fn journal_updates(&self) -> tokio::sync::watch::Receiver<u64> {
         self.lock().journal.subscribe()
@@ -673,7 +699,7 @@ fn view(machine: &Machine, reference: &str) -> Option<InvoiceView> {
 /// The invoice a sendInvoice issued, if any.
 fn issued_invoice(fx: &Effects) -> Option<String> {
     fx.events.iter().find_map(|event| match event {
-        crate::machine::Event::InvoiceIssued { invoice, .. } => Some(invoice.clone()),
+        crate::machine::Event::InvoiceIssued { invoice, .. } => Some(invoice.to_string()),
         _ => None,
     })
 }
@@ -707,17 +733,58 @@ fn response_record(
         http_status: answer.status,
         result_code: code,
         fault: fault.map(|f| f.string.clone()),
-        body: String::from_utf8_lossy(&answer.body).into_owned(),
+        body: text_of(&answer.body),
         dropped: answer.drop_connection,
         delayed_ms: delay.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
     }
 }
 
+/// Bytes as text: a copy when they are UTF-8 (what the codec reads and writes), else
+/// with replacement characters. `from_utf8` first: the lossy path walks the bytes in
+/// chunks and costs several times as much.
+fn text_of(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 fn journal_text(body: &[u8]) -> String {
     let cut = &body[..body.len().min(JOURNAL_BODY_LIMIT)];
-    let mut text = String::from_utf8_lossy(cut).into_owned();
+    let mut text = text_of(cut);
     if body.len() > JOURNAL_BODY_LIMIT {
         text.push_str(&format!("… [{} more bytes not journaled]", body.len() - JOURNAL_BODY_LIMIT));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use glase_protocol::request::SendInvoice;
+    use glase_protocol::{ClientContext, Request, encode_request};
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn the_journal_stays_within_its_byte_limit_under_load() {
+        let config = Config { journal_max_bytes: 16 * 1024, ..Config::default() };
+        let mock = Mock::new(&config, Arc::new(ManualClock::new(Timestamp(1_700_000_000_000)))).expect("valid config");
+        let request = Request::SendInvoice(SendInvoice {
+            context: Some(ClientContext::for_terminal("demo-terminal", "demo1234", "test", "t-1")),
+            ..SendInvoice::default()
+        });
+        let mut body = Vec::new();
+        encode_request(&request, &mut body);
+        for _ in 0..200 {
+            let (answer, _, _) = mock.apply_soap("/extclientproxy/service/v2", &body);
+            assert_eq!(answer.status, 200);
+        }
+        let (kept, dropped, last) = mock.journal_stats();
+        assert!(mock.journal_bytes() <= 16 * 1024, "{} bytes", mock.journal_bytes());
+        assert!(dropped > 0 && kept > 0 && last == dropped + kept as u64);
+        // The newest entry, the last answer, is kept.
+        let newest = mock.journal(&Filter { after: Some(last - 1), ..Filter::default() });
+        assert!(matches!(newest.as_slice(), [Entry { record: Record::SoapResponse { http_status: 200, .. }, .. }]));
+    }
 }

@@ -148,7 +148,7 @@ fn a_person_pays_an_invoice_from_the_command_line() {
     let paid = h.customer(&["confirm", &qr]).ok();
     let ers = h.mock.invoice(&reference).unwrap().record.ers_reference.expect("paid invoices have one");
     assert!(paid.starts_with(&format!("paid: invoice {reference} is now PAID (version 1)")), "{paid}");
-    assert!(paid.contains(&ers), "{paid}");
+    assert!(paid.contains(ers.as_str()), "{paid}");
     assert!(paid.contains("getPaymentStatus by 2023-11-14T22:13:40Z"), "the 20 s status deadline: {paid}");
 
     let shown = h.customer(&["show", &reference]).ok();

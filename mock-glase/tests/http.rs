@@ -303,7 +303,7 @@ async fn receipts_and_refunds_are_journaled_under_their_invoice() {
     let ers = h.mock.invoice(&reference).unwrap().record.ers_reference.unwrap();
     let refund = Request::RefundPayment(glase_protocol::request::RefundPayment {
         context: context(),
-        ers_reference: Some(ers),
+        ers_reference: Some(ers.to_string()),
         invoice: Some(Invoice { total_amount: eur("5.00"), ..Invoice::default() }),
     });
     let Reply::Response(r) = h.call(&refund).await else { panic!("fault") };

@@ -2,6 +2,8 @@
 //! (`ersReference`, `resultCode`, `resultDescription`); [`Response`] holds those fields and
 //! a [`ResponseDetail`] for the operation-specific extension elements.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{CustomerToken, InvoiceStatus, Receipt, Report};
@@ -14,7 +16,9 @@ pub struct Response {
     pub operation: Operation,
     pub ers_reference: Option<String>,
     pub result_code: ResultCode,
-    pub result_description: Option<String>,
+    /// Borrowed for the standard descriptions ([`ResultCode::description`]), so answering
+    /// allocates nothing for them; owned when decoded from the wire or set by hand.
+    pub result_description: Option<Cow<'static, str>>,
     pub detail: ResponseDetail,
 }
 
@@ -54,7 +58,7 @@ impl Response {
             operation,
             ers_reference: None,
             result_code: code,
-            result_description: Some(code.description().to_owned()),
+            result_description: Some(Cow::Borrowed(code.description())),
             detail: ResponseDetail::None,
         }
     }

@@ -12,7 +12,7 @@ use crate::operation::Operation;
 use crate::request::*;
 use crate::response::{Response, ResponseDetail};
 use crate::result_code::ResultCode;
-use crate::xml::field::{Field, join, many, opt, req, write_opt, xml_struct};
+use crate::xml::field::{Field, Path, many, opt, req, write_opt, xml_struct};
 use crate::xml::tree::{self, Node};
 use crate::xml::writer::XmlWriter;
 
@@ -130,16 +130,18 @@ xml_struct!(ExecuteReport {
 });
 
 /// Finds the element inside `Envelope/Body`, checking the envelope on the way.
-fn body_element(root: &Node) -> Result<&Node, CodecError> {
+fn body_element<'d, 'i>(root: Node<'d, 'i>) -> Result<Node<'d, 'i>, CodecError> {
     if root.name != "Envelope" || root.namespace.as_deref() != Some(SOAP11_NS) {
         if root.name == "Envelope" && root.namespace.as_deref() == Some(SOAP12_NS) {
             return Err(CodecError::VersionMismatch);
         }
-        return Err(CodecError::NotSoap { found: root.name.clone(), namespace: root.namespace.clone() });
+        return Err(CodecError::NotSoap {
+            found: root.name.to_string(),
+            namespace: root.namespace.as_deref().map(str::to_owned),
+        });
     }
     let body = root
-        .children
-        .iter()
+        .children()
         .find(|c| c.name == "Body" && c.namespace.as_deref() == Some(SOAP11_NS))
         .ok_or(CodecError::MissingBody)?;
     body.first_child().ok_or(CodecError::EmptyBody)
@@ -147,14 +149,17 @@ fn body_element(root: &Node) -> Result<&Node, CodecError> {
 
 /// Decodes a SOAP request as the mock receives it.
 pub fn decode_request(input: &[u8]) -> Result<Request, CodecError> {
-    let root = tree::parse(input)?;
-    let element = body_element(&root)?;
-    let unknown = || CodecError::UnknownOperation { name: element.name.clone(), namespace: element.namespace.clone() };
+    let document = tree::parse(input)?;
+    let element = body_element(document.root())?;
+    let unknown = || CodecError::UnknownOperation {
+        name: element.name.to_string(),
+        namespace: element.namespace.as_deref().map(str::to_owned),
+    };
     if element.namespace.as_deref() != Some(SERVICE_NS) {
         return Err(unknown());
     }
     let op = Operation::from_name(&element.name).ok_or_else(unknown)?;
-    let path = op.name();
+    let path = &Path::root(op.name());
     Ok(match op {
         Operation::SendInvoice => Request::SendInvoice(Field::read(element, path)?),
         Operation::UpdateInvoice => Request::UpdateInvoice(Field::read(element, path)?),
@@ -224,7 +229,9 @@ pub fn encode_response(response: &Response, out: &mut Vec<u8>) {
     w.open("return");
     write_opt(&mut w, "ersReference", &response.ers_reference);
     response.result_code.0.write(&mut w, "resultCode");
-    write_opt(&mut w, "resultDescription", &response.result_description);
+    if let Some(description) = &response.result_description {
+        w.leaf("resultDescription", description);
+    }
     match &response.detail {
         ResponseDetail::None => {}
         ResponseDetail::SendInvoice { invoice_qr_code, invoice_reference } => {
@@ -268,10 +275,10 @@ pub fn encode_fault(fault: &SoapFault, out: &mut Vec<u8>) {
 
 /// Decodes what a server answered: a response or a fault.
 pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
-    let root = tree::parse(input)?;
-    let element = body_element(&root)?;
+    let document = tree::parse(input)?;
+    let element = body_element(document.root())?;
     if element.name == "Fault" && element.namespace.as_deref() == Some(SOAP11_NS) {
-        let path = "Fault";
+        let path = &Path::root("Fault");
         let code: Option<String> = opt(element, "faultcode", path)?;
         return Ok(Reply::Fault(SoapFault {
             code: FaultCode::parse(code.as_deref().unwrap_or("Server").trim()),
@@ -279,15 +286,19 @@ pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
             detail: element.child("detail").map(detail_text),
         }));
     }
-    let unknown = || CodecError::UnknownOperation { name: element.name.clone(), namespace: element.namespace.clone() };
+    let unknown = || CodecError::UnknownOperation {
+        name: element.name.to_string(),
+        namespace: element.namespace.as_deref().map(str::to_owned),
+    };
     let op = element
         .name
         .strip_suffix("Response")
         .and_then(Operation::from_name)
         .filter(|_| element.namespace.as_deref() == Some(SERVICE_NS))
         .ok_or_else(unknown)?;
-    let path = join(&element.name, "return");
-    let ret = element.child("return").ok_or_else(|| CodecError::MissingElement { path: path.clone() })?;
+    let parent = Path::root(&element.name);
+    let path = parent.join("return");
+    let ret = element.child("return").ok_or_else(|| CodecError::MissingElement { path: path.to_string() })?;
     let detail = match op {
         Operation::SendInvoice => ResponseDetail::SendInvoice {
             invoice_qr_code: opt(ret, "invoiceQRCode", &path)?,
@@ -297,7 +308,7 @@ pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
             status: opt::<InvoiceStatus>(ret, "status", &path)?,
             receipt: opt::<Receipt>(ret, "receipt", &path)?.map(Box::new),
             customer_tokens: match ret.child("customerTokens") {
-                Some(tokens) => Some(many(tokens, "token", &join(&path, "customerTokens"))?),
+                Some(tokens) => Some(many(tokens, "token", &path.join("customerTokens"))?),
                 None => None,
             },
             version: opt(ret, "version", &path)?.unwrap_or(0),
@@ -313,7 +324,7 @@ pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
         operation: op,
         ers_reference: opt(ret, "ersReference", &path)?,
         result_code: ResultCode(req(ret, "resultCode", &path)?),
-        result_description: opt(ret, "resultDescription", &path)?,
+        result_description: opt::<String>(ret, "resultDescription", &path)?.map(Into::into),
         detail,
     }))
 }
@@ -321,17 +332,17 @@ pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
 /// A fault's `detail` as text. Plain-text detail (what [`encode_fault`] writes) is kept
 /// exactly, like `faultstring`, so that a fault decodes to the value that was encoded;
 /// structured detail (a server's exception element) becomes its texts, space-separated.
-fn detail_text(node: &Node) -> String {
-    if node.children.is_empty() {
-        return node.text.clone();
+fn detail_text(node: Node<'_, '_>) -> String {
+    if !node.has_children() {
+        return node.text.to_string();
     }
     structured_text(node)
 }
 
 /// An element's own text if it has any, else its children's, trimmed and space-separated.
-fn structured_text(node: &Node) -> String {
-    if !node.text.trim().is_empty() || node.children.is_empty() {
+fn structured_text(node: Node<'_, '_>) -> String {
+    if !node.text.trim().is_empty() || !node.has_children() {
         return node.text.trim().to_owned();
     }
-    node.children.iter().map(structured_text).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ")
+    node.children().map(structured_text).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ")
 }

@@ -210,7 +210,7 @@ fn plain(operation: Operation, ers_reference: Option<&str>, code: i32, descripti
         operation,
         ers_reference: ers_reference.map(str::to_owned),
         result_code: ResultCode(code),
-        result_description: s(description),
+        result_description: s(description).map(Into::into),
         detail: ResponseDetail::None,
     }
 }
@@ -802,7 +802,7 @@ fn send_invoice_response_with_qr_code_and_reference() {
             operation: Operation::SendInvoice,
             ers_reference: None,
             result_code: ResultCode(0),
-            result_description: s("SUCCESS"),
+            result_description: Some("SUCCESS".into()),
             detail: ResponseDetail::SendInvoice {
                 invoice_qr_code: s("HTTP://SEQR.SE/R1397240460668"),
                 invoice_reference: s(INVOICE_REFERENCE),
@@ -887,7 +887,7 @@ fn payment_status_paid_with_ers_reference_and_receipt() {
             operation: Operation::GetPaymentStatus,
             ers_reference: s(ERS_REFERENCE),
             result_code: ResultCode::SUCCESS,
-            result_description: s("SUCCESS"),
+            result_description: Some("SUCCESS".into()),
             detail: ResponseDetail::PaymentStatus {
                 status: Some(InvoiceStatus::Paid),
                 receipt: Some(Box::new(Receipt {

@@ -388,7 +388,7 @@ fn response() -> BoxedStrategy<Response> {
             operation,
             ers_reference,
             result_code,
-            result_description,
+            result_description: result_description.map(Into::into),
             detail,
         })
         .boxed()

@@ -75,7 +75,9 @@ async fn journal(State(state): State<AppState>, Query(query): Query<JournalQuery
         }
     };
     let (kept, dropped, last) = state.mock.journal_stats();
-    Ok(axum::Json(json!({ "lastSeq": last, "kept": kept, "dropped": dropped, "entries": entries })).into_response())
+    let bytes = state.mock.journal_bytes();
+    Ok(axum::Json(json!({ "lastSeq": last, "kept": kept, "dropped": dropped, "bytes": bytes, "entries": entries }))
+        .into_response())
 }
 
 /// The whole (filtered) journal as JSON Lines, one entry per line.

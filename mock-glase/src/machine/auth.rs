@@ -6,25 +6,21 @@
 
 use glase_protocol::{ClientContext, Operation, PrincipalType, ResultCode};
 
-use super::Machine;
+use super::{Machine, SmolStr, trim};
 
-/// Who is calling, once authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    Terminal { terminal: String, reseller: String },
-    ResellerUser { reseller: String },
+/// Who is calling, once authenticated. The ids borrow from the request (they equal the
+/// authenticated principal's ids), so authenticating copies nothing; the terminal's
+/// reseller is looked up when an operation needs it ([`Machine::reseller_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal<'r> {
+    Terminal { terminal: &'r str },
+    ResellerUser { reseller: &'r str },
 }
 
-impl Principal {
-    pub fn reseller(&self) -> &str {
+impl<'r> Principal<'r> {
+    pub fn terminal(&self) -> Option<&'r str> {
         match self {
-            Self::Terminal { reseller, .. } | Self::ResellerUser { reseller } => reseller,
-        }
-    }
-
-    pub fn terminal(&self) -> Option<&str> {
-        match self {
-            Self::Terminal { terminal, .. } => Some(terminal),
+            Self::Terminal { terminal } => Some(terminal),
             Self::ResellerUser { .. } => None,
         }
     }
@@ -45,9 +41,14 @@ pub fn allowed_types(op: Operation) -> &'static [PrincipalType] {
 /// The terminal id a request claims to come from, before authentication (for faults
 /// scoped to a terminal and for journal filtering).
 pub fn claimed_terminal(context: Option<&ClientContext>) -> Option<String> {
+    claimed_terminal_id(context).map(str::to_owned)
+}
+
+/// [`claimed_terminal`], borrowed.
+pub(crate) fn claimed_terminal_id(context: Option<&ClientContext>) -> Option<&str> {
     let principal = context?.initiator_principal_id.as_ref()?;
-    match principal.kind.as_deref().map(str::trim) {
-        Some("TERMINALID") => principal.id.as_ref().map(|id| id.trim().to_owned()),
+    match principal.kind.as_deref().map(trim) {
+        Some("TERMINALID") => principal.id.as_deref().map(trim),
         _ => None,
     }
 }
@@ -56,28 +57,45 @@ impl Machine {
     /// The merchantId a request claims to act for, before authentication: the claimed
     /// terminal's merchant, or the RESELLERUSER's.
     pub fn claimed_merchant(&self, context: Option<&ClientContext>) -> Option<String> {
-        if let Some(terminal) = claimed_terminal(context) {
-            return self.merchant_of_terminal(&terminal).map(str::to_owned);
+        self.claimed_merchant_id(context).map(String::from)
+    }
+
+    /// [`Self::claimed_merchant`], as the shared name.
+    pub(crate) fn claimed_merchant_id(&self, context: Option<&ClientContext>) -> Option<SmolStr> {
+        if let Some(terminal) = claimed_terminal_id(context) {
+            return self.merchant_id_of_terminal(terminal).cloned();
         }
         let principal = context?.initiator_principal_id.as_ref()?;
-        match principal.kind.as_deref().map(str::trim) {
+        match principal.kind.as_deref().map(trim) {
             Some("RESELLERUSER") => {
-                let id = principal.id.as_deref()?.trim();
+                let id = trim(principal.id.as_deref()?);
                 self.resellers.get(id).map(|r| r.merchant_id.clone())
             }
             _ => None,
         }
     }
 
-    pub(crate) fn authenticate(&self, op: Operation, context: Option<&ClientContext>) -> Result<Principal, ResultCode> {
+    /// The reseller a principal acts for.
+    pub(crate) fn reseller_of<'a>(&'a self, principal: &Principal<'a>) -> &'a str {
+        match *principal {
+            Principal::Terminal { terminal } => self.terminals.get(terminal).map_or("", |t| t.reseller.as_str()),
+            Principal::ResellerUser { reseller } => reseller,
+        }
+    }
+
+    pub(crate) fn authenticate<'r>(
+        &self,
+        op: Operation,
+        context: Option<&'r ClientContext>,
+    ) -> Result<Principal<'r>, ResultCode> {
         let context = context.ok_or(ResultCode::INVALID_INITIATOR_PRINCIPAL_ID)?;
         let principal = context.initiator_principal_id.as_ref().ok_or(ResultCode::INVALID_INITIATOR_PRINCIPAL_ID)?;
         let kind = principal
             .kind
             .as_deref()
-            .and_then(|k| PrincipalType::parse(k.trim()))
+            .and_then(|k| PrincipalType::parse(trim(k)))
             .ok_or(ResultCode::INVALID_INITIATOR_PRINCIPAL_ID)?;
-        let id = principal.id.as_deref().map(str::trim).unwrap_or_default();
+        let id = principal.id.as_deref().map(trim).unwrap_or_default();
         let password = context.password.as_deref().unwrap_or_default();
         let authenticated = match kind {
             PrincipalType::TerminalId => {
@@ -88,10 +106,10 @@ impl Machine {
                 if !terminal.registered {
                     return Err(ResultCode::INVALID_INITIATOR_PRINCIPAL_STATE);
                 }
-                Principal::Terminal { terminal: terminal.id.clone(), reseller: terminal.reseller.clone() }
+                Principal::Terminal { terminal: id }
             }
             PrincipalType::ResellerUser => {
-                let user_id = principal.user_id.as_deref().map(str::trim).unwrap_or_default();
+                let user_id = principal.user_id.as_deref().map(trim).unwrap_or_default();
                 let reseller = self
                     .resellers
                     .get(id)
@@ -100,7 +118,7 @@ impl Machine {
                 if reseller.password != password {
                     return Err(ResultCode::AUTHENTICATION_FAILED);
                 }
-                Principal::ResellerUser { reseller: reseller.id.clone() }
+                Principal::ResellerUser { reseller: id }
             }
         };
         if allowed_types(op).contains(&kind) { Ok(authenticated) } else { Err(ResultCode::ACCESS_DENIED) }

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::deadlines::DeadlineKind;
-use super::{Customer, Effects, Event, Machine};
+use super::{Customer, Effects, Event, Machine, SmolStr};
 use crate::clock::Timestamp;
 
 /// Why a customer action could not be done. These are answers to the person or test
@@ -66,10 +66,9 @@ pub enum QrTarget {
 pub fn parse_qr(qr: &str) -> Result<QrTarget, CustomerError> {
     let text = qr.trim();
     let not_glase = || CustomerError::NotAGlaseQr(text.to_owned());
-    let lower = text.to_ascii_lowercase();
     let prefix_len = ["http://seqr.se/", "https://seqr.se/", "seqr://seqr.se/"]
         .iter()
-        .find(|p| lower.starts_with(*p))
+        .find(|p| text.as_bytes().get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p.as_bytes())))
         .map(|p| p.len())
         .ok_or_else(not_glase)?;
     let rest = &text[prefix_len..];
@@ -121,10 +120,10 @@ pub enum Confirmation {
 }
 
 impl Machine {
-    pub(crate) fn customer_or_default(&self, msisdn: Option<&str>) -> Result<String, CustomerError> {
+    pub(crate) fn customer_or_default(&self, msisdn: Option<&str>) -> Result<SmolStr, CustomerError> {
         let msisdn = msisdn.unwrap_or(&self.default_customer);
         if self.customers.contains_key(msisdn) {
-            Ok(msisdn.to_owned())
+            Ok(SmolStr::new(msisdn))
         } else {
             Err(CustomerError::UnknownCustomer(msisdn.to_owned()))
         }
@@ -146,9 +145,9 @@ impl Machine {
                 // The till's most recent invoice that is still waiting for a customer.
                 self.invoices
                     .values()
-                    .filter(|r| &r.terminal == terminal && r.status == InvoiceStatus::Issued && r.opened_by.is_none())
+                    .filter(|r| r.terminal == *terminal && r.status == InvoiceStatus::Issued && r.opened_by.is_none())
                     .max_by_key(|r| (r.issued_at, r.reference.len(), r.reference.clone()))
-                    .map(|r| r.reference.clone())
+                    .map(|r| r.reference.to_string())
                     .ok_or(CustomerError::NothingToPay(seqr_id))
             }
             QrTarget::Unattended { .. } => Err(CustomerError::UnattendedQr(qr.trim().to_owned())),
@@ -177,7 +176,12 @@ impl Machine {
         Ok(fx)
     }
 
-    pub(crate) fn open_for(&mut self, reference: &str, msisdn: &str, fx: &mut Effects) -> Result<(), CustomerError> {
+    pub(crate) fn open_for(
+        &mut self,
+        reference: &str,
+        msisdn: &SmolStr,
+        fx: &mut Effects,
+    ) -> Result<(), CustomerError> {
         let record =
             self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
         if record.status != InvoiceStatus::Issued {
@@ -189,12 +193,15 @@ impl Machine {
         }
         match &record.opened_by {
             Some(other) if other != msisdn => {
-                return Err(CustomerError::OpenedByAnother { invoice: reference.to_owned(), msisdn: other.clone() });
+                return Err(CustomerError::OpenedByAnother {
+                    invoice: reference.to_owned(),
+                    msisdn: other.to_string(),
+                });
             }
             Some(_) => {}
             None => {
-                record.opened_by = Some(msisdn.to_owned());
-                fx.event(Event::CustomerScanned { invoice: reference.to_owned(), msisdn: msisdn.to_owned() });
+                record.opened_by = Some(msisdn.clone());
+                fx.event(Event::CustomerScanned { invoice: record.reference.clone(), msisdn: msisdn.clone() });
             }
         }
         Ok(())
@@ -211,39 +218,42 @@ impl Machine {
         let mut fx = self.expire(now);
         let msisdn = self.customer_or_default(msisdn)?;
         self.open_for(reference, &msisdn, &mut fx)?;
-        let customer = &self.customers[&msisdn];
+        // Both exist: customer_or_default and open_for just found them.
+        let (Some(customer), Some(slot)) = (self.customers.get_mut(msisdn.as_str()), self.invoices.slot_of(reference))
+        else {
+            return Err(CustomerError::UnknownInvoice(reference.to_owned()));
+        };
+        let Some(record) = self.invoices.at_mut(slot) else {
+            return Err(CustomerError::UnknownInvoice(reference.to_owned()));
+        };
         // No PIN given means "the right one": a test that wants a wrong PIN says so.
         if pin.is_some_and(|pin| pin != customer.pin) {
-            fx.event(Event::CustomerWrongPin { invoice: reference.to_owned(), msisdn });
+            fx.event(Event::CustomerWrongPin { invoice: record.reference.clone(), msisdn });
             return Ok((Confirmation::WrongPin, fx));
         }
-        let balance = customer.balance;
-        let record = &self.invoices[reference];
+        // The record's own reference, for the notification: a free copy.
+        let reference = &record.reference.clone();
         let (total, mode, url) = (record.total, record.payment_mode, record.invoice.notification_url.clone());
         let timeout = record.invoice.commit_reservation_timeout;
-        if let Some(record) = self.invoices.get_mut(reference) {
-            record.opened_by = None;
-            record.payer = Some(msisdn.clone());
-        }
-        if balance < total {
+        record.opened_by = None;
+        let affordable = customer.balance >= total;
+        record.payer = Some(msisdn);
+        if !affordable {
             self.transition(reference, InvoiceStatus::Failed, "insufficient funds in wallet", now, &mut fx);
+            self.enforce_retention();
             fx.notify(reference, url.as_deref(), "failed");
             return Ok((Confirmation::InsufficientFunds, fx));
         }
-        if let Some(customer) = self.customers.get_mut(&msisdn) {
-            customer.balance -= total;
-        }
+        customer.balance -= total;
         let confirmation = if mode.reserves() {
             let timeout = timeout
                 .filter(|s| *s > 0)
                 .map(|s| std::time::Duration::from_secs(s.unsigned_abs()))
                 .unwrap_or(self.deadlines.reservation_timeout);
             let deadline = now.plus(timeout);
-            if let Some(record) = self.invoices.get_mut(reference) {
-                record.reserved_amount = Some(total);
-                record.commit_deadline = Some(deadline);
-            }
-            self.queue.push(deadline, reference, DeadlineKind::ReservationTimeout);
+            record.reserved_amount = Some(total);
+            record.commit_deadline = Some(deadline);
+            self.queue.push(deadline, slot, DeadlineKind::ReservationTimeout);
             self.transition(reference, InvoiceStatus::Reserved, "customer confirmed reservation", now, &mut fx);
             Confirmation::Reserved
         } else {
@@ -252,6 +262,7 @@ impl Machine {
             Confirmation::Paid
         };
         self.arm_status_deadline(reference, now);
+        self.enforce_retention();
         fx.notify(reference, url.as_deref(), "confirmed");
         Ok((confirmation, fx))
     }
@@ -265,9 +276,13 @@ impl Machine {
     ) -> Result<Effects, CustomerError> {
         // The customer cancels from the open invoice, so open it first.
         let mut fx = self.open_invoice(reference, msisdn, now)?;
-        let url = self.invoices[reference].invoice.notification_url.clone();
-        self.close_unpaid(reference, "canceled by customer", now, &mut fx);
-        fx.notify(reference, url.as_deref(), "canceled");
+        let (reference, url) = match self.invoices.get(reference) {
+            Some(r) => (r.reference.clone(), r.invoice.notification_url.clone()),
+            None => (SmolStr::new(reference), None),
+        };
+        self.close_unpaid(&reference, "canceled by customer", now, &mut fx);
+        self.enforce_retention();
+        fx.notify(&reference, url.as_deref(), "canceled");
         Ok(fx)
     }
 
@@ -278,7 +293,7 @@ impl Machine {
         let record =
             self.invoices.get_mut(reference).ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?;
         if let Some(msisdn) = record.opened_by.take() {
-            fx.event(Event::CustomerWalkedAway { invoice: reference.to_owned(), msisdn });
+            fx.event(Event::CustomerWalkedAway { invoice: record.reference.clone(), msisdn });
         }
         Ok(fx)
     }

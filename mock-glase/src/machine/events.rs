@@ -4,61 +4,69 @@
 use glase_protocol::{InvoiceStatus, Operation, PaymentMode};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use smol_str::SmolStr;
 
 /// Something that happened inside the machine.
+///
+/// The events of a payment's lifecycle name things with [`SmolStr`]s: invoice references,
+/// terminal ids, msisdns and currencies fit inline, ersReferences are shared with the
+/// machine's records, and fixed texts such as a transition's reason are static, so
+/// recording them copies no text. Rare events (terminal administration, periods, faults,
+/// purchases) keep `String`s. Both serialize as plain strings: the journal's JSON is
+/// unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Event {
     InvoiceIssued {
-        invoice: String,
-        terminal: String,
+        invoice: SmolStr,
+        terminal: SmolStr,
         #[serde(with = "rust_decimal::serde::str")]
         amount: Decimal,
-        currency: String,
+        currency: SmolStr,
         payment_mode: PaymentMode,
     },
     InvoiceUpdated {
-        invoice: String,
+        invoice: SmolStr,
         #[serde(with = "rust_decimal::serde::str")]
         amount: Decimal,
     },
     Transition {
-        invoice: String,
+        invoice: SmolStr,
         from: InvoiceStatus,
         to: InvoiceStatus,
-        reason: String,
+        reason: SmolStr,
     },
     CustomerScanned {
-        invoice: String,
-        msisdn: String,
+        invoice: SmolStr,
+        msisdn: SmolStr,
     },
     CustomerWrongPin {
-        invoice: String,
-        msisdn: String,
+        invoice: SmolStr,
+        msisdn: SmolStr,
     },
     CustomerWalkedAway {
-        invoice: String,
-        msisdn: String,
+        invoice: SmolStr,
+        msisdn: SmolStr,
     },
     /// The merchant fetched the status of a PAID/RESERVED invoice in time.
     StatusAcknowledged {
-        invoice: String,
+        invoice: SmolStr,
         after_ms: u64,
     },
     PaymentCreated {
-        invoice: String,
-        ers_reference: String,
+        invoice: SmolStr,
+        ers_reference: SmolStr,
         #[serde(with = "rust_decimal::serde::str")]
         amount: Decimal,
     },
     RefundCreated {
-        payment: String,
-        refund: String,
+        payment: SmolStr,
+        refund: SmolStr,
         #[serde(with = "rust_decimal::serde::str")]
         amount: Decimal,
     },
     ReceiptSubmitted {
-        ers_reference: String,
+        ers_reference: SmolStr,
         mime_type: Option<String>,
         bytes: usize,
     },
@@ -105,9 +113,9 @@ pub enum Event {
     },
     /// A notification the transport is about to send.
     NotificationDue {
-        invoice: String,
-        url: String,
-        reason: String,
+        invoice: SmolStr,
+        url: SmolStr,
+        reason: SmolStr,
     },
 }
 
@@ -142,10 +150,10 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
-    pub invoice: String,
+    pub invoice: SmolStr,
     pub url: String,
     /// Why: `confirmed`, `canceled`, `failed`, `reversed`, `expired`.
-    pub reason: String,
+    pub reason: SmolStr,
 }
 
 /// Side effects collected while applying one command.
@@ -160,18 +168,15 @@ impl Effects {
         self.events.push(event);
     }
 
-    pub(crate) fn notify(&mut self, invoice: &str, url: Option<&str>, reason: &str) {
+    pub(crate) fn notify(&mut self, invoice: &SmolStr, url: Option<&str>, reason: &'static str) {
         if let Some(url) = url {
+            let reason = SmolStr::new_static(reason);
             self.events.push(Event::NotificationDue {
-                invoice: invoice.to_owned(),
-                url: url.to_owned(),
-                reason: reason.to_owned(),
+                invoice: invoice.clone(),
+                url: SmolStr::new(url),
+                reason: reason.clone(),
             });
-            self.notifications.push(Notification {
-                invoice: invoice.to_owned(),
-                url: url.to_owned(),
-                reason: reason.to_owned(),
-            });
+            self.notifications.push(Notification { invoice: invoice.clone(), url: url.to_owned(), reason });
         }
     }
 }

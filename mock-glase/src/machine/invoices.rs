@@ -8,14 +8,14 @@ use rust_decimal::Decimal;
 
 use super::auth::Principal;
 use super::deadlines::DeadlineKind;
-use super::{Effects, Event, InvoiceRecord, Machine, Payment};
+use super::store::Slot;
+use super::{Effects, Event, InvoiceRecord, Machine, Payment, SmolStr, trim};
 use crate::clock::Timestamp;
 
-/// An invoice's amount and currency, once validated.
+/// An invoice's amount, once validated (its currency is the one it was checked against).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CheckedInvoice {
     pub total: Decimal,
-    pub currency: String,
 }
 
 /// Checks an invoice against spec section 3.3. Returns 49 for data that cannot be a valid
@@ -29,7 +29,7 @@ pub(crate) fn check_invoice(invoice: Option<&Invoice>, currency: &str) -> Result
     let invoice = invoice.ok_or(ResultCode::INVALID_INVOICE_DATA)?;
     let total = invoice.total_amount.as_ref().ok_or(ResultCode::INVALID_INVOICE_DATA)?;
     let value = total.value.ok_or(ResultCode::INVALID_INVOICE_DATA)?;
-    let total_currency = total.currency.as_deref().map(str::trim).ok_or(ResultCode::INVALID_INVOICE_DATA)?;
+    let total_currency = total.currency.as_deref().map(trim).ok_or(ResultCode::INVALID_INVOICE_DATA)?;
     if total_currency != currency {
         return Err(ResultCode::INVALID_INVOICE_DATA);
     }
@@ -39,7 +39,7 @@ pub(crate) fn check_invoice(invoice: Option<&Invoice>, currency: &str) -> Result
     if let Some(rows) = invoice.invoice_rows.as_deref().filter(|rows| !rows.is_empty()) {
         for row in rows {
             let amount = row.item_total_amount.as_ref().ok_or(ResultCode::INVALID_INVOICE_DATA)?;
-            if amount.currency.as_deref().is_some_and(|c| c.trim() != currency) {
+            if amount.currency.as_deref().is_some_and(|c| trim(c) != currency) {
                 return Err(ResultCode::INVALID_INVOICE_DATA);
             }
             if row.item_quantity.is_some_and(|q| q <= Decimal::ZERO) {
@@ -56,13 +56,22 @@ pub(crate) fn check_invoice(invoice: Option<&Invoice>, currency: &str) -> Result
     {
         return Err(ResultCode::INVALID_NOTIFICATION_URL);
     }
-    Ok(CheckedInvoice { total: value, currency: currency.to_owned() })
+    Ok(CheckedInvoice { total: value })
 }
 
 /// `http://host…` or `https://host…`, case-insensitive scheme, non-empty host, no spaces.
 pub(crate) fn is_http_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+    let url = url.trim();
+    let scheme = |prefix: &str| {
+        url.as_bytes().get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    let rest = if scheme("https://") {
+        Some(&url[8..])
+    } else if scheme("http://") {
+        Some(&url[7..])
+    } else {
+        None
+    };
     rest.is_some_and(|rest| {
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         !host.is_empty() && !rest.contains(char::is_whitespace)
@@ -70,17 +79,26 @@ pub(crate) fn is_http_url(url: &str) -> bool {
 }
 
 impl Machine {
-    fn currency_of(&self, principal: &Principal) -> String {
-        self.resellers.get(principal.reseller()).map(|r| r.currency.clone()).unwrap_or_default()
+    fn currency_of(&self, principal: &Principal) -> Option<&SmolStr> {
+        self.resellers.get(self.reseller_of(principal)).map(|r| &r.currency)
     }
 
-    /// The invoice named by a request, if it belongs to the calling terminal (else 54).
-    fn own_invoice(&self, principal: &Principal, reference: Option<&str>) -> Result<&InvoiceRecord, ResultCode> {
-        let reference = reference.map(str::trim).ok_or(ResultCode::INVALID_INVOICE_REFERENCE)?;
+    /// The slot of the invoice named by a request, if it belongs to the calling terminal
+    /// (else 54).
+    fn own_invoice(&self, principal: &Principal, reference: Option<&str>) -> Result<Slot, ResultCode> {
+        let reference = reference.map(trim).ok_or(ResultCode::INVALID_INVOICE_REFERENCE)?;
         self.invoices
-            .get(reference)
-            .filter(|record| Some(record.terminal.as_str()) == principal.terminal())
+            .slot_of(reference)
+            .filter(|slot| {
+                self.invoices.at(*slot).is_some_and(|record| Some(record.terminal.as_str()) == principal.terminal())
+            })
             .ok_or(ResultCode::INVALID_INVOICE_REFERENCE)
+    }
+
+    /// [`Self::own_invoice`], the record itself.
+    fn own_record(&self, principal: &Principal, reference: Option<&str>) -> Result<&InvoiceRecord, ResultCode> {
+        let slot = self.own_invoice(principal, reference)?;
+        self.invoices.at(slot).ok_or(ResultCode::INVALID_INVOICE_REFERENCE)
     }
 
     pub(crate) fn send_invoice(
@@ -91,54 +109,58 @@ impl Machine {
         fx: &mut Effects,
     ) -> Response {
         let op = Operation::SendInvoice;
-        let checked = match check_invoice(request.invoice.as_ref(), &self.currency_of(principal)) {
+        let currency = self.currency_of(principal);
+        let checked = match check_invoice(request.invoice.as_ref(), currency.map_or("", SmolStr::as_str)) {
             Ok(checked) => checked,
             Err(code) => return Response::result(op, code),
         };
-        let Some(terminal) = principal.terminal() else {
+        let currency = currency.cloned().unwrap_or_default();
+        // The names are the machine's own (the terminal's, its reseller's), so the copies
+        // below are free.
+        let Some(terminal) = principal.terminal().and_then(|id| self.terminals.get(id)) else {
             return Response::result(op, ResultCode::ACCESS_DENIED);
         };
+        let (reseller, terminal) = (terminal.reseller.clone(), terminal.id.clone());
         let invoice = request.invoice.clone().unwrap_or_default();
         let payment_mode = invoice.payment_mode.unwrap_or(PaymentMode::ImmediateDebit);
         let reference = self.ids.invoice_reference();
         fx.event(Event::InvoiceIssued {
             invoice: reference.clone(),
-            terminal: terminal.to_owned(),
+            terminal: terminal.clone(),
             amount: checked.total,
-            currency: checked.currency.clone(),
+            currency: currency.clone(),
             payment_mode,
         });
-        self.invoices.insert(
-            reference.clone(),
-            InvoiceRecord {
-                reference: reference.clone(),
-                terminal: terminal.to_owned(),
-                reseller: principal.reseller().to_owned(),
-                invoice,
-                payment_mode,
-                total: checked.total,
-                currency: checked.currency,
-                status: InvoiceStatus::Issued,
-                version: 0,
-                issued_at: now,
-                opened_by: None,
-                payer: None,
-                reserved_amount: None,
-                commit_deadline: None,
-                status_deadline: None,
-                settled_at: None,
-                acknowledged_at: None,
-                ers_reference: None,
-                customer_tokens: Vec::new(),
-                history: Vec::new(),
-            },
-        );
-        self.note_invoice_for_purchases(principal.reseller(), &reference, fx);
+        self.invoices.insert(InvoiceRecord {
+            reference: reference.clone(),
+            terminal,
+            reseller,
+            invoice,
+            payment_mode,
+            total: checked.total,
+            currency,
+            status: InvoiceStatus::Issued,
+            version: 0,
+            issued_at: now,
+            opened_by: None,
+            payer: None,
+            reserved_amount: None,
+            commit_deadline: None,
+            status_deadline: None,
+            settled_at: None,
+            acknowledged_at: None,
+            ers_reference: None,
+            customer_tokens: Vec::new(),
+            // Most invoices change status once or twice; the default first growth
+            // (four entries) would leave half of it unused for as long as it is kept.
+            history: Vec::with_capacity(2),
+        });
+        self.note_invoice_for_purchases(&reference, fx);
         Response::success(
             op,
             ResponseDetail::SendInvoice {
                 invoice_qr_code: Some(Machine::invoice_qr(&reference)),
-                invoice_reference: Some(reference),
+                invoice_reference: Some(reference.into()),
             },
         )
     }
@@ -150,9 +172,12 @@ impl Machine {
         fx: &mut Effects,
     ) -> Response {
         let op = Operation::UpdateInvoice;
-        let record = match self.own_invoice(principal, request.invoice_reference.as_deref()) {
-            Ok(record) => record,
+        let slot = match self.own_invoice(principal, request.invoice_reference.as_deref()) {
+            Ok(slot) => slot,
             Err(code) => return Response::result(op, code),
+        };
+        let Some(record) = self.invoices.at_mut(slot) else {
+            return Response::result(op, ResultCode::INVALID_INVOICE_REFERENCE);
         };
         if record.opened_by.is_some() {
             return Response::result(op, ResultCode::PAYMENT_IN_PROGRESS);
@@ -170,10 +195,6 @@ impl Machine {
         if record.reserved_amount.is_some_and(|reserved| checked.total > reserved) {
             return Response::result(op, ResultCode::REJECTED_AMOUNT);
         }
-        let reference = record.reference.clone();
-        let Some(record) = self.invoices.get_mut(&reference) else {
-            return Response::result(op, ResultCode::INVALID_INVOICE_REFERENCE);
-        };
         let mut invoice = request.invoice.clone().unwrap_or_default();
         // The payment mode is fixed at sendInvoice; an update cannot turn a payment
         // into a reservation.
@@ -191,7 +212,7 @@ impl Machine {
             record.customer_tokens.extend(request.tokens.iter().cloned());
             record.version += 1;
         }
-        fx.event(Event::InvoiceUpdated { invoice: reference, amount: checked.total });
+        fx.event(Event::InvoiceUpdated { invoice: record.reference.clone(), amount: checked.total });
         Response::result(op, ResultCode::SUCCESS)
     }
 
@@ -203,23 +224,26 @@ impl Machine {
         fx: &mut Effects,
     ) -> Response {
         let op = Operation::GetPaymentStatus;
-        let reference = match self.own_invoice(principal, request.invoice_reference.as_deref()) {
-            Ok(record) => record.reference.clone(),
+        let slot = match self.own_invoice(principal, request.invoice_reference.as_deref()) {
+            Ok(slot) => slot,
             Err(code) => return Response::result(op, code),
         };
-        let Some(record) = self.invoices.get_mut(&reference) else {
+        let Some(record) = self.invoices.at_mut(slot) else {
             return Response::result(op, ResultCode::INVALID_INVOICE_REFERENCE);
         };
-        if record.status_deadline.take().is_some() {
+        if let Some(deadline) = record.status_deadline.take() {
             // Fetching PAID/RESERVED in time acknowledges it; the reversal is off.
+            self.queue.remove(deadline, slot, DeadlineKind::StatusAcknowledgement);
             record.acknowledged_at = Some(now);
             let settled = record.settled_at.unwrap_or(now);
             fx.event(Event::StatusAcknowledged {
-                invoice: reference.clone(),
+                invoice: record.reference.clone(),
                 after_ms: now.as_millis().saturating_sub(settled.as_millis()),
             });
         }
-        let record = &self.invoices[&reference];
+        let Some(record) = self.invoices.at(slot) else {
+            return Response::result(op, ResultCode::INVALID_INVOICE_REFERENCE);
+        };
         let paid = record.status == InvoiceStatus::Paid;
         let receipt = paid.then(|| Box::new(self.receipt_of(record)));
         let mut response = Response::success(
@@ -232,21 +256,21 @@ impl Machine {
             },
         );
         if paid {
-            response.ers_reference = record.ers_reference.clone();
+            response.ers_reference = record.ers_reference.as_ref().map(SmolStr::to_string);
         }
         response
     }
 
     fn receipt_of(&self, record: &InvoiceRecord) -> Receipt {
-        let payment = record.ers_reference.as_ref().and_then(|ers| self.payments.get(ers));
+        let payment = record.ers_reference.as_ref().and_then(|ers| self.payments.get(ers)).map(|p| &**p);
         Receipt {
-            terminal_id: Some(record.terminal.clone()),
+            terminal_id: Some(record.terminal.to_string()),
             payment_date: payment.map(|p| p.paid_at.to_rfc3339()),
             client_invoice_id: record.invoice.client_invoice_id.clone(),
-            invoice_reference: Some(record.reference.clone()),
-            payment_reference: record.ers_reference.clone(),
-            payer_terminal_id: record.payer.clone(),
-            receiver_name: self.resellers.get(&record.reseller).map(|r| r.name.clone()),
+            invoice_reference: Some(record.reference.to_string()),
+            payment_reference: record.ers_reference.as_ref().map(SmolStr::to_string),
+            payer_terminal_id: record.payer.as_ref().map(SmolStr::to_string),
+            receiver_name: self.resellers.get(record.reseller.as_str()).map(|r| r.name.clone()),
             invoice: Some(record.invoice.clone()),
         }
     }
@@ -259,7 +283,7 @@ impl Machine {
         fx: &mut Effects,
     ) -> Response {
         let op = Operation::CancelInvoice;
-        let record = match self.own_invoice(principal, request.invoice_reference.as_deref()) {
+        let record = match self.own_record(principal, request.invoice_reference.as_deref()) {
             Ok(record) => record,
             Err(code) => return Response::result(op, code),
         };
@@ -278,13 +302,18 @@ impl Machine {
     }
 
     /// ISSUED/RESERVED → CANCELED, giving reserved money back to the wallet.
-    pub(crate) fn close_unpaid(&mut self, reference: &str, reason: &str, now: Timestamp, fx: &mut Effects) {
-        let Some(record) = self.invoices.get_mut(reference) else { return };
-        record.status_deadline = None;
-        record.commit_deadline = None;
+    pub(crate) fn close_unpaid(&mut self, reference: &str, reason: &'static str, now: Timestamp, fx: &mut Effects) {
+        let Some(slot) = self.invoices.slot_of(reference) else { return };
+        let Some(record) = self.invoices.at_mut(slot) else { return };
+        if let Some(at) = record.status_deadline.take() {
+            self.queue.remove(at, slot, DeadlineKind::StatusAcknowledgement);
+        }
+        if let Some(at) = record.commit_deadline.take() {
+            self.queue.remove(at, slot, DeadlineKind::ReservationTimeout);
+        }
         record.opened_by = None;
-        if let (Some(amount), Some(payer)) = (record.reserved_amount.take(), record.payer.clone())
-            && let Some(customer) = self.customers.get_mut(&payer)
+        if let (Some(amount), Some(payer)) = (record.reserved_amount.take(), record.payer.as_deref())
+            && let Some(customer) = self.customers.get_mut(payer)
         {
             customer.balance += amount;
         }
@@ -299,7 +328,7 @@ impl Machine {
         fx: &mut Effects,
     ) -> Response {
         let op = Operation::CommitReservation;
-        let record = match self.own_invoice(principal, request.invoice_reference.as_deref()) {
+        let record = match self.own_record(principal, request.invoice_reference.as_deref()) {
             Ok(record) => record,
             Err(code) => return Response::result(op, code),
         };
@@ -310,7 +339,7 @@ impl Machine {
         let amount = match &request.amount {
             None => record.total,
             Some(amount) => {
-                if amount.currency.as_deref().is_some_and(|c| c.trim() != record.currency) {
+                if amount.currency.as_deref().is_some_and(|c| trim(c) != record.currency) {
                     return Response::result(op, ResultCode::INVALID_INVOICE_DATA);
                 }
                 match amount.value {
@@ -322,22 +351,30 @@ impl Machine {
         if amount <= Decimal::ZERO || amount > reserved {
             return Response::result(op, ResultCode::REJECTED_AMOUNT);
         }
-        let reference = record.reference.clone();
-        let ers = self.create_payment(&reference, amount, now, fx);
-        if let Some(record) = self.invoices.get_mut(&reference) {
+        // The request names the invoice by exactly the (trimmed) reference it was found
+        // under, so that name serves without a copy of the record's.
+        let reference = request.invoice_reference.as_deref().map(trim).unwrap_or_default();
+        let ers = self.create_payment(reference, amount, now, fx);
+        if let Some(slot) = self.invoices.slot_of(reference)
+            && let Some(record) = self.invoices.at_mut(slot)
+        {
             // The unused part of the reservation goes back to the customer.
-            if let (Some(payer), Some(reserved)) = (record.payer.clone(), record.reserved_amount.take())
-                && let Some(customer) = self.customers.get_mut(&payer)
+            if let (Some(payer), Some(reserved)) = (record.payer.as_deref(), record.reserved_amount.take())
+                && let Some(customer) = self.customers.get_mut(payer)
             {
                 customer.balance += reserved - amount;
             }
-            record.commit_deadline = None;
+            if let Some(at) = record.commit_deadline.take() {
+                self.queue.remove(at, slot, DeadlineKind::ReservationTimeout);
+            }
             // The merchant learns the outcome from this very call, so no status
             // acknowledgement is owed **[decision]**.
-            record.status_deadline = None;
+            if let Some(at) = record.status_deadline.take() {
+                self.queue.remove(at, slot, DeadlineKind::StatusAcknowledgement);
+            }
         }
-        self.transition(&reference, InvoiceStatus::Paid, "reservation committed", now, fx);
-        Response::result(op, ResultCode::SUCCESS).with_ers_reference(ers)
+        self.transition(reference, InvoiceStatus::Paid, "reservation committed", now, fx);
+        Response::result(op, ResultCode::SUCCESS).with_ers_reference(ers.as_str())
     }
 
     /// Records a payment for an invoice and returns its ersReference.
@@ -347,13 +384,14 @@ impl Machine {
         amount: Decimal,
         now: Timestamp,
         fx: &mut Effects,
-    ) -> String {
+    ) -> SmolStr {
         let ers = self.ids.ers_reference();
         let Some(record) = self.invoices.get_mut(reference) else { return ers };
         record.ers_reference = Some(ers.clone());
+        let invoice = record.reference.clone();
         let payment = Payment {
             ers_reference: ers.clone(),
-            invoice: reference.to_owned(),
+            invoice: invoice.clone(),
             terminal: record.terminal.clone(),
             reseller: record.reseller.clone(),
             amount,
@@ -366,8 +404,8 @@ impl Machine {
             receipt: None,
         };
         self.periods.record_payment(&payment);
-        self.payments.insert(ers.clone(), payment);
-        fx.event(Event::PaymentCreated { invoice: reference.to_owned(), ers_reference: ers.clone(), amount });
+        self.payments.insert(ers.clone(), Box::new(payment));
+        fx.event(Event::PaymentCreated { invoice, ers_reference: ers.clone(), amount });
         ers
     }
 
@@ -375,10 +413,14 @@ impl Machine {
     /// PAID/RESERVED.
     pub(crate) fn arm_status_deadline(&mut self, reference: &str, now: Timestamp) {
         let at = now.plus(self.deadlines.status_deadline);
-        if let Some(record) = self.invoices.get_mut(reference) {
-            record.status_deadline = Some(at);
+        if let Some(slot) = self.invoices.slot_of(reference)
+            && let Some(record) = self.invoices.at_mut(slot)
+        {
+            if let Some(earlier) = record.status_deadline.replace(at) {
+                self.queue.remove(earlier, slot, DeadlineKind::StatusAcknowledgement);
+            }
             record.settled_at = Some(now);
-            self.queue.push(at, reference, DeadlineKind::StatusAcknowledgement);
+            self.queue.push(at, slot, DeadlineKind::StatusAcknowledgement);
         }
     }
 }

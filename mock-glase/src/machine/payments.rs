@@ -15,7 +15,8 @@ impl Machine {
         let ers = ers.map(str::trim).ok_or(ResultCode::INVALID_ERS_REFERENCE)?;
         self.payments
             .get(ers)
-            .filter(|p| p.reseller == principal.reseller() && !p.reversed)
+            .map(|p| &**p)
+            .filter(|p| p.reseller == self.reseller_of(principal) && !p.reversed)
             .ok_or(ResultCode::INVALID_ERS_REFERENCE)
     }
 
@@ -37,7 +38,7 @@ impl Machine {
             mime_type: document.mime_type.clone(),
             bytes: document.receipt_data.as_ref().map_or(0, Vec::len),
         });
-        if let Some(payment) = self.payments.get_mut(&ers) {
+        if let Some(payment) = self.payments.get_mut(ers.as_str()) {
             payment.receipt = Some(document);
         }
         Response::result(op, ResultCode::SUCCESS)
@@ -59,7 +60,7 @@ impl Machine {
             Ok(payment) => payment,
             Err(code) => return Response::result(op, code),
         };
-        let reseller = self.resellers.get(&payment.reseller);
+        let reseller = self.resellers.get(payment.reseller.as_str());
         if !reseller.is_some_and(|r| r.refunds_allowed) {
             return Response::result(op, ResultCode::RESELLER_NOT_ALLOWED_TO_DO_REFUND);
         }
@@ -86,15 +87,15 @@ impl Machine {
             at: now,
             cashier_id: request.invoice.as_ref().and_then(|i| i.cashier_id.clone()),
         };
-        if let Some(payment) = self.payments.get_mut(&payment_ers) {
+        if let Some(payment) = self.payments.get_mut(payment_ers.as_str()) {
             self.periods.record_refund(payment, &refund);
             payment.refunds.push(refund);
         }
-        if let Some(customer) = self.customers.get_mut(&payer) {
+        if let Some(customer) = self.customers.get_mut(payer.as_str()) {
             customer.balance += amount;
         }
         self.refund_index.insert(refund_ers.clone(), payment_ers.clone());
         fx.event(Event::RefundCreated { payment: payment_ers, refund: refund_ers.clone(), amount });
-        Response::result(op, ResultCode::SUCCESS).with_ers_reference(refund_ers)
+        Response::result(op, ResultCode::SUCCESS).with_ers_reference(refund_ers.as_str())
     }
 }

@@ -4,16 +4,24 @@
 //! Every payment and refund is recorded as a [`Transaction`]. A period is the time
 //! between two marks of the same scope (a reseller, or one terminal); a report selects
 //! the period's transactions, optionally narrowed to one terminal.
+//!
+//! Transactions are kept compact (their names and references are the payment's
+//! [`SmolStr`]s: short ones inline, long ones shared, never copied per payment) and,
+//! like finished invoices, bounded by the retention
+//! **[decision]**: with a limit of N the newest N transactions are kept, so a report
+//! over a period older than that lists only what is left of it.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::fmt::Write as _;
+
+use foldhash::HashMap;
 
 use glase_protocol::request::{ExecuteReport, MarkTransactionPeriod};
 use glase_protocol::{Operation, Report, Response, ResponseDetail, ResultCode};
 use rust_decimal::Decimal;
 
 use super::auth::Principal;
-use super::{Effects, Event, Machine, Payment, Refund};
+use super::{Effects, Event, Machine, Payment, Refund, SmolStr};
 use crate::clock::Timestamp;
 
 /// The report ids executeReport knows.
@@ -34,12 +42,13 @@ enum Kind {
 struct Transaction {
     kind: Kind,
     at: Timestamp,
-    terminal: String,
-    cashier: Option<String>,
+    reseller: SmolStr,
+    terminal: SmolStr,
+    cashier: Option<Box<str>>,
     amount: Decimal,
-    currency: String,
-    ers_reference: String,
-    invoice: String,
+    currency: SmolStr,
+    ers_reference: SmolStr,
+    invoice: SmolStr,
 }
 
 #[derive(Debug, Clone)]
@@ -51,47 +60,66 @@ struct Period {
     ready_at: Timestamp,
 }
 
-/// Transactions by reseller and the marked periods.
+/// The transactions, oldest first, and the marked periods.
 #[derive(Debug, Clone, Default)]
 pub struct Periods {
-    transactions: HashMap<String, Vec<Transaction>>,
+    transactions: VecDeque<Transaction>,
+    /// Transactions kept; 0 keeps all.
+    limit: usize,
     periods: HashMap<String, Period>,
     /// Last mark per scope (reseller, terminal).
     last_mark: HashMap<(String, Option<String>), Timestamp>,
 }
 
 impl Periods {
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Self { limit, ..Self::default() }
+    }
+
+    fn push(&mut self, transaction: Transaction) {
+        if self.limit > 0 && self.transactions.len() >= self.limit {
+            self.transactions.pop_front();
+        }
+        self.transactions.push_back(transaction);
+    }
+
     pub(crate) fn record_payment(&mut self, payment: &Payment) {
-        self.transactions.entry(payment.reseller.clone()).or_default().push(Transaction {
+        let transaction = Transaction {
             kind: Kind::Purchase,
             at: payment.paid_at,
+            reseller: payment.reseller.clone(),
             terminal: payment.terminal.clone(),
-            cashier: payment.cashier_id.clone(),
+            cashier: payment.cashier_id.as_deref().map(Box::from),
             amount: payment.amount,
             currency: payment.currency.clone(),
             ers_reference: payment.ers_reference.clone(),
             invoice: payment.invoice.clone(),
-        });
+        };
+        self.push(transaction);
     }
 
     /// Refunds are reported on the terminal and in the currency of their payment.
     pub(crate) fn record_refund(&mut self, payment: &Payment, refund: &Refund) {
-        self.transactions.entry(payment.reseller.clone()).or_default().push(Transaction {
+        let transaction = Transaction {
             kind: Kind::Refund,
             at: refund.at,
+            reseller: payment.reseller.clone(),
             terminal: payment.terminal.clone(),
-            cashier: refund.cashier_id.clone().or_else(|| payment.cashier_id.clone()),
+            cashier: refund.cashier_id.as_deref().or(payment.cashier_id.as_deref()).map(Box::from),
             amount: refund.amount,
             currency: payment.currency.clone(),
             ers_reference: refund.ers_reference.clone(),
             invoice: payment.invoice.clone(),
-        });
+        };
+        self.push(transaction);
     }
 
-    /// Marks a payment reversed: it disappears from reports.
+    /// Marks a payment reversed: it disappears from reports. Reversals come within the
+    /// status deadline, so the transaction is searched for from the newest end.
     pub(crate) fn forget_payment(&mut self, reseller: &str, ers: &str) {
-        if let Some(list) = self.transactions.get_mut(reseller) {
-            list.retain(|t| t.ers_reference != ers);
+        let found = self.transactions.iter().rposition(|t| t.ers_reference == ers && t.reseller == reseller);
+        if let Some(index) = found {
+            self.transactions.remove(index);
         }
     }
 }
@@ -110,12 +138,12 @@ impl Machine {
                 Ok(terminal) => terminal,
                 Err(code) => return Response::result(op, code),
             };
-        let reseller = principal.reseller().to_owned();
+        let reseller = self.reseller_of(principal).to_owned();
         let scope = (reseller.clone(), terminal.clone());
         let start = self.periods.last_mark.insert(scope, now).unwrap_or(Timestamp(0));
         let id = self.ids.period_id();
         self.periods.periods.insert(
-            id.clone(),
+            id.to_string(),
             Period {
                 reseller: reseller.clone(),
                 terminal: terminal.clone(),
@@ -124,8 +152,8 @@ impl Machine {
                 ready_at: now.plus(self.deadlines.report_ready_delay),
             },
         );
-        fx.event(Event::PeriodMarked { period: id.clone(), reseller, terminal });
-        Response::success(op, ResponseDetail::MarkTransactionPeriod { transaction_period_id: Some(id) })
+        fx.event(Event::PeriodMarked { period: id.to_string(), reseller, terminal });
+        Response::success(op, ResponseDetail::MarkTransactionPeriod { transaction_period_id: Some(id.to_string()) })
     }
 
     /// The terminal a report or period is narrowed to: the `TERMINALID` parameter (which
@@ -137,7 +165,7 @@ impl Machine {
             (Some(own), Some(other)) if own != other => Err(ResultCode::ACCESS_DENIED),
             (Some(own), _) => Ok(Some(own.to_owned())),
             (None, Some(id)) => match self.terminals.get(id) {
-                Some(t) if t.reseller == principal.reseller() => Ok(Some(id.to_owned())),
+                Some(t) if t.reseller == self.reseller_of(principal) => Ok(Some(id.to_owned())),
                 _ => Err(ResultCode::INVALID_INITIATOR_PRINCIPAL_ID),
             },
             (None, None) => Ok(None),
@@ -159,7 +187,8 @@ impl Machine {
             Err(code) => return Response::result(op, code),
         };
         let period_id = parameters.get("transactionPeriodId").map(str::trim).unwrap_or_default();
-        let Some(period) = self.periods.periods.get(period_id).filter(|p| p.reseller == principal.reseller()) else {
+        let Some(period) = self.periods.periods.get(period_id).filter(|p| p.reseller == self.reseller_of(principal))
+        else {
             return Response::result(op, ResultCode::INVALID_INVOICE_DATA);
         };
         if now < period.ready_at {
@@ -169,11 +198,9 @@ impl Machine {
         let rows: Vec<&Transaction> = self
             .periods
             .transactions
-            .get(&period.reseller)
-            .into_iter()
-            .flatten()
-            .filter(|t| t.at >= period.start && t.at < period.end)
-            .filter(|t| terminal.as_deref().is_none_or(|id| t.terminal == id))
+            .iter()
+            .filter(|t| *t.reseller == *period.reseller && t.at >= period.start && t.at < period.end)
+            .filter(|t| terminal.as_deref().is_none_or(|id| *t.terminal == *id))
             .collect();
         let content = render(report_id, period_id, period, terminal.as_deref(), &rows);
         Response::success(
@@ -215,11 +242,11 @@ fn render(report_id: &str, period_id: &str, period: &Period, terminal: Option<&s
     match report_id {
         "Reconciliation/Shop.xml" => summary_row(&mut out, None, rows.iter().copied()),
         "Reconciliation/STD_RECON_006.xml" => {
-            let mut terminals: Vec<&str> = rows.iter().map(|t| t.terminal.as_str()).collect();
+            let mut terminals: Vec<&str> = rows.iter().map(|t| &*t.terminal).collect();
             terminals.sort_unstable();
             terminals.dedup();
             for id in terminals {
-                summary_row(&mut out, Some(id), rows.iter().copied().filter(|t| t.terminal == id));
+                summary_row(&mut out, Some(id), rows.iter().copied().filter(|t| *t.terminal == *id));
             }
         }
         _ => {

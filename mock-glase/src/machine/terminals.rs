@@ -4,7 +4,7 @@ use glase_protocol::request::{AssignSeqrId, RegisterTerminal};
 use glase_protocol::{Operation, Response, ResponseDetail, ResultCode};
 
 use super::auth::Principal;
-use super::{Effects, Event, Machine, Terminal};
+use super::{Effects, Event, Machine, SmolStr, Terminal};
 
 /// Shortest terminal password accepted; shorter ones answer 21 ACCESS_DENIED.
 pub const MIN_TERMINAL_PASSWORD: usize = 4;
@@ -24,7 +24,7 @@ impl Machine {
         if password.chars().count() < MIN_TERMINAL_PASSWORD {
             return Response::result(op, ResultCode::ACCESS_DENIED);
         }
-        let reseller = principal.reseller().to_owned();
+        let reseller = SmolStr::new(self.reseller_of(principal));
         let external_id = request.external_terminal_id.as_deref().map(str::trim).filter(|e| !e.is_empty());
         let existing = external_id.and_then(|external| {
             self.terminals
@@ -37,7 +37,7 @@ impl Machine {
             None => {
                 let id = self.ids.terminal_id();
                 self.terminals.insert(
-                    id.clone(),
+                    id.to_string(),
                     Terminal {
                         id: id.clone(),
                         reseller: reseller.clone(),
@@ -51,17 +51,17 @@ impl Machine {
                 id
             }
         };
-        if let Some(terminal) = self.terminals.get_mut(&id) {
+        if let Some(terminal) = self.terminals.get_mut(id.as_str()) {
             terminal.password = password.to_owned();
             terminal.registered = true;
             terminal.name = request.name.clone().or(terminal.name.take());
         }
         fx.event(Event::TerminalRegistered {
-            terminal: id.clone(),
-            reseller,
+            terminal: id.to_string(),
+            reseller: reseller.to_string(),
             external_id: external_id.map(str::to_owned),
         });
-        Response::success(op, ResponseDetail::RegisterTerminal { terminal_id: Some(id) })
+        Response::success(op, ResponseDetail::RegisterTerminal { terminal_id: Some(id.to_string()) })
     }
 
     /// Disables the calling terminal (later calls answer 33) and frees its seqrId.
@@ -74,7 +74,7 @@ impl Machine {
         if let Some(seqr_id) = terminal.seqr_id.take() {
             self.seqr_ids.remove(&seqr_id);
         }
-        fx.event(Event::TerminalUnregistered { terminal: terminal.id.clone() });
+        fx.event(Event::TerminalUnregistered { terminal: terminal.id.to_string() });
         Response::result(op, ResultCode::SUCCESS)
     }
 

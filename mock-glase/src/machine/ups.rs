@@ -7,14 +7,14 @@
 //! terminals is noted on it, because the answer may only name an invoice created during
 //! the call.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use foldhash::HashMap;
 use glase_protocol::InvoiceStatus;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{CustomerError, Effects, Event, Machine};
+use super::{CustomerError, Effects, Event, Machine, SmolStr};
 use crate::clock::Timestamp;
 use crate::config::Dialect;
 
@@ -117,6 +117,13 @@ impl Purchases {
     pub fn pending(&self) -> impl Iterator<Item = &PendingPurchase> {
         self.pending.values()
     }
+
+    /// Drops the note of an evicted invoice's purchase (see `retention`).
+    pub(crate) fn forget_accepted(&mut self, invoice: &str) {
+        if !self.accepted.is_empty() {
+            self.accepted.remove(invoice);
+        }
+    }
 }
 
 /// Writes the createPurchase body. Built by hand so the amount is written from its
@@ -175,33 +182,38 @@ impl Machine {
         let id = self.purchases.next_id;
         let pending = PendingPurchase {
             id,
-            reseller: reseller.id.clone(),
+            reseller: reseller.id.to_string(),
             merchant_id: merchant_id.to_owned(),
             token: token.to_owned(),
             amount,
-            currency: reseller.currency.clone(),
-            msisdn,
+            currency: reseller.currency.to_string(),
+            msisdn: msisdn.to_string(),
             started_at: now,
             invoices: Vec::new(),
             notify_early: options.notify_early,
         };
-        let call = PurchaseCall { id, url, body, merchant_id: merchant_id.to_owned(), reseller: reseller.id.clone() };
+        let call =
+            PurchaseCall { id, url, body, merchant_id: merchant_id.to_owned(), reseller: reseller.id.to_string() };
         fx.event(Event::PurchaseStarted {
             purchase: id,
             merchant_id: merchant_id.to_owned(),
             token: token.to_owned(),
             amount,
-            msisdn: pending.msisdn.clone(),
+            msisdn: msisdn.to_string(),
         });
         self.purchases.pending.insert(id, pending);
         Ok((call, fx))
     }
 
     /// Called by sendInvoice: notes the invoice on the reseller's open calls.
-    pub(crate) fn note_invoice_for_purchases(&mut self, reseller: &str, reference: &str, fx: &mut Effects) {
+    pub(crate) fn note_invoice_for_purchases(&mut self, reference: &SmolStr, fx: &mut Effects) {
+        if self.purchases.pending.is_empty() {
+            return;
+        }
+        let Some(reseller) = self.invoices.get(reference).map(|r| r.reseller.as_str()) else { return };
         let mut early = false;
         for pending in self.purchases.pending.values_mut().filter(|p| p.reseller == reseller) {
-            pending.invoices.push(reference.to_owned());
+            pending.invoices.push(reference.to_string());
             early |= pending.notify_early;
         }
         if early {
@@ -222,7 +234,7 @@ impl Machine {
         let outcome = match self.judge(&pending, answer) {
             Ok(PurchaseOutcome::Accepted { invoice_reference }) => {
                 // The app shows the reservation: the invoice is now in the customer's hands.
-                match self.open_for(&invoice_reference, &pending.msisdn, &mut fx) {
+                match self.open_for(&invoice_reference, &SmolStr::new(&pending.msisdn), &mut fx) {
                     Ok(()) => {
                         self.purchases.accepted.insert(invoice_reference.clone(), id);
                         PurchaseOutcome::Accepted { invoice_reference }

@@ -16,7 +16,7 @@ fn unacknowledged_payment(w: &mut World) -> (String, String) {
     let reference = w.issue(with_url(invoice("10.00", PaymentMode::ImmediateDebit), NOTIFY_URL));
     assert_eq!(w.confirm(&reference).0, Confirmation::Paid);
     let ers = w.record(&reference).ers_reference.clone().expect("ers");
-    (reference, ers)
+    (reference, ers.to_string())
 }
 
 #[test]
@@ -57,7 +57,11 @@ fn at_20_seconds_without_a_status_call_the_timer_reverses_the_payment_with_no_re
     );
     assert_eq!(
         fx.notifications,
-        vec![Notification { invoice: reference.clone(), url: NOTIFY_URL.to_owned(), reason: "reversed".to_owned() }]
+        vec![Notification {
+            invoice: reference.as_str().into(),
+            url: NOTIFY_URL.to_owned(),
+            reason: "reversed".into()
+        }]
     );
     let record = w.record(&reference);
     assert_eq!((record.status, record.version), (InvoiceStatus::Canceled, 2));

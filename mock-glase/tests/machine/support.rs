@@ -266,7 +266,9 @@ pub fn transitions(effects: &Effects) -> Vec<(String, InvoiceStatus, InvoiceStat
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Transition { invoice, from, to, reason } => Some((invoice.clone(), *from, *to, reason.clone())),
+            Event::Transition { invoice, from, to, reason } => {
+                Some((invoice.to_string(), *from, *to, reason.to_string()))
+            }
             _ => None,
         })
         .collect()

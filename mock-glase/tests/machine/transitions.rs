@@ -15,7 +15,7 @@ const RESERVATION_MODES: [PaymentMode; 3] = [
 ];
 
 fn notification(reference: &str, reason: &str) -> Notification {
-    Notification { invoice: reference.to_owned(), url: NOTIFY_URL.to_owned(), reason: reason.to_owned() }
+    Notification { invoice: reference.into(), url: NOTIFY_URL.to_owned(), reason: reason.into() }
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! field's wire name and occurrence (`opt` 0..1, `many` 0..n, `req` exactly one) in
 //! WSDL order, so the same list drives decoding and encoding.
 
+use std::fmt;
+
 use base64::Engine as _;
 use rust_decimal::Decimal;
 
@@ -16,7 +18,7 @@ use crate::model::*;
 /// A value that is carried by one XML element.
 pub trait Field: Sized {
     /// Reads the value from `node`; `path` names the node in error messages.
-    fn read(node: &Node, path: &str) -> Result<Self, CodecError>;
+    fn read(node: Node<'_, '_>, path: &Path<'_>) -> Result<Self, CodecError>;
     /// Writes the value as `<name>…</name>`.
     fn write(&self, w: &mut XmlWriter<'_>, name: &str);
     /// Whether an empty element (`<x></x>`) reads as "absent": true for numbers and
@@ -24,28 +26,54 @@ pub trait Field: Sized {
     const EMPTY_IS_ABSENT: bool = false;
 }
 
-pub fn join(path: &str, name: &str) -> String {
-    format!("{path}/{name}")
+/// Where a node is (`sendInvoice/invoice/totalAmount`), for error messages: a chain of
+/// names on the stack, formatted only when an error names it (formatting every path
+/// eagerly was a sixth of a decode).
+#[derive(Debug, Clone, Copy)]
+pub struct Path<'a> {
+    parent: Option<&'a Path<'a>>,
+    name: &'a str,
+}
+
+impl<'a> Path<'a> {
+    pub const fn root(name: &'a str) -> Self {
+        Self { parent: None, name }
+    }
+
+    /// The path of the child `name`.
+    pub const fn join(&'a self, name: &'a str) -> Path<'a> {
+        Path { parent: Some(self), name }
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(parent) = self.parent {
+            write!(f, "{parent}/")?;
+        }
+        f.write_str(self.name)
+    }
 }
 
 /// Reads an optional child. Empty text in a non-string simple type counts as absent,
 /// as lax clients write `<value></value>` for "no value".
-pub fn opt<T: Field>(node: &Node, name: &str, path: &str) -> Result<Option<T>, CodecError> {
+pub fn opt<T: Field>(node: Node<'_, '_>, name: &str, path: &Path<'_>) -> Result<Option<T>, CodecError> {
     match node.child(name) {
-        Some(child) if child.children.is_empty() && child.text.trim().is_empty() && T::EMPTY_IS_ABSENT => Ok(None),
-        Some(child) => T::read(child, &join(path, name)).map(Some),
+        Some(child) if !child.has_children() && child.text.trim().is_empty() && T::EMPTY_IS_ABSENT => Ok(None),
+        Some(child) => T::read(child, &path.join(name)).map(Some),
         None => Ok(None),
     }
 }
 
 /// Reads every child of the name.
-pub fn many<T: Field>(node: &Node, name: &str, path: &str) -> Result<Vec<T>, CodecError> {
-    node.children_named(name).map(|child| T::read(child, &join(path, name))).collect()
+pub fn many<T: Field>(node: Node<'_, '_>, name: &str, path: &Path<'_>) -> Result<Vec<T>, CodecError> {
+    let path = path.join(name);
+    node.children_named(name).map(|child| T::read(child, &path)).collect()
 }
 
 /// Reads a child the WSDL requires.
-pub fn req<T: Field>(node: &Node, name: &str, path: &str) -> Result<T, CodecError> {
-    opt(node, name, path)?.ok_or_else(|| CodecError::MissingElement { path: join(path, name) })
+pub fn req<T: Field>(node: Node<'_, '_>, name: &str, path: &Path<'_>) -> Result<T, CodecError> {
+    opt(node, name, path)?.ok_or_else(|| CodecError::MissingElement { path: path.join(name).to_string() })
 }
 
 pub fn write_opt<T: Field>(w: &mut XmlWriter<'_>, name: &str, value: &Option<T>) {
@@ -60,13 +88,13 @@ pub fn write_many<T: Field>(w: &mut XmlWriter<'_>, name: &str, values: &[T]) {
     }
 }
 
-fn invalid(path: &str, value: &str, expected: &'static str) -> CodecError {
-    CodecError::InvalidValue { path: path.to_owned(), value: value.to_owned(), expected }
+fn invalid(path: &Path<'_>, value: &str, expected: &'static str) -> CodecError {
+    CodecError::InvalidValue { path: path.to_string(), value: value.to_owned(), expected }
 }
 
 impl Field for String {
-    fn read(node: &Node, _path: &str) -> Result<Self, CodecError> {
-        Ok(node.text.clone())
+    fn read(node: Node<'_, '_>, _path: &Path<'_>) -> Result<Self, CodecError> {
+        Ok(node.text.clone().into_owned())
     }
     fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
         w.leaf(name, self);
@@ -75,7 +103,7 @@ impl Field for String {
 
 impl Field for Decimal {
     const EMPTY_IS_ABSENT: bool = true;
-    fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+    fn read(node: Node<'_, '_>, path: &Path<'_>) -> Result<Self, CodecError> {
         let text = node.text.trim();
         // xs:decimal: one optional sign, digits with at most one '.', at least one digit.
         let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
@@ -98,7 +126,7 @@ macro_rules! integer_field {
     ($ty:ty, $xsd:literal) => {
         impl Field for $ty {
             const EMPTY_IS_ABSENT: bool = true;
-            fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+            fn read(node: Node<'_, '_>, path: &Path<'_>) -> Result<Self, CodecError> {
                 let text = node.text.trim();
                 // One optional sign: Rust's parser takes a '+' itself, so stripping one
                 // before it would let "++5" and "+-5" through.
@@ -119,7 +147,7 @@ integer_field!(i64, "xs:long");
 
 /// `xs:base64Binary`. Whitespace inside the text is allowed (line-wrapped base64).
 impl Field for Vec<u8> {
-    fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+    fn read(node: Node<'_, '_>, path: &Path<'_>) -> Result<Self, CodecError> {
         let compact: String = node.text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         base64::engine::general_purpose::STANDARD
             .decode(compact.as_bytes())
@@ -138,7 +166,7 @@ macro_rules! enum_field {
     ($ty:ty, $xsd:literal) => {
         impl Field for $ty {
             const EMPTY_IS_ABSENT: bool = true;
-            fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+            fn read(node: Node<'_, '_>, path: &Path<'_>) -> Result<Self, CodecError> {
                 let text = node.text.trim();
                 <$ty>::parse(text).ok_or_else(|| invalid(path, text, $xsd))
             }
@@ -160,7 +188,7 @@ enum_field!(
 /// enumeration says "CANCELED", so a client accepts both (and always writes the WSDL's).
 impl Field for InvoiceStatus {
     const EMPTY_IS_ABSENT: bool = true;
-    fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+    fn read(node: Node<'_, '_>, path: &Path<'_>) -> Result<Self, CodecError> {
         let text = node.text.trim();
         match text {
             "CANCELLED" => Ok(Self::Canceled),
@@ -180,7 +208,10 @@ macro_rules! xml_struct {
     ($ty:ty { $($occ:ident $field:ident : $wire:literal),* $(,)? }) => {
         impl $crate::xml::field::Field for $ty {
             #[allow(unused_variables)]
-            fn read(node: &$crate::xml::tree::Node, path: &str) -> Result<Self, $crate::error::CodecError> {
+            fn read(
+                node: $crate::xml::tree::Node<'_, '_>,
+                path: &$crate::xml::field::Path<'_>,
+            ) -> Result<Self, $crate::error::CodecError> {
                 Ok(Self { $($field: $crate::xml::field::$occ(node, $wire, path)?),* })
             }
             #[allow(unused_variables)]
@@ -198,7 +229,7 @@ pub(crate) use xml_struct;
 macro_rules! wrapped_list {
     ($item:ty, $inner:literal) => {
         impl Field for Vec<$item> {
-            fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+            fn read(node: Node<'_, '_>, path: &Path<'_>) -> Result<Self, CodecError> {
                 many(node, $inner, path)
             }
             fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
@@ -265,9 +296,9 @@ xml_struct!(Parameter { opt key: "key", opt value: "value" });
 
 /// `<parameters><parameter><entry>…</entry></parameter></parameters>`.
 impl Field for Parameters {
-    fn read(node: &Node, path: &str) -> Result<Self, CodecError> {
+    fn read(node: Node<'_, '_>, path: &Path<'_>) -> Result<Self, CodecError> {
         match node.child("parameter") {
-            Some(map) => many(map, "entry", &join(path, "parameter")).map(Parameters),
+            Some(map) => many(map, "entry", &path.join("parameter")).map(Parameters),
             None => Ok(Parameters::default()),
         }
     }

@@ -1,9 +1,23 @@
 //! A small, bounded element tree parsed from a SOAP message.
 //!
-//! The codec first parses the whole message into [`Node`]s (local names, resolved
-//! namespaces, unescaped text) and then maps nodes to typed structs. Parsing into a tree
-//! instead of streaming straight into structs keeps the mapping code order-insensitive
-//! (real clients are lax) and lets the limits below be enforced in one place.
+//! The codec first parses the whole message into a [`Document`] (local names, resolved
+//! namespaces, unescaped text) and then maps its [`Node`]s to typed structs. Parsing into
+//! a tree instead of streaming straight into structs keeps the mapping code
+//! order-insensitive (real clients are lax) and lets the limits below be enforced in one
+//! place.
+//!
+//! # Implementation rationale
+//! Most messages take the fast path in [`fast`](super::fast); the rest, and every error,
+//! go through quick-xml here. Both build the tree with one [`Builder`]. Elements borrow
+//! from the input: names and text are slices of the message unless they had to be
+//! rewritten (an entity reference, a CR/LF to normalise, text split by a comment), and
+//! the namespaces the codec compares against are `'static`. All elements of a document
+//! live in one `Vec` in document order, linked by first-child/next-sibling indices: a
+//! `Vec` of children per element made allocating and freeing the child lists most of
+//! what a decode cost (callgrind), and the arena is one allocation per message.
+
+use std::borrow::Cow;
+use std::ops::Deref;
 
 use quick_xml::NsReader;
 use quick_xml::events::Event;
@@ -16,42 +30,241 @@ pub const MAX_DEPTH: usize = 64;
 /// Most elements accepted in one message; bounds memory on hostile input.
 pub const MAX_ELEMENTS: usize = 100_000;
 
-/// One element: its namespace, local name, child elements and text content.
+/// Namespaces the codec looks for, kept without allocating when an element is bound to
+/// one of them (any other namespace is copied).
+const KNOWN_NAMESPACES: &[&str] = &[
+    "http://schemas.xmlsoap.org/soap/envelope/",
+    "http://external.interfaces.ers.seamless.com/",
+    "http://www.w3.org/2003/05/soap-envelope",
+    "http://schemas.xmlsoap.org/wsdl/",
+];
+
+/// Index meaning "no element" in the links. The root (index 0) is nobody's child or
+/// sibling, so 0 is free for it.
+const NONE: u32 = 0;
+
+/// One element: its namespace, local name and text content, borrowed from the input
+/// where possible. Its children are reached through a [`Node`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Node {
-    pub namespace: Option<String>,
-    pub name: String,
-    pub children: Vec<Node>,
+pub struct Element<'i> {
+    pub namespace: Option<Cow<'i, str>>,
+    pub name: Cow<'i, str>,
     /// The element's own text (text and CDATA directly inside it, concatenated).
-    pub text: String,
+    pub text: Cow<'i, str>,
     /// `xsi:nil="true"`: the element stands for an absent value.
     pub nil: bool,
+    first_child: u32,
+    next_sibling: u32,
 }
 
-impl Node {
+impl<'i> Element<'i> {
+    pub fn new(namespace: Option<Cow<'i, str>>, name: Cow<'i, str>, nil: bool) -> Self {
+        Self { namespace, name, nil, ..Self::default() }
+    }
+
+    /// A non-nil element with this local name. Field lookups compare every child's
+    /// name with every field's, and many names are equally long: checking the last
+    /// byte first (names of one type share prefixes) saves most calls to `memcmp`.
+    fn is(&self, name: &str) -> bool {
+        let own = self.name.as_bytes();
+        !self.nil && own.len() == name.len() && own.last() == name.as_bytes().last() && own == name.as_bytes()
+    }
+}
+
+/// A parsed document: every element, in document order (the root first).
+///
+/// Dereferences to its root element, so `doc.name` is the root's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document<'i> {
+    elements: Vec<Element<'i>>,
+}
+
+impl Drop for Document<'_> {
+    fn drop(&mut self) {
+        let mut elements = std::mem::take(&mut self.elements);
+        elements.clear();
+        if elements.capacity() <= POOLED_CAPACITY {
+            // An empty Vec holds no `'i` data; re-typing it through an in-place collect
+            // keeps the allocation (same layout) without `unsafe`.
+            // (`filter` cannot change the item type, which is the point here.)
+            #[allow(clippy::unnecessary_filter_map)]
+            let elements: Vec<Element<'static>> = elements.into_iter().filter_map(|_| None).collect();
+            // During thread teardown the pool is gone; the arena is just freed then.
+            let _ = POOL.try_with(|pool| pool.set(elements));
+        }
+    }
+}
+
+/// Largest arena kept for reuse (in elements); a huge message's arena is freed instead.
+const POOLED_CAPACITY: usize = 1024;
+
+thread_local! {
+    /// The arena of the last document dropped on this thread, for the next to reuse.
+    /// Decoding is synchronous, so a server thread parses and drops a document in one
+    /// go; reusing its arena saves a large allocation per message (callgrind: the
+    /// allocation of several KB, not in malloc's per-thread cache, also made glibc
+    /// consolidate its free lists each time).
+    static POOL: std::cell::Cell<Vec<Element<'static>>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl<'i> Document<'i> {
+    /// The root element.
+    pub fn root(&self) -> Node<'_, 'i> {
+        Node { elements: &self.elements, index: 0 }
+    }
+}
+
+impl<'i> Deref for Document<'i> {
+    type Target = Element<'i>;
+
+    fn deref(&self) -> &Element<'i> {
+        // A document is only built by `Builder::finish`, which requires a root.
+        &self.elements[0]
+    }
+}
+
+/// An element of a [`Document`] with access to its children; dereferences to the
+/// [`Element`]. Copy: a slice and an index.
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'d, 'i> {
+    elements: &'d [Element<'i>],
+    index: u32,
+}
+
+impl<'d, 'i> Deref for Node<'d, 'i> {
+    type Target = Element<'i>;
+
+    fn deref(&self) -> &Element<'i> {
+        &self.elements[self.index as usize]
+    }
+}
+
+impl<'d, 'i> Node<'d, 'i> {
+    fn at(self, index: u32) -> Option<Self> {
+        (index != NONE).then_some(Self { elements: self.elements, index })
+    }
+
+    /// The child elements, in document order.
+    pub fn children(self) -> Children<'d, 'i> {
+        Children { next: self.at(self.elements[self.index as usize].first_child) }
+    }
+
+    /// Whether the element has child elements.
+    pub fn has_children(self) -> bool {
+        self.elements[self.index as usize].first_child != NONE
+    }
+
     /// Child elements with the given local name, in document order, skipping nil ones.
-    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
-        self.children.iter().filter(move |c| c.name == name && !c.nil)
+    pub fn children_named<'a>(self, name: &'a str) -> impl Iterator<Item = Node<'d, 'i>> + 'a
+    where
+        'd: 'a,
+        'i: 'a,
+    {
+        self.children().filter(move |c| c.is(name))
     }
 
     /// The first non-nil child with the given local name.
-    pub fn child(&self, name: &str) -> Option<&Node> {
-        self.children.iter().find(|c| c.name == name && !c.nil)
+    pub fn child(self, name: &str) -> Option<Node<'d, 'i>> {
+        self.children().find(|c| c.is(name))
     }
 
     /// The first child element, whatever its name.
-    pub fn first_child(&self) -> Option<&Node> {
-        self.children.first()
+    pub fn first_child(self) -> Option<Node<'d, 'i>> {
+        self.children().next()
     }
 }
 
-/// Parses a whole document into its root element.
-pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
+/// Iterator over an element's children.
+#[derive(Debug, Clone)]
+pub struct Children<'d, 'i> {
+    next: Option<Node<'d, 'i>>,
+}
+
+impl<'d, 'i> Iterator for Children<'d, 'i> {
+    type Item = Node<'d, 'i>;
+
+    fn next(&mut self) -> Option<Node<'d, 'i>> {
+        let node = self.next?;
+        self.next = node.at(node.elements[node.index as usize].next_sibling);
+        Some(node)
+    }
+}
+
+/// Builds a [`Document`] from start tags, text and end tags, as both parsers see them.
+#[derive(Debug)]
+pub(super) struct Builder<'i> {
+    elements: Vec<Element<'i>>,
+    /// Open elements, outermost first: (index, index of its last child so far).
+    open: Vec<(u32, u32)>,
+}
+
+impl<'i> Builder<'i> {
+    /// A builder for a document of `len` bytes. A SOAP message has an element for about
+    /// every 25 bytes; reserving that much makes growing the arena rare.
+    pub(super) fn new(len: usize) -> Self {
+        let mut elements: Vec<Element<'i>> = POOL.try_with(std::cell::Cell::take).unwrap_or_default();
+        elements.reserve(len / 24 + 4);
+        Self { elements, open: Vec::with_capacity(16) }
+    }
+
+    /// Elements open now.
+    pub(super) fn depth(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Elements started so far.
+    pub(super) fn len(&self) -> usize {
+        self.elements.len()
+    }
+
+    /// Starts an element inside the current one (or as the root).
+    pub(super) fn open(&mut self, element: Element<'i>) {
+        // Fits: the parsers refuse more than MAX_ELEMENTS elements.
+        let index = self.elements.len() as u32;
+        self.elements.push(element);
+        if let Some((parent, last)) = self.open.last_mut() {
+            if *last == NONE {
+                self.elements[*parent as usize].first_child = index;
+            } else {
+                self.elements[*last as usize].next_sibling = index;
+            }
+            *last = index;
+        }
+        self.open.push((index, NONE));
+    }
+
+    /// Ends the current element; returns whether it was the root (`false` when no
+    /// element was open).
+    pub(super) fn close(&mut self) -> bool {
+        self.open.pop().is_some() && self.open.is_empty()
+    }
+
+    /// The innermost open element.
+    pub(super) fn current(&mut self) -> Option<&mut Element<'i>> {
+        let (index, _) = *self.open.last()?;
+        Some(&mut self.elements[index as usize])
+    }
+
+    /// The finished document; `None` if no root element was closed.
+    pub(super) fn finish(self) -> Option<Document<'i>> {
+        (!self.elements.is_empty() && self.open.is_empty()).then_some(Document { elements: self.elements })
+    }
+}
+
+/// Parses a whole document.
+pub fn parse(input: &[u8]) -> Result<Document<'_>, CodecError> {
     let text = std::str::from_utf8(input).map_err(CodecError::NotUtf8)?;
+    match super::fast::parse(text) {
+        Some(document) => Ok(document),
+        None => parse_with_quick_xml(text),
+    }
+}
+
+/// The full parser: any XML quick-xml reads, and the errors it reports.
+pub(crate) fn parse_with_quick_xml(text: &str) -> Result<Document<'_>, CodecError> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().expand_empty_elements = false;
-    let mut stack: Vec<Node> = Vec::new();
-    let mut elements = 0usize;
+    let mut tree = Builder::new(text.len());
     let malformed =
         |reader: &NsReader<&[u8]>, source| CodecError::Malformed { position: reader.error_position(), source };
     loop {
@@ -61,11 +274,10 @@ pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
         };
         match event {
             Event::Start(ref start) | Event::Empty(ref start) => {
-                if stack.len() >= MAX_DEPTH {
+                if tree.depth() >= MAX_DEPTH {
                     return Err(CodecError::TooDeep { limit: MAX_DEPTH });
                 }
-                elements += 1;
-                if elements > MAX_ELEMENTS {
+                if tree.len() >= MAX_ELEMENTS {
                     return Err(CodecError::TooManyElements { limit: MAX_ELEMENTS });
                 }
                 // Attributes are parsed lazily by quick-xml; walk them all so that a
@@ -75,33 +287,29 @@ pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
                     let attr = attr.map_err(|e| malformed(&reader, quick_xml::Error::InvalidAttr(e)))?;
                     nil |= attr.key.local_name().as_ref() == "nil" && matches!(attr.value.as_ref(), "true" | "1");
                 }
-                let node =
-                    Node { namespace: resolved, name: start.local_name().as_ref().to_owned(), nil, ..Node::default() };
-                if matches!(event, Event::Empty(_)) {
-                    if let Some(root) = attach(&mut stack, node) {
-                        return finish(&mut reader, root);
-                    }
-                } else {
-                    stack.push(node);
+                let name = lend(text, start.local_name().into_inner());
+                tree.open(Element::new(resolved, name, nil));
+                if matches!(event, Event::Empty(_)) && tree.close() {
+                    return finish(&mut reader, tree);
                 }
             }
             Event::End(_) => {
                 // quick-xml checks that end names match; an unmatched end is an error there.
-                let Some(node) = stack.pop() else {
+                if tree.depth() == 0 {
                     return Err(CodecError::NoRoot);
-                };
-                if let Some(root) = attach(&mut stack, node) {
-                    return finish(&mut reader, root);
+                }
+                if tree.close() {
+                    return finish(&mut reader, tree);
                 }
             }
             Event::Text(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&t.xml10_content());
+                if let Some(top) = tree.current() {
+                    append(&mut top.text, t.xml10_content());
                 }
             }
             Event::CData(c) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&c.xml10_content());
+                if let Some(top) = tree.current() {
+                    append(&mut top.text, c.xml10_content());
                 }
             }
             Event::GeneralRef(r) => {
@@ -111,20 +319,20 @@ pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
                         .ok_or_else(|| CodecError::UnknownEntity(r.xml10_content().into_owned()))?,
                     Err(source) => return Err(malformed(&reader, source)),
                 };
-                if let Some(top) = stack.last_mut() {
-                    top.text.push(ch);
+                if let Some(top) = tree.current() {
+                    top.text.to_mut().push(ch);
                 }
             }
             Event::DocType(_) => return Err(CodecError::DocType),
             // quick-xml reports end of input without complaint even inside open elements;
             // a truncated document is malformed, not empty.
             Event::Eof => {
-                return Err(match stack.last() {
+                return Err(match tree.current() {
                     None => CodecError::NoRoot,
                     Some(open) => CodecError::Malformed {
                         position: reader.buffer_position(),
                         source: quick_xml::Error::IllFormed(quick_xml::errors::IllFormedError::MissingEndTag(
-                            open.name.clone(),
+                            open.name.clone().into_owned(),
                         )),
                     },
                 });
@@ -134,22 +342,12 @@ pub fn parse(input: &[u8]) -> Result<Node, CodecError> {
     }
 }
 
-/// Adds a finished node to its parent; returns it if it was the root.
-fn attach(stack: &mut [Node], node: Node) -> Option<Node> {
-    match stack.last_mut() {
-        Some(parent) => {
-            parent.children.push(node);
-            None
-        }
-        None => Some(node),
-    }
-}
-
 /// After the root closes only whitespace, comments and PIs may follow.
-fn finish(reader: &mut NsReader<&[u8]>, root: Node) -> Result<Node, CodecError> {
+fn finish<'i>(reader: &mut NsReader<&[u8]>, tree: Builder<'i>) -> Result<Document<'i>, CodecError> {
     loop {
         match reader.read_event() {
-            Ok(Event::Eof) => return Ok(root),
+            // The root was closed, so there is a document.
+            Ok(Event::Eof) => return tree.finish().ok_or(CodecError::NoRoot),
             Ok(Event::Text(t)) if t.xml10_content().trim().is_empty() => {}
             Ok(Event::Comment(_) | Event::PI(_)) => {}
             Ok(_) => {
@@ -167,10 +365,43 @@ fn finish(reader: &mut NsReader<&[u8]>, root: Node) -> Result<Node, CodecError> 
     }
 }
 
-fn namespace_of(resolved: ResolveResult<'_>) -> Option<String> {
+fn namespace_of(resolved: ResolveResult<'_>) -> Option<Cow<'static, str>> {
     match resolved {
-        ResolveResult::Bound(ns) => Some(ns.as_ref().to_owned()),
+        ResolveResult::Bound(ns) => {
+            let ns = ns.into_inner();
+            Some(match KNOWN_NAMESPACES.iter().find(|known| **known == ns) {
+                Some(known) => Cow::Borrowed(*known),
+                None => Cow::Owned(ns.to_owned()),
+            })
+        }
         ResolveResult::Unbound | ResolveResult::Unknown(_) => None,
+    }
+}
+
+/// Appends a piece of text: the first piece is kept as it is (usually borrowed), later
+/// ones are concatenated into an owned string. A parent element gets a piece of
+/// indentation between each two children, so room for several is reserved at once.
+pub(super) fn append<'i>(text: &mut Cow<'i, str>, piece: Cow<'i, str>) {
+    match text {
+        _ if text.is_empty() => *text = piece,
+        Cow::Borrowed(first) => {
+            let mut joined = String::with_capacity((4 * (first.len() + piece.len())).max(64));
+            joined.push_str(first);
+            joined.push_str(&piece);
+            *text = Cow::Owned(joined);
+        }
+        Cow::Owned(joined) => joined.push_str(&piece),
+    }
+}
+
+/// `part` with the input's lifetime. quick-xml's slice reader hands out names that point
+/// into the input but only with the event's lifetime; when `part` lies inside `input`
+/// the same bytes are re-borrowed from `input`, otherwise they are copied.
+fn lend<'i>(input: &'i str, part: &str) -> Cow<'i, str> {
+    let offset = (part.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+    match input.get(offset..offset.wrapping_add(part.len())) {
+        Some(lent) if std::ptr::eq(lent.as_ptr(), part.as_ptr()) => Cow::Borrowed(lent),
+        _ => Cow::Owned(part.to_owned()),
     }
 }
 
@@ -191,9 +422,10 @@ mod tests {
 
     #[test]
     fn parses_prefixes_text_cdata_and_entities() {
-        let root =
+        let doc =
             parse(br#"<?xml version="1.0"?><a:x xmlns:a="urn:a"><b>1 &amp; 2&#33;</b><c><![CDATA[<raw>]]></c></a:x>"#)
                 .unwrap();
+        let root = doc.root();
         assert_eq!(root.namespace.as_deref(), Some("urn:a"));
         assert_eq!(root.name, "x");
         assert_eq!(root.child("b").unwrap().text, "1 & 2!");
@@ -238,9 +470,59 @@ mod tests {
     }
 
     #[test]
+    fn text_is_borrowed_unless_it_had_to_be_rewritten() {
+        let input = "<a xmlns=\"urn:x\"><b>plain</b><c>x<!-- c -->y</c><d>1\r\n2</d><e>&lt;</e>\n <f/>\n</a>";
+        let doc = parse(input.as_bytes()).unwrap();
+        let root = doc.root();
+        let text = |name: &str| root.child(name).unwrap().text.clone();
+        assert!(matches!(text("b"), Cow::Borrowed("plain")));
+        assert_eq!(text("c"), "xy");
+        assert_eq!(text("d"), "1\n2");
+        assert_eq!(text("e"), "<");
+        assert!(matches!(root.name, Cow::Borrowed("a")));
+        assert_eq!(root.namespace.as_deref(), Some("urn:x"));
+        // Text around children is kept, concatenated, as before.
+        assert_eq!(root.text, "\n \n");
+    }
+
+    #[test]
+    fn lend_copies_what_is_not_part_of_the_input() {
+        let input = "abc";
+        assert!(matches!(lend(input, &input[1..]), Cow::Borrowed("bc")));
+        let elsewhere = String::from("bc");
+        assert!(matches!(lend(input, &elsewhere), Cow::Owned(s) if s == "bc"));
+    }
+
+    #[test]
+    fn children_keep_document_order_at_every_level() {
+        let doc = parse(b"<r><a><x/><y>1</y></a><b/><a><z/></a></r>").unwrap();
+        let names = |node: Node<'_, '_>| node.children().map(|c| c.name.to_string()).collect::<Vec<_>>();
+        let root = doc.root();
+        assert_eq!(names(root), ["a", "b", "a"]);
+        let lists: Vec<_> = root.children_named("a").map(names).collect();
+        assert_eq!(lists, [vec!["x", "y"], vec!["z"]]);
+        assert!(!root.child("b").unwrap().has_children());
+        assert_eq!(root.first_child().unwrap().child("y").unwrap().text, "1");
+    }
+
+    #[test]
+    fn a_dropped_documents_arena_is_kept_for_the_next() {
+        drop(parse(b"<a><b/><c/></a>").unwrap());
+        let pooled = POOL.with(|pool| {
+            let arena = pool.take();
+            let capacity = arena.capacity();
+            pool.set(arena);
+            capacity
+        });
+        assert!(pooled >= 3, "the arena was freed instead of pooled");
+        let doc = parse(b"<x/>").unwrap();
+        assert_eq!(doc.name, "x");
+    }
+
+    #[test]
     fn nil_elements_are_skipped_by_lookups() {
-        let root =
+        let doc =
             parse(br#"<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><b xsi:nil="true"/></a>"#).unwrap();
-        assert!(root.child("b").is_none());
+        assert!(doc.root().child("b").is_none());
     }
 }
