@@ -50,6 +50,11 @@ struct Args {
     #[arg(long)]
     database: Option<PathBuf>,
 
+    /// Serve this many machines, `machine-1` … `machine-N` (the two demo machines first,
+    /// then copies of them), instead of the configured fleet: for load tests.
+    #[arg(long, value_name = "N")]
+    machines: Option<usize>,
+
     /// Switch on a deliberate fault (repeatable; see --list-faults). Never use in production.
     #[arg(long = "fault", value_enum)]
     faults: Vec<Fault>,
@@ -117,6 +122,9 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
     }
     if let Some(database) = &args.database {
         config.database = database.clone();
+    }
+    if let Some(count) = args.machines {
+        config.vending.machines = reference_reseller::vending::numbered_fleet(count);
     }
     config.faults.extend(args.faults.iter().copied());
     config.validate()?;

@@ -138,6 +138,23 @@ pub fn demo_fleet() -> Vec<MachineConfig> {
     ]
 }
 
+/// A fleet of `count` machines `machine-1` … `machine-{count}`, for load tests: the two
+/// demo machines first, then copies of them in turn (same products and prices), so a
+/// client that knows the demo fleet can use any of them.
+pub fn numbered_fleet(count: usize) -> Vec<MachineConfig> {
+    let demo = demo_fleet();
+    (0..count)
+        .map(|i| {
+            let mut machine = demo[i % demo.len()].clone();
+            if i >= demo.len() {
+                machine.token = format!("machine-{}", i + 1);
+                machine.name = format!("Load machine {} ({})", i + 1, if i % 2 == 0 { "snacks" } else { "coffee" });
+            }
+            machine
+        })
+        .collect()
+}
+
 impl VendingConfig {
     pub fn machine(&self, token: &str) -> Option<&MachineConfig> {
         self.machines.iter().find(|m| m.token == token)
@@ -220,6 +237,16 @@ mod tests {
         let tokens: Vec<&str> = config.machines.iter().map(|m| m.token.as_str()).collect();
         assert_eq!(tokens, ["machine-1", "machine-2"]);
         assert_eq!(config.machine("machine-1").and_then(MachineConfig::cheapest), Some(Decimal::new(120, 2)));
+    }
+
+    #[test]
+    fn a_numbered_fleet_starts_with_the_demo_machines_and_is_valid() {
+        let config = VendingConfig { machines: numbered_fleet(5), ..VendingConfig::default() };
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        let tokens: Vec<&str> = config.machines.iter().map(|m| m.token.as_str()).collect();
+        assert_eq!(tokens, ["machine-1", "machine-2", "machine-3", "machine-4", "machine-5"]);
+        assert_eq!(config.machines[..2], demo_fleet()[..]);
+        assert_eq!(config.machines[3].products, demo_fleet()[1].products);
     }
 
     #[test]

@@ -25,5 +25,5 @@ mod status;
 mod store;
 mod vend;
 
-pub use config::{MachineConfig, ProductConfig, VendingConfig, demo_fleet};
+pub use config::{MachineConfig, ProductConfig, VendingConfig, demo_fleet, numbered_fleet};
 pub use service::Vending;

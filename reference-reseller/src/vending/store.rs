@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 
 use super::config::MachineConfig;
 use super::model::{MachineRecord, MachineState, NotifyToken, Purchase, PurchaseId, PurchaseState, VendedRow};
-use crate::store::{Db, StoreError};
+use crate::store::{CachedStatements, Db, StoreError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS vending_machines (
@@ -58,13 +58,16 @@ pub(crate) fn migrate(db: &Db, fleet: &[MachineConfig], now: i64) -> Result<(), 
     let mut connection = db.lock();
     let tx = connection.transaction()?;
     for machine in fleet {
-        tx.execute(
+        tx.execute_cached(
             "INSERT OR IGNORE INTO vending_machines (token, state, purchase_id, out_of_service, state_since)
              VALUES (?1, 'idle', NULL, ?2, ?3)",
             params![machine.token, !machine.in_service, now],
         )?;
         if !machine.in_service {
-            tx.execute("UPDATE vending_machines SET out_of_service = 1 WHERE token = ?1", params![machine.token])?;
+            tx.execute_cached(
+                "UPDATE vending_machines SET out_of_service = 1 WHERE token = ?1",
+                params![machine.token],
+            )?;
         }
     }
     tx.commit()?;
@@ -134,7 +137,7 @@ fn machine_from_row(row: &Row<'_>) -> rusqlite::Result<MachineRecord> {
 pub(crate) fn machine(db: &Db, token: &str) -> Result<Option<MachineRecord>, StoreError> {
     let connection = db.lock();
     let found = connection
-        .query_row(
+        .query_row_cached(
             "SELECT token, state, purchase_id, out_of_service, state_since FROM vending_machines WHERE token = ?1",
             params![token],
             machine_from_row,
@@ -146,13 +149,13 @@ pub(crate) fn machine(db: &Db, token: &str) -> Result<Option<MachineRecord>, Sto
 pub(crate) fn purchase(db: &Db, id: &PurchaseId) -> Result<Option<Purchase>, StoreError> {
     let connection = db.lock();
     let sql = format!("SELECT {PURCHASE_COLUMNS} FROM vending_purchases WHERE id = ?1");
-    Ok(connection.query_row(&sql, params![id.0], purchase_from_row).optional()?)
+    Ok(connection.query_row_cached(&sql, params![id.0], purchase_from_row).optional()?)
 }
 
 pub(crate) fn purchase_by_notify_token(db: &Db, token: &str) -> Result<Option<Purchase>, StoreError> {
     let connection = db.lock();
     let sql = format!("SELECT {PURCHASE_COLUMNS} FROM vending_purchases WHERE notify_token = ?1");
-    Ok(connection.query_row(&sql, params![token], purchase_from_row).optional()?)
+    Ok(connection.query_row_cached(&sql, params![token], purchase_from_row).optional()?)
 }
 
 fn purchases_where(
@@ -161,7 +164,7 @@ fn purchases_where(
     args: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Purchase>, StoreError> {
     let sql = format!("SELECT {PURCHASE_COLUMNS} FROM vending_purchases WHERE {condition} ORDER BY created_at, id");
-    let mut statement = connection.prepare(&sql)?;
+    let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(args, purchase_from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
@@ -191,7 +194,7 @@ pub(crate) fn idle_purchases(db: &Db, cutoff: i64, now: i64) -> Result<Vec<Purch
 
 pub(crate) fn machines(db: &Db) -> Result<Vec<MachineRecord>, StoreError> {
     let connection = db.lock();
-    let mut statement = connection.prepare(
+    let mut statement = connection.prepare_cached(
         "SELECT token, state, purchase_id, out_of_service, state_since FROM vending_machines ORDER BY token",
     )?;
     let rows = statement.query_map([], machine_from_row)?;
@@ -214,16 +217,18 @@ pub(crate) fn claim(db: &Db, purchase: &Purchase, ignore_in_use: bool) -> Result
     let mut connection = db.lock();
     let tx = connection.transaction()?;
     let out_of_service: Option<bool> = tx
-        .query_row("SELECT out_of_service FROM vending_machines WHERE token = ?1", params![purchase.machine], |row| {
-            row.get(0)
-        })
+        .query_row_cached(
+            "SELECT out_of_service FROM vending_machines WHERE token = ?1",
+            params![purchase.machine],
+            |row| row.get(0),
+        )
         .optional()?;
     match out_of_service {
         None => return Ok(Claim::UnknownMachine),
         Some(true) => return Ok(Claim::OutOfService),
         Some(false) => {}
     }
-    let claimed = tx.execute(
+    let claimed = tx.execute_cached(
         "UPDATE vending_machines SET state = 'reserved', purchase_id = ?1, state_since = ?2
          WHERE token = ?3 AND out_of_service = 0 AND (state = 'idle' OR ?4)",
         params![purchase.id.0, purchase.created_at, purchase.machine, ignore_in_use],
@@ -231,7 +236,7 @@ pub(crate) fn claim(db: &Db, purchase: &Purchase, ignore_in_use: bool) -> Result
     if claimed == 0 {
         return Ok(Claim::InUse);
     }
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO vending_purchases (id, machine, notify_token, invoice_reference, amount, currency, msisdn, state,
              status_version, created_at, updated_at)
          VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, 'claimed', 0, ?7, ?7)",
@@ -251,7 +256,7 @@ pub(crate) fn claim(db: &Db, purchase: &Purchase, ignore_in_use: bool) -> Result
 
 /// sendInvoice answered: the purchase now waits for the customer.
 pub(crate) fn set_invoice(db: &Db, id: &PurchaseId, reference: &str, now: i64) -> Result<(), StoreError> {
-    db.lock().execute(
+    db.lock().execute_cached(
         "UPDATE vending_purchases SET invoice_reference = ?2, state = 'issued', updated_at = ?3
          WHERE id = ?1 AND state = 'claimed'",
         params![id.0, reference, now],
@@ -261,13 +266,14 @@ pub(crate) fn set_invoice(db: &Db, id: &PurchaseId, reference: &str, now: i64) -
 
 /// Remembers the latest invoice version seen.
 pub(crate) fn set_version(db: &Db, id: &PurchaseId, version: i32) -> Result<(), StoreError> {
-    db.lock().execute("UPDATE vending_purchases SET status_version = ?2 WHERE id = ?1", params![id.0, version])?;
+    db.lock()
+        .execute_cached("UPDATE vending_purchases SET status_version = ?2 WHERE id = ?1", params![id.0, version])?;
     Ok(())
 }
 
 /// Postpones background retries of this purchase until `at` (`None`: retry at once).
 pub(crate) fn set_retry(db: &Db, id: &PurchaseId, at: Option<i64>) -> Result<(), StoreError> {
-    db.lock().execute("UPDATE vending_purchases SET retry_at = ?2 WHERE id = ?1", params![id.0, at])?;
+    db.lock().execute_cached("UPDATE vending_purchases SET retry_at = ?2 WHERE id = ?1", params![id.0, at])?;
     Ok(())
 }
 
@@ -277,7 +283,7 @@ pub(crate) fn set_retry(db: &Db, id: &PurchaseId, at: Option<i64>) -> Result<(),
 pub(crate) fn unlock(db: &Db, id: &PurchaseId, reserved: Decimal, now: i64) -> Result<bool, StoreError> {
     let mut connection = db.lock();
     let tx = connection.transaction()?;
-    let changed = tx.execute(
+    let changed = tx.execute_cached(
         "UPDATE vending_purchases SET state = 'unlocked', reserved_amount = ?2, updated_at = ?3, retry_at = NULL
          WHERE id = ?1 AND state = 'issued'",
         params![id.0, reserved.to_string(), now],
@@ -301,7 +307,7 @@ pub(crate) fn start_vend(
     let rows = serde_json::to_string(rows).unwrap_or_else(|_| "[]".to_owned());
     let mut connection = db.lock();
     let tx = connection.transaction()?;
-    let changed = tx.execute(
+    let changed = tx.execute_cached(
         "UPDATE vending_purchases SET state = 'vending', final_amount = ?2, rows = ?3, updated_at = ?4, retry_at = NULL
          WHERE id = ?1 AND state = 'unlocked'",
         params![id.0, total.to_string(), rows, now],
@@ -318,7 +324,7 @@ pub(crate) fn start_vend(
 pub(crate) fn back_to_unlocked(db: &Db, id: &PurchaseId, note: &str, now: i64) -> Result<bool, StoreError> {
     let mut connection = db.lock();
     let tx = connection.transaction()?;
-    let changed = tx.execute(
+    let changed = tx.execute_cached(
         "UPDATE vending_purchases SET state = 'unlocked', final_amount = NULL, rows = NULL, note = ?2, updated_at = ?3
          WHERE id = ?1 AND state = 'vending'",
         params![id.0, note, now],
@@ -346,14 +352,14 @@ pub(crate) fn finish(db: &Db, id: &PurchaseId, ending: &Ending<'_>, now: i64) ->
     debug_assert!(ending.state.is_final());
     let mut connection = db.lock();
     let tx = connection.transaction()?;
-    let changed = tx.execute(
+    let changed = tx.execute_cached(
         "UPDATE vending_purchases SET state = ?2, ers_reference = COALESCE(?3, ers_reference), note = ?4,
              updated_at = ?5, retry_at = NULL
          WHERE id = ?1 AND state IN ('claimed', 'issued', 'unlocked', 'vending')",
         params![id.0, ending.state.as_str(), ending.ers_reference, ending.note, now],
     )?;
     if changed == 1 && ending.release {
-        tx.execute(
+        tx.execute_cached(
             "UPDATE vending_machines SET state = 'idle', purchase_id = NULL, state_since = ?2 WHERE purchase_id = ?1",
             params![id.0, now],
         )?;
@@ -374,7 +380,7 @@ pub(crate) enum ServiceChange {
 /// Puts an idle machine out of service (`true`) or back in service (`false`).
 pub(crate) fn set_out_of_service(db: &Db, token: &str, out: bool, now: i64) -> Result<ServiceChange, StoreError> {
     let connection = db.lock();
-    let changed = connection.execute(
+    let changed = connection.execute_cached(
         "UPDATE vending_machines SET out_of_service = ?2, state_since = ?3 WHERE token = ?1 AND state = 'idle'",
         params![token, out, now],
     )?;
@@ -382,7 +388,7 @@ pub(crate) fn set_out_of_service(db: &Db, token: &str, out: bool, now: i64) -> R
         return Ok(ServiceChange::Done);
     }
     let state: Option<String> = connection
-        .query_row("SELECT state FROM vending_machines WHERE token = ?1", params![token], |row| row.get(0))
+        .query_row_cached("SELECT state FROM vending_machines WHERE token = ?1", params![token], |row| row.get(0))
         .optional()?;
     Ok(match state {
         None => ServiceChange::UnknownMachine,
@@ -392,7 +398,7 @@ pub(crate) fn set_out_of_service(db: &Db, token: &str, out: bool, now: i64) -> R
 
 /// Moves the machine a purchase holds to `state` (inside the purchase's transaction).
 fn move_machine(tx: &rusqlite::Transaction<'_>, id: &PurchaseId, state: &str, now: i64) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.execute_cached(
         "UPDATE vending_machines SET state = ?3, state_since = ?2 WHERE purchase_id = ?1",
         params![id.0, now, state],
     )?;

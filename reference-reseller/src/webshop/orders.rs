@@ -19,7 +19,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::glase::PaymentStatus;
-use crate::store::{Db, StoreError};
+use crate::store::{CachedStatements, Db, StoreError};
 use glase_protocol::InvoiceStatus;
 
 const SCHEMA: &str = "
@@ -298,7 +298,7 @@ fn refund_of(row: &Row<'_>) -> rusqlite::Result<Refund> {
 }
 
 fn payment_of(conn: &Connection, order: &OrderId) -> rusqlite::Result<Option<StoredPayment>> {
-    conn.query_row(
+    conn.query_row_cached(
         "SELECT ers_reference, amount, currency, receipt_submitted_at_ms, receipt_attempts
          FROM webshop_payments WHERE order_id = ?1",
         [&order.0],
@@ -331,13 +331,13 @@ impl Orders {
     pub(crate) fn insert(&self, order: &Order, rows: &[OrderRow]) -> Result<(), StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction()?;
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO webshop_orders (id, token, state, currency, total, created_at_ms)
              VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
             params![order.id.0, order.token, order.currency, order.total.to_string(), order.created_at_ms],
         )?;
         for (position, row) in rows.iter().enumerate() {
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO webshop_order_rows (order_id, position, sku, name, quantity, unit_price, total)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -357,7 +357,7 @@ impl Orders {
 
     /// Records the invoice sendInvoice created.
     pub(crate) fn set_invoice(&self, id: &OrderId, reference: &str, qr_code: &str) -> Result<(), StoreError> {
-        self.db.lock().execute(
+        self.db.lock().execute_cached(
             "UPDATE webshop_orders SET invoice_reference = ?2, qr_code = ?3 WHERE id = ?1",
             params![id.0, reference, qr_code],
         )?;
@@ -365,11 +365,19 @@ impl Orders {
     }
 
     pub(crate) fn get(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
-        Ok(self.db.lock().query_row("SELECT * FROM webshop_orders WHERE id = ?1", [&id.0], order_of).optional()?)
+        Ok(self
+            .db
+            .lock()
+            .query_row_cached("SELECT * FROM webshop_orders WHERE id = ?1", [&id.0], order_of)
+            .optional()?)
     }
 
     pub(crate) fn by_token(&self, token: &str) -> Result<Option<Order>, StoreError> {
-        Ok(self.db.lock().query_row("SELECT * FROM webshop_orders WHERE token = ?1", [token], order_of).optional()?)
+        Ok(self
+            .db
+            .lock()
+            .query_row_cached("SELECT * FROM webshop_orders WHERE token = ?1", [token], order_of)
+            .optional()?)
     }
 
     pub(crate) fn rows(&self, id: &OrderId) -> Result<Vec<OrderRow>, StoreError> {
@@ -424,19 +432,19 @@ impl Orders {
     ) -> Result<Recorded, StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
+        tx.execute_cached(
             "UPDATE webshop_orders SET version = MAX(version, ?2) WHERE id = ?1",
             params![id.0, status.version],
         )?;
         let recorded = match (status.status, &status.ers_reference) {
             (InvoiceStatus::Paid, Some(ers)) => {
-                let changed = tx.execute(
+                let changed = tx.execute_cached(
                     "UPDATE webshop_orders SET state = 'paid', ers_reference = ?2, finished_at_ms = ?3
                      WHERE id = ?1 AND state = 'pending'",
                     params![id.0, ers, now_ms],
                 )?;
                 if changed == 1 {
-                    tx.execute(
+                    tx.execute_cached(
                         "INSERT INTO webshop_payments (ers_reference, order_id, amount, currency, paid_at_ms)
                          SELECT ?2, id, total, currency, ?3 FROM webshop_orders WHERE id = ?1",
                         params![id.0, ers, now_ms],
@@ -464,7 +472,7 @@ impl Orders {
     /// Marks a pending order paid on nothing but a notification, without an
     /// ersReference: only the deliberate fault `trust-notification` does this.
     pub(crate) fn mark_paid_untrusted(&self, id: &OrderId, now_ms: i64) -> Result<bool, StoreError> {
-        let changed = self.db.lock().execute(
+        let changed = self.db.lock().execute_cached(
             "UPDATE webshop_orders SET state = 'paid', finished_at_ms = ?2 WHERE id = ?1 AND state = 'pending'",
             params![id.0, now_ms],
         )?;
@@ -474,7 +482,7 @@ impl Orders {
     /// Counts an attempt to submit the receipt (before making it, so that a crash loop
     /// cannot retry forever).
     pub(crate) fn receipt_attempt(&self, ers: &str) -> Result<(), StoreError> {
-        self.db.lock().execute(
+        self.db.lock().execute_cached(
             "UPDATE webshop_payments SET receipt_attempts = receipt_attempts + 1 WHERE ers_reference = ?1",
             [ers],
         )?;
@@ -482,7 +490,7 @@ impl Orders {
     }
 
     pub(crate) fn receipt_submitted(&self, ers: &str, now_ms: i64) -> Result<(), StoreError> {
-        self.db.lock().execute(
+        self.db.lock().execute_cached(
             "UPDATE webshop_payments SET receipt_submitted_at_ms = ?2 WHERE ers_reference = ?1",
             params![ers, now_ms],
         )?;
@@ -491,7 +499,7 @@ impl Orders {
 
     /// Gives up on a receipt Glase refused for good.
     pub(crate) fn receipt_abandoned(&self, ers: &str) -> Result<(), StoreError> {
-        self.db.lock().execute(
+        self.db.lock().execute_cached(
             "UPDATE webshop_payments SET receipt_attempts = ?2 WHERE ers_reference = ?1",
             params![ers, RECEIPT_ATTEMPTS],
         )?;
@@ -510,7 +518,8 @@ impl Orders {
     ) -> Result<Result<ReservedRefund, RefundRefusal>, StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(order) = tx.query_row("SELECT * FROM webshop_orders WHERE id = ?1", [&id.0], order_of).optional()?
+        let Some(order) =
+            tx.query_row_cached("SELECT * FROM webshop_orders WHERE id = ?1", [&id.0], order_of).optional()?
         else {
             return Ok(Err(RefundRefusal::UnknownOrder));
         };
@@ -526,7 +535,7 @@ impl Orders {
             None if remaining <= Decimal::ZERO => return Ok(Err(RefundRefusal::NothingLeft)),
             None => remaining,
         };
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO webshop_refunds (order_id, amount, state, requested_at_ms) VALUES (?1, ?2, ?3, ?4)",
             params![id.0, amount.to_string(), RefundState::Requested.as_str(), now_ms],
         )?;
@@ -544,7 +553,7 @@ impl Orders {
         error: Option<&str>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.db.lock().execute(
+        self.db.lock().execute_cached(
             "UPDATE webshop_refunds SET state = ?2, ers_reference = ?3, error = ?4, finished_at_ms = ?5 WHERE id = ?1",
             params![refund, state.as_str(), ers_reference, error, now_ms],
         )?;
@@ -554,7 +563,7 @@ impl Orders {
     /// After a restart: refunds that were under way when the reseller stopped may or
     /// may not have happened. Returns how many were marked unknown.
     pub(crate) fn orphan_refunds(&self, now_ms: i64) -> Result<usize, StoreError> {
-        Ok(self.db.lock().execute(
+        Ok(self.db.lock().execute_cached(
             "UPDATE webshop_refunds SET state = 'unknown', finished_at_ms = ?1,
                  error = 'the reseller stopped during refundPayment; reconcile with the transaction report'
              WHERE state = 'requested'",
@@ -568,8 +577,9 @@ impl Orders {
         let mut conn = self.db.lock();
         let tx = conn.transaction()?;
         let ids: Vec<OrderId> = {
-            let mut statement =
-                tx.prepare("SELECT id FROM webshop_orders WHERE state = 'pending' AND invoice_reference IS NULL")?;
+            let mut statement = tx.prepare_cached(
+                "SELECT id FROM webshop_orders WHERE state = 'pending' AND invoice_reference IS NULL",
+            )?;
             statement.query_map([], |row| row.get(0).map(OrderId))?.collect::<Result<_, _>>()?
         };
         for id in &ids {
@@ -580,7 +590,7 @@ impl Orders {
     }
 
     pub(crate) fn insert_period(&self, transaction_period_id: Option<&str>, now_ms: i64) -> Result<(), StoreError> {
-        self.db.lock().execute(
+        self.db.lock().execute_cached(
             "INSERT INTO webshop_periods (transaction_period_id, closed_at_ms) VALUES (?1, ?2)",
             params![transaction_period_id, now_ms],
         )?;
@@ -589,7 +599,7 @@ impl Orders {
 }
 
 fn end(conn: &Connection, id: &OrderId, state: OrderState, reason: &str, now_ms: i64) -> rusqlite::Result<Recorded> {
-    let changed = conn.execute(
+    let changed = conn.execute_cached(
         "UPDATE webshop_orders SET state = ?2, reason = ?3, finished_at_ms = ?4 WHERE id = ?1 AND state = 'pending'",
         params![id.0, state.as_str(), reason, now_ms],
     )?;

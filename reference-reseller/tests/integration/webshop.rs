@@ -190,7 +190,7 @@ async fn a_webshop_payment_is_fetched_stored_and_receipted() {
         .expect("submitPaymentReceipt reached Glase");
     assert_eq!(receipt.mime_type.as_deref(), Some("text/html"));
     let html = String::from_utf8(receipt.receipt_data.unwrap()).unwrap();
-    assert!(html.contains(&payment.ers_reference) && html.contains("169.79"), "{html}");
+    assert!(html.contains(payment.ers_reference.as_str()) && html.contains("169.79"), "{html}");
     assert_eq!(result_codes(&world, None, "submitPaymentReceipt"), [Some(0)]);
 
     // A repeated notification is answered with another getPaymentStatus, which echoes
