@@ -56,6 +56,10 @@ Examples:
   glase-conformance list
   glase-conformance explain UPS-STATUS-BEFORE-UNLOCK
 
+  # Random sequences against the reference reseller; with a fault, a shrunk failure and its replay
+  glase-conformance explore
+  glase-conformance explore --fault no-release-on-cancel
+
 Exit codes: 0 passed, 1 a scenario failed, 2 usage/configuration/scenario file error,
 3 the system under test is unreachable.";
 
@@ -85,6 +89,18 @@ pub enum Command {
         /// A rule id, e.g. UPS-STATUS-BEFORE-UNLOCK (see `list`).
         rule: String,
     },
+    /// Realistic load: many customers across many machines (and webshop checkouts),
+    /// latency percentiles for both sides, and invariants checked over the whole run.
+    #[command(after_help = crate::load::EXAMPLES)]
+    Load(crate::load::LoadArgs),
+    /// Model-based exploration: random action sequences, checked, shrunk and replayable.
+    ///
+    /// Random sequences of customer actions (scan, confirm, wrong PIN, cancel, walk
+    /// away), machine vends, concurrent scans and Glase faults, checked against a model
+    /// of what the reseller must do and against the rules; a failing run is shrunk to a
+    /// minimal sequence and printed with the command that replays it.
+    #[command(after_help = crate::explore::EXAMPLES)]
+    Explore(crate::explore::ExploreArgs),
 }
 
 /// Which scenarios.
@@ -140,6 +156,11 @@ pub struct Output {
     /// e.g. 10s to fail fast instead of waiting for a long idle timeout).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub patience: Option<std::time::Duration>,
+    /// Run up to N scenarios at once. Only scenarios on different machines run side by
+    /// side; those that change Glase for everyone (faults, the clock, the deadline
+    /// scale, closing the period) run alone. 1: one after another.
+    #[arg(long, short, value_name = "N", default_value_t = runner::DEFAULT_JOBS, value_parser = parse_jobs)]
+    pub jobs: usize,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +213,8 @@ pub async fn main(cli: Cli) -> Exit {
         Command::Demo(args) => demo(args).await,
         Command::List(args) => list(&args.selection),
         Command::Explain { rule } => explain(&rule),
+        Command::Load(args) => crate::load::main(args).await,
+        Command::Explore(args) => crate::explore::main(args).await,
     }
 }
 
@@ -271,7 +294,7 @@ async fn run(args: RunArgs) -> Exit {
         seed,
         patience: args.output.patience,
     };
-    let report = execute(&harness, &scenarios, &options, &http, args.output.verbose).await;
+    let report = execute(&harness, &scenarios, &options, &http, &args.output).await;
     let evidence = Evidence::collect(&harness, &scenarios, command_line());
     harness.shutdown().await;
     if report.results.iter().all(|r| r.journal.iter().all(|e| !is_sut_soap(e))) {
@@ -318,7 +341,7 @@ async fn demo(args: DemoArgs) -> Exit {
         seed,
         patience: args.output.patience,
     };
-    let report = execute(&harness, &scenarios, &options, &http, args.output.verbose).await;
+    let report = execute(&harness, &scenarios, &options, &http, &args.output).await;
     let evidence = Evidence::collect(&harness, &scenarios, command_line());
     drop(reseller);
     harness.shutdown().await;
@@ -331,11 +354,11 @@ async fn execute(
     scenarios: &[Scenario],
     options: &RunOptions,
     http: &reqwest::Client,
-    verbose: bool,
+    output: &Output,
 ) -> RunReport {
-    let mut terminal = TerminalReporter::new(verbose);
+    let mut terminal = TerminalReporter::new(output.verbose);
     let mut on_event = |event: &RunEvent| terminal.on_event(event);
-    runner::run(harness, scenarios, options, http, &mut on_event).await
+    runner::run_with_jobs(harness, scenarios, options, output.jobs, http, &mut on_event).await
 }
 
 /// Prints the summary, writes the reports and the evidence bundle, picks the exit code.
@@ -405,6 +428,14 @@ fn is_sut_soap(entry: &mock_glase::journal::Entry) -> bool {
 /// The command line as given (for the evidence bundle).
 fn command_line() -> Vec<String> {
     std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect()
+}
+
+/// `--jobs N`: at least 1.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(jobs) if jobs >= 1 => Ok(jobs),
+        _ => Err(format!("{text:?} is not a number of scenarios to run at once (1 or more)")),
+    }
 }
 
 fn time_seed() -> u64 {

@@ -1,6 +1,6 @@
 //! The reference reseller run in-process as a system under test: what
-//! `glase-conformance demo` tests, and what the suite's self-test tests (with and without
-//! deliberate faults).
+//! `glase-conformance demo` tests, what the suite's self-test tests (with and without
+//! deliberate faults), and the default system `explore` and `load` drive.
 //!
 //! Its timers are shortened to fit the demo's deadline scale: the status poll well
 //! inside the scaled status deadline, a short idle timeout so walk-away scenarios end
@@ -29,32 +29,68 @@ pub struct ReferenceReseller {
     database: PathBuf,
 }
 
+/// How to run an in-process reference reseller: what `demo`, `explore` and `load` vary.
+#[derive(Debug, Clone)]
+pub struct InProcessSettings {
+    /// Names its database file (`glase-conformance-{purpose}-…`), so leftovers tell
+    /// which command made them.
+    pub purpose: &'static str,
+    /// Deliberate faults switched on.
+    pub faults: Vec<Fault>,
+    /// `machine-1` … `machine-N` (the first two are the demo machines).
+    pub machines: usize,
+    /// How long an unlocked machine waits for a vend before releasing the reservation.
+    pub idle_timeout: Duration,
+}
+
 impl ReferenceReseller {
-    /// Starts a reference reseller calling `harness`'s mock, with `faults` switched on.
+    /// Starts a reference reseller calling `harness`'s mock, with `faults` switched on:
+    /// the demo machines, an idle timeout of 2 s.
     pub async fn start(harness: &Harness, faults: &[Fault]) -> anyhow::Result<Self> {
+        let settings = InProcessSettings {
+            purpose: "demo",
+            faults: faults.to_vec(),
+            machines: 2,
+            idle_timeout: Duration::from_secs(2),
+        };
+        Self::start_with(&harness.soap_url(), harness.status_deadline(harness.deadline_scale), &settings).await
+    }
+
+    /// Starts a reference reseller calling Glase at `glase_url`, whose status deadline
+    /// (scaled) is `status_deadline`: its polls are sized to fit inside it.
+    pub async fn start_with(
+        glase_url: &str,
+        status_deadline: Duration,
+        settings: &InProcessSettings,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let database = std::env::temp_dir().join(format!(
-            "glase-conformance-demo-{}-{}-{}.sqlite",
+            "glase-conformance-{}-{}-{}-{}.sqlite",
+            settings.purpose,
             std::process::id(),
             addr.port(),
-            harness.mock().now().as_millis()
+            started.as_millis()
         ));
         let mut config = Config {
             listen: addr,
             public_url: Some(format!("http://{addr}")),
-            glase_url: harness.soap_url(),
+            glase_url: glase_url.to_owned(),
             database: database.clone(),
-            faults: faults.to_vec(),
+            faults: settings.faults.clone(),
             ..Config::default()
         };
         config.glase_timeout = Duration::from_secs(5);
-        config.vending.idle_timeout = Duration::from_secs(2);
+        config.vending.machines = reference_reseller::vending::numbered_fleet(settings.machines);
+        config.vending.idle_timeout = settings.idle_timeout;
         // Polls sized to the mock's (scaled) status deadline: 200 ms and 25 ms at the
-        // demo's scale, well inside what STATUS-BEFORE-DEADLINE and SHOP-POLL-CADENCE allow.
-        let deadline = harness.status_deadline(harness.deadline_scale);
-        config.vending.status_poll_interval = (deadline / 5).clamp(Duration::from_millis(50), Duration::from_secs(3));
-        config.webshop.poll_interval = (deadline / 40).clamp(Duration::from_millis(25), Duration::from_secs(1));
+        // demo's scale, well inside what STATUS-BEFORE-DEADLINE and SHOP-POLL-CADENCE
+        // allow; under load, a fifth of the deadline keeps the fallback poll from asking
+        // about every waiting purchase many times a second.
+        config.vending.status_poll_interval =
+            (status_deadline / 5).clamp(Duration::from_millis(50), Duration::from_secs(3));
+        config.webshop.poll_interval = (status_deadline / 40).clamp(Duration::from_millis(25), Duration::from_secs(1));
         config.webshop.unpaid_timeout = Duration::from_secs(5);
         config.webshop.driver = true;
         let db = Db::open(&database)?;

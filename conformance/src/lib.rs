@@ -15,10 +15,15 @@
 //! - [`report`]: terminal, JSON, JUnit and HTML reporters.
 //! - [`demo`]: the reference reseller in-process, the system under test of
 //!   `glase-conformance demo` and of the self-test.
+//! - [`load`]: `glase-conformance load`, realistic load with invariant checks.
+//! - [`explore`]: `glase-conformance explore`, model-based property testing: random
+//!   action sequences checked against a model and the rules, shrunk to a minimal replay.
 //! - [`cli`]: the `glase-conformance` command line (glue).
 
 pub mod cli;
 pub mod demo;
+pub mod explore;
+pub mod load;
 pub mod model;
 pub mod report;
 pub mod rules;

@@ -2,9 +2,11 @@
 //! and each of the reference reseller's deliberate faults makes the run fail with a
 //! finding of the rule that fault breaks.
 //!
-//! Every run gets its own mock and reseller on loopback ports. The clean run goes first
-//! alone (its timing rules are tight at the demo's deadline scale); the fault runs go
-//! a few at a time, each with only the scenarios that show its fault.
+//! Every run gets its own mock and reseller on loopback ports, and runs its scenarios
+//! `--jobs` at a time as the command line does by default (the clean run once more one
+//! after another). The clean runs go first alone (their timing rules are tight at the
+//! demo's deadline scale); the fault runs go a few at a time, each with only the
+//! scenarios that show its fault.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,15 +33,22 @@ fn pick(library: &[Scenario], ids: &[&str]) -> Vec<Scenario> {
     picked
 }
 
-/// A fresh mock and reference reseller (with `faults`), and the suite run against it.
-async fn run_against(faults: &[Fault], scenarios: &[Scenario], strict: bool, patience: Option<Duration>) -> RunReport {
+/// A fresh mock and reference reseller (with `faults`), and the suite run against it,
+/// `jobs` scenarios at a time.
+async fn run_against(
+    faults: &[Fault],
+    scenarios: &[Scenario],
+    strict: bool,
+    patience: Option<Duration>,
+    jobs: usize,
+) -> RunReport {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let harness = Harness::start(listen, DEMO_DEADLINE_SCALE, 42).await.expect("the mock starts");
     let reseller = ReferenceReseller::start(&harness, faults).await.expect("the reference reseller starts");
     let http = runner::http_client().expect("an HTTP client");
     let options = RunOptions { target: reseller.target(), profile: None, strict, seed: 42, patience };
     runner::preflight(&options.target, &http).await.expect("the reference reseller answers");
-    let report = runner::run(&harness, scenarios, &options, &http, &mut |_| {}).await;
+    let report = runner::run_with_jobs(&harness, scenarios, &options, jobs, &http, &mut |_| {}).await;
     drop(reseller);
     harness.shutdown().await;
     report
@@ -194,11 +203,52 @@ async fn the_whole_suite_passes_against_the_reference_reseller() {
     let _serial = SERIAL.lock().await;
     let library = library();
     assert!(library.len() >= 25, "the library has {} scenarios", library.len());
+    for jobs in [runner::DEFAULT_JOBS, 1] {
+        let started = Instant::now();
+        let clean = run_against(&[], &library, true, None, jobs).await;
+        eprintln!("clean run, {jobs} at a time: {} scenarios in {:.1?}", clean.results.len(), started.elapsed());
+        assert_passes_strictly(&clean, &library);
+        if let Err(problem) = journals_apart(&clean) {
+            panic!("{jobs} at a time: {problem}");
+        }
+    }
+}
+
+/// No scenario's journal shows another's invoice (each is issued in exactly one), in
+/// every mode: late entries about an earlier scenario's invoice (a notification retry,
+/// a reversal) are not the next scenario's, even when that one runs alone.
+fn journals_apart(report: &RunReport) -> Result<(), String> {
+    let mut issuer = std::collections::HashMap::new();
+    for result in &report.results {
+        for entry in &result.journal {
+            if let mock_glase::journal::Record::Machine {
+                event: mock_glase::machine::Event::InvoiceIssued { invoice, .. },
+            } = &entry.record
+                && let Some(first) = issuer.insert(invoice.to_string(), result.id.as_str())
+            {
+                return Err(format!("invoice {invoice} is issued in {first} and in {}", result.id));
+            }
+        }
+    }
+    for result in &report.results {
+        for entry in &result.journal {
+            if let Some(owner) = entry.invoice.as_deref().and_then(|i| issuer.get(i))
+                && *owner != result.id
+            {
+                return Err(format!("#{} about {owner}'s invoice {:?} is in {}", entry.seq, entry.invoice, result.id));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every scenario passed, strictly, and the results are in the library's order.
+fn assert_passes_strictly(clean: &RunReport, library: &[Scenario]) {
+    assert!(clean.passed(), "the reference reseller must pass the whole suite, strictly:\n{}", problems(clean));
+    let order: Vec<&str> = clean.results.iter().map(|r| r.id.as_str()).collect();
+    let files: Vec<&str> = library.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(order, files, "results in the scenarios' order");
     // The point-of-sale scenarios are skipped: no driver for a till exists yet.
-    let started = Instant::now();
-    let clean = run_against(&[], &library, true, None).await;
-    eprintln!("clean run: {} scenarios in {:.1?}", clean.results.len(), started.elapsed());
-    assert!(clean.passed(), "the reference reseller must pass the whole suite, strictly:\n{}", problems(&clean));
     for result in &clean.results {
         match result.verdict {
             Verdict::Passed => {}
@@ -219,9 +269,9 @@ async fn each_deliberate_fault_fails_the_run_with_a_finding_of_its_rule() {
         for case in chunk {
             let scenarios = pick(&library, case.scenarios);
             let (fault, strict) = (case.fault, case.strict);
-            tasks.push(tokio::spawn(
-                async move { run_against(&[fault], &scenarios, strict, Some(FAULT_PATIENCE)).await },
-            ));
+            tasks.push(tokio::spawn(async move {
+                run_against(&[fault], &scenarios, strict, Some(FAULT_PATIENCE), runner::DEFAULT_JOBS).await
+            }));
         }
         for (case, task) in chunk.iter().zip(tasks) {
             let report = task.await.expect("the fault run finishes");
@@ -250,6 +300,9 @@ async fn each_deliberate_fault_fails_the_run_with_a_finding_of_its_rule() {
                 .filter(|f| case.rules.contains(&f.rule.as_str()))
                 .any(|f| f.level == Level::Must || case.strict);
             assert!(binding || !caught, "{}: its finding does not fail the run", case.fault.name());
+            if let Err(problem) = journals_apart(&report) {
+                failures.push(format!("{}: {problem}", case.fault.name()));
+            }
         }
     }
     eprintln!("fault runs: {} faults in {:.1?}", CASES.len(), started.elapsed());
@@ -271,10 +324,10 @@ steps:
 "#;
     let sources = [Source { name: "self-test.yaml".into(), text: text.into() }];
     let scenarios = scenario::load(&sources, &|id| rules::rule(id).is_some()).expect("loads");
-    let faulty = run_against(&[Fault::NoClientReference], &scenarios, false, None).await;
+    let faulty = run_against(&[Fault::NoClientReference], &scenarios, false, None, 1).await;
     assert!(faulty.passed(), "the expected finding fired:\n{}", problems(&faulty));
     assert!(faulty.results[0].findings.is_empty(), "expected findings are not reported as findings");
-    let clean = run_against(&[], &scenarios, false, None).await;
+    let clean = run_against(&[], &scenarios, false, None, 1).await;
     assert!(!clean.passed(), "against a correct reseller the expected finding is missing");
     let failure = &clean.results[0].failures[0];
     assert_eq!(failure.step, 3);

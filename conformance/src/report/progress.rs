@@ -1,8 +1,11 @@
 //! The progress line shown at the bottom of a terminal while scenarios run:
 //!
 //! ```text
-//!   ⠹ [██████████░░░░░░░░░░░░░░]  5/12  ups-device-in-use  3.2 s  1 failed
+//!   ⠹ [██████████░░░░░░░░░░░░░░]  5/12  ups-device-in-use  3.2 s  +2  1 failed
 //! ```
+//!
+//! With `--jobs`, several scenarios run at once: the line shows the one running longest
+//! and how many more run beside it.
 //!
 //! [`ProgressLine`] is the state and its rendering (pure, tested); [`Ticker`] redraws it a
 //! few times a second from a background thread so the spinner and the running scenario's
@@ -29,24 +32,28 @@ pub struct ProgressLine {
     total: usize,
     done: usize,
     failed: usize,
-    running: Option<(String, Instant)>,
+    /// Running now, oldest first.
+    running: Vec<(String, Instant)>,
     tick: usize,
     colour: bool,
 }
 
 impl ProgressLine {
     pub fn new(total: usize, colour: bool) -> Self {
-        Self { total, done: 0, failed: 0, running: None, tick: 0, colour }
+        Self { total, done: 0, failed: 0, running: Vec::new(), tick: 0, colour }
     }
 
     pub fn start(&mut self, id: &str) {
-        self.running = Some((id.to_owned(), Instant::now()));
+        self.running.push((id.to_owned(), Instant::now()));
     }
 
-    pub fn finish(&mut self, failed: bool) {
+    /// Scenario `id` has finished (scenarios may finish in any order).
+    pub fn finish(&mut self, id: &str, failed: bool) {
         self.done += 1;
         self.failed += usize::from(failed);
-        self.running = None;
+        if let Some(at) = self.running.iter().position(|(running, _)| running == id) {
+            self.running.remove(at);
+        }
     }
 
     /// Advances the spinner.
@@ -63,13 +70,17 @@ impl ProgressLine {
         let counter = format!("{:>w$}/{}", self.done, self.total, w = self.total.to_string().len());
         let mut plain_len = 2 + 2 + BAR + 2 + 2 + counter.chars().count();
         let mut line = format!("  {} [{}]  {counter}", self.paint("36", &spinner.to_string()), self.paint("36", &bar));
-        if let Some((id, since)) = &self.running {
+        if let Some((id, since)) = self.running.first() {
             let elapsed = format!("{:.1} s", since.elapsed().as_secs_f64());
-            let room = width.saturating_sub(plain_len + 2 + 2 + elapsed.chars().count() + 1);
+            let more = match self.running.len() - 1 {
+                0 => String::new(),
+                n => format!("  +{n}"),
+            };
+            let room = width.saturating_sub(plain_len + 2 + 2 + elapsed.chars().count() + more.chars().count() + 1);
             if room >= 4 {
                 let id = shorten(id, room);
-                plain_len += 2 + id.chars().count() + 2 + elapsed.chars().count();
-                line.push_str(&format!("  {}  {}", self.paint("1", &id), self.paint("2", &elapsed)));
+                plain_len += 2 + id.chars().count() + 2 + elapsed.chars().count() + more.chars().count();
+                line.push_str(&format!("  {}  {}{more}", self.paint("1", &id), self.paint("2", &elapsed)));
             }
         }
         if self.failed > 0 {
@@ -145,9 +156,10 @@ mod tests {
         let mut line = ProgressLine::new(12, false);
         for _ in 0..6 {
             line.start("x");
-            line.finish(false);
+            line.finish("x", false);
         }
-        line.finish(true);
+        line.start("y");
+        line.finish("y", true);
         line.start("ups-device-in-use");
         let text = line.render(79);
         assert!(text.contains(" 7/12"), "{text}");
@@ -156,6 +168,23 @@ mod tests {
         assert!(text.ends_with("1 failed"), "{text}");
         assert!(text.chars().count() <= 79);
         assert!(!text.contains('\x1b'), "no colour when asked for none");
+    }
+
+    #[test]
+    fn shows_the_longest_running_of_several_and_how_many_more() {
+        let mut line = ProgressLine::new(5, false);
+        line.start("first");
+        line.start("second");
+        line.start("third");
+        let text = line.render(79);
+        assert!(text.contains("first") && text.contains("+2") && !text.contains("second"), "{text}");
+        line.finish("first", false);
+        let text = line.render(79);
+        assert!(text.contains("second") && text.contains("+1"), "{text}");
+        line.finish("third", false);
+        line.finish("second", false);
+        let text = line.render(79);
+        assert!(text.contains("3/5") && !text.contains("second") && !text.contains('+'), "{text}");
     }
 
     #[test]

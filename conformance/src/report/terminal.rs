@@ -206,7 +206,7 @@ impl Reporter for TerminalReporter {
             RunEvent::ScenarioFinished(result) => {
                 let lines = self.scenario_lines(result);
                 if let Some(line) = self.lock().progress.as_mut() {
-                    line.finish(matches!(result.verdict, Verdict::Failed | Verdict::Error));
+                    line.finish(&result.id, matches!(result.verdict, Verdict::Failed | Verdict::Error));
                 }
                 self.print(&lines);
             }

@@ -1,13 +1,17 @@
 //! One scenario's execution: its state (the invoices it made, the last purchase, the
 //! order), each step, each expectation with polling, and the tidy-up afterwards.
 //!
-//! Isolation: the system under test has one configured terminal, so scenarios share it
-//! and run one after another. Each has its own customer (msisdn), records the journal
-//! position it started at, and leaves nothing open behind it (unconfirmed invoices are
-//! cancelled by their customer, unlocked machines are given an empty choice), so the next
-//! scenario's journal holds only its own traffic.
+//! Isolation: the system under test has one configured terminal, so scenarios share it.
+//! Each has its own customer (msisdn), records the journal position it started at, and
+//! leaves nothing open behind it (unconfirmed invoices are cancelled by their customer,
+//! unlocked machines are given an empty choice). Its journal and its call counts are its
+//! merchants' entries after that position that [`super::attribution`] says are its own,
+//! however it runs ([`Sharing`]): beside others (`--jobs`) it takes turns with them to
+//! make invoices and tidies up only its own invoices and machines; alone (and with
+//! `--jobs 1`) its whole run is one turn.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use glase_protocol::InvoiceStatus;
@@ -21,6 +25,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::Target;
+use super::attribution::{self, Attributor, Invoicing};
 use super::drivers::{Answer, Driver, Unreachable, segment};
 use super::harness::{Harness, MERCHANT};
 use crate::scenario::{
@@ -63,6 +68,23 @@ impl From<Unreachable> for StepError {
 
 type StepResult = Result<(), StepError>;
 
+/// How a scenario shares the mock with the others running beside it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sharing<'a> {
+    /// The run's turns at making invoices (and the windows that tell whose entry is whose).
+    pub invoicing: &'a Invoicing,
+    /// Beside others: the machines the scenario claimed (the only ones its tidy-up
+    /// touches), and it takes a turn for each step that makes invoices. `None`: it runs
+    /// alone, and the runner holds one turn for its whole run (see `run_one`).
+    pub machines: Option<&'a BTreeSet<String>>,
+}
+
+impl Sharing<'_> {
+    fn alone(&self) -> bool {
+        self.machines.is_none()
+    }
+}
+
 /// One scenario being run.
 pub(crate) struct ScenarioRun<'a> {
     harness: &'a Harness,
@@ -93,6 +115,7 @@ pub(crate) struct ScenarioRun<'a> {
     faults_added: bool,
     /// Cap on `within` windows.
     patience: Option<Duration>,
+    sharing: Sharing<'a>,
 }
 
 impl<'a> ScenarioRun<'a> {
@@ -102,6 +125,7 @@ impl<'a> ScenarioRun<'a> {
         http: &reqwest::Client,
         index: usize,
         patience: Option<Duration>,
+        sharing: Sharing<'a>,
     ) -> Self {
         let mock = &harness.mock;
         Self {
@@ -126,6 +150,7 @@ impl<'a> ScenarioRun<'a> {
             deadline_scale: harness.deadline_scale,
             faults_added: false,
             patience,
+            sharing,
         }
     }
 
@@ -154,8 +179,19 @@ impl<'a> ScenarioRun<'a> {
     }
 
     pub async fn step(&mut self, step: &Step) -> StepResult {
+        // Beside others, invoices are made in turns: see `attribution`. (Alone, the whole
+        // run is one turn already.)
+        let invoicing = self.sharing.invoicing;
+        let turn = if !self.sharing.alone() && makes_invoices(step) {
+            Some(invoicing.open(self.index, || self.last_seq()).await)
+        } else {
+            None
+        };
         let mark = self.last_seq();
         let result = self.execute(step).await;
+        if let Some(turn) = turn {
+            invoicing.close(turn, self.last_seq());
+        }
         self.marks.insert(step.kind(), mark);
         result
     }
@@ -640,22 +676,28 @@ impl<'a> ScenarioRun<'a> {
 
     /// SOAP requests of `operation` from this scenario's merchants after `since`.
     fn calls(&self, operation: &str, since: u64, invoice: Option<&str>) -> Vec<Entry> {
-        let filter = Filter { after: Some(since), invoice: invoice.map(str::to_owned), ..Filter::default() };
-        self.mock
-            .journal(&filter)
+        self.entries_since(since, invoice)
             .into_iter()
             .filter(|e| e.merchant.as_deref().is_some_and(|m| self.merchants.iter().any(|ours| ours == m)))
             .filter(|e| matches!(&e.record, Record::SoapRequest { operation: Some(op), .. } if op == operation))
             .collect()
     }
 
+    /// Its own entries after `since` (about `invoice` if given).
+    fn entries_since(&self, since: u64, invoice: Option<&str>) -> Vec<Entry> {
+        // An invoice a step names is the scenario's own, and so is every entry about it.
+        if invoice.is_some() {
+            let filter = Filter { after: Some(since), invoice: invoice.map(str::to_owned), ..Filter::default() };
+            return self.mock.journal(&filter);
+        }
+        self.own_entries().into_iter().filter(|e| e.seq > since).collect()
+    }
+
     /// The numbered list of SOAP calls exchanged for the invoice (or the scenario), for
     /// a failure message.
     fn exchanged(&self, invoice: Option<&str>) -> String {
-        let filter = Filter { after: Some(self.start_seq), invoice: invoice.map(str::to_owned), ..Filter::default() };
         let lines: Vec<String> = self
-            .mock
-            .journal(&filter)
+            .entries_since(self.start_seq, invoice)
             .iter()
             .filter_map(|e| match &e.record {
                 Record::SoapRequest { operation: Some(op), .. } => Some(format!("#{} {op}", e.seq)),
@@ -737,16 +779,21 @@ impl<'a> ScenarioRun<'a> {
         if (self.deadline_scale - self.harness.deadline_scale).abs() > f64::EPSILON {
             let _ = self.mock.set_deadline_scale(self.harness.deadline_scale);
         }
+        // Beside others, only its own invoices and machines: theirs are still in use.
+        // Alone, whatever is open (nothing is in use by anyone else).
+        let own = (!self.sharing.alone()).then(|| self.own_invoices());
         let open: Vec<_> = self
             .mock
             .invoices(None)
             .into_iter()
-            .filter(|r| r.reseller == MERCHANT || self.merchants.contains(&r.reseller))
+            .filter(|r| r.reseller == MERCHANT || self.merchants.iter().any(|m| r.reseller == *m))
+            .filter(|r| own.as_ref().is_none_or(|own| own.iter().any(|o| r.reference == *o)))
             .filter(|r| matches!(r.status, InvoiceStatus::Issued | InvoiceStatus::Reserved))
             .collect();
         for record in &open {
             if record.status == InvoiceStatus::Issued {
-                let msisdn = record.opened_by.clone().unwrap_or_else(|| self.owner(&record.reference));
+                let msisdn =
+                    record.opened_by.as_ref().map_or_else(|| self.owner(&record.reference), ToString::to_string);
                 let _ = self.mock.cancel(&record.reference, Some(&msisdn));
             }
         }
@@ -758,6 +805,7 @@ impl<'a> ScenarioRun<'a> {
             for machine in machines {
                 if machine.get("state").and_then(Value::as_str) == Some("unlocked")
                     && let Some(token) = machine.get("token").and_then(Value::as_str)
+                    && self.sharing.machines.is_none_or(|machines| machines.contains(token))
                 {
                     let path = format!("/driver/machines/{}/vend", segment(token));
                     let _ = driver.post(&path, Some(json!({ "items": [] }))).await;
@@ -771,13 +819,17 @@ impl<'a> ScenarioRun<'a> {
     /// [`SETTLE_LIMIT`]): late answers to the tidy-up belong to this scenario.
     async fn settle(&self) {
         let limit = tokio::time::Instant::now() + SETTLE_LIMIT;
-        let mut last = self.last_seq();
+        let mut seen = self.last_seq();
+        let mut last = self.last_own_seq();
         let mut quiet_since = tokio::time::Instant::now();
         while tokio::time::Instant::now() < limit {
             tokio::time::sleep(POLL).await;
+            // Nothing new at all is quiet; something new may be another scenario's.
             let now = self.last_seq();
-            if now != last {
-                last = now;
+            let own = if now == seen { last } else { self.last_own_seq() };
+            seen = now;
+            if own != last {
+                last = own;
                 quiet_since = tokio::time::Instant::now();
             } else if quiet_since.elapsed() >= QUIET {
                 return;
@@ -785,18 +837,65 @@ impl<'a> ScenarioRun<'a> {
         }
     }
 
-    /// The scenario's journal: its merchants' entries since it started.
+    /// The position of the scenario's latest entry (of any entry when it runs alone:
+    /// then it also waits out the stragglers of earlier scenarios, which are not its own
+    /// but would otherwise arrive during the next one).
+    fn last_own_seq(&self) -> u64 {
+        if self.sharing.alone() { self.last_seq() } else { self.own_entries().last().map_or(self.start_seq, |e| e.seq) }
+    }
+
+    /// The scenario's journal: its merchants' entries since it started that are its own.
     pub fn journal(&self) -> Vec<Entry> {
+        self.own_entries()
+    }
+
+    /// Its merchants' entries since it started.
+    fn merchant_entries(&self) -> Vec<Entry> {
         self.mock
             .journal(&Filter { after: Some(self.start_seq), ..Filter::default() })
             .into_iter()
             .filter(|e| e.merchant.as_deref().is_some_and(|m| self.merchants.iter().any(|ours| ours == m)))
             .collect()
     }
+
+    /// Its merchants' entries since it started that are its own ([`attribution`]).
+    fn own_entries(&self) -> Vec<Entry> {
+        let known = self.known_invoices();
+        attribution::select(self.index, self.sharing.invoicing.windows(), self.merchant_entries(), &known)
+    }
+
+    /// The invoices it issued (in its turns), and those its steps adopted.
+    fn own_invoices(&self) -> Vec<String> {
+        let mut attributor = Attributor::new(self.sharing.invoicing.windows());
+        attributor.learn(&self.merchant_entries());
+        let mut invoices = attributor.invoices_of(self.index);
+        for adopted in self.owners.keys() {
+            if !invoices.contains(adopted) {
+                invoices.push(adopted.clone());
+            }
+        }
+        invoices
+    }
+
+    /// Whether Glase knows an invoice reference, remembered per call.
+    fn known_invoices(&self) -> impl Fn(&str) -> bool + '_ {
+        let cache: RefCell<HashMap<String, bool>> = RefCell::new(HashMap::new());
+        move |invoice: &str| {
+            *cache
+                .borrow_mut()
+                .entry(invoice.to_owned())
+                .or_insert_with(|| self.mock.with_machine(|m| m.invoice(invoice).is_some()))
+        }
+    }
+}
+
+/// Steps that make the system under test issue invoices.
+fn makes_invoices(step: &Step) -> bool {
+    matches!(step, Step::Scan { .. } | Step::Race { .. } | Step::Checkout { .. })
 }
 
 /// Operations that name an invoice (counted per invoice by default).
-const INVOICE_OPERATIONS: &[&str] = &[
+pub(crate) const INVOICE_OPERATIONS: &[&str] = &[
     "sendInvoice",
     "updateInvoice",
     "getPaymentStatus",

@@ -3,17 +3,26 @@
 //!
 //! [`Harness`] is the embedded Glase (a `mock-glase` served where the system under test
 //! calls it). [`preflight`] checks that the system under test answers before anything
-//! runs. [`run`] executes scenarios one after another: for each, `exec` performs the
-//! steps and polls the expectations, tidies up, cuts the scenario's journal, and the
-//! journal rules (`rules::check_all`) are checked over it in every scenario. The
-//! runner knows nothing about output: it emits [`RunEvent`]s through a callback and
-//! returns the [`RunReport`] (nextest's `runner/imp.rs` `execute`).
+//! runs. [`run`] executes scenarios one after another, [`run_with_jobs`] up to N at a
+//! time: for each, `exec` performs the steps and polls the expectations, tidies up, cuts
+//! the scenario's journal, and the journal rules (`rules::check_all`) are checked over it
+//! in every scenario. Which scenarios may run at the same time is `claims` (what each
+//! needs) and `schedule` (when each starts); whose journal entry is whose, `attribution`.
+//! The runner knows nothing about output: it emits [`RunEvent`]s through a callback as
+//! things happen and returns the [`RunReport`], results in file order (nextest's
+//! `runner/imp.rs` `execute`).
 
-mod drivers;
+mod attribution;
+mod claims;
+pub(crate) mod drivers;
 mod exec;
 mod harness;
+mod schedule;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crate::model::{Finding, Level, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};
@@ -22,8 +31,15 @@ use crate::scenario::{Driver, Profile, Scenario, Step};
 
 pub use harness::{Harness, MERCHANT};
 
+use attribution::Invoicing;
+use claims::Claim;
 use drivers::error_chain;
-use exec::{ScenarioRun, StepError};
+use exec::{ScenarioRun, Sharing, StepError};
+use schedule::Schedule;
+
+/// `--jobs` when not given: scenarios mostly wait (for the system under test, for
+/// timers), so a few run well beside each other even on two cores.
+pub const DEFAULT_JOBS: usize = 4;
 
 /// What the suite tests: the system under test's endpoints.
 #[derive(Debug, Clone, Default)]
@@ -147,6 +163,20 @@ pub async fn run(
     http: &reqwest::Client,
     on_event: &mut (dyn FnMut(&RunEvent) + Send),
 ) -> RunReport {
+    run_with_jobs(harness, scenarios, options, 1, http, on_event).await
+}
+
+/// Runs the scenarios, up to `jobs` at a time where they do not share a machine (those
+/// that change the mock for everyone run alone), and judges them. Events come as things
+/// happen; the report's results are in the scenarios' order. `jobs` 1 is [`run`].
+pub async fn run_with_jobs(
+    harness: &Harness,
+    scenarios: &[Scenario],
+    options: &RunOptions,
+    jobs: usize,
+    http: &reqwest::Client,
+    on_event: &mut (dyn FnMut(&RunEvent) + Send),
+) -> RunReport {
     let started = Instant::now();
     let started_at = harness.mock().now().to_rfc3339();
     if let Some(url) = &options.target.create_purchase_url
@@ -155,14 +185,34 @@ pub async fn run(
         tracing::warn!(%error, "cannot point the demo merchant at the system under test");
     }
     on_event(&RunEvent::Started { scenarios: scenarios.len() });
-    let mut results = Vec::with_capacity(scenarios.len());
-    for (index, scenario) in scenarios.iter().enumerate() {
-        on_event(&RunEvent::ScenarioStarted { id: scenario.id.clone(), title: scenario.title.clone() });
-        let result = run_one(harness, scenario, index, options, http).await;
+    // A skipped scenario does nothing, so it claims nothing.
+    let claims: Vec<Claim> = scenarios
+        .iter()
+        .map(|s| if skip_reason(s, options).is_some() { Claim::none() } else { claims::claim(s) })
+        .collect();
+    let mut schedule = Schedule::new(claims.clone(), jobs);
+    let invoicing = Invoicing::default();
+    let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
+    let mut running: Vec<(usize, Running<'_, ScenarioResult>)> = Vec::new();
+    while !schedule.done() {
+        for index in schedule.start() {
+            let scenario = &scenarios[index];
+            if let Some(reason) = claims[index].alone.filter(|_| jobs > 1) {
+                tracing::debug!(scenario = scenario.id, "runs alone: it {}", reason.as_str());
+            }
+            on_event(&RunEvent::ScenarioStarted { id: scenario.id.clone(), title: scenario.title.clone() });
+            let machines = (!schedule.alone(index)).then_some(&claims[index].machines);
+            let sharing = Sharing { invoicing: &invoicing, machines };
+            running.push((index, Box::pin(run_one(harness, scenario, index, options, http, sharing))));
+        }
+        let (slot, result) = next_finished(&mut running).await;
+        let (index, _) = running.swap_remove(slot);
+        schedule.finish(index);
         on_event(&RunEvent::ScenarioFinished(Box::new(result.clone())));
-        results.push(result);
+        results[index] = Some(result);
     }
     on_event(&RunEvent::Finished);
+    let results = results.into_iter().flatten().collect();
     RunReport {
         suite_version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at,
@@ -174,6 +224,24 @@ pub async fn run(
         rules: rules::catalog(),
         results,
     }
+}
+
+/// A scenario in progress.
+type Running<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Waits for the first of the running scenarios to finish: (its slot, its result).
+/// Polled from this one task, so the scenarios may borrow the harness and each other's
+/// shared state; the mock and the system under test do their work in their own tasks.
+async fn next_finished<T>(running: &mut [(usize, Running<'_, T>)]) -> (usize, T) {
+    std::future::poll_fn(|cx| {
+        for (slot, (_, future)) in running.iter_mut().enumerate() {
+            if let Poll::Ready(result) = future.as_mut().poll(cx) {
+                return Poll::Ready((slot, result));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Why a scenario cannot run here, if it cannot.
@@ -208,6 +276,7 @@ async fn run_one(
     index: usize,
     options: &RunOptions,
     http: &reqwest::Client,
+    sharing: Sharing<'_>,
 ) -> ScenarioResult {
     let started = Instant::now();
     let mut result = ScenarioResult {
@@ -227,7 +296,18 @@ async fn run_one(
         return result;
     }
 
-    let mut run = ScenarioRun::new(harness, &options.target, http, index, options.patience);
+    // Alone (and with `--jobs 1`), the whole run is the scenario's turn: every entry
+    // that names no invoice, or an invoice issued meanwhile, is its own. Entries about
+    // invoices issued before it started are not, even when they arrive now (a
+    // notification retry, a reversal, a late getPaymentStatus): their scenario has
+    // been judged already (alone scenarios start when every other has finished), and
+    // its journal was cut once the system went quiet, so they are dropped rather than
+    // charged to a scenario that did not cause them.
+    let turn = match sharing.machines {
+        None => Some(sharing.invoicing.open(index, || harness.mock().journal_stats().2).await),
+        Some(_) => None,
+    };
+    let mut run = ScenarioRun::new(harness, &options.target, http, index, options.patience, sharing);
     let mut unreachable = None;
     let mut record = |step: usize,
                       text: &str,
@@ -269,6 +349,9 @@ async fn run_one(
     }
     run.tidy_up().await;
     let journal = run.journal();
+    if let Some(turn) = turn {
+        sharing.invoicing.close(turn, harness.mock().journal_stats().2);
+    }
     let ctx = CheckContext {
         journal: &journal,
         status_deadline: harness.status_deadline(run.deadline_scale),
@@ -443,5 +526,132 @@ mod tests {
         assert!(skip_reason(&scan, &none).is_some_and(|r| r.contains("--create-purchase-url")));
         let pos = scenario("id: a/d\ntitle: t\nprofiles: [pos]\nrequires: [pos-driver]\nsteps: [wait: 1ms]\n");
         assert!(skip_reason(&pos, &none).is_some_and(|r| r.contains("point-of-sale driver")));
+    }
+
+    /// What the run reported, in the order it reported it.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Seen {
+        Started(String),
+        Finished(String),
+    }
+
+    async fn run_waits(scenarios: &[Scenario], jobs: usize) -> (RunReport, Vec<Seen>) {
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
+        let http = http_client().expect("a client");
+        let options = RunOptions { target: Target::default(), profile: None, strict: false, seed: 7, patience: None };
+        let mut seen = Vec::new();
+        let mut on_event = |event: &RunEvent| match event {
+            RunEvent::ScenarioStarted { id, .. } => seen.push(Seen::Started(id.clone())),
+            RunEvent::ScenarioFinished(result) => seen.push(Seen::Finished(result.id.clone())),
+            _ => {}
+        };
+        let report = run_with_jobs(&harness, scenarios, &options, jobs, &http, &mut on_event).await;
+        harness.shutdown().await;
+        (report, seen)
+    }
+
+    fn waiting(id: &str, wait: &str) -> Scenario {
+        scenario(&format!("id: {id}\ntitle: t\nprofiles: [webshop]\nsteps: [wait: {wait}]\n"))
+    }
+
+    #[tokio::test]
+    async fn results_come_in_file_order_while_events_come_as_things_happen() {
+        let scenarios = [waiting("a/slow", "600ms"), waiting("a/quick", "1ms"), waiting("a/middle", "250ms")];
+        let (report, seen) = run_waits(&scenarios, 3).await;
+        let ids: Vec<&str> = report.results.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a/slow", "a/quick", "a/middle"]);
+        assert!(report.results.iter().all(|r| r.verdict == Verdict::Passed), "{:?}", report.results);
+        let finished: Vec<&Seen> = seen.iter().filter(|s| matches!(s, Seen::Finished(_))).collect();
+        let order =
+            [Seen::Finished("a/quick".into()), Seen::Finished("a/middle".into()), Seen::Finished("a/slow".into())];
+        assert_eq!(finished, order.iter().collect::<Vec<_>>(), "all three ran at once: {seen:?}");
+    }
+
+    /// A fixture's SOAP request as the demo terminal sends it (notifications go nowhere).
+    fn request(name: &str, invoice: Option<&str>) -> String {
+        let path = format!("{}/../scenarios/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let xml = std::fs::read_to_string(&path)
+            .expect("fixture")
+            .replace("d4f0a3c3e6bc47b1a1d0bd2b7e6f9c25", "demo-terminal")
+            .replace("<password>4711</password>", "<password>demo1234</password>")
+            .replace(
+                "https://reseller.example.com/seqr/notify?machine=VM-0042&amp;token=29834231890234",
+                "http://127.0.0.1:1/",
+            );
+        match invoice {
+            Some(invoice) => xml.replace("1397240460668", invoice),
+            None => xml,
+        }
+    }
+
+    async fn soap(mock: &mock_glase::Mock, xml: &str) -> String {
+        let answer = mock.handle_soap("/extclientproxy/service/v2", xml.as_bytes()).await;
+        String::from_utf8_lossy(&answer.body).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_lone_scenario_sees_calls_that_name_no_invoice_but_not_late_ones_about_earlier_invoices() {
+        let lone = scenario(
+            "id: a/lone\ntitle: t\nprofiles: [webshop]\nsteps:\n  \
+             - expect_call: {operation: markTransactionPeriod, within: 3s}\n  \
+             - expect_no_call: {operation: getPaymentStatus, invoice: any, during: 200ms}\n",
+        );
+        for jobs in [1, 4] {
+            let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+            let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
+            let http = http_client().expect("a client");
+            let options =
+                RunOptions { target: Target::default(), profile: None, strict: false, seed: 7, patience: None };
+            // An invoice of an earlier scenario, and the system under test's late calls
+            // while this one runs: a poll for that invoice, then the day's closing.
+            let mock = harness.mock().clone();
+            let sent = soap(&mock, &request("sendInvoice.request.xml", None)).await;
+            let earlier = sent
+                .split_once("<invoiceReference>")
+                .and_then(|(_, rest)| rest.split_once('<'))
+                .map(|(reference, _)| reference.to_owned())
+                .expect("issued");
+            let late = {
+                let earlier = earlier.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    soap(&mock, &request("getPaymentStatus.request.xml", Some(&earlier))).await;
+                    soap(&mock, &request("markTransactionPeriod.request.xml", None)).await;
+                })
+            };
+            let report = run_with_jobs(&harness, std::slice::from_ref(&lone), &options, jobs, &http, &mut |_| {}).await;
+            late.await.expect("the late calls");
+            harness.shutdown().await;
+            let result = &report.results[0];
+            assert_eq!(result.verdict, Verdict::Passed, "jobs {jobs}: {result:?}");
+            assert!(result.journal.iter().all(|e| e.invoice.as_deref() != Some(earlier.as_str())), "jobs {jobs}");
+            let closing = result.journal.iter().any(|e| {
+                matches!(&e.record, mock_glase::journal::Record::SoapRequest { operation: Some(op), .. }
+                    if op == "markTransactionPeriod")
+            });
+            assert!(closing, "jobs {jobs}: {:?}", result.journal);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scenario_that_moves_the_clock_runs_alone_and_one_job_runs_in_file_order() {
+        let clock = scenario("id: a/clock\ntitle: t\nprofiles: [webshop]\nsteps:\n  - advance_clock: {by: 1s}\n");
+        let scenarios = [waiting("a/one", "200ms"), clock, waiting("a/two", "1ms")];
+        let (report, seen) = run_waits(&scenarios, 4).await;
+        assert!(report.passed(), "{:?}", report.results);
+        let at = |wanted: Seen| seen.iter().position(|s| *s == wanted).expect("reported");
+        let clock_started = at(Seen::Started("a/clock".into()));
+        assert!(
+            at(Seen::Finished("a/one".into())) < clock_started && at(Seen::Finished("a/two".into())) < clock_started
+        );
+        assert_eq!(seen.last(), Some(&Seen::Finished("a/clock".into())), "nothing beside it: {seen:?}");
+
+        let (_, seen) = run_waits(&scenarios, 1).await;
+        let expected: Vec<Seen> = ["a/one", "a/clock", "a/two"]
+            .iter()
+            .flat_map(|id| [Seen::Started((*id).into()), Seen::Finished((*id).into())])
+            .collect();
+        assert_eq!(seen, expected);
     }
 }

@@ -1,0 +1,452 @@
+//! `glase-conformance load`: realistic load with invariant checks over the whole run.
+//!
+//! N simulated customers across M machines (and webshop checkouts) drive complete flows
+//! against a reseller (by default the reference reseller, in-process) through the
+//! embedded mock; afterwards, once the system has settled, invariants are checked over
+//! the mock's whole journal and state and the reseller's machines.
+//!
+//! # Layout
+//! - [`options`]: the flow mix, the pace, when to stop (pure); [`rng`]: seeded choices.
+//! - [`target`]: the mock (served by [`timing`], which times every SOAP operation) and
+//!   the reseller; the customers and machines.
+//! - [`workload`]: one flow, step by step; [`driver`]: the machine and shop drivers.
+//! - [`schedule`]: pools of customers and machines, closed or open loop.
+//! - [`follow`] + [`ledger`]: the journal read as it is written and folded per invoice;
+//!   [`invariants`]: the checks (pure).
+//! - [`stats`]: histograms and counters; [`progress`]: the live line; [`report`]: the
+//!   terminal summary and `load-report.json`.
+
+mod driver;
+mod follow;
+mod invariants;
+mod ledger;
+mod options;
+mod progress;
+mod report;
+mod rng;
+mod schedule;
+mod stats;
+mod target;
+mod timing;
+mod workload;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::cli::Exit;
+use crate::runner::{self, RunError, Target};
+use invariants::{FinalInvoice, JournalStats, Observed};
+use options::{DEFAULT_MIX, FlowKind, Mix, Pace, Plan, Stop};
+use report::{Conditions, Flows, JournalView, LoadReport, PlanView};
+use schedule::Run;
+use stats::Stats;
+use target::TargetOptions;
+use workload::World;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  # 15 s of load against the built-in reference reseller, with the default mix
+  glase-conformance load
+
+  # The target run: 60 s, 32 flows in flight, load-report.json into load-reports/
+  glase-conformance load --duration 60s --concurrency 32 --out load-reports
+
+  # Open loop: 500 flows per second whatever the latency; only purchases and cancels
+  glase-conformance load --rate 500/s --mix success=95,cancel=5 --webshop 0
+
+  # Prove the checks bite: a reference reseller that commits more than was reserved
+  glase-conformance load --flows 200 --fault commit-more-than-reserved
+
+  # Your reseller (its Glase URL set to http://127.0.0.1:7070/extclientproxy/service/v2)
+  glase-conformance load --create-purchase-url http://127.0.0.1:8000/seqr/createPurchase \\
+      --machine-driver http://127.0.0.1:8000 --shop-driver http://127.0.0.1:8000 --machines 20
+
+Exit codes: 0 every invariant held, 1 an invariant was violated (or no flow completed),
+2 usage/configuration error, 3 the system under test is unreachable.";
+
+/// Options of `glase-conformance load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Simulated customers (each in one flow at a time).
+    #[arg(long, value_name = "N", default_value_t = 400)]
+    pub customers: usize,
+    /// Vending machines used (one customer at a time each; others queue). A walk-away
+    /// holds its machine until the reseller's idle timeout releases it.
+    #[arg(long, value_name = "M", default_value_t = 200)]
+    pub machines: usize,
+    /// Start flows for this long (default 15s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, conflicts_with = "flows")]
+    pub duration: Option<Duration>,
+    /// Start exactly this many flows instead of running for a duration.
+    #[arg(long, value_name = "K")]
+    pub flows: Option<u64>,
+    /// Closed loop: keep this many flows in flight (default 32).
+    #[arg(long, value_name = "C", conflicts_with = "rate")]
+    pub concurrency: Option<usize>,
+    /// Open loop: start this many flows per second, e.g. `500/s`.
+    #[arg(long, value_name = "R/s", value_parser = options::parse_rate)]
+    pub rate: Option<f64>,
+    /// Weights of the unattended flows: success, cancel, walk-away, wrong-pin, error.
+    #[arg(long, value_name = "MIX", default_value = DEFAULT_MIX)]
+    pub mix: String,
+    /// Percent of all flows that are webshop checkouts instead.
+    #[arg(long, value_name = "PERCENT", default_value_t = 10)]
+    pub webshop: u32,
+    /// Seed of the flow choices and the mock's references (default: the time).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write load-report.json into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Multiply Glase-side deadlines (the 20 s status rule, the reservation timeout).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    pub deadline_scale: f64,
+    /// After the last flow, how long the system may take to settle (idle timers,
+    /// retries) before the invariants are checked.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub drain: Duration,
+    /// The reservation amount the app offers at each scan.
+    #[arg(long, value_name = "AMOUNT", default_value = "20.00")]
+    pub amount: Decimal,
+    /// What each webshop checkout buys (a SKU of the shop's catalogue).
+    #[arg(long, value_name = "SKU", default_value = "cable")]
+    pub shop_item: String,
+    /// Your createPurchase endpoint: load an external reseller instead of the reference one.
+    #[arg(long, value_name = "URL")]
+    pub create_purchase_url: Option<String>,
+    /// Base URL of your machine driver (needed for unattended flows).
+    #[arg(long, value_name = "URL")]
+    pub machine_driver: Option<String>,
+    /// Base URL of your shop driver (needed for webshop flows).
+    #[arg(long, value_name = "URL")]
+    pub shop_driver: Option<String>,
+    /// Where the embedded Glase listens for an external reseller.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7070")]
+    pub glase_listen: SocketAddr,
+    /// Wait at most this long for the reseller to unlock or release a machine or mark
+    /// an order paid (default: the status deadline, at least 3 idle timeouts and 5 s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub patience: Option<Duration>,
+    /// In-process reference reseller only: one of its deliberate faults (repeatable).
+    #[arg(long, value_enum, value_name = "FAULT")]
+    pub fault: Vec<reference_reseller::Fault>,
+    /// In-process reference reseller only: its idle timeout (walk-away flows end with it).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "1s")]
+    pub idle_timeout: Duration,
+}
+
+/// Runs `glase-conformance load`.
+pub async fn main(args: LoadArgs) -> Exit {
+    let (plan, external) = match resolve(&args) {
+        Ok(resolved) => resolved,
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("error: {problem}");
+            }
+            return Exit::Usage;
+        }
+    };
+    let http = match runner::http_client() {
+        Ok(http) => http,
+        Err(error) => return fail_start(&error),
+    };
+    let stats = Arc::new(Stats::default());
+    let load_before = report::load_average();
+    let target_options = TargetOptions {
+        external,
+        glase_listen: args.glase_listen,
+        deadline_scale: args.deadline_scale,
+        seed: plan.seed,
+        faults: args.fault.clone(),
+        machines: plan.machines,
+        customers: plan.customers,
+        idle_timeout: args.idle_timeout,
+    };
+    let system = match target::start(&target_options, stats.clone(), &http).await {
+        Ok(system) => system,
+        Err(error) => return fail_start(&error),
+    };
+    if plan.mix.includes(FlowKind::Webshop) && system.shop_driver.is_none() {
+        eprintln!("error: webshop flows need --shop-driver (or --webshop 0)");
+        return Exit::Usage;
+    }
+    if FlowKind::UNATTENDED.iter().any(|k| plan.mix.includes(*k)) && system.machine_driver.is_none() {
+        eprintln!("error: unattended flows need --machine-driver (or --webshop 100)");
+        return Exit::Usage;
+    }
+    if target_options.external.is_some() {
+        eprintln!("Glase (mock) for the system under test: {}", system.glase.soap_url());
+    }
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    eprintln!("Load: {} against {}", describe_plan(&plan), system.description);
+    let patience = args.patience.unwrap_or_else(|| {
+        (system.mock.config().deadlines.status_deadline.mul_f64(args.deadline_scale))
+            .max(args.idle_timeout * 3)
+            .max(Duration::from_secs(5))
+    });
+    let world = World {
+        mock: system.mock.clone(),
+        machine_driver: system.machine_driver.clone(),
+        shop_driver: system.shop_driver.clone(),
+        stats: stats.clone(),
+        vends: Mutex::new(Vec::new()),
+        amount: args.amount,
+        shop_items: vec![(args.shop_item.clone(), 1)],
+        patience,
+    };
+    let follower = follow::Follower::start(&system.mock);
+    let used: Vec<String> = system.machines.iter().map(|m| m.token.clone()).collect();
+    let run = Arc::new(Run::new(world, plan.clone(), system.customers.clone(), system.machines.clone()));
+    let live = progress::Live::start(plan.stop, stats.clone());
+    let cpu_before = report::cpu_seconds();
+    let elapsed = schedule::drive(run.clone()).await;
+    let cpu = report::cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+    live.finish();
+    eprintln!(
+        "Flows done in {:.1} s; letting the system settle (at most {})…",
+        elapsed.as_secs_f64(),
+        humantime::format_duration(plan.drain)
+    );
+    let drain_started = Instant::now();
+    schedule::drain_releases(&run, plan.drain).await;
+    let machines = settle(&system, &used, plan.drain.saturating_sub(drain_started.elapsed())).await;
+    let ledger = follower.finish();
+    let invoices = final_invoices(&system.mock, &ledger);
+    let (kept, dropped, last_seq) = system.mock.journal_stats();
+    let journal = JournalStats { kept, dropped, last_seq };
+    let vends = run.world.vends.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let observed = Observed { ledger: &ledger, journal, invoices: &invoices, vends: &vends, machines: &machines };
+    let violations = invariants::check(&observed);
+    let skipped: Vec<&'static str> = if system.machine_driver.is_none() { vec!["MACHINE-RELEASED"] } else { vec![] };
+    let journal = JournalView { stats: journal, read: ledger.entries };
+    let measured = Measured { started_at, elapsed, load_before, cpu };
+    let report = build_report(&args, &plan, &stats, &system.description, measured, &violations, &skipped, journal);
+    drop(system);
+    finish(&report, args.out.as_deref())
+}
+
+/// The plan and the external target from the arguments, or every problem.
+fn resolve(args: &LoadArgs) -> Result<(Plan, Option<Target>), Vec<String>> {
+    let mut problems = Vec::new();
+    let mix = Mix::parse(&args.mix, args.webshop).map_err(|p| problems.push(p)).ok();
+    let stop = match (args.duration, args.flows) {
+        (_, Some(flows)) => Stop::Flows(flows),
+        (Some(duration), None) => Stop::After(duration),
+        (None, None) => Stop::After(Duration::from_secs(15)),
+    };
+    let pace = match (args.rate, args.concurrency) {
+        (Some(rate), _) => Pace::Rate(rate),
+        (None, concurrency) => Pace::Concurrency(concurrency.unwrap_or(32)),
+    };
+    let external = Target {
+        create_purchase_url: args.create_purchase_url.clone(),
+        machine_driver: args.machine_driver.clone(),
+        shop_driver: args.shop_driver.clone(),
+    };
+    let is_external =
+        external.create_purchase_url.is_some() || external.machine_driver.is_some() || external.shop_driver.is_some();
+    if is_external && !args.fault.is_empty() {
+        problems.push(
+            "--fault switches on faults of the in-process reference reseller; not with an external one".to_owned(),
+        );
+    }
+    if args.amount <= Decimal::ZERO {
+        problems.push("--amount must be positive".to_owned());
+    }
+    let Some(mix) = mix else { return Err(problems) };
+    let plan = Plan {
+        customers: args.customers,
+        machines: args.machines,
+        stop,
+        pace,
+        mix,
+        seed: args.seed.unwrap_or_else(time_seed),
+        drain: args.drain,
+    };
+    problems.extend(plan.problems());
+    if problems.is_empty() { Ok((plan, is_external.then_some(external))) } else { Err(problems) }
+}
+
+fn describe_plan(plan: &Plan) -> String {
+    format!(
+        "{} customers, {} machines, {}, {}",
+        plan.customers,
+        plan.machines,
+        describe_stop(plan.stop),
+        describe_pace(plan.pace)
+    )
+}
+
+fn describe_stop(stop: Stop) -> String {
+    match stop {
+        Stop::After(duration) => format!("for {}", humantime::format_duration(duration)),
+        Stop::Flows(count) => format!("{count} flows"),
+    }
+}
+
+fn describe_pace(pace: Pace) -> String {
+    match pace {
+        Pace::Concurrency(c) => format!("{c} in flight"),
+        Pace::Rate(r) => format!("{r}/s started"),
+    }
+}
+
+/// Waits (at most `limit`) until every used machine is idle and every invoice is
+/// final; returns the machines' last states.
+async fn settle(system: &target::System, used: &[String], limit: Duration) -> Vec<(String, String)> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let machines = machine_states(system, used).await;
+        let open = system.mock.with_machine(|m| m.invoices().filter(|r| !r.is_final()).count());
+        let busy = machines.iter().filter(|(_, s)| !matches!(s.as_str(), "idle" | "out-of-service")).count();
+        if (open == 0 && busy == 0) || Instant::now() >= deadline {
+            return machines;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// (token, state) of the used machines, from the machine driver.
+async fn machine_states(system: &target::System, used: &[String]) -> Vec<(String, String)> {
+    let Some(driver) = &system.machine_driver else { return Vec::new() };
+    let listed = match driver.get("/driver/machines").await {
+        Ok((200, body)) => body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let states: HashMap<&str, &str> =
+        listed.iter().filter_map(|m| Some((m.get("token")?.as_str()?, m.get("state")?.as_str()?))).collect();
+    used.iter()
+        .map(|token| {
+            (token.clone(), states.get(token.as_str()).map_or("unknown (the driver did not list it)", |s| s).to_owned())
+        })
+        .collect()
+}
+
+/// Every invoice of the run: as the journal left it, and as the mock has it now where
+/// it still keeps it (a mock may forget finished invoices to bound its memory).
+fn final_invoices(mock: &mock_glase::Mock, ledger: &ledger::Ledger) -> HashMap<String, FinalInvoice> {
+    let mut invoices: HashMap<String, FinalInvoice> = ledger
+        .invoices
+        .iter()
+        .filter_map(|(reference, facts)| {
+            let status = facts.status?;
+            Some((reference.clone(), FinalInvoice { status, paid: facts.payments.last().copied() }))
+        })
+        .collect();
+    mock.with_machine(|machine| {
+        for record in machine.invoices().filter(|r| r.reseller == runner::MERCHANT) {
+            let paid = record.ers_reference.as_deref().and_then(|ers| machine.payment(ers)).map(|p| p.amount);
+            invoices.insert(record.reference.to_string(), FinalInvoice { status: record.status, paid });
+        }
+    });
+    invoices
+}
+
+/// What was measured around the flows.
+#[derive(Debug)]
+struct Measured {
+    started_at: String,
+    elapsed: Duration,
+    load_before: Option<String>,
+    cpu: Option<f64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    args: &LoadArgs,
+    plan: &Plan,
+    stats: &Stats,
+    target: &str,
+    measured: Measured,
+    violations: &[invariants::Violation],
+    skipped: &[&'static str],
+    journal: JournalView,
+) -> LoadReport {
+    let seconds = measured.elapsed.as_secs_f64().max(0.001);
+    let kinds = stats.kinds();
+    let completed: u64 = kinds.values().map(|k| k.completed).sum();
+    let failed: u64 = kinds.values().map(|k| k.failed).sum();
+    let purchases: u64 = kinds.iter().filter(|(k, _)| k.is_purchase()).map(|(_, c)| c.completed).sum();
+    let by_kind: BTreeMap<String, stats::KindCount> = kinds.iter().map(|(k, c)| (k.as_str().to_owned(), *c)).collect();
+    let invariants = report::invariant_results(violations, skipped);
+    let passed = violations.is_empty() && completed > 0;
+    LoadReport {
+        target: target.to_owned(),
+        started_at: measured.started_at,
+        conditions: Conditions {
+            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            load_before: measured.load_before,
+            load_after: report::load_average(),
+            peak_rss_mb: report::peak_rss_mb(),
+            cpu_seconds: measured.cpu,
+            cpu_ms_per_flow: measured.cpu.filter(|_| completed > 0).map(|cpu| cpu * 1000.0 / completed as f64),
+            build: if cfg!(debug_assertions) { "debug" } else { "release" },
+        },
+        plan: PlanView {
+            customers: plan.customers,
+            machines: plan.machines,
+            stop: describe_stop(plan.stop),
+            pace: describe_pace(plan.pace),
+            mix: plan.mix.to_string(),
+            seed: plan.seed,
+            deadline_scale: args.deadline_scale,
+            drain_s: plan.drain.as_secs_f64(),
+        },
+        elapsed_s: seconds,
+        flows: Flows {
+            completed,
+            failed,
+            per_second: completed as f64 / seconds,
+            purchases,
+            purchases_per_second: purchases as f64 / seconds,
+            by_kind,
+        },
+        latencies: stats.latency_rows(),
+        errors: stats.errors(),
+        invariants,
+        journal,
+        passed,
+    }
+}
+
+fn finish(report: &LoadReport, out: Option<&std::path::Path>) -> Exit {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let _ = report::print(report, &mut lock);
+    if let Some(dir) = out {
+        match report::write_json(report, dir) {
+            Ok(path) => {
+                let _ = std::io::Write::write_fmt(&mut lock, format_args!("Report: {}\n", path.display()));
+            }
+            Err(error) => {
+                eprintln!("error: cannot write the report into {}: {error}", dir.display());
+                return Exit::Usage;
+            }
+        }
+    }
+    if report.flows.completed == 0 {
+        eprintln!("error: no flow completed");
+    }
+    if report.passed { Exit::Passed } else { Exit::Failed }
+}
+
+fn fail_start(error: &RunError) -> Exit {
+    eprintln!("error: {error}");
+    match error {
+        RunError::Unreachable { .. } => Exit::Unreachable,
+        _ => Exit::Usage,
+    }
+}
+
+fn time_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
