@@ -11,24 +11,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use glase_benches::peak_and_current_rss_mib as memory;
 use glase_protocol::request::{CommitReservation, GetPaymentStatus, SendInvoice, UpdateInvoice};
 use glase_protocol::{Amount, Decimal, PaymentMode, Reply, Request, ResponseDetail, decode_reply, encode_request};
 use mock_glase::{Config, ManualClock, Mock, Timestamp};
 
 const SOAP_PATH: &str = "/extclientproxy/service/v2";
-
-/// `VmHWM` (peak) and `VmRSS` (current) from /proc/self/status, in MiB.
-fn memory() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
 
 /// Sends one request and returns the decoded answer.
 async fn call(mock: &Mock, request: &Request, body: &mut Vec<u8>) -> Reply {

@@ -11,6 +11,7 @@
 
 use std::time::Instant;
 
+use glase_benches::peak_and_current_rss_mib as memory;
 use glase_protocol::request::{CommitReservation, GetPaymentStatus, SendInvoice, UpdateInvoice};
 use glase_protocol::{Amount, ClientContext, Decimal, Invoice, PaymentMode, Reply, Request, ResponseDetail};
 use mock_glase::config::Config;
@@ -22,19 +23,6 @@ fn context() -> Option<ClientContext> {
 
 fn invoice(total: Decimal) -> Invoice {
     glase_benches::one_row_invoice(PaymentMode::ReservationRequired, total)
-}
-
-/// `VmHWM` (peak) and `VmRSS` (current) from /proc/self/status, in MiB.
-fn memory() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
 }
 
 fn main() {

@@ -22,3 +22,17 @@ pub fn one_row_invoice(mode: PaymentMode, total: Decimal) -> Invoice {
         ..Invoice::default()
     }
 }
+
+/// This process's peak (`VmHWM`) and current (`VmRSS`) resident memory in MiB, from
+/// /proc/self/status (NaN where it cannot be read).
+pub fn peak_and_current_rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
