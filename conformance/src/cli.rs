@@ -1,6 +1,7 @@
 //! `glase-conformance`: the command line. Glue only (STYLE section 1): parse the
 //! arguments, resolve them into the runner's options, load scenarios, run, report.
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use crate::model::{RunEvent, RunReport};
 use crate::report::{self, Evidence, Reporter, TerminalReporter};
 use crate::rules;
 use crate::runner::{self, Harness, RunError, RunOptions, Target};
-use crate::scenario::{self, LoadError, Problem, Profile, Scenario, Source};
+use crate::scenario::fixtures::{self, FixtureKind};
+use crate::scenario::{self, FixtureError, Fixtures, LoadError, Problem, Profile, Scenario, Source};
 
 /// Named exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +118,25 @@ pub struct Selection {
     /// Which integration to test; scenarios of other profiles are skipped.
     #[arg(long, value_enum, default_value_t = ProfileArg::All)]
     pub profile: ProfileArg,
+    /// Your test build's name for a machine, SKU or shop item the scenarios use
+    /// (repeatable), e.g. `--fixture machine-1=vm-17 --fixture cola=sku-123`.
+    #[arg(long = "fixture", value_name = "NAME=VALUE", value_parser = fixtures::parse_fixture)]
+    pub fixture: Vec<(String, String)>,
+    /// A YAML map of such names (`machine-1: vm-17`, one a line); `--fixture` wins.
+    #[arg(long = "fixtures", value_name = "FILE")]
+    pub fixtures_file: Option<PathBuf>,
+}
+
+impl Selection {
+    /// The fixture map: the file's, then the command line's.
+    fn fixtures(&self) -> Result<Fixtures, FixtureError> {
+        let mut fixtures = match &self.fixtures_file {
+            Some(path) => Fixtures::from_yaml_file(path)?,
+            None => Fixtures::default(),
+        };
+        fixtures.override_with(Fixtures::from_pairs(self.fixture.iter().cloned())?);
+        Ok(fixtures)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -218,8 +239,16 @@ pub async fn main(cli: Cli) -> Exit {
     }
 }
 
-/// Loads the selected scenarios, or prints every problem.
+/// Loads the selected scenarios with the fixture map applied, or prints every problem.
 pub fn load(selection: &Selection) -> Result<Vec<Scenario>, Exit> {
+    load_mapped(selection).map(|(scenarios, _)| scenarios)
+}
+
+/// The fixture names the selected scenarios use: what each names, its effective value.
+type FixtureTable = Vec<(String, BTreeSet<FixtureKind>, String)>;
+
+/// [`load`], and the fixture table of the selected scenarios (for `list`).
+fn load_mapped(selection: &Selection) -> Result<(Vec<Scenario>, FixtureTable), Exit> {
     let mut sources: Vec<Source> = Vec::new();
     let mut problems: Vec<Problem> = Vec::new();
     if selection.scenarios.is_empty() {
@@ -236,7 +265,7 @@ pub fn load(selection: &Selection) -> Result<Vec<Scenario>, Exit> {
         }
     }
     let loaded = scenario::load(&sources, &|id| rules::rule(id).is_some());
-    let scenarios = match loaded {
+    let mut scenarios = match loaded {
         Ok(scenarios) if problems.is_empty() => scenarios,
         Ok(_) => return Err(load_failed(&LoadError { problems })),
         Err(mut error) => {
@@ -244,15 +273,35 @@ pub fn load(selection: &Selection) -> Result<Vec<Scenario>, Exit> {
             return Err(load_failed(&LoadError { problems }));
         }
     };
-    let selected: Vec<Scenario> = scenarios
-        .into_iter()
-        .filter(|s| selection.only.is_empty() || selection.only.iter().any(|prefix| s.id.starts_with(prefix.as_str())))
-        .collect();
+    let chosen = |s: &Scenario| {
+        selection.only.is_empty() || selection.only.iter().any(|prefix| s.id.starts_with(prefix.as_str()))
+    };
+    // Checked against every loaded scenario, so `--only` does not make a fixture unknown.
+    let mapped = selection.fixtures().and_then(|map| {
+        let used = fixtures::used(scenarios.iter().filter(|s| chosen(s)));
+        fixtures::apply(&mut scenarios, &map)?;
+        let table: FixtureTable = used
+            .into_iter()
+            .map(|(name, kinds)| {
+                let value = map.get(&name).to_owned();
+                (name, kinds, value)
+            })
+            .collect();
+        Ok(table)
+    });
+    let table = match mapped {
+        Ok(table) => table,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Err(Exit::Usage);
+        }
+    };
+    let selected: Vec<Scenario> = scenarios.into_iter().filter(|s| chosen(s)).collect();
     if selected.is_empty() {
         eprintln!("error: no scenario matches --only {}", selection.only.join(", "));
         return Err(Exit::Usage);
     }
-    Ok(selected)
+    Ok((selected, table))
 }
 
 fn load_failed(error: &LoadError) -> Exit {
@@ -445,8 +494,8 @@ fn time_seed() -> u64 {
 }
 
 fn list(selection: &Selection) -> Exit {
-    let scenarios = match load(selection) {
-        Ok(scenarios) => scenarios,
+    let (scenarios, fixture_table) = match load_mapped(selection) {
+        Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
     let profile = selection.profile.profile();
@@ -470,6 +519,14 @@ fn list(selection: &Selection) -> Exit {
             if needs.is_empty() { "" } else { "; needs " },
             needs.join(", ")
         );
+    }
+    let _ = writeln!(out, "\nFixtures (as the scenarios name them, and in your test build; --fixture NAME=VALUE):");
+    let width = fixture_table.iter().map(|(name, ..)| name.len()).max().unwrap_or(0);
+    for (name, kinds, value) in &fixture_table {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let kinds = kinds.join(", ");
+        let mark = if value == name { "  " } else { "->" };
+        let _ = writeln!(out, "  {name:width$}  {kinds:17} {mark} {value}");
     }
     let catalog = rules::catalog();
     let _ = writeln!(out, "\nRules ({}):", catalog.len());

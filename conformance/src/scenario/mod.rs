@@ -7,8 +7,11 @@
 //! file with its file, line and key, so one run of `glase-conformance list` shows them
 //! all. The runner only ever sees resolved scenarios. The repository's own library is
 //! compiled into the binary ([`embedded`]); integrators add directories of their own.
+//! [`fixtures`] maps the machines and products the scenarios name to the system's own
+//! names (`--fixture machine-1=vm-17`), on resolved scenarios, before the runner sees them.
 
 mod error;
+pub mod fixtures;
 mod raw;
 mod resolve;
 mod steps;
@@ -16,6 +19,7 @@ mod steps;
 use std::path::{Path, PathBuf};
 
 pub use error::{LoadError, Problem};
+pub use fixtures::{FixtureError, FixtureKind, Fixtures};
 pub use steps::{
     CallScope, ConfirmOutcome, Driver, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Located, Mark,
     NotifyKind, Profile, PurchaseOutcome, STEP_KINDS, Scenario, Setup, Step, Timing,
