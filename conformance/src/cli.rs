@@ -487,7 +487,8 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
     }
 }
 
-fn time_seed() -> u64 {
+/// A seed from the clock, for runs given none (always printed, so a run can be replayed).
+pub(crate) fn time_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

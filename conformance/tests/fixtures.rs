@@ -51,31 +51,3 @@ async fn the_happy_path_passes_on_a_renamed_machine() {
     assert!(!tokens.is_empty(), "the scenario scanned");
     assert!(tokens.iter().all(|body| body.contains("\"machine-3\"")), "{tokens:?}");
 }
-
-fn binary(args: &[&str]) -> (i32, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_glase-conformance"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
-    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
-}
-
-#[test]
-fn list_shows_the_effective_fixtures_and_bad_ones_exit_2() {
-    let (code, out, err) = binary(&["list", "--fixture", "machine-1=vm-17", "--fixture", "cola=sku-123"]);
-    assert_eq!(code, 0, "{err}");
-    let line = |name: &str| out.lines().find(|l| l.trim_start().starts_with(&format!("{name} "))).unwrap_or_default();
-    assert!(line("machine-1").ends_with("-> vm-17"), "{out}");
-    assert!(line("cola").ends_with("-> sku-123"), "{out}");
-    assert!(line("machine-2").ends_with(" machine-2"), "{out}");
-
-    let (code, _, err) = binary(&["list", "--fixture", "machine-9=vm-17"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("machine-9") && err.contains("known: ") && err.contains("machine-1"), "{err}");
-    let (code, _, err) = binary(&["run", "--fixture", "machine-1=machine-2", "--shop-driver", "http://127.0.0.1:1"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("machine-1, machine-2"), "{err}");
-    let (code, _, err) = binary(&["list", "--fixture", "machine-1"]);
-    assert_eq!(code, 2, "{err}");
-}

@@ -346,6 +346,25 @@ fn binary(args: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
+fn list_shows_the_effective_fixtures_and_bad_ones_exit_2() {
+    let (code, out, err) = binary(&["list", "--fixture", "machine-1=vm-17", "--fixture", "cola=sku-123"]);
+    assert_eq!(code, 0, "{err}");
+    let line = |name: &str| out.lines().find(|l| l.trim_start().starts_with(&format!("{name} "))).unwrap_or_default();
+    assert!(line("machine-1").ends_with("-> vm-17"), "{out}");
+    assert!(line("cola").ends_with("-> sku-123"), "{out}");
+    assert!(line("machine-2").ends_with(" machine-2"), "{out}");
+
+    let (code, _, err) = binary(&["list", "--fixture", "machine-9=vm-17"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("machine-9") && err.contains("known: ") && err.contains("machine-1"), "{err}");
+    let (code, _, err) = binary(&["run", "--fixture", "machine-1=machine-2", "--shop-driver", "http://127.0.0.1:1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("machine-1, machine-2"), "{err}");
+    let (code, _, err) = binary(&["list", "--fixture", "machine-1"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
 fn list_validates_the_built_in_library_and_shows_every_rule() {
     let (code, out, err) = binary(&["list"]);
     assert_eq!(code, 0, "{err}");

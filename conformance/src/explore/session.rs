@@ -6,6 +6,8 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use mock_glase::notify::error_chain;
+
 use super::action::{self, Action};
 use super::args::ExploreArgs;
 use super::execute::{self, ExecError, RunResult, Settings};
@@ -14,7 +16,7 @@ use super::report::{self, human};
 use super::rng::run_seed;
 use super::shrink::{self, Oracle, Shrunk};
 use super::sut::{BUILTIN_IDLE_TIMEOUT, System};
-use crate::cli::Exit;
+use crate::cli::{Exit, time_seed};
 use crate::demo::DEMO_DEADLINE_SCALE;
 use crate::runner::{self, Harness, RunError, Target};
 
@@ -301,22 +303,4 @@ fn start_failed(error: &RunError) -> Exit {
         RunError::Unreachable { .. } => Exit::Unreachable,
         _ => Exit::Usage,
     }
-}
-
-/// An error with its causes, `a: b: c`.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn time_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -40,7 +40,7 @@ use clap::Args;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::cli::Exit;
+use crate::cli::{Exit, time_seed};
 use crate::runner::{self, RunError, Target};
 use invariants::{FinalInvoice, JournalStats, Observed};
 use options::{DEFAULT_MIX, FlowKind, Mix, Pace, Plan, Stop};
@@ -443,10 +443,4 @@ fn fail_start(error: &RunError) -> Exit {
         RunError::Unreachable { .. } => Exit::Unreachable,
         _ => Exit::Usage,
     }
-}
-
-fn time_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use super::tree::{Builder, Document, Element, MAX_DEPTH, MAX_ELEMENTS, append};
+use super::tree::{Builder, Document, Element, MAX_DEPTH, MAX_ELEMENTS, append, predefined_entity};
 
 /// Most attributes on one start tag the fast path takes (SOAP messages have a few
 /// namespace declarations at most).
@@ -226,14 +226,7 @@ impl<'i> Scanner<'i> {
         while let Some(amp) = rest.find('&') {
             out.push_str(&rest[..amp]);
             let semi = rest[amp..].find(';')? + amp;
-            out.push(match &rest[amp + 1..semi] {
-                "lt" => '<',
-                "gt" => '>',
-                "amp" => '&',
-                "apos" => '\'',
-                "quot" => '"',
-                _ => return None,
-            });
+            out.push(predefined_entity(&rest[amp + 1..semi])?);
             rest = &rest[semi + 1..];
         }
         out.push_str(rest);

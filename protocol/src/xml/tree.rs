@@ -405,7 +405,8 @@ fn lend<'i>(input: &'i str, part: &str) -> Cow<'i, str> {
     }
 }
 
-fn predefined_entity(name: &str) -> Option<char> {
+/// The character of one of XML's five predefined entities (`lt`, `gt`, …).
+pub(super) fn predefined_entity(name: &str) -> Option<char> {
     Some(match name {
         "lt" => '<',
         "gt" => '>',
