@@ -5,6 +5,8 @@
 //! idle_timeout = "60s"          # unlocked or awaiting confirmation with nothing vended: cancel
 //! status_poll_interval = "3s"   # fallback getPaymentStatus while a customer is confirming
 //! create_purchase_path = "/seqr/createPurchase"
+//! update_per_line = false       # true: one updateInvoice per vended line, with running totals
+//! commit_amount = true          # false: commitReservation without `amount` (Glase commits the total)
 //!
 //! [[vending.machines]]
 //! token = "machine-1"           # the `t` of the machine's QR code
@@ -41,6 +43,19 @@ pub struct VendingConfig {
     /// Where the Unattended Payments Service POSTs createPurchase (must end with
     /// `createPurchase`).
     pub create_purchase_path: String,
+    /// `true`: a vend sends one updateInvoice per vended product line, each with the
+    /// rows so far and their running total (the last one carries every row and the
+    /// final total), then commits. `false` (default): one updateInvoice with every row.
+    /// Both are correct (spec 2.1 step 10 asks for the final rows before the commit);
+    /// the option exists so the conformance suite can be run against a second,
+    /// deliberately different correct reseller.
+    pub update_per_line: bool,
+    /// `false`: commitReservation without the optional `amount` element, so Glase
+    /// commits the invoice's current total (spec 3.1, 4), which the updateInvoice just
+    /// set to the vended total. If that updateInvoice did not succeed the amount is
+    /// sent anyway: the invoice's total would still be the whole reservation. `true`
+    /// (default): the vended total is always sent.
+    pub commit_amount: bool,
 }
 
 impl Default for VendingConfig {
@@ -50,6 +65,8 @@ impl Default for VendingConfig {
             idle_timeout: Duration::from_secs(60),
             status_poll_interval: Duration::from_secs(3),
             create_purchase_path: "/seqr/createPurchase".to_owned(),
+            update_per_line: false,
+            commit_amount: true,
         }
     }
 }
@@ -262,6 +279,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.idle_timeout, Duration::from_secs(90));
         assert_eq!(config.status_poll_interval, Duration::from_secs(3));
+        assert!(!config.update_per_line && config.commit_amount, "one update with the amount by default");
         let machine = &config.machines[0];
         assert_eq!((machine.currency.as_str(), machine.in_service), ("EUR", true));
         assert_eq!(machine.products[0].price.to_string(), "1.10");

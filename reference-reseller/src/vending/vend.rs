@@ -2,6 +2,11 @@
 //! app with updateInvoice and charged with commitReservation for exactly the vended
 //! total; or the reservation is cancelled (nothing chosen, idle timeout).
 //!
+//! Two configuration options make a deliberately different but equally correct wire
+//! exchange (`[vending]`, see [`super::VendingConfig`]): `update_per_line` sends one
+//! updateInvoice per vended line with the running total, and `commit_amount = false`
+//! commits without the `amount` element, so Glase commits the updated total.
+//!
 //! # Implementation rationale
 //! The final amount and rows are stored (state `vending`) *before* Glase hears of them.
 //! If the reseller dies between the commit and recording its answer, recovery asks
@@ -205,6 +210,23 @@ impl Vending {
         }
     }
 
+    /// Shows the vended rows in the app: one updateInvoice with every row, or with
+    /// `update_per_line` one per row, each with the rows so far and their running total
+    /// (the last one carries every row and the final total).
+    async fn show_vended_rows(&self, purchase: &Purchase, reference: &str) -> Result<(), GlaseError> {
+        let count = purchase.rows.len();
+        let first = if self.config().update_per_line { 1.min(count) } else { count };
+        for shown in first..=count {
+            let rows = &purchase.rows[..shown];
+            let running: Decimal = rows.iter().map(|row| row.total).sum();
+            if shown < count {
+                tracing::info!(rows = shown, total = %running, "updateInvoice with the rows so far");
+            }
+            self.update_with_retries(reference, self.rows_invoice(purchase, rows, running)).await?;
+        }
+        Ok(())
+    }
+
     /// updateInvoice with the vended rows, then commitReservation for their total, and
     /// records the outcome. The caller holds the purchase's lock; the purchase is
     /// `vending` with its final amount and rows stored.
@@ -214,9 +236,12 @@ impl Vending {
         };
         let glase = &self.context().glase;
         let total = purchase.final_amount.unwrap_or(Decimal::ZERO);
+        // Whether Glase's invoice now carries the vended total (a commit without an
+        // amount commits exactly that).
+        let mut updated = false;
         if self.fault(Fault::SkipUpdateBeforeCommit) {
             tracing::warn!("FAULT skip-update-before-commit: committing without updateInvoice");
-        } else if let Err(error) = self.update_with_retries(&reference, self.final_invoice(purchase, total)).await {
+        } else if let Err(error) = self.show_vended_rows(purchase, &reference).await {
             tracing::warn!(error = %error, "updateInvoice failed; checking the status");
             match self.fetch_status(purchase, &reference).await {
                 Ok(status) => match Verdict::of(status.status) {
@@ -233,15 +258,23 @@ impl Vending {
                     return self.settle_later(purchase, format!("updateInvoice and getPaymentStatus failed: {error}"));
                 }
             }
+        } else {
+            updated = true;
         }
         let reserved = purchase.reserved_amount.unwrap_or(purchase.amount);
         let amount = if self.fault(Fault::CommitMoreThanReserved) {
             tracing::warn!(%reserved, "FAULT commit-more-than-reserved: committing the reservation plus 1.00");
-            money(reserved + Decimal::ONE)
+            Some(money(reserved + Decimal::ONE))
+        } else if self.config().commit_amount || !updated {
+            // Without a successful update the invoice's total is still the whole
+            // reservation: only an explicit amount charges what was vended.
+            Some(total)
         } else {
-            total
+            tracing::info!(%total, "commitReservation without an amount: Glase commits the updated total");
+            None
         };
-        match glase.commit_reservation(&reference, Some(Amount::new(amount, purchase.currency.clone()))).await {
+        let amount = amount.map(|value| Amount::new(value, purchase.currency.clone()));
+        match glase.commit_reservation(&reference, amount).await {
             Ok(ers) => self.settled_paid(purchase, ers, "committed"),
             Err(GlaseError::Result(code)) if code != ResultCode::INVOICE_STATE_NOT_RESERVED => {
                 let note = format!("commitReservation refused: {code}");
@@ -376,11 +409,10 @@ impl Vending {
         Settled::Unknown(note)
     }
 
-    /// The invoice as updated after vending: the vended rows and their total.
-    fn final_invoice(&self, purchase: &Purchase, total: Decimal) -> Invoice {
+    /// The invoice as updated after vending: vended rows and their total.
+    fn rows_invoice(&self, purchase: &Purchase, rows: &[VendedRow], total: Decimal) -> Invoice {
         let currency = purchase.currency.clone();
-        let mut rows: Vec<InvoiceRow> = purchase
-            .rows
+        let mut rows: Vec<InvoiceRow> = rows
             .iter()
             .map(|row| InvoiceRow {
                 item_description: Some(row.description.clone()),

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use glase_protocol::{InvoiceStatus, Operation, ResultCode};
+use glase_protocol::{InvoiceStatus, Operation, Request, ResultCode, decode_request};
 use mock_glase::config::Dialect;
 use mock_glase::journal::{Entry, Filter, Record};
 use mock_glase::machine::ups::{PurchaseOutcome, ScanOptions};
@@ -406,6 +406,108 @@ async fn a_notification_for_an_unknown_purchase_is_404() {
         let url = format!("{}/seqr/vending/notify/{token}", world.reseller_url);
         assert_eq!(world.http.post(url).send().await.unwrap().status(), 404);
     }
+}
+
+// ---- deliberately different correct behaviours (configuration) ----
+
+/// The requests of one operation about an invoice, decoded.
+fn decoded(world: &World, reference: &str, operation: Operation) -> Vec<Request> {
+    request_bodies(world, reference, operation).iter().map(|body| decode_request(body.as_bytes()).unwrap()).collect()
+}
+
+/// (SKUs, total) of each updateInvoice about an invoice.
+fn updates(world: &World, reference: &str) -> Vec<(Vec<String>, String)> {
+    decoded(world, reference, Operation::UpdateInvoice)
+        .into_iter()
+        .map(|request| {
+            let Request::UpdateInvoice(update) = request else { panic!("not an updateInvoice: {request:?}") };
+            let invoice = update.invoice.unwrap();
+            let skus = invoice.invoice_rows.unwrap_or_default().into_iter().map(|row| row.item_sku.unwrap()).collect();
+            (skus, invoice.total_amount.and_then(|total| total.value).unwrap().to_string())
+        })
+        .collect()
+}
+
+/// The `amount` of each commitReservation about an invoice (`None`: no element).
+fn commit_amounts(world: &World, reference: &str) -> Vec<Option<String>> {
+    decoded(world, reference, Operation::CommitReservation)
+        .into_iter()
+        .map(|request| {
+            let Request::CommitReservation(commit) = request else { panic!("not a commit: {request:?}") };
+            commit.amount.and_then(|amount| amount.value).map(|value| value.to_string())
+        })
+        .collect()
+}
+
+const THREE_LINES: &str =
+    r#"[{"sku": "cola", "quantity": 2}, {"sku": "water", "quantity": 1}, {"sku": "crisps", "quantity": 1}]"#;
+
+#[tokio::test]
+async fn by_default_one_update_carries_every_row_and_the_commit_names_the_amount() {
+    let world = World::start("vend-default-wire", &[], |_| {}).await;
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    let (code, receipt) = vend(&world, "machine-1", serde_json::from_str(THREE_LINES).unwrap()).await;
+    assert_eq!((code, receipt["total"].as_str()), (200, Some("7.95")), "{receipt}");
+    let skus = ["cola", "water", "crisps"].map(str::to_owned).to_vec();
+    assert_eq!(updates(&world, &reference), [(skus, "7.95".to_owned())]);
+    assert_eq!(commit_amounts(&world, &reference), [Some("7.95".to_owned())]);
+}
+
+#[tokio::test]
+async fn update_per_line_sends_running_totals_then_commits_the_final_one() {
+    let world = World::start("vend-update-per-line", &[], |c| c.vending.update_per_line = true).await;
+    let before = balance(&world);
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    let (code, receipt) = vend(&world, "machine-1", serde_json::from_str(THREE_LINES).unwrap()).await;
+    assert_eq!((code, receipt["outcome"].as_str(), receipt["total"].as_str()), (200, Some("paid"), Some("7.95")));
+    let skus = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        updates(&world, &reference),
+        [
+            (skus(&["cola"]), "5.00".to_owned()),
+            (skus(&["cola", "water"]), "6.20".to_owned()),
+            (skus(&["cola", "water", "crisps"]), "7.95".to_owned()),
+        ]
+    );
+    assert_eq!(results(&world, &reference, Operation::UpdateInvoice), [0, 0, 0]);
+    assert_eq!(
+        calls(&world, &reference),
+        ["sendInvoice", "getPaymentStatus", "updateInvoice", "updateInvoice", "updateInvoice", "commitReservation"]
+    );
+    assert_eq!(commit_amounts(&world, &reference), [Some("7.95".to_owned())]);
+    assert_eq!(balance(&world), before - eur("7.95"));
+}
+
+#[tokio::test]
+async fn without_commit_amount_glase_commits_the_updated_total() {
+    let world = World::start("vend-commit-no-amount", &[], |c| c.vending.commit_amount = false).await;
+    let before = balance(&world);
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    let (code, receipt) = vend(&world, "machine-1", json!([{"sku": "chocolate", "quantity": 2}])).await;
+    assert_eq!((code, receipt["outcome"].as_str(), receipt["total"].as_str()), (200, Some("paid"), Some("4.00")));
+    assert_eq!(commit_amounts(&world, &reference), [None], "no amount element");
+    assert!(!request_bodies(&world, &reference, Operation::CommitReservation)[0].contains("<amount>"));
+    let payment = world.mock.invoice(&reference).unwrap().payment.unwrap();
+    assert_eq!((payment.amount, receipt["ersReference"].as_str()), (eur("4.00"), Some(payment.ers_reference.as_str())));
+    assert_eq!(balance(&world), before - eur("4.00"));
+}
+
+#[tokio::test]
+async fn without_commit_amount_a_failed_update_still_commits_only_the_vended_total() {
+    let world = World::start("vend-commit-no-amount-update-failed", &[], |c| c.vending.commit_amount = false).await;
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    // Refused for good: the invoice at Glase still totals the whole 20.00 reservation.
+    let refused = fault(
+        FaultTarget::Soap(Some(Operation::UpdateInvoice)),
+        FaultAction::ResultCode(ResultCode::INVALID_INVOICE_DATA.0),
+        Some(1),
+    );
+    world.mock.add_fault(refused).unwrap();
+    let (code, receipt) = vend(&world, "machine-1", json!([{"sku": "cola", "quantity": 1}])).await;
+    assert_eq!((code, receipt["outcome"].as_str()), (200, Some("paid")), "{receipt}");
+    assert_eq!(results(&world, &reference, Operation::UpdateInvoice), [49]);
+    assert_eq!(commit_amounts(&world, &reference), [Some("2.50".to_owned())], "the amount, since the update failed");
+    assert_eq!(world.mock.invoice(&reference).unwrap().payment.unwrap().amount, eur("2.50"));
 }
 
 // ---- crashes ----
