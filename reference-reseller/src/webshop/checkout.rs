@@ -64,7 +64,8 @@ pub(crate) fn price(config: &WebshopConfig, items: &[(String, u32)]) -> Result<(
 
 /// The invoice for an order: IMMEDIATE_DEBIT, NO_ACKNOWLEDGMENT, every field
 /// certification asks for, rows that add up to the total, the session token in the
-/// notificationUrl and the customer's order page as backURL.
+/// notificationUrl (unless `notification_url = false`) and the customer's order page as
+/// backURL.
 pub(crate) fn invoice(shop: &Webshop, order: &Order, rows: &[OrderRow]) -> Invoice {
     let config = shop.config();
     let amount = |value: Decimal| Some(Amount::new(value, order.currency.clone()));
@@ -90,7 +91,9 @@ pub(crate) fn invoice(shop: &Webshop, order: &Order, rows: &[OrderRow]) -> Invoi
         cashier_id: Some(config.cashier_id.clone()),
         footer: None,
         back_url: Some(format!("{}/shop/orders/{}", shop.public_url(), order.id)),
-        notification_url: Some(format!("{}/seqr/shop/notify/{}", shop.public_url(), order.token)),
+        notification_url: config
+            .notification_url
+            .then(|| format!("{}/seqr/shop/notify/{}", shop.public_url(), order.token)),
         commit_reservation_timeout: None,
     }
 }

@@ -6,7 +6,9 @@
 //!   status fetch. The notification carries no data and is never trusted by itself; an
 //!   unknown token is 404.
 //! - The loop polls getPaymentStatus for each pending order every `poll_interval`
-//!   (≤ 1 s), so a payment is acknowledged in time even when every notification is lost.
+//!   (1 s by default; at most 1 s without a notificationUrl, at most 10 s as the
+//!   fallback of a notified shop), so a payment is acknowledged in time even when every
+//!   notification is lost.
 //! - Each pass over an order also cancels its invoice once the unpaid timeout has passed
 //!   (and on 50 "already paid" records the payment instead), and submits the receipt of
 //!   a new payment.

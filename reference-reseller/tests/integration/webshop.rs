@@ -445,6 +445,83 @@ async fn notifications_are_never_trusted() {
     assert_eq!(unknown.status(), 404);
 }
 
+// ---- deliberately different correct behaviours (configuration) ----
+
+/// When the mock created the invoice's payment (journal time, ms).
+fn paid_at(world: &World, reference: &str) -> Option<u64> {
+    journal(world, Some(reference))
+        .iter()
+        .find(|e| matches!(&e.record, Record::Machine { event: Event::PaymentCreated { .. } }))
+        .map(|e| e.at.as_millis())
+}
+
+fn acknowledged(world: &World, reference: &str) -> bool {
+    journal(world, Some(reference))
+        .iter()
+        .any(|e| matches!(&e.record, Record::Machine { event: Event::StatusAcknowledged { .. } }))
+}
+
+#[tokio::test]
+async fn without_a_notification_url_the_order_is_paid_by_polling_alone() {
+    let world = shop("webshop-no-notification-url", &[], |c| c.webshop.notification_url = false).await;
+    let (id, reference) = headphones(&world).await;
+    let send = body(&requests(&world, Some(&reference), "sendInvoice")[0]).to_owned();
+    assert!(!send.contains("notificationUrl"), "no notificationUrl element: {send}");
+    assert_eq!(world.mock.invoice(&reference).unwrap().record.invoice.notification_url, None);
+    assert!(send.contains("<backURL>"), "the backURL is still sent");
+
+    world.mock.confirm(&reference, None, None).unwrap();
+    let paid = wait_for_state(&world, &id, "paid").await;
+    assert_eq!(paid["ersReference"], world.mock.invoice(&reference).unwrap().payment.unwrap().ers_reference.as_str());
+    tokio::time::sleep(STATUS_DEADLINE * 2).await;
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid, "acknowledged in time: not reversed");
+    assert!(acknowledged(&world, &reference));
+    assert!(
+        !journal(&world, Some(&reference)).iter().any(|e| matches!(&e.record, Record::NotificationSent { .. })),
+        "Glase had nowhere to notify"
+    );
+    // Polled at most poll_interval (50 ms here) apart, with some slack for a busy machine.
+    let calls = status_calls(&world, &reference);
+    assert!(calls.windows(2).all(|pair| pair[1].0 - pair[0].0 <= 500), "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_notified_shop_fetches_at_once_and_its_slow_fallback_poll_saves_lost_notifications() {
+    let world = shop("webshop-slow-fallback", &[], |c| c.webshop.poll_interval = Duration::from_millis(2500)).await;
+    // Glase's 20 s rule at 4 s here: longer than the 2.5 s fallback poll, as 20 s is in
+    // production.
+    world.mock.set_deadline_scale(0.2).unwrap();
+
+    // Notified: getPaymentStatus follows the payment at once, not at the next poll.
+    let (id, reference) = headphones(&world).await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    wait_for_state(&world, &id, "paid").await;
+    let paid = paid_at(&world, &reference).unwrap();
+    let fetch = status_calls(&world, &reference).into_iter().map(|(at, _, _)| at).find(|at| *at >= paid).unwrap();
+    assert!(fetch - paid < 1000, "getPaymentStatus {} ms after the payment", fetch - paid);
+    assert!(acknowledged(&world, &reference));
+
+    // Every notification lost: the fallback poll (every 2.5 s) fetches the payment within
+    // Glase's deadline.
+    let rule = mock_glase::machine::FaultRule {
+        id: 0,
+        target: mock_glase::machine::FaultTarget::Notification,
+        terminal: None,
+        merchant: None,
+        action: mock_glase::machine::FaultAction::DropConnection,
+        remaining: None,
+        probability: None,
+    };
+    world.mock.add_fault(rule).unwrap();
+    let (id, reference) = headphones(&world).await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    wait_for_state(&world, &id, "paid").await;
+    assert!(acknowledged(&world, &reference), "fetched before Glase's deadline");
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid);
+    let calls = status_calls(&world, &reference);
+    assert!(calls.len() <= 3, "a slow poll, not one every 50 ms: {calls:?}");
+}
+
 // ---- the deliberate faults, each visible in the mock's journal ----
 
 #[tokio::test]
