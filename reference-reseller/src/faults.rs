@@ -43,6 +43,7 @@ faults! {
     CommitCanceled = "commit-canceled": "Tries to vend and commit even when the status is CANCELED.";
     StaleInvoiceVersion = "stale-invoice-version": "Webshop: always polls getPaymentStatus with invoiceVersion 0.";
     RefundBeyondPayment = "refund-beyond-payment": "Webshop: does not check refunds against the payment and asks Glase for more than was paid.";
+    RecommitAfterLostAnswer = "recommit-after-lost-answer": "When a commitReservation answer is lost (dropped connection, timeout), commits again instead of asking getPaymentStatus.";
 }
 
 /// The set of faults switched on.

@@ -42,6 +42,12 @@ impl GlaseError {
             _ => None,
         }
     }
+
+    /// Whether Glase's answer was lost (no connection, a timeout, a dropped connection,
+    /// something that is not a SOAP answer): the call may or may not have taken effect.
+    pub fn answer_lost(&self) -> bool {
+        matches!(self, Self::Transport(_) | Self::Http { .. } | Self::Codec(_))
+    }
 }
 
 /// Credentials and identity of the calling terminal.

@@ -274,7 +274,12 @@ impl Vending {
             None
         };
         let amount = amount.map(|value| Amount::new(value, purchase.currency.clone()));
-        match glase.commit_reservation(&reference, amount).await {
+        let mut committed = glase.commit_reservation(&reference, amount.clone()).await;
+        if self.fault(Fault::RecommitAfterLostAnswer) && committed.as_ref().is_err_and(GlaseError::answer_lost) {
+            tracing::warn!("FAULT recommit-after-lost-answer: committing again instead of asking getPaymentStatus");
+            committed = glase.commit_reservation(&reference, amount).await;
+        }
+        match committed {
             Ok(ers) => self.settled_paid(purchase, ers, "committed"),
             Err(GlaseError::Result(code)) if code != ResultCode::INVOICE_STATE_NOT_RESERVED => {
                 let note = format!("commitReservation refused: {code}");

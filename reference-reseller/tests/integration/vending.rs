@@ -705,3 +705,26 @@ async fn fault_commit_canceled_vends_on_a_cancelled_invoice() {
     assert_eq!(results(&world, &reference, Operation::UpdateInvoice), [95], "INVOICE_ALREADY_CANCELED");
     assert_eq!(results(&world, &reference, Operation::CommitReservation), [96], "INVOICE_STATE_NOT_RESERVED");
 }
+
+#[tokio::test]
+async fn fault_recommit_after_lost_answer_commits_twice_instead_of_asking_the_status() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::RecommitAfterLostAnswer] } else { &[] };
+        let world = World::start("fault-recommit", faults, |_| {}).await;
+        let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+        // Glase commits, but the answer never arrives.
+        let drop = fault(FaultTarget::Soap(Some(Operation::CommitReservation)), FaultAction::DropConnection, Some(1));
+        world.mock.add_fault(drop).unwrap();
+        let (code, receipt) = vend(&world, "machine-1", json!([{"sku": "cola", "quantity": 1}])).await;
+        assert_eq!((code, receipt["outcome"].as_str()), (200, Some("paid")), "{receipt}");
+        let after_commit: Vec<String> =
+            calls(&world, &reference).into_iter().skip_while(|op| op != "commitReservation").collect();
+        if faulty {
+            assert_eq!(after_commit[..2], ["commitReservation", "commitReservation"], "{after_commit:?}");
+            assert_eq!(results(&world, &reference, Operation::CommitReservation), [0, 96], "the second one refused");
+        } else {
+            assert_eq!(after_commit, ["commitReservation", "getPaymentStatus"]);
+        }
+        assert_eq!(world.mock.invoice(&reference).unwrap().payment.unwrap().amount, eur("2.50"), "charged once");
+    }
+}
