@@ -44,6 +44,7 @@ faults! {
     StaleInvoiceVersion = "stale-invoice-version": "Webshop: always polls getPaymentStatus with invoiceVersion 0.";
     RefundBeyondPayment = "refund-beyond-payment": "Webshop: does not check refunds against the payment and asks Glase for more than was paid.";
     RecommitAfterLostAnswer = "recommit-after-lost-answer": "When a commitReservation answer is lost (dropped connection, timeout), commits again instead of asking getPaymentStatus.";
+    EmptyVendStaysReserved = "empty-vend-stays-reserved": "When the customer chooses nothing, frees the machine and answers canceled but never calls cancelInvoice (the invoice stays RESERVED).";
 }
 
 /// The set of faults switched on.

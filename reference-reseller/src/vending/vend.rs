@@ -159,6 +159,13 @@ impl Vending {
 
     async fn vend_locked(&self, purchase: Purchase, rows: Vec<VendedRow>) -> Result<VendOutcome, VendError> {
         let db = &self.context().db;
+        if rows.is_empty() && self.fault(Fault::EmptyVendStaysReserved) {
+            tracing::warn!(
+                "FAULT empty-vend-stays-reserved: nothing chosen; freeing the machine without cancelInvoice"
+            );
+            self.end_canceled(&purchase, "the customer chose nothing (the invoice was left reserved)")?;
+            return Ok(VendOutcome::Canceled { purchase: store::purchase(db, &purchase.id)?.unwrap_or(purchase) });
+        }
         if rows.is_empty() {
             tracing::info!("nothing chosen: cancelling the reservation");
             return match self.cancel_purchase(&purchase, "the customer chose nothing").await {

@@ -728,3 +728,25 @@ async fn fault_recommit_after_lost_answer_commits_twice_instead_of_asking_the_st
         assert_eq!(world.mock.invoice(&reference).unwrap().payment.unwrap().amount, eur("2.50"), "charged once");
     }
 }
+
+#[tokio::test]
+async fn fault_empty_vend_stays_reserved_frees_the_machine_without_cancelling_the_invoice() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::EmptyVendStaysReserved] } else { &[] };
+        let world = World::start("fault-empty-vend", faults, |_| {}).await;
+        let before = balance(&world);
+        let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+        let (code, answer) = vend(&world, "machine-1", json!([])).await;
+        assert_eq!((code, answer["outcome"].as_str()), (200, Some("canceled")), "{answer}");
+        assert_eq!(machine(&world, "machine-1").await["state"], "idle");
+        if faulty {
+            assert_eq!(count(&world, &reference, Operation::CancelInvoice), 0);
+            assert_eq!(status(&world, &reference), InvoiceStatus::Reserved, "the reservation stays at Glase");
+            assert_eq!(balance(&world), before - eur("20.00"), "the customer's money stays reserved");
+        } else {
+            assert_eq!(results(&world, &reference, Operation::CancelInvoice), [0]);
+            assert_eq!(status(&world, &reference), InvoiceStatus::Canceled);
+            assert_eq!(balance(&world), before);
+        }
+    }
+}
