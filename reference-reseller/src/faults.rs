@@ -45,6 +45,7 @@ faults! {
     RefundBeyondPayment = "refund-beyond-payment": "Webshop: does not check refunds against the payment and asks Glase for more than was paid.";
     RecommitAfterLostAnswer = "recommit-after-lost-answer": "When a commitReservation answer is lost (dropped connection, timeout), commits again instead of asking getPaymentStatus.";
     EmptyVendStaysReserved = "empty-vend-stays-reserved": "When the customer chooses nothing, frees the machine and answers canceled but never calls cancelInvoice (the invoice stays RESERVED).";
+    NotificationOnly = "notification-only": "Never polls getPaymentStatus on its own, only after a notification: a lost notification gets the reservation or payment reversed.";
 }
 
 /// The set of faults switched on.

@@ -93,6 +93,9 @@ impl Vending {
         if self.fault(Fault::SkipStatusFetch) {
             return;
         }
+        if self.fault(Fault::NotificationOnly) {
+            return tracing::debug!("FAULT notification-only: no fallback status poll");
+        }
         let purchases = match store::waiting_purchases(&self.context().db) {
             Ok(purchases) => purchases,
             Err(error) => return tracing::error!(error = %error, "status poll: cannot read the purchases"),

@@ -162,15 +162,17 @@ async fn step(shop: &Webshop, order: Order, notified: bool) -> Result<(), StoreE
     let skip_fetch = shop.has_fault(Fault::SkipStatusFetch);
     let unpaid_timeout = i64::try_from(shop.config().unpaid_timeout.as_millis()).unwrap_or(i64::MAX);
     if order.state == OrderState::Pending {
+        // Whether cancelInvoice's answer leaves the outcome to getPaymentStatus.
+        let mut status_decides = false;
         if order.is_overdue(now_ms(), unpaid_timeout) {
             match cancel_invoice(shop, &order, "not paid within the shop's time limit").await? {
                 Cancelled::Done | Cancelled::UnknownInvoice => return Ok(()),
-                // Paid, being paid, already closed or no answer: the status decides.
-                Cancelled::AlreadyPaid | Cancelled::InProgress | Cancelled::AlreadyEnded => {}
+                // Paid, being paid, already closed: the status decides.
+                Cancelled::AlreadyPaid | Cancelled::InProgress | Cancelled::AlreadyEnded => status_decides = true,
                 Cancelled::Failed(error) => tracing::warn!(error = %error, "cancelInvoice failed; retrying next pass"),
             }
         }
-        if !skip_fetch {
+        if !skip_fetch && (notified || status_decides || polls(shop)) {
             fetch(shop, &order).await?;
         }
     } else if notified && !skip_fetch {
@@ -184,6 +186,16 @@ async fn step(shop: &Webshop, order: Order, notified: bool) -> Result<(), StoreE
         submit_receipt(shop, &order).await?;
     }
     Ok(())
+}
+
+/// Whether a pass that no notification asked for polls getPaymentStatus: always,
+/// except under the deliberate faults that stop the shop's own polling.
+fn polls(shop: &Webshop) -> bool {
+    if shop.has_fault(Fault::NotificationOnly) {
+        tracing::debug!("FAULT notification-only: not polling");
+        return false;
+    }
+    true
 }
 
 /// getPaymentStatus, echoing the latest version, and records what it says.

@@ -750,3 +750,29 @@ async fn fault_empty_vend_stays_reserved_frees_the_machine_without_cancelling_th
         }
     }
 }
+
+#[tokio::test]
+async fn fault_notification_only_never_polls_so_a_lost_notification_gets_the_reservation_reversed() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::NotificationOnly] } else { &[] };
+        let world = World::start("fault-notification-only", faults, |c| {
+            c.vending.status_poll_interval = Duration::from_millis(100);
+        })
+        .await;
+        // A notification still triggers the status fetch…
+        unlocked_purchase(&world, "machine-2", "10.00").await;
+        // …but this purchase's notifications are lost.
+        world.mock.add_fault(fault(FaultTarget::Notification, FaultAction::DropConnection, None)).unwrap();
+        let reference = start_purchase(&world, "machine-1", "20.00").await;
+        confirm(&world, &reference);
+        if faulty {
+            wait_until(&world, "the reversal", || status(&world, &reference) == InvoiceStatus::Canceled).await;
+            assert_eq!(count(&world, &reference, Operation::GetPaymentStatus), 0, "never polled");
+            assert_eq!(machine(&world, "machine-1").await["state"], "reserved", "never unlocked");
+        } else {
+            wait_for_state(&world, "machine-1", "unlocked").await;
+            sleep(PAST_STATUS_DEADLINE).await;
+            assert_eq!(status(&world, &reference), InvoiceStatus::Reserved, "the poll fetched it in time");
+        }
+    }
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use glase_protocol::InvoiceStatus;
 use mock_glase::journal::{Entry, Filter, Record};
-use mock_glase::machine::Event;
+use mock_glase::machine::{Event, FaultAction, FaultRule, FaultTarget};
 use mock_glase::mock::ExtraNotification;
 use reference_reseller::{Config, Fault};
 use serde_json::{Value, json};
@@ -445,6 +445,20 @@ async fn notifications_are_never_trusted() {
     assert_eq!(unknown.status(), 404);
 }
 
+/// From now on, every notification is lost (the mock never sends it).
+fn lose_notifications(world: &World) {
+    let rule = FaultRule {
+        id: 0,
+        target: FaultTarget::Notification,
+        terminal: None,
+        merchant: None,
+        action: FaultAction::DropConnection,
+        remaining: None,
+        probability: None,
+    };
+    world.mock.add_fault(rule).unwrap();
+}
+
 // ---- deliberately different correct behaviours (configuration) ----
 
 /// When the mock created the invoice's payment (journal time, ms).
@@ -503,16 +517,7 @@ async fn a_notified_shop_fetches_at_once_and_its_slow_fallback_poll_saves_lost_n
 
     // Every notification lost: the fallback poll (every 2.5 s) fetches the payment within
     // Glase's deadline.
-    let rule = mock_glase::machine::FaultRule {
-        id: 0,
-        target: mock_glase::machine::FaultTarget::Notification,
-        terminal: None,
-        merchant: None,
-        action: mock_glase::machine::FaultAction::DropConnection,
-        remaining: None,
-        probability: None,
-    };
-    world.mock.add_fault(rule).unwrap();
+    lose_notifications(&world);
     let (id, reference) = headphones(&world).await;
     world.mock.confirm(&reference, None, None).unwrap();
     wait_for_state(&world, &id, "paid").await;
@@ -575,4 +580,37 @@ async fn fault_trust_notification_marks_an_unpaid_order_paid() {
     let paid = wait_for_state(&world, &id, "paid").await;
     assert!(paid.get("ersReference").is_none());
     assert_eq!(status_of(&world, &reference), InvoiceStatus::Issued, "Glase has no payment");
+}
+
+/// Whether the order's payment was fetched by getPaymentStatus before Glase's deadline
+/// (`Some(true)`), reversed because it was not (`Some(false)`), or neither yet.
+fn acknowledged_or_reversed(world: &World, reference: &str) -> Option<bool> {
+    if acknowledged(world, reference) {
+        Some(true)
+    } else {
+        (status_of(world, reference) == InvoiceStatus::Canceled).then_some(false)
+    }
+}
+
+#[tokio::test]
+async fn fault_notification_only_never_polls_so_a_lost_notification_gets_the_payment_reversed() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::NotificationOnly] } else { &[] };
+        let world = shop("webshop-fault-notification-only", faults, |_| {}).await;
+        // A notification still triggers the status fetch…
+        paid_order(&world).await;
+        // …but this order's notifications are lost.
+        lose_notifications(&world);
+        let (id, reference) = headphones(&world).await;
+        world.mock.confirm(&reference, None, None).unwrap();
+        let fetched = world.eventually(PATIENCE, || acknowledged_or_reversed(&world, &reference)).await;
+        if faulty {
+            assert_eq!(fetched, Some(false), "Glase reversed the payment");
+            assert!(requests(&world, Some(&reference), "getPaymentStatus").is_empty(), "never polled");
+            assert_eq!(order(&world, &id).await["state"], "pending");
+        } else {
+            assert_eq!(fetched, Some(true));
+            wait_for_state(&world, &id, "paid").await;
+        }
+    }
 }
