@@ -46,6 +46,7 @@ faults! {
     RecommitAfterLostAnswer = "recommit-after-lost-answer": "When a commitReservation answer is lost (dropped connection, timeout), commits again instead of asking getPaymentStatus.";
     EmptyVendStaysReserved = "empty-vend-stays-reserved": "When the customer chooses nothing, frees the machine and answers canceled but never calls cancelInvoice (the invoice stays RESERVED).";
     NotificationOnly = "notification-only": "Never polls getPaymentStatus on its own, only after a notification: a lost notification gets the reservation or payment reversed.";
+    GiveUpPolling = "give-up-polling": "Webshop: stops polling an order's status 1 s after checkout; only a notification can still trigger a fetch.";
 }
 
 /// The set of faults switched on.

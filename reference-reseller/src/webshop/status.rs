@@ -172,7 +172,7 @@ async fn step(shop: &Webshop, order: Order, notified: bool) -> Result<(), StoreE
                 Cancelled::Failed(error) => tracing::warn!(error = %error, "cancelInvoice failed; retrying next pass"),
             }
         }
-        if !skip_fetch && (notified || status_decides || polls(shop)) {
+        if !skip_fetch && (notified || status_decides || polls(shop, &order)) {
             fetch(shop, &order).await?;
         }
     } else if notified && !skip_fetch {
@@ -188,11 +188,18 @@ async fn step(shop: &Webshop, order: Order, notified: bool) -> Result<(), StoreE
     Ok(())
 }
 
+/// How long after checkout the `give-up-polling` fault stops polling an order.
+const GIVE_UP_POLLING_AFTER_MS: i64 = 1000;
+
 /// Whether a pass that no notification asked for polls getPaymentStatus: always,
 /// except under the deliberate faults that stop the shop's own polling.
-fn polls(shop: &Webshop) -> bool {
+fn polls(shop: &Webshop, order: &Order) -> bool {
     if shop.has_fault(Fault::NotificationOnly) {
         tracing::debug!("FAULT notification-only: not polling");
+        return false;
+    }
+    if shop.has_fault(Fault::GiveUpPolling) && now_ms() - order.created_at_ms >= GIVE_UP_POLLING_AFTER_MS {
+        tracing::debug!("FAULT give-up-polling: stopped polling 1 s after checkout");
         return false;
     }
     true

@@ -614,3 +614,33 @@ async fn fault_notification_only_never_polls_so_a_lost_notification_gets_the_pay
         }
     }
 }
+
+#[tokio::test]
+async fn fault_give_up_polling_stops_polling_an_order_a_second_after_checkout() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::GiveUpPolling] } else { &[] };
+        let world = shop("webshop-fault-give-up-polling", faults, |_| {}).await;
+        // A notification still triggers the status fetch, even after the first second.
+        let (notified, reference) = headphones(&world).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        world.mock.confirm(&reference, None, None).unwrap();
+        wait_for_state(&world, &notified, "paid").await;
+
+        lose_notifications(&world);
+        let (id, reference) = headphones(&world).await;
+        let checkout = requests(&world, Some(&reference), "sendInvoice")[0].at.as_millis();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        world.mock.confirm(&reference, None, None).unwrap();
+        let fetched = world.eventually(PATIENCE, || acknowledged_or_reversed(&world, &reference)).await;
+        let last_poll = status_calls(&world, &reference).last().map(|(at, _, _)| at - checkout);
+        if faulty {
+            assert_eq!(fetched, Some(false), "Glase reversed the payment");
+            assert!(last_poll.is_some_and(|after| after < 1100), "polled only in the first second: {last_poll:?}");
+            assert_eq!(order(&world, &id).await["state"], "pending");
+        } else {
+            assert_eq!(fetched, Some(true));
+            assert!(last_poll.is_some_and(|after| after > 1200), "still polled after a second: {last_poll:?}");
+            wait_for_state(&world, &id, "paid").await;
+        }
+    }
+}
