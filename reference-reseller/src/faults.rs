@@ -47,6 +47,7 @@ faults! {
     EmptyVendStaysReserved = "empty-vend-stays-reserved": "When the customer chooses nothing, frees the machine and answers canceled but never calls cancelInvoice (the invoice stays RESERVED).";
     NotificationOnly = "notification-only": "Never polls getPaymentStatus on its own, only after a notification: a lost notification gets the reservation or payment reversed.";
     GiveUpPolling = "give-up-polling": "Webshop: stops polling an order's status 1 s after checkout; only a notification can still trigger a fetch.";
+    PollTooOften = "poll-too-often": "Webshop: polls getPaymentStatus every 10 ms while an order is pending instead of every poll_interval.";
 }
 
 /// The set of faults switched on.

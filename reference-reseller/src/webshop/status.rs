@@ -27,6 +27,7 @@
 //! payment reversed, and a server loop keeps the 20-second rule under the shop's control.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -81,7 +82,13 @@ async fn notified(State(shop): State<Webshop>, Path(token): Path<String>) -> Sta
 
 /// The status loop: ticks, refresh requests, finished passes.
 pub(crate) async fn run(shop: Webshop, mut requests: mpsc::UnboundedReceiver<Refresh>) {
-    let mut ticker = tokio::time::interval(shop.config().poll_interval);
+    let period = if shop.has_fault(Fault::PollTooOften) {
+        tracing::warn!("FAULT poll-too-often: polling every 10 ms");
+        Duration::from_millis(10)
+    } else {
+        shop.config().poll_interval
+    };
+    let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut passes =
         Passes { shop: shop.clone(), running: JoinSet::new(), orders: HashMap::new(), again: HashMap::new() };

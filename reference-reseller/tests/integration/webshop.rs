@@ -644,3 +644,23 @@ async fn fault_give_up_polling_stops_polling_an_order_a_second_after_checkout() 
         }
     }
 }
+
+#[tokio::test]
+async fn fault_poll_too_often_polls_every_10_ms() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::PollTooOften] } else { &[] };
+        // The default poll interval, 1 s.
+        let world = World::start("webshop-fault-poll-too-often", faults, |_| {}).await;
+        let (_, reference) = headphones(&world).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let calls = status_calls(&world, &reference);
+        let closest = calls.windows(2).map(|pair| pair[1].0 - pair[0].0).min();
+        if faulty {
+            assert!(calls.len() >= 10, "{} getPaymentStatus in 600 ms", calls.len());
+            assert!(closest.is_some_and(|gap| gap < 100), "{calls:?}");
+        } else {
+            assert!(calls.len() <= 2, "{calls:?}");
+            assert!(closest.is_none_or(|gap| gap >= 900), "{calls:?}");
+        }
+    }
+}
