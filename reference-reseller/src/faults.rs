@@ -48,6 +48,7 @@ faults! {
     NotificationOnly = "notification-only": "Never polls getPaymentStatus on its own, only after a notification: a lost notification gets the reservation or payment reversed.";
     GiveUpPolling = "give-up-polling": "Webshop: stops polling an order's status 1 s after checkout; only a notification can still trigger a fetch.";
     PollTooOften = "poll-too-often": "Webshop: polls getPaymentStatus every 10 ms while an order is pending instead of every poll_interval.";
+    PaidOnNotification = "paid-on-notification": "Webshop: marks the order paid as soon as a notification arrives and only then corrects it from getPaymentStatus.";
 }
 
 /// The set of faults switched on.

@@ -470,11 +470,24 @@ impl Orders {
     }
 
     /// Marks a pending order paid on nothing but a notification, without an
-    /// ersReference: only the deliberate fault `trust-notification` does this.
+    /// ersReference: only the deliberate faults `trust-notification` and
+    /// `paid-on-notification` do this.
     pub(crate) fn mark_paid_untrusted(&self, id: &OrderId, now_ms: i64) -> Result<bool, StoreError> {
         let changed = self.db.lock().execute_cached(
             "UPDATE webshop_orders SET state = 'paid', finished_at_ms = ?2 WHERE id = ?1 AND state = 'pending'",
             params![id.0, now_ms],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Back to `pending`, an order marked paid on nothing but a notification (paid
+    /// without an ersReference): only the deliberate fault `paid-on-notification` does
+    /// this, before recording the getPaymentStatus answer that corrects it.
+    pub(crate) fn reopen_untrusted(&self, id: &OrderId) -> Result<bool, StoreError> {
+        let changed = self.db.lock().execute_cached(
+            "UPDATE webshop_orders SET state = 'pending', finished_at_ms = NULL
+             WHERE id = ?1 AND state = 'paid' AND ers_reference IS NULL",
+            params![id.0],
         )?;
         Ok(changed == 1)
     }

@@ -75,6 +75,12 @@ async fn notified(State(shop): State<Webshop>, Path(token): Path<String>) -> Sta
     } else if shop.has_fault(Fault::SkipStatusFetch) {
         tracing::warn!(order_id = %order.id, "DELIBERATE FAULT skip-status-fetch: not fetching the status");
     } else {
+        if shop.has_fault(Fault::PaidOnNotification) {
+            tracing::warn!(order_id = %order.id, "DELIBERATE FAULT paid-on-notification: marking the order paid before getPaymentStatus");
+            if let Err(error) = shop.orders().mark_paid_untrusted(&order.id, now_ms()) {
+                tracing::error!(error = ?error, "cannot record the order");
+            }
+        }
         shop.refresh(order.id, true);
     }
     StatusCode::OK
@@ -180,12 +186,12 @@ async fn step(shop: &Webshop, order: Order, notified: bool) -> Result<(), StoreE
             }
         }
         if !skip_fetch && (notified || status_decides || polls(shop, &order)) {
-            fetch(shop, &order).await?;
+            fetch(shop, &order, notified).await?;
         }
     } else if notified && !skip_fetch {
         // A notification about a settled order (a duplicate, a late one): the seed asks
         // for getPaymentStatus on every notification; it changes nothing here.
-        fetch(shop, &order).await?;
+        fetch(shop, &order, notified).await?;
     }
     if let Some(order) = shop.orders().get(&order.id)?
         && order.state == OrderState::Paid
@@ -213,7 +219,8 @@ fn polls(shop: &Webshop, order: &Order) -> bool {
 }
 
 /// getPaymentStatus, echoing the latest version, and records what it says.
-async fn fetch(shop: &Webshop, order: &Order) -> Result<(), StoreError> {
+/// `notified`: a notification asked for it.
+async fn fetch(shop: &Webshop, order: &Order, notified: bool) -> Result<(), StoreError> {
     let Some(reference) = order.invoice_reference.as_deref() else { return Ok(()) };
     // The deliberate fault always sends 0 instead of the latest version.
     let version = if shop.has_fault(Fault::StaleInvoiceVersion) { 0 } else { order.version };
@@ -225,6 +232,12 @@ async fn fetch(shop: &Webshop, order: &Order) -> Result<(), StoreError> {
         }
     };
     tracing::debug!(status = %status.status, version = status.version, "getPaymentStatus");
+    // The paid-on-notification fault marked the order paid on the notification alone
+    // (paid without an ersReference): the answer to the status fetch that notification
+    // asked for corrects it.
+    if notified && shop.has_fault(Fault::PaidOnNotification) && shop.orders().reopen_untrusted(&order.id)? {
+        tracing::warn!(status = %status.status, "DELIBERATE FAULT paid-on-notification: correcting the order from the status");
+    }
     match shop.orders().record_status(&order.id, &status, now_ms())? {
         Recorded::NewlyPaid => tracing::info!(
             ers_reference = status.ers_reference.as_deref().unwrap_or(""),

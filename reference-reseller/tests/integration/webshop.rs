@@ -664,3 +664,41 @@ async fn fault_poll_too_often_polls_every_10_ms() {
         }
     }
 }
+
+#[tokio::test]
+async fn fault_paid_on_notification_shows_a_forged_notification_as_paid_until_the_status_answers() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::PaidOnNotification] } else { &[] };
+        let world = World::start("webshop-fault-paid-on-notification", faults, |_| {}).await;
+        let (id, reference) = headphones(&world).await;
+        // Every getPaymentStatus answer takes 400 ms: the window in which the shop has
+        // only the notification to go on.
+        let slow = FaultRule {
+            id: 0,
+            target: FaultTarget::Soap(Some(glase_protocol::Operation::GetPaymentStatus)),
+            terminal: None,
+            merchant: None,
+            action: FaultAction::Delay(Duration::from_millis(400)),
+            remaining: None,
+            probability: None,
+        };
+        world.mock.add_fault(slow).unwrap();
+        world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+        while tokio::time::Instant::now() < deadline {
+            let state = order(&world, &id).await["state"].as_str().unwrap().to_owned();
+            if seen.last() != Some(&state) {
+                seen.push(state);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if faulty {
+            assert_eq!(seen, ["pending", "paid", "pending"], "paid on the notification, corrected by the status");
+        } else {
+            assert_eq!(seen, ["pending"], "a notification alone changes nothing");
+        }
+        assert_eq!(status_of(&world, &reference), InvoiceStatus::Issued, "Glase has no payment");
+        assert!(!requests(&world, Some(&reference), "getPaymentStatus").is_empty());
+    }
+}
