@@ -49,6 +49,7 @@ faults! {
     GiveUpPolling = "give-up-polling": "Webshop: stops polling an order's status 1 s after checkout; only a notification can still trigger a fetch.";
     PollTooOften = "poll-too-often": "Webshop: polls getPaymentStatus every 10 ms while an order is pending instead of every poll_interval.";
     PaidOnNotification = "paid-on-notification": "Webshop: marks the order paid as soon as a notification arrives and only then corrects it from getPaymentStatus.";
+    IgnoreCancelResult = "ignore-cancel-result": "Webshop: the staff cancel marks the order canceled whatever cancelInvoice answered (51 while the customer is confirming, 50 when paid).";
 }
 
 /// The set of faults switched on.

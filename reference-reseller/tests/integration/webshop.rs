@@ -702,3 +702,29 @@ async fn fault_paid_on_notification_shows_a_forged_notification_as_paid_until_th
         assert!(!requests(&world, Some(&reference), "getPaymentStatus").is_empty());
     }
 }
+
+#[tokio::test]
+async fn fault_ignore_cancel_result_cancels_an_order_glase_would_not_cancel() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::IgnoreCancelResult] } else { &[] };
+        let world = shop("webshop-fault-ignore-cancel-result", faults, |_| {}).await;
+        let (id, reference) = headphones(&world).await;
+        // The customer has the invoice open in the app, about to enter the PIN.
+        world.mock.scan(&format!("HTTP://SEQR.SE/R{reference}"), None).unwrap();
+        let (status, answer) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
+        assert_eq!(result_codes(&world, Some(&reference), "cancelInvoice"), [Some(51)]);
+        assert_eq!(status_of(&world, &reference), InvoiceStatus::Issued, "Glase did not cancel");
+        if faulty {
+            assert_eq!((status, &answer["state"]), (200, &json!("canceled")), "{answer}");
+            // The customer pays: Glase has the money, the shop a canceled order.
+            world.mock.confirm(&reference, None, None).unwrap();
+            world.eventually(PATIENCE, || acknowledged(&world, &reference).then_some(())).await.unwrap();
+            assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid);
+            assert_eq!(order(&world, &id).await["state"], "canceled");
+        } else {
+            assert_eq!(status, 409, "{answer}");
+            assert!(answer["error"].as_str().unwrap().contains("confirming"), "{answer}");
+            assert_eq!(order(&world, &id).await["state"], "pending");
+        }
+    }
+}
