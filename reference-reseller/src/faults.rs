@@ -50,6 +50,7 @@ faults! {
     PollTooOften = "poll-too-often": "Webshop: polls getPaymentStatus every 10 ms while an order is pending instead of every poll_interval.";
     PaidOnNotification = "paid-on-notification": "Webshop: marks the order paid as soon as a notification arrives and only then corrects it from getPaymentStatus.";
     IgnoreCancelResult = "ignore-cancel-result": "Webshop: the staff cancel marks the order canceled whatever cancelInvoice answered (51 while the customer is confirming, 50 when paid).";
+    CancelPaidOrder = "cancel-paid-order": "Webshop: the staff cancel of a paid order calls cancelInvoice anyway (Glase answers 50) instead of refusing without asking Glase.";
 }
 
 /// The set of faults switched on.

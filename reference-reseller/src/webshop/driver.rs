@@ -154,6 +154,9 @@ pub(crate) async fn cancel_order(shop: &Webshop, id: &OrderId) -> Result<(), Sho
     let order = shop.orders().get(id)?.ok_or_else(|| ShopError::UnknownOrder(id.0.clone()))?;
     match order.state {
         OrderState::Pending => {}
+        OrderState::Paid if shop.has_fault(Fault::CancelPaidOrder) => {
+            tracing::warn!(order_id = %id, "DELIBERATE FAULT cancel-paid-order: asking Glase to cancel a paid order");
+        }
         OrderState::Paid => return Err(ShopError::Conflict(format!("order {id} is paid; refund it instead"))),
         OrderState::Canceled | OrderState::Failed => return Ok(()),
     }

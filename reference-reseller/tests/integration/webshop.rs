@@ -728,3 +728,26 @@ async fn fault_ignore_cancel_result_cancels_an_order_glase_would_not_cancel() {
         }
     }
 }
+
+#[tokio::test]
+async fn fault_cancel_paid_order_asks_glase_to_cancel_a_paid_order() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::CancelPaidOrder] } else { &[] };
+        let world = shop("webshop-fault-cancel-paid", faults, |_| {}).await;
+        let (id, reference) = paid_order(&world).await;
+        let (status, answer) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
+        assert_eq!(status, 409, "refused either way: {answer}");
+        if faulty {
+            assert_eq!(
+                result_codes(&world, Some(&reference), "cancelInvoice"),
+                [Some(50)],
+                "CANNOT_CANCEL_PAID_INVOICE"
+            );
+        } else {
+            assert!(answer["error"].as_str().unwrap().contains("refund it instead"), "{answer}");
+            assert!(requests(&world, Some(&reference), "cancelInvoice").is_empty(), "Glase is not asked");
+        }
+        assert_eq!(order(&world, &id).await["state"], "paid");
+        assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid);
+    }
+}
