@@ -13,6 +13,8 @@ use super::config::{WebshopConfig, two_decimals};
 use super::error::ShopError;
 use super::orders::{Order, OrderId, OrderRow, OrderState};
 use super::shop::{Webshop, now_ms, random_hex, rfc3339};
+use crate::faults::Fault;
+use crate::glase::GlaseError;
 
 /// Most of one product in one order (a typo guard, not a stock level).
 pub(crate) const MAX_QUANTITY: u32 = 99;
@@ -115,7 +117,12 @@ pub(crate) async fn checkout(shop: &Webshop, items: &[(String, u32)]) -> Result<
         ers_reference: None,
     };
     shop.orders().insert(&order, &rows)?;
-    match shop.glase().send_invoice(invoice(shop, &order, &rows)).await {
+    let mut sent = shop.glase().send_invoice(invoice(shop, &order, &rows)).await;
+    if shop.has_fault(Fault::ResendInvoiceOnLostAnswer) && sent.as_ref().is_err_and(GlaseError::answer_lost) {
+        tracing::warn!(order_id = %order.id, "DELIBERATE FAULT resend-invoice-on-lost-answer: sending a second invoice");
+        sent = shop.glase().send_invoice(invoice(shop, &order, &rows)).await;
+    }
+    match sent {
         Ok((reference, qr_code)) => {
             shop.orders().set_invoice(&order.id, &reference, &qr_code)?;
             tracing::info!(order_id = %order.id, invoice_reference = %reference, total = %total, "invoice sent");

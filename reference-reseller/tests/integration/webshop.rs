@@ -751,3 +751,43 @@ async fn fault_cancel_paid_order_asks_glase_to_cancel_a_paid_order() {
         assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid);
     }
 }
+
+#[tokio::test]
+async fn fault_resend_invoice_on_lost_answer_sends_a_second_invoice_for_the_order() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::ResendInvoiceOnLostAnswer] } else { &[] };
+        let world = shop("webshop-fault-resend-invoice", faults, |_| {}).await;
+        // Glase creates the invoice, but its answer is lost.
+        let lost = FaultRule {
+            id: 0,
+            target: FaultTarget::Soap(Some(glase_protocol::Operation::SendInvoice)),
+            terminal: None,
+            merchant: None,
+            action: FaultAction::DropConnection,
+            remaining: Some(1),
+            probability: None,
+        };
+        world.mock.add_fault(lost).unwrap();
+        let (status, answer) =
+            post(&world, "/driver/shop/checkout", json!({ "items": [{ "sku": "cable", "quantity": 1 }] })).await;
+        let mut invoices = world.mock.invoices(None);
+        invoices.sort_by_key(|invoice| (invoice.reference.len(), invoice.reference.clone()));
+        // The order's id is the invoices' clientInvoiceId.
+        let id = invoices[0].invoice.client_invoice_id.clone().unwrap();
+        if faulty {
+            assert_eq!(status, 201, "{answer}");
+            assert_eq!(requests(&world, None, "sendInvoice").len(), 2);
+            assert_eq!(invoices.len(), 2, "two invoices for one order");
+            assert_eq!(invoices[1].invoice.client_invoice_id.as_deref(), Some(id.as_str()));
+            assert_eq!(answer["invoiceReference"], invoices[1].reference.as_str(), "the second one is used");
+            assert_eq!(order(&world, &id).await["state"], "pending");
+        } else {
+            assert_eq!(status, 502, "{answer}");
+            assert!(answer["error"].as_str().unwrap().starts_with("sendInvoice failed: "), "{answer}");
+            assert_eq!((requests(&world, None, "sendInvoice").len(), invoices.len()), (1, 1));
+            let failed = order(&world, &id).await;
+            assert_eq!((&failed["state"], &failed["invoiceReference"]), (&json!("failed"), &Value::Null), "{failed}");
+            assert!(failed["reason"].as_str().unwrap().starts_with("sendInvoice failed: "), "{failed}");
+        }
+    }
+}
