@@ -52,6 +52,7 @@ faults! {
     IgnoreCancelResult = "ignore-cancel-result": "Webshop: the staff cancel marks the order canceled whatever cancelInvoice answered (51 while the customer is confirming, 50 when paid).";
     CancelPaidOrder = "cancel-paid-order": "Webshop: the staff cancel of a paid order calls cancelInvoice anyway (Glase answers 50) instead of refusing without asking Glase.";
     ResendInvoiceOnLostAnswer = "resend-invoice-on-lost-answer": "Webshop: when sendInvoice's answer is lost or times out, sends a second invoice for the same order and uses that one.";
+    RefundUnpaidOrder = "refund-unpaid-order": "Webshop: refunds a canceled or never-paid order by calling refundPayment anyway, with whatever ersReference it has (possibly empty).";
 }
 
 /// The set of faults switched on.

@@ -251,6 +251,22 @@ pub(crate) enum RefundRefusal {
     NotPositive,
 }
 
+/// What [`Orders::reserve_refund`] checks before reserving a refund. Both always,
+/// except under the deliberate faults `refund-unpaid-order` (`paid`) and
+/// `refund-beyond-payment` (`amount`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RefundChecks {
+    /// Only a paid order can be refunded.
+    pub(crate) paid: bool,
+    /// Refunds never add up to more than the payment.
+    pub(crate) amount: bool,
+}
+
+#[cfg(test)]
+impl RefundChecks {
+    pub(crate) const ALL: Self = Self { paid: true, amount: true };
+}
+
 /// A refund reserved locally, ready for refundPayment.
 #[derive(Debug, Clone)]
 pub(crate) struct ReservedRefund {
@@ -519,14 +535,17 @@ impl Orders {
         Ok(())
     }
 
-    /// Checks a refund against the payment and reserves it, in one transaction.
-    /// `amount` `None` is everything that is left. With `check` false (the deliberate
-    /// fault `refund-beyond-payment`) any positive amount is reserved.
+    /// Checks a refund against the order and its payment and reserves it, in one
+    /// transaction. `amount` `None` is everything that is left. Without `checks.amount`
+    /// (the deliberate fault `refund-beyond-payment`) any positive amount is reserved;
+    /// without `checks.paid` (the deliberate fault `refund-unpaid-order`) an order with
+    /// no payment is refunded as if it had paid its total, under whatever ersReference
+    /// it has (possibly none: an empty one).
     pub(crate) fn reserve_refund(
         &self,
         id: &OrderId,
         amount: Option<Decimal>,
-        check: bool,
+        checks: RefundChecks,
         now_ms: i64,
     ) -> Result<Result<ReservedRefund, RefundRefusal>, StoreError> {
         let mut conn = self.db.lock();
@@ -536,14 +555,24 @@ impl Orders {
         else {
             return Ok(Err(RefundRefusal::UnknownOrder));
         };
-        let Some(payment) = payment_of(&tx, id)?.filter(|_| order.state == OrderState::Paid) else {
-            return Ok(Err(RefundRefusal::NotPaid(order.state)));
+        let payment = match payment_of(&tx, id)?.filter(|_| order.state == OrderState::Paid) {
+            Some(payment) => payment,
+            None if !checks.paid => StoredPayment {
+                ers_reference: order.ers_reference.clone().unwrap_or_default(),
+                amount: order.total,
+                currency: order.currency.clone(),
+                receipt_submitted: false,
+                receipt_attempts: 0,
+            },
+            None => return Ok(Err(RefundRefusal::NotPaid(order.state))),
         };
         let held: Decimal = refunds_of(&tx, id)?.iter().filter(|r| r.state.holds_money()).map(|r| r.amount).sum();
         let remaining = payment.amount - held;
         let amount = match amount {
             Some(amount) if amount <= Decimal::ZERO => return Ok(Err(RefundRefusal::NotPositive)),
-            Some(amount) if check && amount > remaining => return Ok(Err(RefundRefusal::Exceeds { remaining })),
+            Some(amount) if checks.amount && amount > remaining => {
+                return Ok(Err(RefundRefusal::Exceeds { remaining }));
+            }
             Some(amount) => amount,
             None if remaining <= Decimal::ZERO => return Ok(Err(RefundRefusal::NothingLeft)),
             None => remaining,
@@ -673,29 +702,43 @@ mod tests {
     fn refunds_never_add_up_to_more_than_the_payment() {
         let (orders, id) = store_with_order("10.00");
         orders.record_status(&id, &status(InvoiceStatus::Paid, 1, Some("ers1")), 1).expect("record");
-        let first = orders.reserve_refund(&id, Some(decimal("4.00")), true, 2).expect("db").expect("fits");
+        let first = orders.reserve_refund(&id, Some(decimal("4.00")), RefundChecks::ALL, 2).expect("db").expect("fits");
         orders.finish_refund(first.id, RefundState::Done, Some("r1"), None, 3).expect("finish");
-        let refused = orders.reserve_refund(&id, Some(decimal("6.01")), true, 4).expect("db");
+        let refused = orders.reserve_refund(&id, Some(decimal("6.01")), RefundChecks::ALL, 4).expect("db");
         assert_eq!(refused.err(), Some(RefundRefusal::Exceeds { remaining: decimal("6.00") }));
         // An unknown outcome keeps its amount reserved; a rejected one frees it.
-        let unknown = orders.reserve_refund(&id, Some(decimal("1.00")), true, 5).expect("db").expect("fits");
+        let unknown =
+            orders.reserve_refund(&id, Some(decimal("1.00")), RefundChecks::ALL, 5).expect("db").expect("fits");
         orders.finish_refund(unknown.id, RefundState::Unknown, None, Some("timeout"), 6).expect("finish");
-        let rejected = orders.reserve_refund(&id, Some(decimal("2.00")), true, 7).expect("db").expect("fits");
+        let rejected =
+            orders.reserve_refund(&id, Some(decimal("2.00")), RefundChecks::ALL, 7).expect("db").expect("fits");
         orders.finish_refund(rejected.id, RefundState::Rejected, None, Some("97"), 8).expect("finish");
-        let rest = orders.reserve_refund(&id, None, true, 9).expect("db").expect("fits");
+        let rest = orders.reserve_refund(&id, None, RefundChecks::ALL, 9).expect("db").expect("fits");
         assert_eq!(rest.amount, decimal("5.00"));
-        assert_eq!(orders.reserve_refund(&id, None, true, 10).expect("db").err(), Some(RefundRefusal::NothingLeft));
+        assert_eq!(
+            orders.reserve_refund(&id, None, RefundChecks::ALL, 10).expect("db").err(),
+            Some(RefundRefusal::NothingLeft)
+        );
         // The deliberate fault skips the check.
-        assert!(orders.reserve_refund(&id, Some(decimal("100")), false, 11).expect("db").is_ok());
+        assert!(
+            orders
+                .reserve_refund(&id, Some(decimal("100")), RefundChecks { amount: false, ..RefundChecks::ALL }, 11)
+                .expect("db")
+                .is_ok()
+        );
     }
 
     #[test]
     fn an_unpaid_order_cannot_be_refunded() {
         let (orders, id) = store_with_order("10.00");
-        let refused = orders.reserve_refund(&id, None, true, 1).expect("db");
+        let refused = orders.reserve_refund(&id, None, RefundChecks::ALL, 1).expect("db");
         assert_eq!(refused.err(), Some(RefundRefusal::NotPaid(OrderState::Pending)));
-        let unknown = orders.reserve_refund(&OrderId("nope".to_owned()), None, true, 1).expect("db");
+        let unknown = orders.reserve_refund(&OrderId("nope".to_owned()), None, RefundChecks::ALL, 1).expect("db");
         assert_eq!(unknown.err(), Some(RefundRefusal::UnknownOrder));
+        // The deliberate fault refunds it anyway, under an empty ersReference.
+        let unchecked = RefundChecks { paid: false, ..RefundChecks::ALL };
+        let reserved = orders.reserve_refund(&id, None, unchecked, 2).expect("db").expect("not checked");
+        assert_eq!((reserved.amount, reserved.payment.ers_reference.as_str()), (decimal("10.00"), ""));
     }
 
     #[test]

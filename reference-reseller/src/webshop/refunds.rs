@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::error::ShopError;
-use super::orders::{OrderId, RefundRefusal, RefundState};
+use super::orders::{OrderId, RefundChecks, RefundRefusal, RefundState};
 use super::shop::{Webshop, now_ms};
 use crate::faults::Fault;
 use crate::glase::GlaseError;
@@ -27,9 +27,13 @@ pub(crate) struct RefundRequest {
 
 /// Refunds `amount` (or the rest) of a paid order; returns the new refund's id.
 pub(crate) async fn refund(shop: &Webshop, id: &OrderId, amount: Option<Decimal>) -> Result<i64, ShopError> {
-    // The deliberate fault skips the local check and lets Glase refuse (98).
-    let check = !shop.has_fault(Fault::RefundBeyondPayment);
-    let reserved = match shop.orders().reserve_refund(id, amount, check, now_ms())? {
+    // The deliberate faults skip a local check and let Glase refuse (98, or 23 for a
+    // payment that does not exist).
+    let checks = RefundChecks {
+        paid: !shop.has_fault(Fault::RefundUnpaidOrder),
+        amount: !shop.has_fault(Fault::RefundBeyondPayment),
+    };
+    let reserved = match shop.orders().reserve_refund(id, amount, checks, now_ms())? {
         Ok(reserved) => reserved,
         Err(refusal) => return Err(refused(id, &shop.config().currency, refusal)),
     };

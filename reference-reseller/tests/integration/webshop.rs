@@ -791,3 +791,28 @@ async fn fault_resend_invoice_on_lost_answer_sends_a_second_invoice_for_the_orde
         }
     }
 }
+
+#[tokio::test]
+async fn fault_refund_unpaid_order_calls_refund_payment_for_a_canceled_order() {
+    for faulty in [false, true] {
+        let faults: &[Fault] = if faulty { &[Fault::RefundUnpaidOrder] } else { &[] };
+        let world = shop("webshop-fault-refund-unpaid", faults, |_| {}).await;
+        let (id, _) = headphones(&world).await;
+        assert_eq!(post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await.0, 200);
+        let (status, answer) = post(&world, &format!("/driver/shop/orders/{id}/refund"), json!({})).await;
+        if faulty {
+            // Glase's refusal is reported as usual: a Glase error, the refund rejected.
+            assert_eq!(status, 502, "{answer}");
+            assert!(answer["error"].as_str().unwrap().contains("23 INVALID_ERS_REFERENCE"), "{answer}");
+            let refund = &requests(&world, None, "refundPayment")[0];
+            assert!(matches!(element(body(refund), "ersReference").as_deref(), None | Some("")), "{}", body(refund));
+            assert_eq!(result_codes(&world, None, "refundPayment"), [Some(23)]);
+            let refunds = order(&world, &id).await["refunds"].clone();
+            assert_eq!((&refunds[0]["amount"], &refunds[0]["state"]), (&json!("149.99"), &json!("rejected")));
+        } else {
+            assert_eq!(status, 409, "{answer}");
+            assert!(answer["error"].as_str().unwrap().contains("only a paid order can be refunded"), "{answer}");
+            assert!(requests(&world, None, "refundPayment").is_empty(), "Glase is not asked");
+        }
+    }
+}
