@@ -707,6 +707,26 @@ async fn fault_commit_canceled_vends_on_a_cancelled_invoice() {
 }
 
 #[tokio::test]
+async fn fault_client_context_quirks_send_a_nonzero_timeout_and_no_client_reference() {
+    for faulty in [false, true] {
+        let faults: &[Fault] =
+            if faulty { &[Fault::NonZeroClientRequestTimeout, Fault::NoClientReference] } else { &[] };
+        let world = World::start("fault-client-context", faults, |_| {}).await;
+        let reference = start_purchase(&world, "machine-1", "20.00").await;
+        let Request::SendInvoice(send) = &decoded(&world, &reference, Operation::SendInvoice)[0] else {
+            panic!("not a sendInvoice")
+        };
+        let context = send.context.clone().unwrap();
+        if faulty {
+            assert_eq!((context.client_request_timeout, context.client_reference), (Some(30), None));
+        } else {
+            assert_eq!(context.client_request_timeout, Some(0));
+            assert!(context.client_reference.is_some_and(|r| !r.is_empty() && r.len() <= 32));
+        }
+    }
+}
+
+#[tokio::test]
 async fn fault_recommit_after_lost_answer_commits_twice_instead_of_asking_the_status() {
     for faulty in [false, true] {
         let faults: &[Fault] = if faulty { &[Fault::RecommitAfterLostAnswer] } else { &[] };
