@@ -22,6 +22,14 @@
 //! ```
 //! The customer pays by scanning `qrCode` (with the mock: `confirm` on `invoiceReference`).
 //!
+//! 400 for a bad basket (empty, unknown SKU, quantity 0 or above 99): nothing is stored,
+//! Glase is not called. 502 when sendInvoice is refused (resultCode, SOAP fault) or its
+//! answer is lost (no connection, `glase_timeout`): `{"error": "sendInvoice failed: Glase
+//! answered resultCode 94 SERVICE_UNAVAILABLE"}`, `{"error": "sendInvoice failed: cannot
+//! reach Glase"}`. The order is kept as `failed`, `reason` the same text, `invoiceReference`
+//! `null`; its id is not in the 502 body (it is the sendInvoice's `clientInvoiceId`).
+//! sendInvoice is never repeated for an order.
+//!
 //! ## `GET /driver/shop/orders/{orderId}`
 //! The order as the shop sees it:
 //! ```text
@@ -38,8 +46,8 @@
 //!   sent). `reason` (optional) says why an order is `canceled` or `failed`.
 //! - `invoiceReference` is `null` only for an order whose sendInvoice failed.
 //! - `ersReference` is present once paid. `refunded` sums the refunds Glase confirmed.
-//! - `version` is the latest invoice `version` getPaymentStatus returned (the next
-//!   call echoes it as `invoiceVersion`).
+//! - `version` is the latest invoice `version` getPaymentStatus returned (0 before the
+//!   first answer; it only grows); the next call echoes it as `invoiceVersion`.
 //! - `refunds[].state`: `requested` (under way), `done`, `rejected` (Glase refused, no
 //!   money moved, `error` says why) or `unknown` (no answer; held for reconciliation,
 //!   never repeated). The shop's own page polls `GET /shop/orders/{orderId}/status`,
@@ -57,14 +65,22 @@
 //! → {"amount": "500.00"}
 //! ← 409 {"error": "refunds cannot exceed the payment: 119.79 EUR of order W3f9a1c0e7b2d4a68 is left to refund"}
 //! ```
-//! 409 also for an order that is not `paid`, or one refunded in full.
+//! 409 also for an order that is not `paid`, or one refunded in full. 400 for an amount
+//! ≤ 0 or with more than two decimals. 502 for any other refusal by Glase (the refund is
+//! kept `rejected`) or a lost answer (kept `unknown`). `refund` is the refund just made;
+//! `refunded` sums the `done` refunds; `remaining` is the payment minus every refund that
+//! is not `rejected`.
 //!
 //! ## `POST /driver/shop/orders/{orderId}/cancel`
 //! Cancels a `pending` order now (cancelInvoice) and answers the order document (200)
-//! with `state` `canceled`; an order already `canceled` or `failed` is answered as it
-//! is. 409 if it is `paid`, if Glase says the customer has just paid (the order turns
-//! `paid` shortly), if the customer is confirming at this moment (try again), or if
-//! Glase had already closed the invoice (the order's final state follows shortly).
+//! with `state` `canceled` and `reason` "canceled by the shop"; an order already
+//! `canceled` or `failed` is answered as it is, without calling Glase (`reason` tells the
+//! two apart); if Glase does not know the invoice (54) the order is `failed` (200). 409,
+//! the order unchanged, if it is `paid` (Glase is not asked), if Glase says the customer
+//! has just paid (50: the order turns `paid` shortly), if the customer is confirming at
+//! this moment (51: try again), or if Glase had already closed the invoice (95: the
+//! order's final state follows shortly). 502 for any other refusal or a lost answer; the
+//! order stays `pending`.
 //! ```text
 //! ← 200 {"orderId": "W3f9a1c0e7b2d4a68", "state": "canceled", "reason": "canceled by the shop", …}
 //! ```
@@ -74,6 +90,8 @@
 //! ```text
 //! ← 200 {"transactionPeriodId": "2026112318145100000000001", "closedAt": "2026-11-23T18:14:51Z"}
 //! ```
+//! `transactionPeriodId` is `null` if Glase's answer had none; 502
+//! `{"error": "markTransactionPeriod failed: …"}` when it is refused or lost.
 
 use axum::Json;
 use axum::Router;

@@ -299,6 +299,72 @@ async fn an_unpaid_order_is_cancelled_on_request() {
     assert_eq!(requests(&world, Some(&reference), "cancelInvoice").len(), 1);
 }
 
+/// A one-shot injected answer to one SOAP operation.
+fn refuse_once(world: &World, operation: glase_protocol::Operation, code: i32) {
+    let rule = FaultRule {
+        id: 0,
+        target: FaultTarget::Soap(Some(operation)),
+        terminal: None,
+        merchant: None,
+        action: FaultAction::ResultCode(code),
+        remaining: Some(1),
+        probability: None,
+    };
+    world.mock.add_fault(rule).unwrap();
+}
+
+#[tokio::test]
+async fn the_driver_answers_glase_refusals_as_documented() {
+    use glase_protocol::Operation;
+    let world = shop("webshop-driver-refusals", &[], |_| {}).await;
+
+    // A refused sendInvoice: 502 naming the call and Glase's answer; the order is kept,
+    // failed, without an invoice (its id is the request's clientInvoiceId).
+    refuse_once(&world, Operation::SendInvoice, 94);
+    let (status, answer) =
+        post(&world, "/driver/shop/checkout", json!({ "items": [{ "sku": "cable", "quantity": 1 }] })).await;
+    assert_eq!(status, 502);
+    assert_eq!(answer, json!({ "error": "sendInvoice failed: Glase answered resultCode 94 SERVICE_UNAVAILABLE" }));
+    let id = element(body(&requests(&world, None, "sendInvoice")[0]), "clientInvoiceId").unwrap();
+    let failed = order(&world, &id).await;
+    assert_eq!((&failed["state"], &failed["invoiceReference"]), (&json!("failed"), &Value::Null));
+    assert_eq!(failed["reason"], "sendInvoice failed: Glase answered resultCode 94 SERVICE_UNAVAILABLE");
+
+    // cancelInvoice answered 54 (Glase does not know the invoice): 200, the order failed.
+    let (id, _) = headphones(&world).await;
+    refuse_once(&world, Operation::CancelInvoice, 54);
+    let (status, answer) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
+    assert_eq!((status, &answer["state"]), (200, &json!("failed")), "{answer}");
+    // cancelInvoice refused otherwise: 502, the order stays pending.
+    let (id, _) = headphones(&world).await;
+    refuse_once(&world, Operation::CancelInvoice, 90);
+    let (status, answer) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
+    assert_eq!(status, 502, "{answer}");
+    assert_eq!(answer["error"], "cancelInvoice failed: Glase answered resultCode 90 SYSTEM_ERROR");
+    assert_eq!(order(&world, &id).await["state"], "pending");
+
+    // A refused markTransactionPeriod: 502.
+    refuse_once(&world, Operation::MarkTransactionPeriod, 90);
+    let (status, answer) = post(&world, "/driver/shop/close", json!({})).await;
+    assert_eq!(
+        (status, answer),
+        (502, json!({ "error": "markTransactionPeriod failed: Glase answered resultCode 90 SYSTEM_ERROR" }))
+    );
+
+    // Bad baskets never reach Glase.
+    let sent = requests(&world, None, "sendInvoice").len();
+    for (items, error) in [
+        (json!([]), "choose at least one product"),
+        (json!([{ "sku": "piano", "quantity": 1 }]), "unknown product \"piano\""),
+        (json!([{ "sku": "cable", "quantity": 0 }]), "quantity must be at least 1"),
+        (json!([{ "sku": "cable", "quantity": 100 }]), "at most 99 of \"cable\" per order"),
+    ] {
+        let (status, answer) = post(&world, "/driver/shop/checkout", json!({ "items": items })).await;
+        assert_eq!((status, answer), (400, json!({ "error": error })));
+    }
+    assert_eq!(requests(&world, None, "sendInvoice").len(), sent);
+}
+
 #[tokio::test]
 async fn an_unpaid_order_is_cancelled_after_the_unpaid_timeout() {
     let world = shop("webshop-unpaid-timeout", &[], |c| c.webshop.unpaid_timeout = Duration::from_millis(300)).await;
