@@ -11,10 +11,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use glase_conformance::demo::{DEMO_DEADLINE_SCALE, ReferenceReseller};
+use glase_conformance::demo::{DEMO_DEADLINE_SCALE, InProcessSettings, ReferenceReseller};
 use glase_conformance::model::{RunReport, Verdict};
 use glase_conformance::runner::{self, Harness, RunOptions};
-use glase_conformance::scenario::{self, Scenario, Source};
+use glase_conformance::scenario::{self, Profile, Scenario, Source};
 use glase_conformance::{Level, rules};
 use reference_reseller::Fault;
 
@@ -42,11 +42,32 @@ async fn run_against(
     patience: Option<Duration>,
     jobs: usize,
 ) -> RunReport {
+    let settings = InProcessSettings {
+        purpose: "self-test",
+        faults: faults.to_vec(),
+        machines: 2,
+        idle_timeout: Duration::from_secs(2),
+        tweak: InProcessSettings::as_is,
+    };
+    run_variant(&settings, scenarios, None, strict, patience, jobs).await
+}
+
+/// A fresh mock and reference reseller as `settings` say, and the suite run against it
+/// (in `profile`, all by default), `jobs` scenarios at a time.
+async fn run_variant(
+    settings: &InProcessSettings,
+    scenarios: &[Scenario],
+    profile: Option<Profile>,
+    strict: bool,
+    patience: Option<Duration>,
+    jobs: usize,
+) -> RunReport {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let harness = Harness::start(listen, DEMO_DEADLINE_SCALE, 42).await.expect("the mock starts");
-    let reseller = ReferenceReseller::start(&harness, faults).await.expect("the reference reseller starts");
+    let reseller = ReferenceReseller::start_on(&harness, settings).await.expect("the reference reseller starts");
     let http = runner::http_client().expect("an HTTP client");
-    let options = RunOptions { target: reseller.target(), profile: None, strict, seed: 42, patience };
+    let options =
+        RunOptions { target: reseller.target(), profile, strict, seed: 42, patience, timers: reseller.timers() };
     runner::preflight(&options.target, &http).await.expect("the reference reseller answers");
     let report = runner::run_with_jobs(&harness, scenarios, &options, jobs, &http, &mut |_| {}).await;
     drop(reseller);
@@ -179,6 +200,66 @@ const CASES: &[Case] = &[
         rules: &["SHOP-REFUND-WITHIN-PAYMENT"],
         strict: false,
     },
+    Case {
+        fault: Fault::RecommitAfterLostAnswer,
+        scenarios: &["unattended/glase-commit-no-answer"],
+        rules: &["UPS-COMMIT-ONCE"],
+        strict: true,
+    },
+    Case {
+        fault: Fault::EmptyVendStaysReserved,
+        scenarios: &["unattended/choose-nothing"],
+        rules: &["UPS-IDLE-RELEASE"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::NotificationOnly,
+        scenarios: &["unattended/lost-notification", "webshop/lost-notification"],
+        rules: &["STATUS-BEFORE-DEADLINE"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::GiveUpPolling,
+        scenarios: &["webshop/slow-customer-lost-notification"],
+        rules: &["STATUS-BEFORE-DEADLINE"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::PollTooOften,
+        scenarios: &["webshop/polling-and-invoice-version"],
+        rules: &["SHOP-POLL-NOT-TOO-OFTEN"],
+        strict: true,
+    },
+    Case {
+        fault: Fault::PaidOnNotification,
+        scenarios: &["webshop/notification-before-status"],
+        rules: &["NOTIFICATION-NOT-TRUSTED"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::IgnoreCancelResult,
+        scenarios: &["webshop/cancel-while-confirming"],
+        rules: &["SHOP-CANCEL-CHECKED"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::CancelPaidOrder,
+        scenarios: &["webshop/cancel-paid-refused"],
+        rules: &["SHOP-NO-CANCEL-PAID"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::ResendInvoiceOnLostAnswer,
+        scenarios: &["webshop/send-invoice-no-answer"],
+        rules: &["SHOP-ONE-INVOICE-PER-ORDER"],
+        strict: true,
+    },
+    Case {
+        fault: Fault::RefundUnpaidOrder,
+        scenarios: &["webshop/refund-canceled-order"],
+        rules: &["SHOP-REFUND-ONLY-PAID"],
+        strict: false,
+    },
 ];
 
 #[test]
@@ -192,6 +273,19 @@ fn the_fault_table_covers_every_deliberate_fault_and_names_known_rules() {
         }
         pick(&library(), case.scenarios);
     }
+}
+
+/// Every finding a stranger meets can be looked up: each step of the library that
+/// judges the system under test names the rule it checks.
+#[test]
+fn every_expectation_of_the_library_names_the_rule_it_checks() {
+    let mut unnamed = Vec::new();
+    for scenario in library() {
+        for step in scenario.steps.iter().filter(|s| s.value.is_expectation() && s.rule.is_none()) {
+            unnamed.push(format!("{} `{}`", step.location, step.text));
+        }
+    }
+    assert!(unnamed.is_empty(), "expectations without `rule:`:\n{}", unnamed.join("\n"));
 }
 
 /// The runs of the tests below, one test at a time: the clean run's timing rules are
@@ -211,6 +305,70 @@ async fn the_whole_suite_passes_against_the_reference_reseller() {
         if let Err(problem) = journals_apart(&clean) {
             panic!("{jobs} at a time: {problem}");
         }
+    }
+}
+
+/// Deliberately different correct resellers: each must pass its profile strictly, as
+/// the reference configuration does. Differences the seeds allow: a long idle timeout,
+/// one updateInvoice per vended line, commits without an amount; a shop that gives no
+/// notificationUrl and only polls; a shop driven by notifications whose fallback poll
+/// is ten times slower than the seed's second (still well inside the status deadline).
+mod variants {
+    use super::*;
+
+    /// At the demo's scale (×0.05) an idle timeout of 8 s stands for 160 s.
+    fn long_idle_per_line_no_commit_amount(config: &mut reference_reseller::Config) {
+        config.vending.idle_timeout = Duration::from_secs(8);
+        config.vending.update_per_line = true;
+        config.vending.commit_amount = false;
+    }
+
+    /// Polls each scaled second (50 ms), gives Glase no notificationUrl.
+    fn polling_shop(config: &mut reference_reseller::Config) {
+        config.webshop.notification_url = false;
+        config.webshop.poll_interval = Duration::from_millis(50);
+    }
+
+    /// Fetches on the notification; falls back to a poll every 500 ms (10 s at scale 1).
+    fn notified_shop_slow_fallback(config: &mut reference_reseller::Config) {
+        config.webshop.poll_interval = Duration::from_millis(500);
+    }
+
+    async fn passes(profile: Profile, tweak: fn(&mut reference_reseller::Config)) -> RunReport {
+        let library: Vec<Scenario> = library().into_iter().filter(|s| s.profiles.contains(&profile)).collect();
+        let settings = InProcessSettings {
+            purpose: "self-test-variant",
+            faults: Vec::new(),
+            machines: 2,
+            idle_timeout: Duration::from_secs(2),
+            tweak,
+        };
+        let report = run_variant(&settings, &library, Some(profile), true, None, runner::DEFAULT_JOBS).await;
+        assert!(report.passed(), "a correct variant must pass strictly:\n{}", problems(&report));
+        report
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reseller_with_a_long_idle_timeout_updates_per_line_and_commits_without_amount_passes() {
+        let _serial = SERIAL.lock().await;
+        let report = passes(Profile::Unattended, long_idle_per_line_no_commit_amount).await;
+        let walked = report.results.iter().find(|r| r.id == "unattended/walk-away-after-unlock").expect("ran");
+        assert_eq!(walked.verdict, Verdict::Passed, "the long idle timeout is waited for, not cut");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_shop_without_a_notification_url_passes_and_notification_scenarios_do_not_apply() {
+        let _serial = SERIAL.lock().await;
+        let report = passes(Profile::Webshop, polling_shop).await;
+        let forged = report.results.iter().find(|r| r.id == "webshop/forged-notification").expect("ran");
+        assert_eq!(forged.verdict, Verdict::Skipped, "{forged:?}");
+        assert!(forged.reason.as_deref().is_some_and(|r| r.contains("no notificationUrl")), "{forged:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_notification_driven_shop_with_a_slow_fallback_poll_passes() {
+        let _serial = SERIAL.lock().await;
+        passes(Profile::Webshop, notified_shop_slow_fallback).await;
     }
 }
 

@@ -70,10 +70,9 @@ impl Waits {
         };
         let length = base.saturating_add(wait.plus);
         match self.patience {
-            Some(patience) if !bounded && patience < length => Window {
-                length: patience,
-                cut: Some(cut_reason(wait, length, patience)),
-            },
+            Some(patience) if !bounded && patience < length => {
+                Window { length: patience, cut: Some(cut_reason(wait, length, patience)) }
+            }
             _ => Window { length, cut: None },
         }
     }

@@ -128,9 +128,13 @@ impl SystemArgs {
                 urls::check(option, url, create_purchase).map_err(UsageError)?;
             }
         }
-        let start = pick(&self.start, file.start).filter(|c| !c.trim().is_empty()).map(|command| StartCommand { command });
-        let wait_for = pick(&self.wait_for, file.wait_for)
-            .unwrap_or(if start.is_some() { DEFAULT_START_WAIT } else { Duration::ZERO });
+        let start =
+            pick(&self.start, file.start).filter(|c| !c.trim().is_empty()).map(|command| StartCommand { command });
+        let wait_for = pick(&self.wait_for, file.wait_for).unwrap_or(if start.is_some() {
+            DEFAULT_START_WAIT
+        } else {
+            Duration::ZERO
+        });
         let timers = Timers {
             idle_timeout: pick(&self.idle_timeout, file.idle_timeout),
             unpaid_timeout: pick(&self.unpaid_timeout, file.unpaid_timeout),

@@ -106,7 +106,10 @@ impl Started {
             Ok(Err(error)) => format!("cannot tell how it ended: {error}"),
             Err(_) => {
                 signal_group(self.group, "KILL");
-                let _ = self.child.wait().await;
+                // If the group could not be signalled, at least the leader goes.
+                if tokio::time::timeout(GRACE, self.child.wait()).await.is_err() {
+                    let _ = self.child.kill().await;
+                }
                 format!("killed: it did not stop within {} of SIGTERM", humantime::format_duration(GRACE))
             }
         };
@@ -128,7 +131,7 @@ fn signal_group(group: Option<u32>, signal: &str) {
     if let Some(group) = group {
         let _ = std::process::Command::new("sh")
             .arg("-c")
-            .arg(format!("kill -{signal} -- -{group} 2>/dev/null"))
+            .arg(format!("kill -{signal} -{group} 2>/dev/null"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -162,7 +165,8 @@ mod tests {
     async fn the_command_sees_glase_url_and_its_output_lands_in_the_log() {
         let log = log_in("env");
         let command = StartCommand { command: "echo \"glase at $GLASE_URL\"; echo oops >&2".to_owned() };
-        let mut started = Started::spawn(&command, "http://127.0.0.1:1/extclientproxy/service/v2", &log).expect("spawn");
+        let mut started =
+            Started::spawn(&command, "http://127.0.0.1:1/extclientproxy/service/v2", &log).expect("spawn");
         for _ in 0..200 {
             if started.exited().is_some() {
                 break;
@@ -171,7 +175,10 @@ mod tests {
         }
         assert!(started.exited().is_some_and(|s| s.success()));
         let tail = started.log_tail(5);
-        assert!(tail.contains("glase at http://127.0.0.1:1/extclientproxy/service/v2") && tail.contains("oops"), "{tail}");
+        assert!(
+            tail.contains("glase at http://127.0.0.1:1/extclientproxy/service/v2") && tail.contains("oops"),
+            "{tail}"
+        );
         assert!(started.stop().await.contains("exited already"));
     }
 
@@ -180,8 +187,7 @@ mod tests {
         let log = log_in("group");
         let pid_file = log.with_file_name("grandchild.pid");
         // A wrapper script whose real server is a grandchild that ignores nothing.
-        let command =
-            StartCommand { command: format!("sleep 300 & echo $! > {}; wait", pid_file.display()) };
+        let command = StartCommand { command: format!("sleep 300 & echo $! > {}; wait", pid_file.display()) };
         let started = Started::spawn(&command, "http://x", &log).expect("spawn");
         let mut grandchild = String::new();
         for _ in 0..200 {

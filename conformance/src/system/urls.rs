@@ -9,7 +9,8 @@ use reqwest::Url;
 /// "has to … end with 'createPurchase'").
 pub(crate) fn check(option: &str, text: &str, create_purchase: bool) -> Result<(), String> {
     let url = Url::parse(text.trim()).map_err(|error| {
-        let hint = if text.contains("://") { String::new() } else { " (with its scheme: http://host:port/…)".to_owned() };
+        let hint =
+            if text.contains("://") { String::new() } else { " (with its scheme: http://host:port/…)".to_owned() };
         format!("{option} {text:?} is not an absolute URL{hint}: {error}")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
