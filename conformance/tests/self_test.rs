@@ -372,6 +372,25 @@ mod variants {
     }
 }
 
+/// One locked machine does not cascade: the scenario that left it held is reported, and
+/// the later scenarios on that machine are blocked (inconclusive, naming it), never
+/// failed with findings that are not theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_left_held_blocks_later_scenarios_on_it_instead_of_failing_them() {
+    let _serial = SERIAL.lock().await;
+    let library = library();
+    let scenarios = pick(&library, &["unattended/customer-cancel", "unattended/happy-path", "webshop/happy-path"]);
+    let report = run_against(&[Fault::NoReleaseOnCancel], &scenarios, false, Some(FAULT_PATIENCE), 1).await;
+    let [cancel, vend, shop] = &report.results[..] else { panic!("{:?}", report.results) };
+    assert_eq!(cancel.verdict, Verdict::Failed, "{}", problems(&report));
+    assert!(cancel.findings.iter().any(|f| f.rule == "UPS-RELEASE-ON-CANCEL"), "{}", problems(&report));
+    assert_eq!(vend.verdict, Verdict::Inconclusive, "{}", problems(&report));
+    let reason = vend.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("blocked") && reason.contains("unattended/customer-cancel"), "{reason}");
+    assert!(vend.findings.is_empty() && vend.failures.is_empty(), "not blamed: {vend:?}");
+    assert_eq!(shop.verdict, Verdict::Passed, "another machine's trouble is not the shop's");
+}
+
 /// No scenario's journal shows another's invoice (each is issued in exactly one), in
 /// every mode: late entries about an earlier scenario's invoice (a notification retry,
 /// a reversal) are not the next scenario's, even when that one runs alone.
@@ -551,19 +570,188 @@ fn scenario_file_problems_are_all_listed_with_file_and_line_and_exit_2() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_an_unreachable_system_exits_3() {
+fn usage_errors_exit_2_and_an_unreachable_system_exits_3_with_its_reports() {
     assert_eq!(binary(&["run"]).0, 2, "no system under test named");
     assert_eq!(binary(&["explain", "NO-SUCH-RULE"]).0, 2);
     assert_eq!(binary(&["run", "--shop-driver", "http://127.0.0.1:1", "--only", "nothing/"]).0, 2);
+    for (option, url) in [("--machine-driver", "htp://127.0.0.1:8000"), ("--shop-driver", "127.0.0.1:8000")] {
+        let (code, _, err) = binary(&["run", option, url]);
+        assert_eq!(code, 2, "{option} {url}: {err}");
+        assert!(err.contains(option), "the message names the option: {err}");
+    }
+    let out = std::env::temp_dir().join(format!("glase-conformance-unreachable-{}", std::process::id()));
     let (code, _, err) = binary(&[
         "run",
         "--create-purchase-url",
         "http://127.0.0.1:1/seqr/createPurchase",
         "--glase-listen",
         "127.0.0.1:0",
+        "--out",
+        out.to_str().expect("utf-8 temp path"),
     ]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("unreachable"), "{err}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml even so");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json")).expect("JSON");
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(junit.contains("preflight/system-under-test-answers") && junit.contains("<error"), "{junit}");
+    assert_eq!(report["results"][0]["verdict"], "error");
+    assert!(report["results"][0]["reason"].as_str().is_some_and(|r| r.contains("127.0.0.1:1")), "{report}");
+}
+
+#[test]
+fn rule_ids_in_any_case_scenario_files_and_options_from_the_environment() {
+    let (code, out, _) = binary(&["explain", "ups-idle-release"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("UPS-IDLE-RELEASE"), "{out}");
+    let (code, _, err) = binary(&["explain", "UPS-STATUS-BEFORE-UNLOCK"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean") && err.contains("STATUS-BEFORE-DEADLINE"), "{err}");
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/webshop/happy-path.yaml");
+    let (code, out, err) = binary(&["list", "--scenarios", file]);
+    assert_eq!(code, 0, "a scenario file, not only a directory: {err}");
+    assert!(out.contains("Scenarios (1)") && out.contains("webshop/happy-path"), "{out}");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_glase-conformance"))
+        .args(["run", "--shop-driver", "http://127.0.0.1:1"])
+        .env("GLASE_CONFORMANCE_ONLY", "nothing/")
+        .output()
+        .expect("the binary runs");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "GLASE_CONFORMANCE_ONLY is --only: {err}");
+    assert!(err.contains("no scenario matches --only nothing/"), "{err}");
+}
+
+/// The README's CI recipe, run as printed against the reference reseller started with
+/// its default configuration, out of process, by the suite's own `--start`. Only what
+/// a test must change is changed: the reseller's command for `./my-backend`, free ports
+/// for 7070 and 8000, and the output directory.
+#[test]
+fn the_readme_ci_recipe_passes_against_the_reference_reseller_started_by_the_suite() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let recipe = ci_recipe(&readme);
+    let words = shell_words(&recipe);
+    assert_eq!(&words[..2], ["glase-conformance", "run"], "{recipe}");
+    let options: Vec<&str> = words.iter().filter(|w| w.starts_with("--")).map(String::as_str).collect();
+    for needed in ["--start", "--idle-timeout", "--unpaid-timeout", "--patience", "--profile", "--out"] {
+        assert!(options.contains(&needed), "the recipe declares {needed}: {recipe}");
+    }
+    let work = std::env::temp_dir().join(format!("glase-ci-recipe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("a temp dir");
+    let (backend, glase) = (free_port(), free_port());
+    let reseller = reference_reseller_binary();
+    let mut args: Vec<String> = Vec::new();
+    let mut rest = words[1..].iter();
+    while let Some(word) = rest.next() {
+        let value = |next: Option<&String>| next.cloned().expect("every option of the recipe has a value");
+        match word.as_str() {
+            "--start" => {
+                assert!(value(rest.next()).starts_with("./my-backend"));
+                args.push(word.clone());
+                args.push(format!("{} --listen 127.0.0.1:{backend}", reseller.display()));
+            }
+            "--out" => {
+                let _ = rest.next();
+                args.push(word.clone());
+                args.push(work.join("report").display().to_string());
+            }
+            other => args.push(other.replace("127.0.0.1:8000", &format!("127.0.0.1:{backend}"))),
+        }
+    }
+    args.push("--glase-listen".into());
+    args.push(format!("127.0.0.1:{glase}"));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_glase-conformance"))
+        .args(&args)
+        .current_dir(&work)
+        .output()
+        .expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report = std::fs::read_to_string(work.join("report").join("report.json")).unwrap_or_default();
+    let log = std::fs::read_to_string(work.join("report").join("evidence").join("system-under-test.log"));
+    let _ = std::fs::remove_dir_all(&work);
+    assert_eq!(output.status.code(), Some(0), "the recipe passes:\n{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&report).expect("report.json");
+    for result in report["results"].as_array().expect("results") {
+        let verdict = result["verdict"].as_str().unwrap_or_default();
+        let id = result["id"].as_str().unwrap_or_default();
+        assert!(
+            verdict == "passed" || (verdict == "skipped" && id.starts_with("pos/")),
+            "{id} {verdict}: {}",
+            result["reason"]
+        );
+    }
+    assert!(log.is_ok_and(|l| !l.is_empty()), "the system's output is in the evidence bundle");
+}
+
+/// The command of the README's CI recipe: the `glase-conformance run` line (with its
+/// continuations) of the code block after the `ci-recipe` marker.
+fn ci_recipe(readme: &str) -> String {
+    let block = readme.split("<!-- ci-recipe").nth(1).expect("the README marks its CI recipe");
+    let block = block.split("```").nth(1).expect("a code block follows the marker");
+    let mut command = String::new();
+    let mut inside = false;
+    for line in block.lines() {
+        let line = line.trim();
+        inside |= line.starts_with("glase-conformance run");
+        if inside {
+            let (text, continues) = match line.strip_suffix('\\') {
+                Some(text) => (text.trim_end(), true),
+                None => (line, false),
+            };
+            command.push_str(text);
+            command.push(' ');
+            if !continues {
+                break;
+            }
+        }
+    }
+    command.trim().to_owned()
+}
+
+/// Splits a shell command line at spaces, keeping '…' and "…" together.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ') => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (_, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The `reference-reseller` binary of this build: next to the test's own directory
+/// (cargo builds it for the reseller's tests), or built now.
+fn reference_reseller_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe.parent().and_then(std::path::Path::parent).expect("target/<profile>");
+    let binary = dir.join("reference-reseller");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "reference-reseller", "--bin", "reference-reseller"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building reference-reseller");
+    }
+    binary
 }
 
 #[test]

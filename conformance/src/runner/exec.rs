@@ -28,6 +28,7 @@ use super::Target;
 use super::attribution::{self, Attributor, Invoicing};
 use super::drivers::{Answer, Driver, Unreachable, segment};
 use super::harness::{Harness, MERCHANT};
+use super::machines::Ledger;
 use super::waits::{Waits, Window};
 use crate::rules::{self, CheckContext};
 use crate::scenario::{
@@ -108,6 +109,8 @@ pub(crate) struct Sharing<'a> {
     /// touches), and it takes a turn for each step that makes invoices. `None`: it runs
     /// alone, and the runner holds one turn for its whole run (see `run_one`).
     pub machines: Option<&'a BTreeSet<String>>,
+    /// The machines earlier scenarios left held (see `machines`).
+    pub ledger: &'a Ledger,
 }
 
 impl Sharing<'_> {
@@ -142,6 +145,8 @@ pub(crate) struct ScenarioRun<'a> {
     last_refund: Option<Answer>,
     /// Journal position just before the latest step of each kind.
     marks: HashMap<&'static str, u64>,
+    /// Machines the scenario took out of service and has not put back yet.
+    out_of_service: BTreeSet<String>,
     pub deadline_scale: f64,
     faults_added: bool,
     /// The system's declared timers and `--patience`: how long each wait lasts.
@@ -178,6 +183,7 @@ impl<'a> ScenarioRun<'a> {
             order: None,
             last_refund: None,
             marks: HashMap::new(),
+            out_of_service: BTreeSet::new(),
             deadline_scale: harness.deadline_scale,
             faults_added: false,
             waits,
@@ -337,6 +343,13 @@ impl<'a> ScenarioRun<'a> {
                 let action = if matches!(step, Step::OutOfService { .. }) { "out-of-service" } else { "in-service" };
                 let path = format!("/driver/machines/{}/{action}", segment(machine));
                 let answer = self.machine_driver()?.post(&path, None).await?;
+                if answer.ok() {
+                    if matches!(step, Step::OutOfService { .. }) {
+                        self.out_of_service.insert(machine.clone());
+                    } else {
+                        self.out_of_service.remove(machine);
+                    }
+                }
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), action)
             }
             Step::Checkout { items: chosen, alias, expect } => {
@@ -772,7 +785,7 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// The scenario's status deadline (Glase's, at the scenario's deadline scale).
-    fn status_deadline(&self) -> Duration {
+    pub fn status_deadline(&self) -> Duration {
         self.harness.status_deadline(self.deadline_scale)
     }
 
@@ -838,9 +851,15 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// Leaves nothing open: faults cleared, the deadline scale restored, unconfirmed
-    /// invoices cancelled by their customer, unlocked machines given an empty choice.
-    /// Then waits for the system under test to go quiet.
+    /// invoices cancelled by their customer, unlocked machines given an empty choice,
+    /// machines it took out of service put back. Then waits for the system under test
+    /// to go quiet.
     pub async fn tidy_up(&mut self) {
+        if let Some(driver) = &self.machine_driver {
+            for machine in std::mem::take(&mut self.out_of_service) {
+                let _ = driver.post(&format!("/driver/machines/{}/in-service", segment(&machine)), None).await;
+            }
+        }
         if self.faults_added {
             self.mock.clear_faults(None);
         }

@@ -17,6 +17,7 @@ mod claims;
 pub(crate) mod drivers;
 mod exec;
 mod harness;
+mod machines;
 mod schedule;
 mod waits;
 
@@ -198,6 +199,7 @@ pub async fn run_with_jobs(
         .collect();
     let mut schedule = Schedule::new(claims.clone(), jobs);
     let invoicing = Invoicing::default();
+    let ledger = machines::Ledger::default();
     let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
     let mut running: Vec<(usize, Running<'_, ScenarioResult>)> = Vec::new();
     while !schedule.done() {
@@ -208,7 +210,7 @@ pub async fn run_with_jobs(
             }
             on_event(&RunEvent::ScenarioStarted { id: scenario.id.clone(), title: scenario.title.clone() });
             let machines = (!schedule.alone(index)).then_some(&claims[index].machines);
-            let sharing = Sharing { invoicing: &invoicing, machines };
+            let sharing = Sharing { invoicing: &invoicing, machines, ledger: &ledger };
             running.push((index, Box::pin(run_one(harness, scenario, index, options, http, sharing))));
         }
         let (slot, result) = next_finished(&mut running).await;
@@ -303,6 +305,17 @@ async fn run_one(
         result.reason = Some(reason);
         return result;
     }
+    // A clean machine, or none: an earlier scenario's leftovers are not this one's fault.
+    let machine_driver = options.target.machine_driver.as_deref().map(|url| drivers::Driver::new(url, http.clone()));
+    let used = claims::claim(scenario).machines;
+    if let Some(driver) = &machine_driver
+        && let Err(blocked) = sharing.ledger.clear(driver, &used).await
+    {
+        result.verdict = Verdict::Inconclusive;
+        result.reason = Some(blocked);
+        result.duration = started.elapsed();
+        return result;
+    }
 
     // Alone (and with `--jobs 1`), the whole run is the scenario's turn: every entry
     // that names no invoice, or an invoice issued meanwhile, is its own. Entries about
@@ -354,6 +367,16 @@ async fn run_one(
         Err(error) => ending.record_setup(&mut result, &scenario.file, error),
     }
     run.tidy_up().await;
+    // The machines it used must be free again; one that is not is this scenario's
+    // finding, and blocks (not fails) the scenarios after it.
+    let left_held = match &machine_driver {
+        Some(driver) => {
+            let pending = ending.inconclusive.is_some().then(|| options.timers.idle_or_library());
+            let window = run.status_deadline() + Duration::from_secs(2);
+            sharing.ledger.check_released(driver, &scenario.id, &used, window, pending).await
+        }
+        None => Vec::new(),
+    };
     let profile = scenario.primary_profile().as_str();
     let (journal, cut_at) = run.decided_journal(profile).await;
     if let Some(turn) = turn {
@@ -366,6 +389,13 @@ async fn run_one(
         cut_at_ms: Some(cut_at),
     };
     let mut findings = rules::check_all(&ctx);
+    // Reported once, by the scenario that left it (unless it failed already: then its
+    // finding explains the machine, which still blocks the scenarios after it).
+    let explained =
+        !result.failures.is_empty() || !broken.is_empty() || findings.iter().any(|f| f.level == Level::Must);
+    if !left_held.is_empty() && !explained {
+        findings.push(left_held_finding(&left_held, &journal));
+    }
     for step in broken {
         if !findings.iter().any(|f| f.rule == step.rule) {
             findings.push(step.finding(&journal));
@@ -375,6 +405,29 @@ async fn run_one(
     result.duration = started.elapsed();
     judge(scenario, &mut result, findings, ending);
     result
+}
+
+/// The finding of a scenario that left machines held.
+fn left_held_finding(left: &[machines::LeftHeld], journal: &[mock_glase::journal::Entry]) -> Finding {
+    let held: Vec<String> = left.iter().map(|l| format!("{} is still {}", l.machine, l.state)).collect();
+    let last: Vec<u64> = journal
+        .iter()
+        .filter(|e| !matches!(e.record, mock_glase::journal::Record::Control { .. }))
+        .map(|e| e.seq)
+        .collect();
+    let info = rules::rule("UPS-RELEASE-AFTER-PURCHASE");
+    Finding {
+        rule: "UPS-RELEASE-AFTER-PURCHASE".to_owned(),
+        level: info.map_or(Level::Must, |r| r.level),
+        expected: "every machine the scenario used free again once its purchases ended".to_owned(),
+        actual: format!(
+            "after the scenario (its open invoices cancelled, unlocked machines given an empty choice): {}; \
+             later scenarios on it are blocked, not failed",
+            held.join(", ")
+        ),
+        evidence: last[last.len().saturating_sub(3)..].to_vec(),
+        invoice: None,
+    }
 }
 
 /// A failed step that names the rule it checks.
