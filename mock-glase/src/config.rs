@@ -42,6 +42,8 @@ pub struct Config {
     pub notifications: NotificationConfig,
     /// Outbound HTTPS (createPurchase, notifications).
     pub tls: TlsConfig,
+    /// Limits on every call the mock makes to a merchant (createPurchase, notifications).
+    pub outbound: OutboundConfig,
     /// How much finished business the state machine keeps in memory.
     pub retention: RetentionConfig,
 }
@@ -108,6 +110,45 @@ impl Default for NotificationConfig {
     fn default() -> Self {
         Self { attempts: 3, retry_delay: Duration::from_secs(1), timeout: Duration::from_secs(5), on_reversal: true }
     }
+}
+
+/// Limits on every call the mock makes to a merchant **[decision]**. The systems under
+/// test are buggy by definition: an answer that never ends, or a redirect to somewhere
+/// else, must cost the mock nothing and be on record as the merchant's fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Largest answer body the mock reads, in bytes. A createPurchase answer beyond it is a
+    /// protocol violation: the mock stops reading and closes the connection. Notification
+    /// answers are never read (only their status counts).
+    pub max_answer_bytes: usize,
+    /// Which redirects outbound calls follow: none (default; a 3xx is the answer) or only
+    /// those to the same origin (scheme, host and port), at most [`MAX_REDIRECTS`].
+    pub redirects: Redirects,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        // A createPurchase answer is a one-line JSON object; 64 KiB is also what the
+        // journal keeps of a body.
+        Self { max_answer_bytes: 64 * 1024, redirects: Redirects::None }
+    }
+}
+
+/// Hops a same-origin redirect chain may take.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Which redirects outbound calls follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Redirects {
+    /// A 3xx answer is the answer: for createPurchase a violation, for a notification a
+    /// failed attempt.
+    #[default]
+    None,
+    /// Follow redirects to the same scheme, host and port only (a 307 re-POSTs the body,
+    /// so it must not leave the merchant's server).
+    SameOrigin,
 }
 
 /// Extra trust for outbound HTTPS, e.g. a reseller's self-signed test certificate.
@@ -254,6 +295,7 @@ impl Default for Config {
             ups: UpsConfig::default(),
             notifications: NotificationConfig::default(),
             tls: TlsConfig::default(),
+            outbound: OutboundConfig::default(),
             retention: RetentionConfig::default(),
         }
     }
@@ -383,6 +425,9 @@ impl Config {
         }
         if config.ups.default_amount <= Decimal::ZERO {
             problems.push("ups.default_amount must be positive".to_owned());
+        }
+        if config.outbound.max_answer_bytes == 0 {
+            problems.push("outbound.max_answer_bytes must be at least 1".to_owned());
         }
         if config.notifications.attempts == 0 {
             problems.push("notifications.attempts must be at least 1".to_owned());

@@ -28,7 +28,7 @@ use crate::machine::{
     CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultTarget, InvoiceRecord, Machine,
     Notification, Payment, TransportFault,
 };
-use crate::notify::{Notifier, error_chain, http_client_trusting};
+use crate::notify::{Notifier, ReadError, error_chain, outbound_client, read_capped};
 
 /// Longest request body kept verbatim in the journal; longer ones are cut (a 10 MB body
 /// is rejected before this point anyway).
@@ -151,9 +151,10 @@ impl Mock {
     /// Starts a mock from a configuration (demo entries merged in unless disabled).
     pub fn new(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
         let config = config.resolved()?;
-        let http = http_client_trusting(
+        let http = outbound_client(
             config.ups.timeout.max(config.notifications.timeout),
             config.tls.extra_ca_file.as_deref(),
+            &config.outbound,
         )?;
         let seed = config.reference_seed.unwrap_or_else(|| clock.now().as_millis());
         let journal = Journal::with_limits(config.journal_capacity, config.journal_max_bytes);
@@ -486,17 +487,19 @@ impl Mock {
             .timeout(self.inner.config.ups.timeout)
             .body(call.body.clone());
         match request.send().await {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
                 let content_type = response
                     .headers()
                     .get(reqwest::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                match response.text().await {
-                    Ok(body) => PurchaseAnswer::Http { status, content_type, body },
-                    Err(error) if error.is_timeout() => PurchaseAnswer::Timeout,
-                    Err(error) => PurchaseAnswer::Failed(format!("reading the answer failed: {}", error_chain(&error))),
+                // The UPS timeout set above bounds the whole read, the cap its size.
+                match read_capped(&mut response, self.inner.config.outbound.max_answer_bytes).await {
+                    Ok(body) => PurchaseAnswer::Http { status, content_type, body: text_of(&body) },
+                    Err(ReadError::TooLarge(limit)) => PurchaseAnswer::TooLarge { status, content_type, limit },
+                    Err(ReadError::Read(error)) if error.is_timeout() => PurchaseAnswer::Timeout,
+                    Err(error) => PurchaseAnswer::Failed(error_chain(&error)),
                 }
             }
             Err(error) if error.is_timeout() => PurchaseAnswer::Timeout,
@@ -709,6 +712,12 @@ fn response_of(call: &PurchaseCall, answer: &PurchaseAnswer) -> Record {
         PurchaseAnswer::Http { status, content_type, body } => {
             (Some(*status), content_type.clone(), Some(journal_text(body.as_bytes())), None)
         }
+        PurchaseAnswer::TooLarge { status, content_type, limit } => (
+            Some(*status),
+            content_type.clone(),
+            None,
+            Some(format!("answer larger than {limit} bytes: stopped reading and closed the connection")),
+        ),
         PurchaseAnswer::Timeout => (None, None, None, Some("timed out".to_owned())),
         PurchaseAnswer::Failed(error) => (None, None, None, Some(error.clone())),
     };

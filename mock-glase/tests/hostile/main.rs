@@ -1,0 +1,10 @@
+//! "A mock no integrator can knock over" (issue 11): the mock against hostile systems and
+//! clients, through real sockets on 127.0.0.1:0. Each module is one finding; each test was
+//! written to fail on the mock before its fix.
+//!
+//! - [`outbound`]: answers that never end, and redirects, from createPurchase and
+//!   notification endpoints.
+#![allow(clippy::unwrap_used)] // test code: a failed setup or assertion should panic loudly
+
+mod outbound;
+mod support;
