@@ -401,8 +401,8 @@ impl Config {
             }
         }
         for customer in &config.customers {
-            if customer.balance.is_sign_negative() {
-                problems.push(format!("customer {:?}: balance must not be negative", customer.msisdn));
+            if let Err(error) = check_balance(customer.balance) {
+                problems.push(format!("customer {:?}: {error}", customer.msisdn));
             }
         }
         if let Some(msisdn) = &config.default_customer
@@ -420,8 +420,11 @@ impl Config {
                 problems.push(format!("reseller {:?}: {problem}", reseller.id));
             }
         }
-        if !(config.deadline_scale.is_finite() && config.deadline_scale > 0.0) {
-            problems.push(format!("deadline_scale must be a positive number, not {}", config.deadline_scale));
+        if let Err(error) = check_deadline_scale(config.deadline_scale) {
+            problems.push(error.to_string());
+        }
+        if let Err(error) = config.deadlines.check() {
+            problems.push(error.to_string());
         }
         if config.ups.default_amount <= Decimal::ZERO {
             problems.push("ups.default_amount must be positive".to_owned());
@@ -444,6 +447,64 @@ impl Config {
             ));
         }
         if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems.join("; "))) }
+    }
+}
+
+/// The largest deadline scale **[decision]**: 100× slower deadlines are plenty to step
+/// through a flow in a debugger, and keep every deadline within 100 years of now (see
+/// [`crate::clock`]). `Duration::mul_f64` panics on overflow, which `1e300` used to reach.
+pub const MAX_DEADLINE_SCALE: f64 = 100.0;
+
+/// The longest each configured Glase-side deadline may be **[decision]**: a year
+/// (humantime's `1year`, 365.25 days, so it prints as such).
+pub const MAX_DEADLINE: Duration = Duration::from_secs(31_557_600);
+
+/// The largest wallet balance the configuration and the control API accept
+/// **[decision]**: 10^15. Far beyond any test, and far below `Decimal::MAX` (about
+/// 7.9 × 10^28), so crediting money back to a wallet cannot overflow in practice; the
+/// state machine still checks every sum (see `machine::wallet`).
+pub const MAX_BALANCE: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0);
+
+/// An input outside the bounds the mock accepts.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimitError {
+    // `{0:?}`: Debug prints 1e300 as such, Display as 301 digits.
+    #[error("deadline scale must be a positive number of at most {MAX_DEADLINE_SCALE}, not {0:?}")]
+    DeadlineScale(f64),
+    #[error("balance must be between 0 and {MAX_BALANCE}, not {0}")]
+    Balance(Decimal),
+    #[error("{what} must be at most {max}, not {value}", max = humantime::format_duration(MAX_DEADLINE), value = humantime::format_duration(*value))]
+    Deadline { what: &'static str, value: Duration },
+}
+
+/// A deadline scale is positive, finite and at most [`MAX_DEADLINE_SCALE`].
+pub fn check_deadline_scale(factor: f64) -> Result<(), LimitError> {
+    if factor.is_finite() && factor > 0.0 && factor <= MAX_DEADLINE_SCALE {
+        Ok(())
+    } else {
+        Err(LimitError::DeadlineScale(factor))
+    }
+}
+
+/// A balance is between 0 and [`MAX_BALANCE`].
+pub fn check_balance(balance: Decimal) -> Result<(), LimitError> {
+    if balance.is_sign_negative() || balance > MAX_BALANCE { Err(LimitError::Balance(balance)) } else { Ok(()) }
+}
+
+impl Deadlines {
+    /// Each deadline is at most [`MAX_DEADLINE`].
+    pub fn check(&self) -> Result<(), LimitError> {
+        for (what, value) in [
+            ("deadlines.status_deadline", self.status_deadline),
+            ("deadlines.reservation_timeout", self.reservation_timeout),
+            ("deadlines.report_ready_delay", self.report_ready_delay),
+        ] {
+            if value > MAX_DEADLINE {
+                return Err(LimitError::Deadline { what, value });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -561,6 +622,28 @@ mod tests {
         assert!(check_create_purchase_url("https://shop.example/seqr/purchase").is_err());
         assert!(check_create_purchase_url("ftp://shop.example/createPurchase").is_err());
         assert!(check_create_purchase_url("createPurchase").is_err());
+    }
+
+    #[test]
+    fn the_largest_balance_is_ten_to_the_fifteenth() {
+        assert_eq!(MAX_BALANCE, Decimal::from(1_000_000_000_000_000u64));
+    }
+
+    #[test]
+    fn out_of_bounds_scales_deadlines_and_balances_are_refused_with_the_bound() {
+        let mut config = Config { deadline_scale: 1e300, ..Config::default() };
+        config.deadlines.status_deadline = Duration::from_secs(400 * 24 * 3600);
+        config.customers.push(CustomerConfig {
+            msisdn: "1".into(),
+            pin: "1234".into(),
+            balance: Decimal::from(100_000_000_000_000_000_000u128),
+        });
+        let error = config.resolved().unwrap_err().to_string();
+        assert!(error.contains("deadline scale must be a positive number of at most 100, not 1e300"), "{error}");
+        assert!(error.contains("deadlines.status_deadline must be at most 1year"), "{error}");
+        assert!(error.contains("balance must be between 0 and 1000000000000000"), "{error}");
+        assert!(check_deadline_scale(100.0).is_ok() && check_deadline_scale(0.0001).is_ok());
+        assert!(check_deadline_scale(f64::NAN).is_err() && check_deadline_scale(0.0).is_err());
     }
 
     #[test]

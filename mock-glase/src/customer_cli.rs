@@ -12,7 +12,7 @@
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use reqwest::{Method, Url};
@@ -486,7 +486,8 @@ impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Millis(ms) => {
-                write!(f, "{}", humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(*ms)))
+                // Clamped at year 9999: a saturated deadline must print, not fail.
+                f.write_str(&mock_glase::Timestamp(*ms).to_rfc3339_seconds())
             }
             Self::Text(text) => f.write_str(text),
         }

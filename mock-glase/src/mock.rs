@@ -19,8 +19,8 @@ use glase_protocol::{Reply, SoapFault, decode_request, encode_fault, encode_resp
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::clock::{Clock, Timestamp};
-use crate::config::{Config, ConfigError, Dialect, ResellerConfig, TerminalConfig};
+use crate::clock::{Clock, ClockError, Timestamp};
+use crate::config::{Config, ConfigError, Dialect, LimitError, ResellerConfig, TerminalConfig};
 use crate::journal::{Entry, Filter, Journal, Record, Tags};
 use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
@@ -660,22 +660,18 @@ impl Mock {
     }
 
     /// Moves virtual time forward and fires whatever fell due. `Err` if this mock's
-    /// clock cannot be moved.
-    pub fn advance_clock(&self, by: Duration) -> Result<Timestamp, String> {
-        if !self.inner.clock.advance(by) {
-            return Err("this mock's clock cannot be moved".to_owned());
-        }
+    /// clock cannot be moved, or not that far (see [`crate::clock::CLOCK_LIMIT`]).
+    pub fn advance_clock(&self, by: Duration) -> Result<Timestamp, ClockError> {
+        self.inner.clock.advance(by)?;
         self.note("advanceClock", format!("by {}", humantime::format_duration(by)), None);
         self.expire_due();
         Ok(self.now())
     }
 
-    /// Scales every Glase-side deadline armed from now on.
-    pub fn set_deadline_scale(&self, factor: f64) -> Result<(), String> {
-        if !(factor.is_finite() && factor > 0.0) {
-            return Err(format!("deadline scale must be a positive number, not {factor}"));
-        }
-        self.lock().machine.set_deadline_scale(factor);
+    /// Scales every Glase-side deadline armed from now on; `Err` (and nothing changes)
+    /// for a factor out of bounds.
+    pub fn set_deadline_scale(&self, factor: f64) -> Result<(), LimitError> {
+        self.lock().machine.set_deadline_scale(factor)?;
         self.note("setDeadlineScale", format!("{factor}"), None);
         Ok(())
     }

@@ -39,7 +39,7 @@ use serde::Serialize;
 pub use smol_str::SmolStr;
 
 use crate::clock::Timestamp;
-use crate::config::{Config, Deadlines, Dialect, ResellerConfig, TerminalConfig};
+use crate::config::{Config, Deadlines, Dialect, LimitError, ResellerConfig, TerminalConfig, check_deadline_scale};
 pub use customer::CustomerError;
 pub use deadlines::DeadlineQueue;
 pub use events::{Effects, Event, Notification};
@@ -314,24 +314,30 @@ impl Machine {
             purchases: ups::Purchases::default(),
             rng: seed | 1,
         };
-        machine.set_deadline_scale(config.deadline_scale);
+        // A resolved configuration's scale is within bounds; any other keeps scale 1.
+        let _ = machine.set_deadline_scale(config.deadline_scale);
         machine
     }
 
     /// Scales every Glase-side deadline armed from now on (status acknowledgement,
     /// reservation timeout, report readiness) by `factor`; deadlines already running
-    /// keep their time. Non-positive or non-finite factors are ignored.
-    pub fn set_deadline_scale(&mut self, factor: f64) {
-        if !(factor.is_finite() && factor > 0.0) {
-            return;
-        }
-        let scale = |d: std::time::Duration| d.mul_f64(factor);
-        self.deadline_scale = factor;
-        self.deadlines = Deadlines {
-            status_deadline: scale(self.base_deadlines.status_deadline),
-            reservation_timeout: scale(self.base_deadlines.reservation_timeout),
-            report_ready_delay: scale(self.base_deadlines.report_ready_delay),
+    /// keep their time. A factor out of bounds (see [`check_deadline_scale`]) changes
+    /// nothing.
+    pub fn set_deadline_scale(&mut self, factor: f64) -> Result<(), LimitError> {
+        check_deadline_scale(factor)?;
+        // Checked, not `mul_f64`: that panics when the product does not fit a Duration.
+        let scale = |d: std::time::Duration| {
+            std::time::Duration::try_from_secs_f64(d.as_secs_f64() * factor)
+                .map_err(|_| LimitError::DeadlineScale(factor))
         };
+        let deadlines = Deadlines {
+            status_deadline: scale(self.base_deadlines.status_deadline)?,
+            reservation_timeout: scale(self.base_deadlines.reservation_timeout)?,
+            report_ready_delay: scale(self.base_deadlines.report_ready_delay)?,
+        };
+        self.deadline_scale = factor;
+        self.deadlines = deadlines;
+        Ok(())
     }
 
     pub fn deadline_scale(&self) -> f64 {

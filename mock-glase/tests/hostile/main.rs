@@ -2,9 +2,11 @@
 //! clients, through real sockets on 127.0.0.1:0. Each module is one finding; each test was
 //! written to fail on the mock before its fix.
 //!
+//! - [`bounds`]: control and command-line inputs beyond what the mock can represent.
 //! - [`outbound`]: answers that never end, and redirects, from createPurchase and
 //!   notification endpoints.
 #![allow(clippy::unwrap_used)] // test code: a failed setup or assertion should panic loudly
 
+mod bounds;
 mod outbound;
 mod support;
