@@ -15,7 +15,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use glase_protocol::{Reply, SoapFault, decode_request, encode_fault, encode_response};
+use glase_protocol::{Reply, Response, ResultCode, SoapFault, decode_request, encode_fault, encode_response};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -26,9 +26,10 @@ use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
 use crate::machine::{
     CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultTarget, InvoiceRecord, Machine,
-    Notification, Payment, TransportFault,
+    Notification, Outcome, Payment, SmolStr, TransportFault,
 };
 use crate::notify::{Notifier, ReadError, error_chain, outbound_client, read_capped};
+use crate::supervise::{guarded, spawn_reported};
 
 /// Longest request body kept verbatim in the journal; longer ones are cut (a 10 MB body
 /// is rejected before this point anyway).
@@ -230,7 +231,25 @@ impl Mock {
             .or_else(|| request.ers_reference().and_then(|ers| core.machine.invoice_of_ers(ers)))
             .map(str::to_owned);
         let claimed = crate::machine::auth::claimed_terminal(request.context());
-        let outcome = core.machine.apply(&request, now);
+        let (expired, applied) = self.guarded_action(&mut core, now, op, |machine| machine.apply(&request, now));
+        let mut outcome = match applied {
+            Ok(outcome) => outcome,
+            // A bug (journaled by `guarded_action`): the request is refused as Glase
+            // refuses what it cannot do **[decision]**.
+            Err(_) => Outcome {
+                reply: Reply::Response(Response::result(request.operation(), ResultCode::SYSTEM_ERROR)),
+                terminal: None,
+                effects: Effects::default(),
+                transport_fault: None,
+                merchant: core.machine.claimed_merchant(request.context()).map(SmolStr::from),
+            },
+        };
+        // Deadlines that fell due came first, as when `apply` fires them itself.
+        outcome.effects = {
+            let mut effects = expired;
+            effects.append(outcome.effects);
+            effects
+        };
         let terminal = outcome.terminal.map(String::from).or(claimed);
         let merchant = outcome.merchant.as_deref();
         // A sendInvoice names its invoice only in the answer; file the request under it too.
@@ -283,9 +302,14 @@ impl Mock {
             }
             return;
         };
+        let _enter = runtime.enter();
         for notification in notifications {
             let mock = self.clone();
-            runtime.spawn(async move { mock.deliver_now(&notification).await });
+            spawn_reported(
+                self.clone(),
+                "a notification delivery",
+                async move { mock.deliver_now(&notification).await },
+            );
         }
     }
 
@@ -375,8 +399,10 @@ impl Mock {
         drop(core);
         let mock = self.clone();
         let sent = notification.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { mock.inner.notifier.deliver(&mock, &sent, delay).await });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            spawn_reported(self.clone(), "a notification delivery", async move {
+                mock.inner.notifier.deliver(&mock, &sent, delay).await;
+            });
         }
         Ok(notification)
     }
@@ -411,7 +437,7 @@ impl Mock {
     pub fn scan(&self, qr: &str, msisdn: Option<&str>) -> Result<InvoiceView, CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let (reference, fx) = core.machine.scan(qr, msisdn, now)?;
+        let (reference, fx) = self.customer_action(&mut core, now, "scan", |m| m.scan(qr, msisdn, now))?;
         let view = view(&core.machine, &reference);
         self.finish(core, fx, now);
         view.ok_or(CustomerError::UnknownInvoice(reference))
@@ -428,7 +454,9 @@ impl Mock {
         let call = {
             let mut core = self.lock();
             let now = self.inner.clock.now();
-            let (call, fx) = core.machine.begin_purchase(merchant_id, token, msisdn, options, now)?;
+            let (call, fx) = self.customer_action(&mut core, now, "createPurchase", |m| {
+                m.begin_purchase(merchant_id, token, msisdn, options, now)
+            })?;
             core.push_effects(now, None, None, &fx);
             if call.url.to_ascii_lowercase().starts_with("http://") {
                 let detail = format!("createPurchase URL {} is plain http; production requires https", call.url);
@@ -445,7 +473,8 @@ impl Mock {
         let mut core = self.lock();
         let now = self.inner.clock.now();
         core.push_merchant(now, merchant_id, response_of(&call, &answer));
-        let (report, fx) = core.machine.finish_purchase(call.id, &answer, now)?;
+        let (report, fx) =
+            self.customer_action(&mut core, now, "createPurchase", |m| m.finish_purchase(call.id, &answer, now))?;
         let invoice = match &report.outcome {
             crate::machine::ups::PurchaseOutcome::Accepted { invoice_reference } => {
                 view(&core.machine, invoice_reference)
@@ -516,7 +545,8 @@ impl Mock {
     ) -> Result<(Confirmation, InvoiceView), CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let (confirmation, fx) = core.machine.confirm(reference, msisdn, pin, now)?;
+        let (confirmation, fx) =
+            self.customer_action(&mut core, now, "confirm", |m| m.confirm(reference, msisdn, pin, now))?;
         let view = view(&core.machine, reference);
         self.finish(core, fx, now);
         Ok((confirmation, view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?))
@@ -526,7 +556,8 @@ impl Mock {
     pub fn cancel(&self, reference: &str, msisdn: Option<&str>) -> Result<InvoiceView, CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let fx = core.machine.customer_cancel(reference, msisdn, now)?;
+        let ((), fx) =
+            self.customer_action(&mut core, now, "cancel", |m| Ok(((), m.customer_cancel(reference, msisdn, now)?)))?;
         let view = view(&core.machine, reference);
         self.finish(core, fx, now);
         view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))
@@ -536,7 +567,7 @@ impl Mock {
     pub fn walk_away(&self, reference: &str) -> Result<InvoiceView, CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let fx = core.machine.walk_away(reference, now)?;
+        let ((), fx) = self.customer_action(&mut core, now, "walkAway", |m| Ok(((), m.walk_away(reference, now)?)))?;
         let view = view(&core.machine, reference);
         self.finish(core, fx, now);
         view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))
@@ -680,12 +711,127 @@ impl Mock {
     pub fn expire_due(&self) -> Option<Timestamp> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let fx = core.machine.expire(now);
+        let fx = self.expire_guarded(&mut core, now);
         let next = core.machine.next_deadline();
         if !fx.events.is_empty() {
             self.finish(core, fx, now);
         }
         next
+    }
+}
+
+impl Mock {
+    // ---- panics (see `supervise`) ----
+
+    /// Fires the deadlines due at `now` one at a time, each guarded: one whose handling
+    /// panics is dropped (it was taken off the queue) with the invoice left as it was,
+    /// and journaled; the others still fire.
+    fn expire_guarded(&self, core: &mut Core, now: Timestamp) -> Effects {
+        let mut fx = Effects::default();
+        loop {
+            let invoice = core.machine.due_invoice(now).cloned();
+            let mut one = Effects::default();
+            match guarded(|| core.machine.expire_one(now, &mut one)) {
+                Ok(true) => fx.append(one),
+                Ok(false) => break,
+                // What the failed deadline had noted so far belongs to a step not taken.
+                Err(message) => self.journal_panic(
+                    core,
+                    now,
+                    "a deadline",
+                    &message,
+                    invoice.as_deref(),
+                    "the deadline was dropped and the invoice left as it was",
+                ),
+            }
+        }
+        if let Err(message) = guarded(|| core.machine.enforce_retention()) {
+            self.journal_panic(
+                core,
+                now,
+                "retention",
+                &message,
+                None,
+                "finished invoices were not forgotten this time",
+            );
+        }
+        fx
+    }
+
+    /// Fires due deadlines ([`Self::expire_guarded`]), then runs `action` on the machine,
+    /// guarded: a panic is journaled and logged, and comes back as `Err`.
+    fn guarded_action<R>(
+        &self,
+        core: &mut Core,
+        now: Timestamp,
+        what: &str,
+        action: impl FnOnce(&mut Machine) -> R,
+    ) -> (Effects, Result<R, String>) {
+        let expired = self.expire_guarded(core, now);
+        let result = guarded(|| action(&mut core.machine));
+        if let Err(message) = &result {
+            self.journal_panic(core, now, what, message, None, "it was refused");
+        }
+        (expired, result)
+    }
+
+    /// [`Self::guarded_action`] for the customer's actions, whose effects start with the
+    /// deadlines that fell due (as when the machine fires them itself).
+    fn customer_action<R>(
+        &self,
+        core: &mut Core,
+        now: Timestamp,
+        what: &str,
+        action: impl FnOnce(&mut Machine) -> Result<(R, Effects), CustomerError>,
+    ) -> Result<(R, Effects), CustomerError> {
+        let (expired, result) = self.guarded_action(core, now, what, action);
+        let (value, fx) = match result {
+            Ok(done) => done?,
+            Err(message) => {
+                // The deadlines that fired are journaled even though the action failed.
+                core.push_effects(now, None, None, &expired);
+                self.deliver(expired.notifications);
+                return Err(CustomerError::SystemError(message));
+            }
+        };
+        let mut effects = expired;
+        effects.append(fx);
+        Ok((value, effects))
+    }
+
+    /// Journals and logs a panic (the lock is held).
+    fn journal_panic(
+        &self,
+        core: &mut Core,
+        now: Timestamp,
+        what: &str,
+        message: &str,
+        invoice: Option<&str>,
+        consequence: &str,
+    ) {
+        tracing::error!(what, invoice, message, consequence, "the mock panicked (a bug); it keeps serving");
+        let detail = format!("{what} panicked: {message}; {consequence}");
+        core.push(now, None, invoice, Record::Control { action: "panic".to_owned(), detail });
+    }
+
+    /// Journals and logs a panic of a background task (see `supervise`).
+    pub(crate) fn note_panic(&self, task: &str, message: &str, invoice: Option<&str>, consequence: &str) {
+        let mut core = self.lock();
+        let now = self.inner.clock.now();
+        self.journal_panic(&mut core, now, task, message, invoice, consequence);
+    }
+
+    /// Panics if a test armed `at` (outside the lock, as a bug in the transport would).
+    pub(crate) fn test_hook(&self, at: crate::machine::TestHook) {
+        if self.lock().machine.take_test_hook(at) {
+            panic!("injected panic at {at:?} (test hook)");
+        }
+    }
+
+    /// Arms a [`crate::machine::TestHook`]: the next pass through it panics.
+    #[cfg(test)]
+    pub(crate) fn inject_panic(&self, at: crate::machine::TestHook) {
+        self.lock().machine.panic_at = Some(at);
     }
 }
 

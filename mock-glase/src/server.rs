@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::http::{AppState, router};
 use crate::mock::Mock;
+use crate::supervise::{AbortOnDrop, supervise};
 
 /// The timer sleeps until the next deadline, but never longer than this (the clock can
 /// be moved, and new deadlines appear) nor shorter than [`TIMER_MIN`] (so a burst of
@@ -26,7 +27,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(AppState { mock: mock.clone(), public_url });
-    let timer = tokio::spawn(deadline_timer(mock));
+    let timer_mock = mock.clone();
+    let timer = tokio::spawn(supervise(mock, "the deadline timer", move || deadline_timer(timer_mock.clone())));
     // Dropping the guard (on any return path) stops the timer.
     let _timer_guard = AbortOnDrop(timer);
     let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
@@ -87,17 +89,9 @@ impl RunningServer {
     }
 }
 
-#[derive(Debug)]
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 async fn deadline_timer(mock: Mock) {
     loop {
+        mock.test_hook(crate::machine::TestHook::TimerTick);
         let next = mock.expire_due();
         let now = mock.now();
         let sleep = next.map_or(TIMER_MAX, |at| at.since(now)).clamp(TIMER_MIN, TIMER_MAX);

@@ -67,6 +67,7 @@ impl From<CustomerError> for ApiError {
             | CustomerError::MalformedUnattendedQr { .. }
             | CustomerError::UnattendedQr(_)
             | CustomerError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
+            CustomerError::SystemError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::CONFLICT,
         };
         Self(status, error.to_string())
