@@ -26,6 +26,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod journal;
+mod listen;
 pub mod machine;
 pub mod mock;
 pub mod notify;

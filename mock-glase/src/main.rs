@@ -204,6 +204,7 @@ async fn serve(args: Args, config: Config) -> anyhow::Result<()> {
         TcpListener::bind(args.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr()?;
     print_banner(&mock, local, args.public_url.as_deref());
+    warn_if_descriptors_short(config.server.max_connections);
     mock_glase::server::run(listener, mock, args.public_url, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
@@ -240,6 +241,32 @@ fn print_banner(mock: &Mock, addr: SocketAddr, public_url: Option<&str>) {
         humantime::format_duration(d.report_ready_delay),
         config.deadline_scale
     );
+}
+
+/// Descriptors the mock needs besides its client connections (listener, outbound calls,
+/// the runtime's own).
+const SPARE_DESCRIPTORS: u64 = 100;
+
+/// Warns when the process may open fewer files than `server.max_connections` needs: the
+/// limit would then be the operating system's, reached with an error instead of a wait.
+fn warn_if_descriptors_short(max_connections: usize) {
+    let Some(soft) = open_files_limit() else { return };
+    let needed = max_connections as u64 + SPARE_DESCRIPTORS;
+    if soft < needed {
+        tracing::warn!(
+            soft_limit = soft,
+            max_connections,
+            "the open-files limit is below server.max_connections + {SPARE_DESCRIPTORS}; raise it (ulimit -n {needed}) \
+             or lower server.max_connections"
+        );
+    }
+}
+
+/// The soft open-files limit, where the system tells it (`/proc/self/limits` on Linux).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
 }
 
 fn init_tracing(format: LogFormat, default_level: &str) {

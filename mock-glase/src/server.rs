@@ -1,4 +1,5 @@
-//! Serving: bind, run the router and the deadline timer, shut down gracefully.
+//! Serving: bind, run the router (on connections limited as `listen` describes) and the
+//! deadline timer, shut down gracefully.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,7 +20,7 @@ const TIMER_MIN: Duration = Duration::from_millis(5);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves `mock` on `listener` until `shutdown` completes, then drains for at most
-/// [`DRAIN_TIMEOUT`].
+/// [`DRAIN_TIMEOUT`]. Connections are limited per the configuration's `[server]`.
 pub async fn run(
     listener: TcpListener,
     mock: Mock,
@@ -27,26 +28,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(AppState { mock: mock.clone(), public_url });
+    let limits = mock.config().server;
     let timer_mock = mock.clone();
     let timer = tokio::spawn(supervise(mock, "the deadline timer", move || deadline_timer(timer_mock.clone())));
     // Dropping the guard (on any return path) stops the timer.
     let _timer_guard = AbortOnDrop(timer);
-    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = drain_tx.send(());
-    });
-    let serve = tokio::spawn(async move { serve.await });
-    tokio::select! {
-        result = serve => result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-        () = async {
-            let _ = drain_rx.await;
-            tokio::time::sleep(DRAIN_TIMEOUT).await;
-        } => {
-            tracing::warn!("connections still open after the drain period; closing them");
-            Ok(())
-        }
-    }
+    crate::listen::serve(listener, app, limits, DRAIN_TIMEOUT, shutdown).await;
+    Ok(())
 }
 
 /// Binds `addr` and serves in a background task: for tests and embedding. The server

@@ -25,9 +25,32 @@ pub const SOAP_PATHS: &[&str] = &["/extclientproxy/service/v2", "/soap/merchant/
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let max_body = state.mock.config().max_body_bytes;
+    let mock = state.mock.clone();
     Router::new()
         .merge(soap::routes(max_body))
         .nest("/control", control::routes())
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(mock, catch_panics))
+}
+
+/// A handler that panics (a bug) answers 500 and is journaled, instead of dropping the
+/// connection with no trace. Panics inside the state machine are caught closer, under
+/// the lock (see `Mock`); this catches the rest of the transport.
+async fn catch_panics(
+    axum::extract::State(mock): axum::extract::State<Mock>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures_util::FutureExt;
+    let path = request.uri().path().to_owned();
+    match std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(payload) => {
+            let message = crate::supervise::panic_message(&*payload);
+            mock.note_panic(&format!("the handler of {path}"), &message, None, "answered HTTP 500");
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error (journaled)\n").into_response()
+        }
+    }
 }

@@ -5,8 +5,10 @@
 //! - [`bounds`]: control and command-line inputs beyond what the mock can represent.
 //! - [`outbound`]: answers that never end, and redirects, from createPurchase and
 //!   notification endpoints.
+//! - [`server`]: slow, half-open and idle clients, and clients that stop reading.
 #![allow(clippy::unwrap_used)] // test code: a failed setup or assertion should panic loudly
 
 mod bounds;
 mod outbound;
+mod server;
 mod support;
