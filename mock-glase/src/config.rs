@@ -46,6 +46,10 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// Limits on the connections clients open to the mock.
     pub server: ServerConfig,
+    /// When set, every `/control/…` call must carry `Authorization: Bearer <token>`
+    /// **[decision]**: the control API can pay, inject faults and move the clock. SOAP,
+    /// the WSDL and `/healthz` stay open (SOAP has its own principals).
+    pub control_token: Option<String>,
     /// How much finished business the state machine keeps in memory.
     pub retention: RetentionConfig,
 }
@@ -337,6 +341,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             outbound: OutboundConfig::default(),
             server: ServerConfig::default(),
+            control_token: None,
             retention: RetentionConfig::default(),
         }
     }
@@ -469,6 +474,9 @@ impl Config {
         }
         if config.ups.default_amount <= Decimal::ZERO {
             problems.push("ups.default_amount must be positive".to_owned());
+        }
+        if config.control_token.as_deref().is_some_and(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace)) {
+            problems.push("control_token must be non-empty and without spaces".to_owned());
         }
         if config.server.max_connections == 0 {
             problems.push("server.max_connections must be at least 1".to_owned());

@@ -98,6 +98,12 @@ struct Args {
     #[arg(long)]
     deadline_scale: Option<f64>,
 
+    /// Require `Authorization: Bearer TOKEN` on the control API (overrides the config's
+    /// `control_token`). Without one, anyone who can reach the port can pay, inject faults
+    /// and move the clock.
+    #[arg(long, value_name = "TOKEN", env = "GLASE_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
+
     /// Base URL clients reach the mock at, used in the WSDL's soap:address
     /// (default: from each request's Host header).
     #[arg(long)]
@@ -194,6 +200,9 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
     if let Some(scale) = args.deadline_scale {
         config.deadline_scale = scale;
     }
+    if let Some(token) = &args.control_token {
+        config.control_token = Some(token.clone());
+    }
     Ok(config)
 }
 
@@ -216,7 +225,8 @@ fn print_banner(mock: &Mock, addr: SocketAddr, public_url: Option<&str>) {
     println!("mock-glase listening on {base}");
     println!("  SOAP endpoint   {base}/extclientproxy/service/v2   (also {base}/soap/merchant/cashregister-2)");
     println!("  WSDL            {base}/extclientproxy/service/v2?wsdl");
-    println!("  control API     {base}/control/info");
+    let auth = if config.control_token.is_some() { "bearer token required" } else { "no authentication" };
+    println!("  control API     {base}/control/info   ({auth})");
     for r in &config.resellers {
         println!(
             "  reseller        id {} / userId {} / password {}  currency {}  merchantId {}",

@@ -126,6 +126,9 @@ impl Notifier {
     /// Delivers one notification (after `delay`, if any), retrying on failure, and
     /// journals every attempt. Returns once it was delivered or given up.
     pub async fn deliver(&self, mock: &Mock, notification: &Notification, delay: Option<Duration>) {
+        if refuse(mock, notification) {
+            return;
+        }
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
@@ -142,7 +145,9 @@ impl Notifier {
 
     /// One attempt, no retries (early notifications, which must not hold up an answer).
     pub async fn deliver_once(&self, mock: &Mock, notification: &Notification) {
-        self.attempt(mock, notification, 1, true).await;
+        if !refuse(mock, notification) {
+            self.attempt(mock, notification, 1, true).await;
+        }
     }
 
     /// POSTs once and journals the outcome; `true` if it was delivered.
@@ -169,6 +174,57 @@ impl Notifier {
     }
 }
 
+/// Journals and returns `true` when a notification must not be sent (see
+/// [`forbidden_notification_path`]).
+fn refuse(mock: &Mock, notification: &Notification) -> bool {
+    let Some(segment) = forbidden_notification_path(&notification.url) else { return false };
+    tracing::warn!(invoice = %notification.invoice, url = %notification.url, "notification refused: a {segment} path");
+    let outcome = format!(
+        "not sent: the notificationUrl's path has a /{segment}/ segment, which names a test or control endpoint, not a merchant's callback"
+    );
+    mock.record_notification(notification, 0, outcome, None, true);
+    true
+}
+
+/// Path segments a notification is never POSTed to **[decision]**: `control` (this mock's
+/// control API) and `driver` (the machine and shop drivers of spec section 8). A
+/// notificationUrl is the integrator's input: without this, one pointing at
+/// `http://127.0.0.1:7071/driver/machines/m-1/out-of-service` had the mock take a machine
+/// out of service. Notifications carry no body, but some driver and control calls need none.
+pub fn forbidden_notification_path(url: &str) -> Option<&'static str> {
+    let parsed = reqwest::Url::parse(url.trim()).ok()?;
+    // Url::parse has already resolved `.` and `..`; %-escapes are decoded here, since a
+    // server routes `/%64river/` like `/driver/`.
+    let path = percent_decoded(parsed.path()).to_ascii_lowercase();
+    path.split('/').find_map(|segment| match segment {
+        "control" => Some("control"),
+        "driver" => Some("driver"),
+        _ => None,
+    })
+}
+
+/// `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                // Two hex digits: at most 255.
+                out.push(u8::try_from(high * 16 + low).unwrap_or(b'%'));
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// An error with its causes, `a: b: c` (what `{:#}` prints for anyhow errors).
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -179,4 +235,31 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_to_control_and_driver_paths_are_refused() {
+        for url in [
+            "http://127.0.0.1:7071/driver/machines/machine-1/out-of-service",
+            "http://127.0.0.1:7070/control/customer/confirm",
+            "http://127.0.0.1:7070/CONTROL/clock/advance",
+            "http://127.0.0.1:7071/%64river/machines/m/vend",
+            "http://127.0.0.1:7071/shop/../driver/shop/close",
+            "http://shop.example/api/driver/shop/close",
+        ] {
+            assert!(forbidden_notification_path(url).is_some(), "{url}");
+        }
+        for url in [
+            "http://127.0.0.1:7071/seqr/notify?token=abc",
+            "https://shop.example/notify/driver-updates",
+            "https://shop.example/controller/notify",
+            "https://shop.example/notify?next=/driver/",
+        ] {
+            assert_eq!(forbidden_notification_path(url), None, "{url}");
+        }
+    }
 }

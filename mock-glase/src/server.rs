@@ -27,6 +27,7 @@ pub async fn run(
     public_url: Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    warn_if_exposed(&listener, &mock);
     let app = router(AppState { mock: mock.clone(), public_url });
     let limits = mock.config().server;
     let timer_mock = mock.clone();
@@ -35,6 +36,24 @@ pub async fn run(
     let _timer_guard = AbortOnDrop(timer);
     crate::listen::serve(listener, app, limits, DRAIN_TIMEOUT, shutdown).await;
     Ok(())
+}
+
+/// Warns when the mock listens beyond loopback with its control API open.
+fn warn_if_exposed(listener: &TcpListener, mock: &Mock) {
+    if let Ok(addr) = listener.local_addr()
+        && exposed_without_token(addr, mock.config().control_token.as_deref())
+    {
+        tracing::warn!(
+            %addr,
+            "listening beyond loopback with no control token: anyone who can reach this port can pay invoices, \
+             inject faults and move the clock through /control; set --control-token (GLASE_CONTROL_TOKEN)"
+        );
+    }
+}
+
+/// Whether `addr` is reachable from other machines while the control API is open.
+fn exposed_without_token(addr: SocketAddr, token: Option<&str>) -> bool {
+    token.is_none() && !addr.ip().is_loopback()
 }
 
 /// Binds `addr` and serves in a background task: for tests and embedding. The server
@@ -84,5 +103,21 @@ async fn deadline_timer(mock: Mock) {
         let now = mock.now();
         let sleep = next.map_or(TIMER_MAX, |at| at.since(now)).clamp(TIMER_MIN, TIMER_MAX);
         tokio::time::sleep(sleep).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_non_loopback_address_without_a_token_is_exposed() {
+        let addr = |text: &str| text.parse::<SocketAddr>().expect("an address literal");
+        assert!(exposed_without_token(addr("0.0.0.0:7070"), None));
+        assert!(exposed_without_token(addr("[::]:7070"), None));
+        assert!(exposed_without_token(addr("192.168.1.5:7070"), None));
+        assert!(!exposed_without_token(addr("0.0.0.0:7070"), Some("secret")));
+        assert!(!exposed_without_token(addr("127.0.0.1:7070"), None));
+        assert!(!exposed_without_token(addr("[::1]:7070"), None));
     }
 }

@@ -48,6 +48,10 @@ impl ApiError {
     pub fn bad(text: impl Into<String>) -> Self {
         Self(StatusCode::BAD_REQUEST, text.into())
     }
+
+    pub fn unauthorized(text: impl Into<String>) -> Self {
+        Self(StatusCode::UNAUTHORIZED, text.into())
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -140,7 +140,7 @@ async fn same_origin_redirects_are_followed_only_when_configured_and_only_there(
 // ---- notifications ----
 
 /// Issues an IMMEDIATE_DEBIT invoice over SOAP (through the library) with a notificationUrl.
-async fn issue(h: &Harness, notification_url: &str) -> String {
+pub async fn issue(h: &Harness, notification_url: &str) -> String {
     let amount = Some(Amount::new(Decimal::new(500, 2), "EUR"));
     let request = Request::SendInvoice(SendInvoice {
         context: Some(ClientContext::for_terminal("demo-terminal", "demo1234", "hostile-tests", "h-1")),
