@@ -62,7 +62,9 @@ pub(crate) async fn serve(
     tokio::pin!(shutdown);
     loop {
         // Finished connections are reaped as they end, so the set holds only live ones.
-        while connections.try_join_next().is_some() {}
+        while let Some(ended) = connections.try_join_next() {
+            log_panic(ended);
+        }
         let permit = match permits.clone().try_acquire_owned() {
             Ok(permit) => {
                 if std::mem::take(&mut at_limit) {
@@ -83,7 +85,10 @@ pub(crate) async fn serve(
                         Ok(permit) => permit,
                         Err(_) => break, // never closed; a closed semaphore would mean stop
                     },
-                    Some(_) = connections.join_next() => continue,
+                    Some(ended) = connections.join_next() => {
+                        log_panic(ended);
+                        continue;
+                    }
                     () = &mut shutdown => break,
                 }
             }
@@ -123,6 +128,17 @@ pub(crate) async fn serve(
     let drained = tokio::time::timeout(drain, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!(open = connections.len(), "connections still open after the drain period; closing them");
+    }
+}
+
+/// A connection task that panicked (hyper itself; handlers' panics are answered with a
+/// 500 by the router) is logged: it cost that one connection.
+fn log_panic(ended: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = ended
+        && error.is_panic()
+    {
+        let message = crate::supervise::panic_message(&*error.into_panic());
+        tracing::error!(message, "a connection task panicked (a bug); that connection was closed");
     }
 }
 
