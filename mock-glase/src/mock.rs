@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::clock::{Clock, ClockError, Timestamp};
 use crate::config::{Config, ConfigError, Dialect, LimitError, ResellerConfig, TerminalConfig};
-use crate::journal::{Entry, Filter, Journal, Record, Tags};
+use crate::journal::{Entry, Filter, Journal, Page, Record, Tags};
 use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
 use crate::machine::{
@@ -641,8 +641,16 @@ impl Mock {
         list
     }
 
+    /// Journal entries matching `filter`, as owned copies (for tests and library users;
+    /// they copy every entry they return, under the lock).
     pub fn journal(&self, filter: &Filter) -> Vec<Entry> {
         self.lock().journal.query(filter)
+    }
+
+    /// A page of shared journal entries (see [`Journal::page`]): cheap under the lock,
+    /// serialized by the caller after it.
+    pub fn journal_page(&self, filter: &Filter, until: Option<u64>, budget: usize) -> Page {
+        self.lock().journal.page(filter, until, budget)
     }
 
     /// (entries kept, entries dropped, last sequence number).
