@@ -793,18 +793,20 @@ impl Mock {
         action: impl FnOnce(&mut Machine) -> Result<(R, Effects), CustomerError>,
     ) -> Result<(R, Effects), CustomerError> {
         let (expired, result) = self.guarded_action(core, now, what, action);
-        let (value, fx) = match result {
-            Ok(done) => done?,
-            Err(message) => {
-                // The deadlines that fired are journaled even though the action failed.
-                core.push_effects(now, None, None, &expired);
-                self.deliver(expired.notifications);
-                return Err(CustomerError::SystemError(message));
+        let error = match result {
+            Ok(Ok((value, fx))) => {
+                let mut effects = expired;
+                effects.append(fx);
+                return Ok((value, effects));
             }
+            Ok(Err(error)) => error,
+            Err(message) => CustomerError::SystemError(message),
         };
-        let mut effects = expired;
-        effects.append(fx);
-        Ok((value, effects))
+        // The deadlines that fired are journaled and notified even though the action
+        // was refused.
+        core.push_effects(now, None, None, &expired);
+        self.deliver(expired.notifications);
+        Err(error)
     }
 
     /// Journals and logs a panic (the lock is held).
@@ -924,6 +926,39 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+
+    #[test]
+    fn deadlines_that_fire_before_a_refused_customer_action_are_still_journaled() {
+        let clock = ManualClock::new(Timestamp(1_700_000_000_000));
+        let mock = Mock::new(&Config::default(), Arc::new(clock.clone())).expect("valid config");
+        let request = Request::SendInvoice(SendInvoice {
+            context: Some(ClientContext::for_terminal("demo-terminal", "demo1234", "test", "t-1")),
+            invoice: Some(glase_protocol::Invoice {
+                total_amount: Some(glase_protocol::Amount::new(Decimal::ONE, "EUR")),
+                ..glase_protocol::Invoice::default()
+            }),
+            ..SendInvoice::default()
+        });
+        let mut body = Vec::new();
+        encode_request(&request, &mut body);
+        mock.apply_soap("/extclientproxy/service/v2", &body);
+        let reference = mock.invoices(None)[0].reference.to_string();
+        mock.confirm(&reference, None, None).expect("confirm");
+        clock.advance(Duration::from_secs(20));
+        // The customer scans an invoice that does not exist: refused, but the payment's
+        // status deadline fell due first, and its reversal is on record.
+        assert!(mock.scan("HTTP://SEQR.SE/R999", None).is_err());
+        assert_eq!(mock.invoice(&reference).expect("kept").record.status, glase_protocol::InvoiceStatus::Canceled);
+        let reversed = mock.journal(&Filter { invoice: Some(reference), ..Filter::default() }).into_iter().any(|e| {
+            matches!(
+                e.record,
+                Record::Machine {
+                    event: crate::machine::Event::Transition { to: glase_protocol::InvoiceStatus::Canceled, .. }
+                }
+            )
+        });
+        assert!(reversed, "the reversal was not journaled");
+    }
 
     #[test]
     fn the_journal_stays_within_its_byte_limit_under_load() {
