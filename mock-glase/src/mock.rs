@@ -231,7 +231,8 @@ impl Mock {
             .or_else(|| request.ers_reference().and_then(|ers| core.machine.invoice_of_ers(ers)))
             .map(str::to_owned);
         let claimed = crate::machine::auth::claimed_terminal(request.context());
-        let (expired, applied) = self.guarded_action(&mut core, now, op, |machine| machine.apply(&request, now));
+        let (expired, applied) =
+            self.guarded_action(&mut core, now, op, invoice.as_deref(), |machine| machine.apply(&request, now));
         let mut outcome = match applied {
             Ok(outcome) => outcome,
             // A bug (journaled by `guarded_action`): the request is refused as Glase
@@ -768,17 +769,19 @@ impl Mock {
 
     /// Fires due deadlines ([`Self::expire_guarded`]), then runs `action` on the machine,
     /// guarded: a panic is journaled and logged, and comes back as `Err`.
+    /// `invoice` is what the action is about, to file a panic under.
     fn guarded_action<R>(
         &self,
         core: &mut Core,
         now: Timestamp,
         what: &str,
+        invoice: Option<&str>,
         action: impl FnOnce(&mut Machine) -> R,
     ) -> (Effects, Result<R, String>) {
         let expired = self.expire_guarded(core, now);
         let result = guarded(|| action(&mut core.machine));
         if let Err(message) = &result {
-            self.journal_panic(core, now, what, message, None, "it was refused");
+            self.journal_panic(core, now, what, message, invoice, "it was refused");
         }
         (expired, result)
     }
@@ -792,7 +795,7 @@ impl Mock {
         what: &str,
         action: impl FnOnce(&mut Machine) -> Result<(R, Effects), CustomerError>,
     ) -> Result<(R, Effects), CustomerError> {
-        let (expired, result) = self.guarded_action(core, now, what, action);
+        let (expired, result) = self.guarded_action(core, now, what, None, action);
         let error = match result {
             Ok(Ok((value, fx))) => {
                 let mut effects = expired;

@@ -117,6 +117,8 @@ async fn a_panic_in_refund_payment_answers_90_is_journaled_and_changes_nothing()
     assert_eq!(journaled.len(), 1, "{journaled:?}");
     let Record::Control { detail, .. } = &journaled[0].record else { unreachable!("filtered") };
     assert!(detail.contains("refundPayment panicked: injected panic at RefundPayment"), "{detail}");
+    assert_eq!(journaled[0].invoice.as_deref(), Some(reference.as_str()), "filed under the payment's invoice");
+    assert_eq!(journaled[0].merchant.as_deref(), Some(demo::MERCHANT_ID));
     // The SOAP exchange itself is on record too, with the answer sent.
     let codes: Vec<Option<i32>> = mock
         .journal(&Filter { invoice: Some(reference.clone()), ..Filter::default() })
