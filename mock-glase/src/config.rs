@@ -42,6 +42,14 @@ pub struct Config {
     pub notifications: NotificationConfig,
     /// Outbound HTTPS (createPurchase, notifications).
     pub tls: TlsConfig,
+    /// Limits on every call the mock makes to a merchant (createPurchase, notifications).
+    pub outbound: OutboundConfig,
+    /// Limits on the connections clients open to the mock.
+    pub server: ServerConfig,
+    /// When set, every `/control/…` call must carry `Authorization: Bearer <token>`
+    /// **[decision]**: the control API can pay, inject faults and move the clock. SOAP,
+    /// the WSDL and `/healthz` stay open (SOAP has its own principals).
+    pub control_token: Option<String>,
     /// How much finished business the state machine keeps in memory.
     pub retention: RetentionConfig,
 }
@@ -108,6 +116,83 @@ impl Default for NotificationConfig {
     fn default() -> Self {
         Self { attempts: 3, retry_delay: Duration::from_secs(1), timeout: Duration::from_secs(5), on_reversal: true }
     }
+}
+
+/// Limits on every call the mock makes to a merchant **[decision]**. The systems under
+/// test are buggy by definition: an answer that never ends, or a redirect to somewhere
+/// else, must cost the mock nothing and be on record as the merchant's fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Largest answer body the mock reads, in bytes. A createPurchase answer beyond it is a
+    /// protocol violation: the mock stops reading and closes the connection. Notification
+    /// answers are never read (only their status counts).
+    pub max_answer_bytes: usize,
+    /// Which redirects outbound calls follow: none (default; a 3xx is the answer) or only
+    /// those to the same origin (scheme, host and port), at most [`MAX_REDIRECTS`].
+    pub redirects: Redirects,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        // A createPurchase answer is a one-line JSON object; 64 KiB is also what the
+        // journal keeps of a body.
+        Self { max_answer_bytes: 64 * 1024, redirects: Redirects::None }
+    }
+}
+
+/// Limits on the connections clients open to the mock **[decision]**: without them 1000
+/// slowloris connections were held for 90 s, and 20 000 half-open ones used up the file
+/// descriptors until the mock stopped answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// A client must send a request's complete headers within this, counted from when the
+    /// mock starts waiting for them: on a new connection, and on a kept-alive connection
+    /// after the previous answer, so it is also how long an idle connection stays open.
+    /// An answer being streamed (the journal's Server-Sent Events, a long-poll) is not
+    /// idle.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive completely within this, from its first byte.
+    #[serde(with = "humantime_serde")]
+    pub body_read_timeout: Duration,
+    /// Longest an answer may wait for the client to take more of it (a client that stops
+    /// reading); the connection is then closed.
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
+    /// Connections served at once. Beyond it the mock stops accepting (new connections
+    /// wait in the operating system's listen backlog) and logs it once, until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            // Well inside the usual 1024-descriptor soft limit once the journal, the
+            // outbound calls and the listener have theirs.
+            max_connections: 900,
+        }
+    }
+}
+
+/// Hops a same-origin redirect chain may take.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Which redirects outbound calls follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Redirects {
+    /// A 3xx answer is the answer: for createPurchase a violation, for a notification a
+    /// failed attempt.
+    #[default]
+    None,
+    /// Follow redirects to the same scheme, host and port only (a 307 re-POSTs the body,
+    /// so it must not leave the merchant's server).
+    SameOrigin,
 }
 
 /// Extra trust for outbound HTTPS, e.g. a reseller's self-signed test certificate.
@@ -254,6 +339,9 @@ impl Default for Config {
             ups: UpsConfig::default(),
             notifications: NotificationConfig::default(),
             tls: TlsConfig::default(),
+            outbound: OutboundConfig::default(),
+            server: ServerConfig::default(),
+            control_token: None,
             retention: RetentionConfig::default(),
         }
     }
@@ -359,8 +447,8 @@ impl Config {
             }
         }
         for customer in &config.customers {
-            if customer.balance.is_sign_negative() {
-                problems.push(format!("customer {:?}: balance must not be negative", customer.msisdn));
+            if let Err(error) = check_balance(customer.balance) {
+                problems.push(format!("customer {:?}: {error}", customer.msisdn));
             }
         }
         if let Some(msisdn) = &config.default_customer
@@ -378,11 +466,32 @@ impl Config {
                 problems.push(format!("reseller {:?}: {problem}", reseller.id));
             }
         }
-        if !(config.deadline_scale.is_finite() && config.deadline_scale > 0.0) {
-            problems.push(format!("deadline_scale must be a positive number, not {}", config.deadline_scale));
+        if let Err(error) = check_deadline_scale(config.deadline_scale) {
+            problems.push(error.to_string());
+        }
+        if let Err(error) = config.deadlines.check() {
+            problems.push(error.to_string());
         }
         if config.ups.default_amount <= Decimal::ZERO {
             problems.push("ups.default_amount must be positive".to_owned());
+        }
+        if config.control_token.as_deref().is_some_and(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace)) {
+            problems.push("control_token must be non-empty and without spaces".to_owned());
+        }
+        if config.server.max_connections == 0 {
+            problems.push("server.max_connections must be at least 1".to_owned());
+        }
+        for (what, value) in [
+            ("server.header_read_timeout", config.server.header_read_timeout),
+            ("server.body_read_timeout", config.server.body_read_timeout),
+            ("server.write_timeout", config.server.write_timeout),
+        ] {
+            if value.is_zero() {
+                problems.push(format!("{what} must be longer than 0"));
+            }
+        }
+        if config.outbound.max_answer_bytes == 0 {
+            problems.push("outbound.max_answer_bytes must be at least 1".to_owned());
         }
         if config.notifications.attempts == 0 {
             problems.push("notifications.attempts must be at least 1".to_owned());
@@ -399,6 +508,64 @@ impl Config {
             ));
         }
         if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems.join("; "))) }
+    }
+}
+
+/// The largest deadline scale **[decision]**: 100× slower deadlines are plenty to step
+/// through a flow in a debugger, and keep every deadline within 100 years of now (see
+/// [`crate::clock`]). `Duration::mul_f64` panics on overflow, which `1e300` used to reach.
+pub const MAX_DEADLINE_SCALE: f64 = 100.0;
+
+/// The longest each configured Glase-side deadline may be **[decision]**: a year
+/// (humantime's `1year`, 365.25 days, so it prints as such).
+pub const MAX_DEADLINE: Duration = Duration::from_secs(31_557_600);
+
+/// The largest wallet balance the configuration and the control API accept
+/// **[decision]**: 10^15. Far beyond any test, and far below `Decimal::MAX` (about
+/// 7.9 × 10^28), so crediting money back to a wallet cannot overflow in practice; the
+/// state machine still checks every sum (see `machine::wallet`).
+pub const MAX_BALANCE: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0);
+
+/// An input outside the bounds the mock accepts.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimitError {
+    // `{0:?}`: Debug prints 1e300 as such, Display as 301 digits.
+    #[error("deadline scale must be a positive number of at most {MAX_DEADLINE_SCALE}, not {0:?}")]
+    DeadlineScale(f64),
+    #[error("balance must be between 0 and {MAX_BALANCE}, not {0}")]
+    Balance(Decimal),
+    #[error("{what} must be at most {max}, not {value}", max = humantime::format_duration(MAX_DEADLINE), value = humantime::format_duration(*value))]
+    Deadline { what: &'static str, value: Duration },
+}
+
+/// A deadline scale is positive, finite and at most [`MAX_DEADLINE_SCALE`].
+pub fn check_deadline_scale(factor: f64) -> Result<(), LimitError> {
+    if factor.is_finite() && factor > 0.0 && factor <= MAX_DEADLINE_SCALE {
+        Ok(())
+    } else {
+        Err(LimitError::DeadlineScale(factor))
+    }
+}
+
+/// A balance is between 0 and [`MAX_BALANCE`].
+pub fn check_balance(balance: Decimal) -> Result<(), LimitError> {
+    if balance.is_sign_negative() || balance > MAX_BALANCE { Err(LimitError::Balance(balance)) } else { Ok(()) }
+}
+
+impl Deadlines {
+    /// Each deadline is at most [`MAX_DEADLINE`].
+    pub fn check(&self) -> Result<(), LimitError> {
+        for (what, value) in [
+            ("deadlines.status_deadline", self.status_deadline),
+            ("deadlines.reservation_timeout", self.reservation_timeout),
+            ("deadlines.report_ready_delay", self.report_ready_delay),
+        ] {
+            if value > MAX_DEADLINE {
+                return Err(LimitError::Deadline { what, value });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -516,6 +683,28 @@ mod tests {
         assert!(check_create_purchase_url("https://shop.example/seqr/purchase").is_err());
         assert!(check_create_purchase_url("ftp://shop.example/createPurchase").is_err());
         assert!(check_create_purchase_url("createPurchase").is_err());
+    }
+
+    #[test]
+    fn the_largest_balance_is_ten_to_the_fifteenth() {
+        assert_eq!(MAX_BALANCE, Decimal::from(1_000_000_000_000_000u64));
+    }
+
+    #[test]
+    fn out_of_bounds_scales_deadlines_and_balances_are_refused_with_the_bound() {
+        let mut config = Config { deadline_scale: 1e300, ..Config::default() };
+        config.deadlines.status_deadline = Duration::from_secs(400 * 24 * 3600);
+        config.customers.push(CustomerConfig {
+            msisdn: "1".into(),
+            pin: "1234".into(),
+            balance: Decimal::from(100_000_000_000_000_000_000u128),
+        });
+        let error = config.resolved().unwrap_err().to_string();
+        assert!(error.contains("deadline scale must be a positive number of at most 100, not 1e300"), "{error}");
+        assert!(error.contains("deadlines.status_deadline must be at most 1year"), "{error}");
+        assert!(error.contains("balance must be between 0 and 1000000000000000"), "{error}");
+        assert!(check_deadline_scale(100.0).is_ok() && check_deadline_scale(0.0001).is_ok());
+        assert!(check_deadline_scale(f64::NAN).is_err() && check_deadline_scale(0.0).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use reqwest::{Method, Url};
@@ -94,6 +94,10 @@ pub(crate) struct CustomerArgs {
     /// The app user acting (default: the mock's default customer; the demo's is 483344323423).
     #[arg(long, global = true, env = "GLASE_CUSTOMER_MSISDN")]
     msisdn: Option<String>,
+
+    /// The mock's control token, when it was started with one (sent as a bearer token).
+    #[arg(long, global = true, value_name = "TOKEN", env = "GLASE_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
 
     /// Print the mock's JSON answer as received instead of a summary.
     #[arg(long, global = true)]
@@ -234,7 +238,7 @@ pub(crate) fn run(args: CustomerArgs) -> ExitCode {
 async fn execute(args: &CustomerArgs) -> Result<String, CliError> {
     let http = mock_glase::notify::http_client(REQUEST_TIMEOUT)
         .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
-    let control = Control { http, base: args.mock.clone() };
+    let control = Control { http, base: args.mock.clone(), token: args.control_token.clone() };
     let msisdn = args.msisdn.as_deref();
     let out = Output { json: args.json };
     match &args.action {
@@ -322,6 +326,7 @@ async fn default_customer(control: &Control) -> Result<String, CliError> {
 struct Control {
     http: reqwest::Client,
     base: Url,
+    token: Option<String>,
 }
 
 /// A successful answer: the text as received (for `--json`) and its parse.
@@ -354,6 +359,9 @@ impl Control {
 
     async fn call<B: Serialize>(&self, method: Method, url: Url, body: Option<&B>) -> Result<Answer, CliError> {
         let mut request = self.http.request(method, url.clone());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -486,7 +494,8 @@ impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Millis(ms) => {
-                write!(f, "{}", humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(*ms)))
+                // Clamped at year 9999: a saturated deadline must print, not fail.
+                f.write_str(&mock_glase::Timestamp(*ms).to_rfc3339_seconds())
             }
             Self::Text(text) => f.write_str(text),
         }
@@ -980,7 +989,11 @@ mod tests {
     use super::*;
 
     fn control(base: &str) -> Control {
-        Control { http: mock_glase::notify::http_client(REQUEST_TIMEOUT).unwrap(), base: parse_mock_url(base).unwrap() }
+        Control {
+            http: mock_glase::notify::http_client(REQUEST_TIMEOUT).unwrap(),
+            base: parse_mock_url(base).unwrap(),
+            token: None,
+        }
     }
 
     fn render<T: DeserializeOwned>(value: Value, show: impl FnOnce(T) -> String) -> String {

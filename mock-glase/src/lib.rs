@@ -7,7 +7,8 @@
 //! - [`journal`]: the bounded record of every message and transition.
 //! - [`mock`]: [`Mock`], the running mock as a library (lock, apply, journal, notify).
 //! - [`notify`]: notification delivery; [`http`]: the thin axum transport;
-//!   [`server`]: binding, the deadline timer and graceful shutdown.
+//!   [`server`]: binding, the deadline timer and graceful shutdown; `supervise`: what a
+//!   panic (a bug) leads to.
 //! - [`demo`]: the guided walkthrough behind `mock-glase demo`.
 //!
 //! ```no_run
@@ -25,10 +26,14 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod journal;
+mod listen;
 pub mod machine;
 pub mod mock;
 pub mod notify;
+#[cfg(test)]
+mod panic_tests;
 pub mod server;
+mod supervise;
 
 pub use clock::{Clock, ManualClock, OffsetClock, SystemClock, Timestamp};
 pub use config::Config;

@@ -98,6 +98,12 @@ struct Args {
     #[arg(long)]
     deadline_scale: Option<f64>,
 
+    /// Require `Authorization: Bearer TOKEN` on the control API (overrides the config's
+    /// `control_token`). Without one, anyone who can reach the port can pay, inject faults
+    /// and move the clock.
+    #[arg(long, value_name = "TOKEN", env = "GLASE_CONTROL_TOKEN", hide_env_values = true)]
+    control_token: Option<String>,
+
     /// Base URL clients reach the mock at, used in the WSDL's soap:address
     /// (default: from each request's Host header).
     #[arg(long)]
@@ -194,6 +200,9 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
     if let Some(scale) = args.deadline_scale {
         config.deadline_scale = scale;
     }
+    if let Some(token) = &args.control_token {
+        config.control_token = Some(token.clone());
+    }
     Ok(config)
 }
 
@@ -204,6 +213,7 @@ async fn serve(args: Args, config: Config) -> anyhow::Result<()> {
         TcpListener::bind(args.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr()?;
     print_banner(&mock, local, args.public_url.as_deref());
+    warn_if_descriptors_short(config.server.max_connections);
     mock_glase::server::run(listener, mock, args.public_url, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
@@ -215,7 +225,8 @@ fn print_banner(mock: &Mock, addr: SocketAddr, public_url: Option<&str>) {
     println!("mock-glase listening on {base}");
     println!("  SOAP endpoint   {base}/extclientproxy/service/v2   (also {base}/soap/merchant/cashregister-2)");
     println!("  WSDL            {base}/extclientproxy/service/v2?wsdl");
-    println!("  control API     {base}/control/info");
+    let auth = if config.control_token.is_some() { "bearer token required" } else { "no authentication" };
+    println!("  control API     {base}/control/info   ({auth})");
     for r in &config.resellers {
         println!(
             "  reseller        id {} / userId {} / password {}  currency {}  merchantId {}",
@@ -240,6 +251,32 @@ fn print_banner(mock: &Mock, addr: SocketAddr, public_url: Option<&str>) {
         humantime::format_duration(d.report_ready_delay),
         config.deadline_scale
     );
+}
+
+/// Descriptors the mock needs besides its client connections (listener, outbound calls,
+/// the runtime's own).
+const SPARE_DESCRIPTORS: u64 = 100;
+
+/// Warns when the process may open fewer files than `server.max_connections` needs: the
+/// limit would then be the operating system's, reached with an error instead of a wait.
+fn warn_if_descriptors_short(max_connections: usize) {
+    let Some(soft) = open_files_limit() else { return };
+    let needed = max_connections as u64 + SPARE_DESCRIPTORS;
+    if soft < needed {
+        tracing::warn!(
+            soft_limit = soft,
+            max_connections,
+            "the open-files limit is below server.max_connections + {SPARE_DESCRIPTORS}; raise it (ulimit -n {needed}) \
+             or lower server.max_connections"
+        );
+    }
+}
+
+/// The soft open-files limit, where the system tells it (`/proc/self/limits` on Linux).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
 }
 
 fn init_tracing(format: LogFormat, default_level: &str) {

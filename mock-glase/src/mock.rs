@@ -15,20 +15,21 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use glase_protocol::{Reply, SoapFault, decode_request, encode_fault, encode_response};
+use glase_protocol::{Reply, Response, ResultCode, SoapFault, decode_request, encode_fault, encode_response};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::clock::{Clock, Timestamp};
-use crate::config::{Config, ConfigError, Dialect, ResellerConfig, TerminalConfig};
-use crate::journal::{Entry, Filter, Journal, Record, Tags};
+use crate::clock::{Clock, ClockError, Timestamp};
+use crate::config::{Config, ConfigError, Dialect, LimitError, ResellerConfig, TerminalConfig};
+use crate::journal::{Entry, Filter, Journal, Page, Record, Tags};
 use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
 use crate::machine::{
     CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultTarget, InvoiceRecord, Machine,
-    Notification, Payment, TransportFault,
+    Notification, Outcome, Payment, SmolStr, TransportFault,
 };
-use crate::notify::{Notifier, error_chain, http_client_trusting};
+use crate::notify::{Notifier, ReadError, error_chain, outbound_client, read_capped};
+use crate::supervise::{guarded, spawn_reported};
 
 /// Longest request body kept verbatim in the journal; longer ones are cut (a 10 MB body
 /// is rejected before this point anyway).
@@ -151,9 +152,10 @@ impl Mock {
     /// Starts a mock from a configuration (demo entries merged in unless disabled).
     pub fn new(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
         let config = config.resolved()?;
-        let http = http_client_trusting(
+        let http = outbound_client(
             config.ups.timeout.max(config.notifications.timeout),
             config.tls.extra_ca_file.as_deref(),
+            &config.outbound,
         )?;
         let seed = config.reference_seed.unwrap_or_else(|| clock.now().as_millis());
         let journal = Journal::with_limits(config.journal_capacity, config.journal_max_bytes);
@@ -229,7 +231,26 @@ impl Mock {
             .or_else(|| request.ers_reference().and_then(|ers| core.machine.invoice_of_ers(ers)))
             .map(str::to_owned);
         let claimed = crate::machine::auth::claimed_terminal(request.context());
-        let outcome = core.machine.apply(&request, now);
+        let (expired, applied) =
+            self.guarded_action(&mut core, now, op, invoice.as_deref(), |machine| machine.apply(&request, now));
+        let mut outcome = match applied {
+            Ok(outcome) => outcome,
+            // A bug (journaled by `guarded_action`): the request is refused as Glase
+            // refuses what it cannot do **[decision]**.
+            Err(_) => Outcome {
+                reply: Reply::Response(Response::result(request.operation(), ResultCode::SYSTEM_ERROR)),
+                terminal: None,
+                effects: Effects::default(),
+                transport_fault: None,
+                merchant: core.machine.claimed_merchant(request.context()).map(SmolStr::from),
+            },
+        };
+        // Deadlines that fell due came first, as when `apply` fires them itself.
+        outcome.effects = {
+            let mut effects = expired;
+            effects.append(outcome.effects);
+            effects
+        };
         let terminal = outcome.terminal.map(String::from).or(claimed);
         let merchant = outcome.merchant.as_deref();
         // A sendInvoice names its invoice only in the answer; file the request under it too.
@@ -282,9 +303,14 @@ impl Mock {
             }
             return;
         };
+        let _enter = runtime.enter();
         for notification in notifications {
             let mock = self.clone();
-            runtime.spawn(async move { mock.deliver_now(&notification).await });
+            spawn_reported(
+                self.clone(),
+                "a notification delivery",
+                async move { mock.deliver_now(&notification).await },
+            );
         }
     }
 
@@ -374,8 +400,10 @@ impl Mock {
         drop(core);
         let mock = self.clone();
         let sent = notification.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { mock.inner.notifier.deliver(&mock, &sent, delay).await });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            spawn_reported(self.clone(), "a notification delivery", async move {
+                mock.inner.notifier.deliver(&mock, &sent, delay).await;
+            });
         }
         Ok(notification)
     }
@@ -410,7 +438,7 @@ impl Mock {
     pub fn scan(&self, qr: &str, msisdn: Option<&str>) -> Result<InvoiceView, CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let (reference, fx) = core.machine.scan(qr, msisdn, now)?;
+        let (reference, fx) = self.customer_action(&mut core, now, "scan", |m| m.scan(qr, msisdn, now))?;
         let view = view(&core.machine, &reference);
         self.finish(core, fx, now);
         view.ok_or(CustomerError::UnknownInvoice(reference))
@@ -427,7 +455,9 @@ impl Mock {
         let call = {
             let mut core = self.lock();
             let now = self.inner.clock.now();
-            let (call, fx) = core.machine.begin_purchase(merchant_id, token, msisdn, options, now)?;
+            let (call, fx) = self.customer_action(&mut core, now, "createPurchase", |m| {
+                m.begin_purchase(merchant_id, token, msisdn, options, now)
+            })?;
             core.push_effects(now, None, None, &fx);
             if call.url.to_ascii_lowercase().starts_with("http://") {
                 let detail = format!("createPurchase URL {} is plain http; production requires https", call.url);
@@ -444,7 +474,8 @@ impl Mock {
         let mut core = self.lock();
         let now = self.inner.clock.now();
         core.push_merchant(now, merchant_id, response_of(&call, &answer));
-        let (report, fx) = core.machine.finish_purchase(call.id, &answer, now)?;
+        let (report, fx) =
+            self.customer_action(&mut core, now, "createPurchase", |m| m.finish_purchase(call.id, &answer, now))?;
         let invoice = match &report.outcome {
             crate::machine::ups::PurchaseOutcome::Accepted { invoice_reference } => {
                 view(&core.machine, invoice_reference)
@@ -486,17 +517,19 @@ impl Mock {
             .timeout(self.inner.config.ups.timeout)
             .body(call.body.clone());
         match request.send().await {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
                 let content_type = response
                     .headers()
                     .get(reqwest::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                match response.text().await {
-                    Ok(body) => PurchaseAnswer::Http { status, content_type, body },
-                    Err(error) if error.is_timeout() => PurchaseAnswer::Timeout,
-                    Err(error) => PurchaseAnswer::Failed(format!("reading the answer failed: {}", error_chain(&error))),
+                // The UPS timeout set above bounds the whole read, the cap its size.
+                match read_capped(&mut response, self.inner.config.outbound.max_answer_bytes).await {
+                    Ok(body) => PurchaseAnswer::Http { status, content_type, body: text_of(&body) },
+                    Err(ReadError::TooLarge(limit)) => PurchaseAnswer::TooLarge { status, content_type, limit },
+                    Err(ReadError::Read(error)) if error.is_timeout() => PurchaseAnswer::Timeout,
+                    Err(error) => PurchaseAnswer::Failed(error_chain(&error)),
                 }
             }
             Err(error) if error.is_timeout() => PurchaseAnswer::Timeout,
@@ -513,7 +546,8 @@ impl Mock {
     ) -> Result<(Confirmation, InvoiceView), CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let (confirmation, fx) = core.machine.confirm(reference, msisdn, pin, now)?;
+        let (confirmation, fx) =
+            self.customer_action(&mut core, now, "confirm", |m| m.confirm(reference, msisdn, pin, now))?;
         let view = view(&core.machine, reference);
         self.finish(core, fx, now);
         Ok((confirmation, view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))?))
@@ -523,7 +557,8 @@ impl Mock {
     pub fn cancel(&self, reference: &str, msisdn: Option<&str>) -> Result<InvoiceView, CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let fx = core.machine.customer_cancel(reference, msisdn, now)?;
+        let ((), fx) =
+            self.customer_action(&mut core, now, "cancel", |m| Ok(((), m.customer_cancel(reference, msisdn, now)?)))?;
         let view = view(&core.machine, reference);
         self.finish(core, fx, now);
         view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))
@@ -533,7 +568,7 @@ impl Mock {
     pub fn walk_away(&self, reference: &str) -> Result<InvoiceView, CustomerError> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let fx = core.machine.walk_away(reference, now)?;
+        let ((), fx) = self.customer_action(&mut core, now, "walkAway", |m| Ok(((), m.walk_away(reference, now)?)))?;
         let view = view(&core.machine, reference);
         self.finish(core, fx, now);
         view.ok_or_else(|| CustomerError::UnknownInvoice(reference.to_owned()))
@@ -607,8 +642,16 @@ impl Mock {
         list
     }
 
+    /// Journal entries matching `filter`, as owned copies (for tests and library users;
+    /// they copy every entry they return, under the lock).
     pub fn journal(&self, filter: &Filter) -> Vec<Entry> {
         self.lock().journal.query(filter)
+    }
+
+    /// A page of shared journal entries (see [`Journal::page`]): cheap under the lock,
+    /// serialized by the caller after it.
+    pub fn journal_page(&self, filter: &Filter, until: Option<u64>, budget: usize) -> Page {
+        self.lock().journal.page(filter, until, budget)
     }
 
     /// (entries kept, entries dropped, last sequence number).
@@ -657,22 +700,18 @@ impl Mock {
     }
 
     /// Moves virtual time forward and fires whatever fell due. `Err` if this mock's
-    /// clock cannot be moved.
-    pub fn advance_clock(&self, by: Duration) -> Result<Timestamp, String> {
-        if !self.inner.clock.advance(by) {
-            return Err("this mock's clock cannot be moved".to_owned());
-        }
+    /// clock cannot be moved, or not that far (see [`crate::clock::CLOCK_LIMIT`]).
+    pub fn advance_clock(&self, by: Duration) -> Result<Timestamp, ClockError> {
+        self.inner.clock.advance(by)?;
         self.note("advanceClock", format!("by {}", humantime::format_duration(by)), None);
         self.expire_due();
         Ok(self.now())
     }
 
-    /// Scales every Glase-side deadline armed from now on.
-    pub fn set_deadline_scale(&self, factor: f64) -> Result<(), String> {
-        if !(factor.is_finite() && factor > 0.0) {
-            return Err(format!("deadline scale must be a positive number, not {factor}"));
-        }
-        self.lock().machine.set_deadline_scale(factor);
+    /// Scales every Glase-side deadline armed from now on; `Err` (and nothing changes)
+    /// for a factor out of bounds.
+    pub fn set_deadline_scale(&self, factor: f64) -> Result<(), LimitError> {
+        self.lock().machine.set_deadline_scale(factor)?;
         self.note("setDeadlineScale", format!("{factor}"), None);
         Ok(())
     }
@@ -681,12 +720,131 @@ impl Mock {
     pub fn expire_due(&self) -> Option<Timestamp> {
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let fx = core.machine.expire(now);
+        let fx = self.expire_guarded(&mut core, now);
         let next = core.machine.next_deadline();
         if !fx.events.is_empty() {
             self.finish(core, fx, now);
         }
         next
+    }
+}
+
+impl Mock {
+    // ---- panics (see `supervise`) ----
+
+    /// Fires the deadlines due at `now` one at a time, each guarded: one whose handling
+    /// panics is dropped (it was taken off the queue) with the invoice left as it was,
+    /// and journaled; the others still fire.
+    fn expire_guarded(&self, core: &mut Core, now: Timestamp) -> Effects {
+        let mut fx = Effects::default();
+        loop {
+            let invoice = core.machine.due_invoice(now).cloned();
+            let mut one = Effects::default();
+            match guarded(|| core.machine.expire_one(now, &mut one)) {
+                Ok(true) => fx.append(one),
+                Ok(false) => break,
+                // What the failed deadline had noted so far belongs to a step not taken.
+                Err(message) => self.journal_panic(
+                    core,
+                    now,
+                    "a deadline",
+                    &message,
+                    invoice.as_deref(),
+                    "the deadline was dropped and the invoice left as it was",
+                ),
+            }
+        }
+        if let Err(message) = guarded(|| core.machine.enforce_retention()) {
+            self.journal_panic(
+                core,
+                now,
+                "retention",
+                &message,
+                None,
+                "finished invoices were not forgotten this time",
+            );
+        }
+        fx
+    }
+
+    /// Fires due deadlines ([`Self::expire_guarded`]), then runs `action` on the machine,
+    /// guarded: a panic is journaled and logged, and comes back as `Err`.
+    /// `invoice` is what the action is about, to file a panic under.
+    fn guarded_action<R>(
+        &self,
+        core: &mut Core,
+        now: Timestamp,
+        what: &str,
+        invoice: Option<&str>,
+        action: impl FnOnce(&mut Machine) -> R,
+    ) -> (Effects, Result<R, String>) {
+        let expired = self.expire_guarded(core, now);
+        let result = guarded(|| action(&mut core.machine));
+        if let Err(message) = &result {
+            self.journal_panic(core, now, what, message, invoice, "it was refused");
+        }
+        (expired, result)
+    }
+
+    /// [`Self::guarded_action`] for the customer's actions, whose effects start with the
+    /// deadlines that fell due (as when the machine fires them itself).
+    fn customer_action<R>(
+        &self,
+        core: &mut Core,
+        now: Timestamp,
+        what: &str,
+        action: impl FnOnce(&mut Machine) -> Result<(R, Effects), CustomerError>,
+    ) -> Result<(R, Effects), CustomerError> {
+        let (expired, result) = self.guarded_action(core, now, what, None, action);
+        let error = match result {
+            Ok(Ok((value, fx))) => {
+                let mut effects = expired;
+                effects.append(fx);
+                return Ok((value, effects));
+            }
+            Ok(Err(error)) => error,
+            Err(message) => CustomerError::SystemError(message),
+        };
+        // The deadlines that fired are journaled and notified even though the action
+        // was refused.
+        core.push_effects(now, None, None, &expired);
+        self.deliver(expired.notifications);
+        Err(error)
+    }
+
+    /// Journals and logs a panic (the lock is held).
+    fn journal_panic(
+        &self,
+        core: &mut Core,
+        now: Timestamp,
+        what: &str,
+        message: &str,
+        invoice: Option<&str>,
+        consequence: &str,
+    ) {
+        tracing::error!(what, invoice, message, consequence, "the mock panicked (a bug); it keeps serving");
+        let detail = format!("{what} panicked: {message}; {consequence}");
+        core.push(now, None, invoice, Record::Control { action: "panic".to_owned(), detail });
+    }
+
+    /// Journals and logs a panic of a background task (see `supervise`).
+    pub(crate) fn note_panic(&self, task: &str, message: &str, invoice: Option<&str>, consequence: &str) {
+        let mut core = self.lock();
+        let now = self.inner.clock.now();
+        self.journal_panic(&mut core, now, task, message, invoice, consequence);
+    }
+
+    /// Panics if a test armed `at` (outside the lock, as a bug in the transport would).
+    pub(crate) fn test_hook(&self, at: crate::machine::TestHook) {
+        if self.lock().machine.take_test_hook(at) {
+            panic!("injected panic at {at:?} (test hook)");
+        }
+    }
+
+    /// Arms a [`crate::machine::TestHook`]: the next pass through it panics.
+    #[cfg(test)]
+    pub(crate) fn inject_panic(&self, at: crate::machine::TestHook) {
+        self.lock().machine.panic_at = Some(at);
     }
 }
 
@@ -709,6 +867,12 @@ fn response_of(call: &PurchaseCall, answer: &PurchaseAnswer) -> Record {
         PurchaseAnswer::Http { status, content_type, body } => {
             (Some(*status), content_type.clone(), Some(journal_text(body.as_bytes())), None)
         }
+        PurchaseAnswer::TooLarge { status, content_type, limit } => (
+            Some(*status),
+            content_type.clone(),
+            None,
+            Some(format!("answer larger than {limit} bytes: stopped reading and closed the connection")),
+        ),
         PurchaseAnswer::Timeout => (None, None, None, Some("timed out".to_owned())),
         PurchaseAnswer::Failed(error) => (None, None, None, Some(error.clone())),
     };
@@ -765,6 +929,39 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
+
+    #[test]
+    fn deadlines_that_fire_before_a_refused_customer_action_are_still_journaled() {
+        let clock = ManualClock::new(Timestamp(1_700_000_000_000));
+        let mock = Mock::new(&Config::default(), Arc::new(clock.clone())).expect("valid config");
+        let request = Request::SendInvoice(SendInvoice {
+            context: Some(ClientContext::for_terminal("demo-terminal", "demo1234", "test", "t-1")),
+            invoice: Some(glase_protocol::Invoice {
+                total_amount: Some(glase_protocol::Amount::new(Decimal::ONE, "EUR")),
+                ..glase_protocol::Invoice::default()
+            }),
+            ..SendInvoice::default()
+        });
+        let mut body = Vec::new();
+        encode_request(&request, &mut body);
+        mock.apply_soap("/extclientproxy/service/v2", &body);
+        let reference = mock.invoices(None)[0].reference.to_string();
+        mock.confirm(&reference, None, None).expect("confirm");
+        clock.advance(Duration::from_secs(20));
+        // The customer scans an invoice that does not exist: refused, but the payment's
+        // status deadline fell due first, and its reversal is on record.
+        assert!(mock.scan("HTTP://SEQR.SE/R999", None).is_err());
+        assert_eq!(mock.invoice(&reference).expect("kept").record.status, glase_protocol::InvoiceStatus::Canceled);
+        let reversed = mock.journal(&Filter { invoice: Some(reference), ..Filter::default() }).into_iter().any(|e| {
+            matches!(
+                e.record,
+                Record::Machine {
+                    event: crate::machine::Event::Transition { to: glase_protocol::InvoiceStatus::Canceled, .. }
+                }
+            )
+        });
+        assert!(reversed, "the reversal was not journaled");
+    }
 
     #[test]
     fn the_journal_stays_within_its_byte_limit_under_load() {

@@ -1,4 +1,5 @@
-//! Serving: bind, run the router and the deadline timer, shut down gracefully.
+//! Serving: bind, run the router (on connections limited as `listen` describes) and the
+//! deadline timer, shut down gracefully.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::http::{AppState, router};
 use crate::mock::Mock;
+use crate::supervise::{AbortOnDrop, supervise};
 
 /// The timer sleeps until the next deadline, but never longer than this (the clock can
 /// be moved, and new deadlines appear) nor shorter than [`TIMER_MIN`] (so a burst of
@@ -18,33 +20,40 @@ const TIMER_MIN: Duration = Duration::from_millis(5);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves `mock` on `listener` until `shutdown` completes, then drains for at most
-/// [`DRAIN_TIMEOUT`].
+/// [`DRAIN_TIMEOUT`]. Connections are limited per the configuration's `[server]`.
 pub async fn run(
     listener: TcpListener,
     mock: Mock,
     public_url: Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    warn_if_exposed(&listener, &mock);
     let app = router(AppState { mock: mock.clone(), public_url });
-    let timer = tokio::spawn(deadline_timer(mock));
+    let limits = mock.config().server;
+    let timer_mock = mock.clone();
+    let timer = tokio::spawn(supervise(mock, "the deadline timer", move || deadline_timer(timer_mock.clone())));
     // Dropping the guard (on any return path) stops the timer.
     let _timer_guard = AbortOnDrop(timer);
-    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = drain_tx.send(());
-    });
-    let serve = tokio::spawn(async move { serve.await });
-    tokio::select! {
-        result = serve => result.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-        () = async {
-            let _ = drain_rx.await;
-            tokio::time::sleep(DRAIN_TIMEOUT).await;
-        } => {
-            tracing::warn!("connections still open after the drain period; closing them");
-            Ok(())
-        }
+    crate::listen::serve(listener, app, limits, DRAIN_TIMEOUT, shutdown).await;
+    Ok(())
+}
+
+/// Warns when the mock listens beyond loopback with its control API open.
+fn warn_if_exposed(listener: &TcpListener, mock: &Mock) {
+    if let Ok(addr) = listener.local_addr()
+        && exposed_without_token(addr, mock.config().control_token.as_deref())
+    {
+        tracing::warn!(
+            %addr,
+            "listening beyond loopback with no control token: anyone who can reach this port can pay invoices, \
+             inject faults and move the clock through /control; set --control-token (GLASE_CONTROL_TOKEN)"
+        );
     }
+}
+
+/// Whether `addr` is reachable from other machines while the control API is open.
+fn exposed_without_token(addr: SocketAddr, token: Option<&str>) -> bool {
+    token.is_none() && !addr.ip().is_loopback()
 }
 
 /// Binds `addr` and serves in a background task: for tests and embedding. The server
@@ -87,20 +96,28 @@ impl RunningServer {
     }
 }
 
-#[derive(Debug)]
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 async fn deadline_timer(mock: Mock) {
     loop {
+        mock.test_hook(crate::machine::TestHook::TimerTick);
         let next = mock.expire_due();
         let now = mock.now();
         let sleep = next.map_or(TIMER_MAX, |at| at.since(now)).clamp(TIMER_MIN, TIMER_MAX);
         tokio::time::sleep(sleep).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_non_loopback_address_without_a_token_is_exposed() {
+        let addr = |text: &str| text.parse::<SocketAddr>().expect("an address literal");
+        assert!(exposed_without_token(addr("0.0.0.0:7070"), None));
+        assert!(exposed_without_token(addr("[::]:7070"), None));
+        assert!(exposed_without_token(addr("192.168.1.5:7070"), None));
+        assert!(!exposed_without_token(addr("0.0.0.0:7070"), Some("secret")));
+        assert!(!exposed_without_token(addr("127.0.0.1:7070"), None));
+        assert!(!exposed_without_token(addr("[::1]:7070"), None));
     }
 }

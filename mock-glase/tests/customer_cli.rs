@@ -106,7 +106,11 @@ impl Run {
 /// developer's own settings cannot change the outcome.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mock-glase"));
-    command.args(args).env_remove("GLASE_MOCK_URL").env_remove("GLASE_CUSTOMER_MSISDN");
+    command
+        .args(args)
+        .env_remove("GLASE_MOCK_URL")
+        .env_remove("GLASE_CUSTOMER_MSISDN")
+        .env_remove("GLASE_CONTROL_TOKEN");
     command.envs(env.iter().copied());
     let Output { status, stdout, stderr } = command.output().expect("the binary runs");
     Run { code: status.code(), stdout: String::from_utf8(stdout).unwrap(), stderr: String::from_utf8(stderr).unwrap() }

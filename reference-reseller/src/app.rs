@@ -65,10 +65,12 @@ impl Reseller {
     }
 
     pub fn router(&self) -> Router {
+        let token: Option<Arc<str>> = self.context.config.driver_token.as_deref().map(Arc::from);
         Router::new()
             .merge(self.vending.routes())
             .merge(self.webshop.routes())
             .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+            .layer(axum::middleware::from_fn_with_state(token, crate::staff::require_token))
     }
 
     /// Finishes what a previous run left open, then starts the background tasks.

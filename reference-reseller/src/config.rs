@@ -35,6 +35,11 @@ pub struct Config {
     pub webshop: WebshopConfig,
     /// Deliberate faults (never on by default).
     pub faults: Vec<Fault>,
+    /// When set, the machine and shop drivers (`/driver/…`) and the shop's staff actions
+    /// (refund, close the period) need it: `Authorization: Bearer <token>`, or HTTP Basic
+    /// with any user name and the token as password (a browser's login prompt). Without
+    /// it they are open to anyone who reaches the port: test builds on loopback only.
+    pub driver_token: Option<String>,
 }
 
 impl Default for Config {
@@ -51,6 +56,7 @@ impl Default for Config {
             vending: VendingConfig::default(),
             webshop: WebshopConfig::default(),
             faults: Vec::new(),
+            driver_token: None,
         }
     }
 }
@@ -92,6 +98,9 @@ impl Config {
         let mut problems = Vec::new();
         if !(self.glase_url.starts_with("http://") || self.glase_url.starts_with("https://")) {
             problems.push(format!("glase_url {:?} must be an http(s) URL", self.glase_url));
+        }
+        if self.driver_token.as_deref().is_some_and(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace)) {
+            problems.push("driver_token must be non-empty and without spaces".to_owned());
         }
         problems.extend(self.vending.problems());
         problems.extend(self.webshop.problems());

@@ -59,6 +59,11 @@ struct Args {
     #[arg(long = "fault", value_enum)]
     faults: Vec<Fault>,
 
+    /// Require this token on the machine and shop drivers and the shop's staff actions
+    /// (overrides the config's `driver_token`): `Authorization: Bearer TOKEN`.
+    #[arg(long, value_name = "TOKEN", env = "RESELLER_DRIVER_TOKEN", hide_env_values = true)]
+    driver_token: Option<String>,
+
     /// List the deliberate faults and exit.
     #[arg(long)]
     list_faults: bool,
@@ -127,6 +132,9 @@ fn load_config(args: &Args) -> anyhow::Result<Config> {
         config.vending.machines = reference_reseller::vending::numbered_fleet(count);
     }
     config.faults.extend(args.faults.iter().copied());
+    if let Some(token) = &args.driver_token {
+        config.driver_token = Some(token.clone());
+    }
     config.validate()?;
     Ok(config)
 }
@@ -139,6 +147,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let db = Db::open(&config.database)
         .map_err(|e| anyhow::anyhow!("cannot open database {}: {e:#}", config.database.display()))?;
     let database = config.database.display().to_string();
+    let auth = if config.driver_token.is_some() { "token required" } else { "no authentication" };
+    if config.driver_token.is_none() && !local.ip().is_loopback() {
+        tracing::warn!(
+            addr = %local,
+            "listening beyond loopback with no driver token: anyone who can reach this port can vend, take machines \
+             out of service, refund and close the shop's period; set --driver-token (RESELLER_DRIVER_TOKEN)"
+        );
+    }
     let context = Context::new(config, db)?;
     if !context.faults.is_empty() {
         let names: Vec<&str> = context.faults.iter().map(Fault::name).collect();
@@ -149,6 +165,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("  Glase endpoint  {}", reseller.context.glase.endpoint());
     println!("  public URL      {}", reseller.context.public_url);
     println!("  database        {database}");
+    println!("  drivers, staff  /driver/…, refund, close   ({auth})");
     reference_reseller::run(listener, reseller, shutdown_signal()).await
 }
 

@@ -288,6 +288,9 @@ fn describe_event(event: &Event) -> Step {
         Event::NotificationDue { reason, .. } => {
             Step { quiet: true, ..Step::note(format!("notification due ({reason})")) }
         }
+        Event::WalletOverflow { invoice, credit, .. } => {
+            Step::note(format!("wallet overflow: crediting {credit} refused, invoice {invoice} unchanged")).bad(true)
+        }
     }
 }
 

@@ -210,7 +210,7 @@ impl<'a> ScenarioRun<'a> {
         let wallet = scenario.setup.wallet.unwrap_or(WALLET);
         self.mock.set_customer(&self.msisdn, Some(PIN), Some(wallet));
         if let Some(scale) = scenario.setup.deadline_scale {
-            self.mock.set_deadline_scale(scale).map_err(|e| fail("a valid deadline scale", e))?;
+            self.mock.set_deadline_scale(scale).map_err(|e| fail("a valid deadline scale", e.to_string()))?;
             self.deadline_scale = scale;
         }
         for fault in &scenario.setup.faults {
@@ -408,7 +408,7 @@ impl<'a> ScenarioRun<'a> {
                 Ok(())
             }
             Step::AdvanceClock(by) => {
-                self.mock.advance_clock(*by).map_err(|e| fail("the clock to move", e))?;
+                self.mock.advance_clock(*by).map_err(|e| fail("the clock to move", e.to_string()))?;
                 Ok(())
             }
             Step::Wait(duration) => {

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::config::{Dialect, ResellerConfig, TerminalConfig};
+use crate::clock::ClockError;
+use crate::config::{Dialect, ResellerConfig, TerminalConfig, check_balance};
 use crate::machine::ups::ScanOptions;
 use crate::machine::{CustomerError, FaultAction, FaultRule, FaultTarget};
 use crate::mock::ExtraNotification;
@@ -47,6 +48,10 @@ impl ApiError {
     pub fn bad(text: impl Into<String>) -> Self {
         Self(StatusCode::BAD_REQUEST, text.into())
     }
+
+    pub fn unauthorized(text: impl Into<String>) -> Self {
+        Self(StatusCode::UNAUTHORIZED, text.into())
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -66,6 +71,7 @@ impl From<CustomerError> for ApiError {
             | CustomerError::MalformedUnattendedQr { .. }
             | CustomerError::UnattendedQr(_)
             | CustomerError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
+            CustomerError::SystemError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::CONFLICT,
         };
         Self(status, error.to_string())
@@ -200,8 +206,8 @@ async fn put_customer(
     Path(msisdn): Path<String>,
     ApiJson(body): ApiJson<CustomerBody>,
 ) -> ApiResult {
-    if body.balance.is_some_and(|b| b.is_sign_negative()) {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "balance must not be negative".to_owned()));
+    if let Some(balance) = body.balance {
+        check_balance(balance).map_err(|e| bad(e.to_string()))?;
     }
     ok(state.mock.set_customer(&msisdn, body.pin.as_deref(), body.balance))
 }
@@ -360,7 +366,7 @@ struct ClockBody {
 }
 
 async fn put_clock(State(state): State<AppState>, ApiJson(body): ApiJson<ClockBody>) -> ApiResult {
-    state.mock.set_deadline_scale(body.deadline_scale).map_err(bad)?;
+    state.mock.set_deadline_scale(body.deadline_scale).map_err(|e| bad(e.to_string()))?;
     ok(clock_state(&state))
 }
 
@@ -373,7 +379,11 @@ struct AdvanceBody {
 
 async fn advance_clock(State(state): State<AppState>, ApiJson(body): ApiJson<AdvanceBody>) -> ApiResult {
     let by = duration(&body.by, "by")?;
-    state.mock.advance_clock(by).map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
+    state.mock.advance_clock(by).map_err(|e| match e {
+        // Too far is bad input; a clock that cannot move at all is this mock's state.
+        ClockError::PastLimit { .. } => bad(e.to_string()),
+        _ => ApiError(StatusCode::CONFLICT, e.to_string()),
+    })?;
     ok(clock_state(&state))
 }
 

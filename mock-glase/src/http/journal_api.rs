@@ -1,26 +1,43 @@
 //! The journal over HTTP: query (`GET /control/journal`), follow by long-poll
 //! (`?wait=30s`) or Server-Sent Events (`GET /control/journal/stream`), and export as
 //! JSON Lines (`GET /control/journal.jsonl`). All take the same filters.
+//!
+//! Every reader goes through [`crate::journal::Page`]s: shared entries, at most
+//! [`PAGE_BYTES`] at a time, fetched under the lock and serialized after it. Answers are
+//! streamed page by page, so a reader holds one page however large the journal is; a
+//! follower's cursor moves past entries its filter skipped, so waiting costs nothing per
+//! entry it does not want. A query or export stops at the journal's end as it was when
+//! the request arrived.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt as _;
 use futures_util::stream::Stream;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
 use super::control::ApiError;
-use crate::journal::Filter;
+use crate::journal::{Filter, PAGE_BYTES};
+use crate::mock::Mock;
 
 /// Longest a long-poll waits for new entries.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a follower lets new entries gather after being woken, before it looks
+/// **[decision]**: under load every SOAP call journals four entries, and a follower that
+/// woke (and took the lock) for each one cost the SOAP path a third of its throughput
+/// with 20 followers (`benches/examples/followers.rs`); a few milliseconds of latency
+/// makes that one look per batch.
+const GATHER: Duration = Duration::from_millis(10);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -54,6 +71,7 @@ impl JournalQuery {
     }
 }
 
+/// `{"lastSeq", "kept", "dropped", "bytes", "entries": [...]}`, the entries streamed.
 async fn journal(State(state): State<AppState>, Query(query): Query<JournalQuery>) -> Result<Response, ApiError> {
     let wait = match query.wait.as_deref() {
         Some(text) => humantime::parse_duration(text)
@@ -62,34 +80,93 @@ async fn journal(State(state): State<AppState>, Query(query): Query<JournalQuery
         None => Duration::ZERO,
     };
     let filter = query.filter();
-    let mut updates = state.mock.journal_updates();
-    let deadline = tokio::time::Instant::now() + wait;
-    let entries = loop {
-        let entries = state.mock.journal(&filter);
-        if !entries.is_empty() || tokio::time::Instant::now() >= deadline {
-            break entries;
-        }
-        // Woken by any new entry; the filter decides whether it is one we want.
-        if tokio::time::timeout_at(deadline, updates.changed()).await.is_err() {
-            break state.mock.journal(&filter);
-        }
-    };
+    if !wait.is_zero() {
+        wait_for_match(&state.mock, &filter, wait).await;
+    }
     let (kept, dropped, last) = state.mock.journal_stats();
     let bytes = state.mock.journal_bytes();
-    Ok(axum::Json(json!({ "lastSeq": last, "kept": kept, "dropped": dropped, "bytes": bytes, "entries": entries }))
-        .into_response())
+    let head = json!({ "lastSeq": last, "kept": kept, "dropped": dropped, "bytes": bytes }).to_string();
+    // `{…, "entries": [` + entries + `]}`: the head without its closing brace.
+    let open = format!("{},\"entries\":[", head.trim_end_matches('}'));
+    let entries = pages(state.mock.clone(), filter, Some(last), Layout::Array).scan(true, |first, page| {
+        let mut chunk = Vec::with_capacity(page.len() + 1);
+        if !std::mem::take(first) && !page.is_empty() {
+            chunk.push(b',');
+        }
+        chunk.extend_from_slice(&page);
+        std::future::ready(Some(chunk))
+    });
+    let body = futures_util::stream::once(std::future::ready(open.into_bytes()))
+        .chain(entries)
+        .chain(futures_util::stream::once(std::future::ready(b"]}".to_vec())))
+        .map(|chunk| Ok::<_, Infallible>(Bytes::from(chunk)));
+    Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(body)).into_response())
 }
 
-/// The whole (filtered) journal as JSON Lines, one entry per line.
-async fn export(State(state): State<AppState>, Query(query): Query<JournalQuery>) -> Response {
-    let mut text = String::new();
-    for entry in state.mock.journal(&query.filter()) {
-        if let Ok(line) = serde_json::to_string(&entry) {
-            text.push_str(&line);
-            text.push('\n');
+/// Waits until an entry after `filter.after` matches, for at most `wait`. The cursor moves
+/// past what did not match, so each new entry is looked at once.
+async fn wait_for_match(mock: &Mock, filter: &Filter, wait: Duration) {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut updates = mock.journal_updates();
+    let mut probe = Filter { limit: Some(1), ..filter.clone() };
+    loop {
+        let page = mock.journal_page(&probe, None, PAGE_BYTES);
+        if !page.entries.is_empty() {
+            return;
         }
+        probe.after = Some(page.next_after);
+        // Woken by any new entry; the filter decides whether it is one we want.
+        if tokio::time::timeout_at(deadline, updates.changed()).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(GATHER).await;
     }
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/x-ndjson")], text).into_response()
+}
+
+/// How [`pages`] lays out the entries of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Separated by `,` (the caller separates pages).
+    Array,
+    /// Each followed by a newline (JSON Lines).
+    Lines,
+}
+
+/// The matching entries up to `until`, a page at a time, each page serialized once the
+/// lock is released.
+fn pages(mock: Mock, filter: Filter, until: Option<u64>, layout: Layout) -> impl Stream<Item = Vec<u8>> + Send {
+    futures_util::stream::unfold(Some((mock, filter)), move |state| async move {
+        let (mock, mut filter) = state?;
+        let page = mock.journal_page(&filter, until, PAGE_BYTES);
+        if page.entries.is_empty() {
+            return None;
+        }
+        let mut chunk = Vec::new();
+        for (i, entry) in page.entries.iter().enumerate() {
+            if layout == Layout::Array && i > 0 {
+                chunk.push(b',');
+            }
+            // Serializing our own types into memory cannot fail.
+            let _ = serde_json::to_writer(&mut chunk, &**entry);
+            if layout == Layout::Lines {
+                chunk.push(b'\n');
+            }
+        }
+        if let Some(limit) = filter.limit.as_mut() {
+            *limit -= page.entries.len().min(*limit);
+        }
+        let done = !page.full || filter.limit == Some(0);
+        filter.after = Some(page.next_after);
+        Some((chunk, (!done).then_some((mock, filter))))
+    })
+}
+
+/// The whole (filtered) journal as JSON Lines, one entry per line, streamed.
+async fn export(State(state): State<AppState>, Query(query): Query<JournalQuery>) -> Response {
+    let until = state.mock.journal_stats().2;
+    let lines = pages(state.mock.clone(), query.filter(), Some(until), Layout::Lines)
+        .map(|chunk| Ok::<_, Infallible>(Bytes::from(chunk)));
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(lines)).into_response()
 }
 
 /// Entries as Server-Sent Events (`event: entry`, `id: <seq>`, `data: <json>`), from
@@ -105,22 +182,25 @@ async fn stream(
     }
     let updates = state.mock.journal_updates();
     let stream = futures_util::stream::unfold(
-        (state, filter, updates, Vec::new().into_iter()),
-        |(state, mut filter, mut updates, mut pending)| async move {
+        (state.mock, filter, updates, Vec::new().into_iter()),
+        |(mock, mut filter, mut updates, mut pending)| async move {
             loop {
                 if let Some(entry) = pending.next() {
-                    let entry: crate::journal::Entry = entry;
-                    filter.after = Some(entry.seq);
-                    let data = serde_json::to_string(&entry).unwrap_or_default();
-                    let event = Event::default().event("entry").id(entry.seq.to_string()).data(data);
-                    return Some((Ok(event), (state, filter, updates, pending)));
+                    let entry: std::sync::Arc<crate::journal::Stored> = entry;
+                    let data = serde_json::to_string(&*entry).unwrap_or_default();
+                    let event = Event::default().event("entry").id(entry.seq().to_string()).data(data);
+                    return Some((Ok(event), (mock, filter, updates, pending)));
                 }
-                let entries = state.mock.journal(&filter);
-                if entries.is_empty() {
+                let page = mock.journal_page(&filter, None, PAGE_BYTES);
+                // Past what was skipped too: a filter that matches nothing costs nothing
+                // per entry.
+                filter.after = Some(page.next_after);
+                if page.entries.is_empty() {
                     // The mock went away (sender dropped): end the stream.
                     updates.changed().await.ok()?;
+                    tokio::time::sleep(GATHER).await;
                 }
-                pending = entries.into_iter();
+                pending = page.entries.into_iter();
             }
         },
     );

@@ -68,10 +68,25 @@ impl Machine {
         let principal = context?.initiator_principal_id.as_ref()?;
         match principal.kind.as_deref().map(trim) {
             Some("RESELLERUSER") => {
-                let id = trim(principal.id.as_deref()?);
+                let (id, _) = self.reseller_login(trim(principal.id.as_deref()?), principal.user_id.as_deref());
                 self.resellers.get(id).map(|r| r.merchant_id.clone())
             }
             _ => None,
+        }
+    }
+
+    /// The reseller id and userId of a RESELLERUSER login: the `id` and `userId`
+    /// elements; or, when `userId` is absent or empty and `id` names no reseller as it
+    /// is, an `id` written `<reseller>/<user>` — how Glase's own Java till sample logs in
+    /// (it then got 37) **[decision]**. The user is what follows the last `/`.
+    pub(crate) fn reseller_login<'r>(&self, id: &'r str, user_id: Option<&'r str>) -> (&'r str, &'r str) {
+        let user_id = user_id.map(trim).unwrap_or_default();
+        if !user_id.is_empty() || self.resellers.contains_key(id) {
+            return (id, user_id);
+        }
+        match id.rsplit_once('/') {
+            Some((reseller, user)) => (trim(reseller), trim(user)),
+            None => (id, user_id),
         }
     }
 
@@ -109,7 +124,7 @@ impl Machine {
                 Principal::Terminal { terminal: id }
             }
             PrincipalType::ResellerUser => {
-                let user_id = principal.user_id.as_deref().map(trim).unwrap_or_default();
+                let (id, user_id) = self.reseller_login(id, principal.user_id.as_deref());
                 let reseller = self
                     .resellers
                     .get(id)

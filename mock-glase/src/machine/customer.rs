@@ -48,6 +48,12 @@ pub enum CustomerError {
     UnknownPurchase(u64),
     #[error("invoice {0} has no notificationUrl; give a url to send the notification to")]
     NoNotificationUrl(String),
+    /// Giving money back to the wallet would overflow it; nothing changed.
+    #[error("invoice {0}: crediting the customer's wallet would overflow it; nothing changed")]
+    WalletOverflow(String),
+    /// The mock failed (a bug, journaled); the action was not done.
+    #[error("the mock failed while doing this ({0}); see the journal")]
+    SystemError(String),
 }
 
 /// What a scanned QR code points at.
@@ -280,7 +286,8 @@ impl Machine {
             Some(r) => (r.reference.clone(), r.invoice.notification_url.clone()),
             None => (SmolStr::new(reference), None),
         };
-        self.close_unpaid(&reference, "canceled by customer", now, &mut fx);
+        self.close_unpaid(&reference, "canceled by customer", now, &mut fx)
+            .map_err(|_| CustomerError::WalletOverflow(reference.to_string()))?;
         self.enforce_retention();
         fx.notify(&reference, url.as_deref(), "canceled");
         Ok(fx)

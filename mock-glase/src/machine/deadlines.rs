@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use glase_protocol::InvoiceStatus;
 
 use super::store::Slot;
+use super::wallet::Overflow;
 use super::{Effects, Machine};
 use crate::clock::Timestamp;
 
@@ -40,6 +41,11 @@ impl DeadlineQueue {
         if self.entries.first().is_some_and(|(at, _, _)| *at <= now) { self.entries.pop_first() } else { None }
     }
 
+    /// The slot of the earliest entry due at `now`, left in the queue.
+    pub(crate) fn peek_due(&self, now: Timestamp) -> Option<Slot> {
+        self.entries.first().filter(|(at, _, _)| *at <= now).map(|(_, slot, _)| *slot)
+    }
+
     pub fn next(&self) -> Option<Timestamp> {
         self.entries.first().map(|(at, _, _)| *at)
     }
@@ -58,33 +64,45 @@ impl Machine {
     /// transport's timer so deadlines fire with no request arriving.
     pub fn expire(&mut self, now: Timestamp) -> Effects {
         let mut fx = Effects::default();
-        while let Some((at, slot, kind)) = self.queue.pop_due(now) {
-            let Some(record) = self.invoices.at(slot) else { continue };
-            let due = match kind {
-                DeadlineKind::StatusAcknowledgement => record.status_deadline == Some(at),
-                DeadlineKind::ReservationTimeout => {
-                    record.commit_deadline == Some(at) && record.status == InvoiceStatus::Reserved
-                }
-            };
-            if !due {
-                continue;
+        while self.expire_one(now, &mut fx) {}
+        self.enforce_retention();
+        fx
+    }
+
+    /// Fires the earliest deadline due at `now`, if any; `false` when none is due. One at
+    /// a time so the transport can guard each against a panic: the deadline is taken off
+    /// the queue before it is handled, so one that fails is dropped, not retried forever,
+    /// and the deadlines after it still fire.
+    pub fn expire_one(&mut self, now: Timestamp, fx: &mut Effects) -> bool {
+        let Some((at, slot, kind)) = self.queue.pop_due(now) else { return false };
+        let Some(record) = self.invoices.at(slot) else { return true };
+        let due = match kind {
+            DeadlineKind::StatusAcknowledgement => record.status_deadline == Some(at),
+            DeadlineKind::ReservationTimeout => {
+                record.commit_deadline == Some(at) && record.status == InvoiceStatus::Reserved
             }
-            let reference = record.reference.clone();
-            // Whether Glase notifies on its own reversals is configurable **[decision]**.
-            let url = record.invoice.notification_url.clone().filter(|_| self.notify_on_reversal);
-            match kind {
-                DeadlineKind::StatusAcknowledgement => {
-                    self.reverse(&reference, at, &mut fx);
+        };
+        if !due {
+            return true;
+        }
+        let reference = record.reference.clone();
+        // Whether Glase notifies on its own reversals is configurable **[decision]**.
+        let url = record.invoice.notification_url.clone().filter(|_| self.notify_on_reversal);
+        // A refused credit (see `wallet`) leaves the invoice as it was: nothing to notify.
+        match kind {
+            DeadlineKind::StatusAcknowledgement => {
+                if self.reverse(&reference, at, fx).is_ok() {
                     fx.notify(&reference, url.as_deref(), "reversed");
                 }
-                DeadlineKind::ReservationTimeout => {
-                    self.close_unpaid(&reference, "reservation expired: not committed in time", at, &mut fx);
+            }
+            DeadlineKind::ReservationTimeout => {
+                let reason = "reservation expired: not committed in time";
+                if self.close_unpaid(&reference, reason, at, fx).is_ok() {
                     fx.notify(&reference, url.as_deref(), "expired");
                 }
             }
         }
-        self.enforce_retention();
-        fx
+        true
     }
 
     /// The time of the next deadline, for the transport's timer.
@@ -93,34 +111,49 @@ impl Machine {
     }
 
     /// The merchant never fetched the status: PAID or RESERVED goes back to CANCELED and
-    /// the customer gets the money back.
-    fn reverse(&mut self, reference: &str, at: Timestamp, fx: &mut Effects) {
+    /// the customer gets the money back. `Err` (nothing changed) when that credit would
+    /// overflow the wallet.
+    fn reverse(&mut self, reference: &str, at: Timestamp, fx: &mut Effects) -> Result<(), Overflow> {
         const REASON: &str = "reversed: status not fetched";
-        let Some(record) = self.invoices.get_mut(reference) else { return };
-        record.status_deadline = None;
+        let Some(record) = self.invoices.get(reference) else { return Ok(()) };
         match record.status {
             InvoiceStatus::Reserved => self.close_unpaid(reference, REASON, at, fx),
             InvoiceStatus::Paid => {
+                let invoice = record.reference.clone();
                 let ers = record.ers_reference.clone().unwrap_or_default();
+                // Checked first: refunds made before the reversal already went back to the
+                // customer, so the reversal returns the rest (refunds never exceed the
+                // payment, so the difference cannot overflow).
+                let credit = match self.payments.get(ers.as_str()) {
+                    Some(payment) => {
+                        self.credited(&payment.payer, payment.amount - payment.refunded(), &invoice, fx)?
+                    }
+                    None => None,
+                };
+                self.test_hook(super::TestHook::Reversal);
+                if let Some(record) = self.invoices.get_mut(reference) {
+                    record.status_deadline = None;
+                }
                 if let Some(payment) = self.payments.get_mut(ers.as_str()) {
                     payment.reversed = true;
-                    // Refunds made before the reversal already went back to the customer:
-                    // the reversal returns the rest, and the refunds leave the reports
-                    // together with the payment they undid.
-                    let rest = payment.amount - payment.refunded();
-                    let (payer, reseller) = (payment.payer.clone(), payment.reseller.clone());
+                    // The refunds leave the reports together with the payment they undid.
+                    let reseller = payment.reseller.clone();
                     let refunds: Vec<_> = payment.refunds.iter().map(|r| r.ers_reference.clone()).collect();
-                    if let Some(customer) = self.customers.get_mut(payer.as_str()) {
-                        customer.balance += rest;
-                    }
                     self.periods.forget_payment(&reseller, &ers);
                     for refund in &refunds {
                         self.periods.forget_payment(&reseller, refund);
                     }
                 }
+                self.set_balance(credit);
                 self.transition(reference, InvoiceStatus::Canceled, REASON, at, fx);
+                Ok(())
             }
-            _ => {}
+            _ => {
+                if let Some(record) = self.invoices.get_mut(reference) {
+                    record.status_deadline = None;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -111,6 +111,16 @@ pub enum Event {
         merchant_id: String,
         outcome: super::ups::PurchaseOutcome,
     },
+    /// Crediting a customer's wallet would overflow: the operation on the invoice was
+    /// refused and nothing changed (see `machine::wallet`).
+    WalletOverflow {
+        invoice: SmolStr,
+        msisdn: SmolStr,
+        #[serde(with = "rust_decimal::serde::str")]
+        balance: Decimal,
+        #[serde(with = "rust_decimal::serde::str")]
+        credit: Decimal,
+    },
     /// A notification the transport is about to send.
     NotificationDue {
         invoice: SmolStr,
@@ -139,6 +149,7 @@ impl Event {
             | Self::CustomerWalkedAway { invoice, .. }
             | Self::StatusAcknowledged { invoice, .. }
             | Self::PaymentCreated { invoice, .. }
+            | Self::WalletOverflow { invoice, .. }
             | Self::NotificationDue { invoice, .. } => Some(invoice),
             Self::FaultInjected { invoice, .. } => invoice.as_deref(),
             _ => None,
@@ -164,6 +175,12 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// Adds `later`'s events and notifications after these.
+    pub(crate) fn append(&mut self, later: Effects) {
+        self.events.extend(later.events);
+        self.notifications.extend(later.notifications);
+    }
+
     pub(crate) fn event(&mut self, event: Event) {
         self.events.push(event);
     }

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use super::auth::Principal;
 use super::deadlines::DeadlineKind;
 use super::store::Slot;
+use super::wallet::Overflow;
 use super::{Effects, Event, InvoiceRecord, Machine, Payment, SmolStr, trim};
 use crate::clock::Timestamp;
 
@@ -296,15 +297,30 @@ impl Machine {
         };
         if code.is_success() {
             let reference = record.reference.clone();
-            self.close_unpaid(&reference, "canceled by merchant", now, fx);
+            if self.close_unpaid(&reference, "canceled by merchant", now, fx).is_err() {
+                return Response::result(op, ResultCode::SYSTEM_ERROR);
+            }
         }
         Response::result(op, code)
     }
 
-    /// ISSUED/RESERVED → CANCELED, giving reserved money back to the wallet.
-    pub(crate) fn close_unpaid(&mut self, reference: &str, reason: &'static str, now: Timestamp, fx: &mut Effects) {
-        let Some(slot) = self.invoices.slot_of(reference) else { return };
-        let Some(record) = self.invoices.at_mut(slot) else { return };
+    /// ISSUED/RESERVED → CANCELED, giving reserved money back to the wallet. `Err` (and
+    /// nothing changed) when that credit would overflow the wallet (see `wallet`).
+    pub(crate) fn close_unpaid(
+        &mut self,
+        reference: &str,
+        reason: &'static str,
+        now: Timestamp,
+        fx: &mut Effects,
+    ) -> Result<(), Overflow> {
+        let Some(slot) = self.invoices.slot_of(reference) else { return Ok(()) };
+        let Some(record) = self.invoices.at(slot) else { return Ok(()) };
+        let credit = match (record.reserved_amount, record.payer.as_deref()) {
+            (Some(amount), Some(payer)) => self.credited(payer, amount, &record.reference, fx)?,
+            _ => None,
+        };
+        self.test_hook(super::TestHook::CloseUnpaid);
+        let Some(record) = self.invoices.at_mut(slot) else { return Ok(()) };
         if let Some(at) = record.status_deadline.take() {
             self.queue.remove(at, slot, DeadlineKind::StatusAcknowledgement);
         }
@@ -312,12 +328,10 @@ impl Machine {
             self.queue.remove(at, slot, DeadlineKind::ReservationTimeout);
         }
         record.opened_by = None;
-        if let (Some(amount), Some(payer)) = (record.reserved_amount.take(), record.payer.as_deref())
-            && let Some(customer) = self.customers.get_mut(payer)
-        {
-            customer.balance += amount;
-        }
+        record.reserved_amount = None;
+        self.set_balance(credit);
         self.transition(reference, InvoiceStatus::Canceled, reason, now, fx);
+        Ok(())
     }
 
     pub(crate) fn commit_reservation(
@@ -351,19 +365,25 @@ impl Machine {
         if amount <= Decimal::ZERO || amount > reserved {
             return Response::result(op, ResultCode::REJECTED_AMOUNT);
         }
+        // The unused part of the reservation goes back to the customer: checked before
+        // anything changes. (0 < amount <= reserved, so the difference cannot overflow.)
+        let credit = match (record.payer.as_deref(), record.reserved_amount) {
+            (Some(payer), Some(reserved)) => match self.credited(payer, reserved - amount, &record.reference, fx) {
+                Ok(credit) => credit,
+                Err(_) => return Response::result(op, ResultCode::SYSTEM_ERROR),
+            },
+            _ => None,
+        };
+        self.test_hook(super::TestHook::CommitReservation);
         // The request names the invoice by exactly the (trimmed) reference it was found
         // under, so that name serves without a copy of the record's.
         let reference = request.invoice_reference.as_deref().map(trim).unwrap_or_default();
         let ers = self.create_payment(reference, amount, now, fx);
+        self.set_balance(credit);
         if let Some(slot) = self.invoices.slot_of(reference)
             && let Some(record) = self.invoices.at_mut(slot)
         {
-            // The unused part of the reservation goes back to the customer.
-            if let (Some(payer), Some(reserved)) = (record.payer.as_deref(), record.reserved_amount.take())
-                && let Some(customer) = self.customers.get_mut(payer)
-            {
-                customer.balance += reserved - amount;
-            }
+            record.reserved_amount = None;
             if let Some(at) = record.commit_deadline.take() {
                 self.queue.remove(at, slot, DeadlineKind::ReservationTimeout);
             }

@@ -11,7 +11,7 @@
 //! [`payments`] receipts and refunds, [`terminals`] terminal administration,
 //! [`reports`] periods and reconciliation, [`customer`] the app, [`deadlines`] the
 //! Glase-side clocks, [`faults`] injected results, [`store`] the invoice table and its
-//! retention.
+//! retention, `wallet` the checked credits to the customers' wallets.
 
 pub mod auth;
 pub mod customer;
@@ -27,6 +27,7 @@ mod retention_tests;
 pub(crate) mod store;
 pub mod terminals;
 pub mod ups;
+pub(crate) mod wallet;
 
 // Every call hashes a few short keys (terminal id, invoice reference, msisdn); SipHash
 // was a sixth of a lifecycle's instructions. foldhash is still randomly seeded per
@@ -39,7 +40,7 @@ use serde::Serialize;
 pub use smol_str::SmolStr;
 
 use crate::clock::Timestamp;
-use crate::config::{Config, Deadlines, Dialect, ResellerConfig, TerminalConfig};
+use crate::config::{Config, Deadlines, Dialect, LimitError, ResellerConfig, TerminalConfig, check_deadline_scale};
 pub use customer::CustomerError;
 pub use deadlines::DeadlineQueue;
 pub use events::{Effects, Event, Notification};
@@ -55,6 +56,19 @@ pub(crate) fn trim(text: &str) -> &str {
     let solid = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
     let bytes = text.as_bytes();
     if solid(bytes.first()) && solid(bytes.last()) { text } else { text.trim() }
+}
+
+/// Points where a unit test can make the machine panic, to prove what a panic there
+/// leaves behind: each sits after an operation's checks and before its first write.
+/// Compiled in for every build (so the call sites need no `cfg`), armed only by tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TestHook {
+    RefundPayment,
+    CommitReservation,
+    CloseUnpaid,
+    Reversal,
+    /// The transport's deadline timer, outside any machine call.
+    TimerTick,
 }
 
 /// A reseller account.
@@ -211,8 +225,10 @@ pub struct Payment {
 }
 
 impl Payment {
+    /// The sum of the refunds. refundPayment keeps it within the payment's amount, so it
+    /// cannot overflow; checked anyway, saturating, so no bug here can panic.
     pub fn refunded(&self) -> Decimal {
-        self.refunds.iter().map(|r| r.amount).sum()
+        self.refunds.iter().try_fold(Decimal::ZERO, |sum, r| sum.checked_add(r.amount)).unwrap_or(Decimal::MAX)
     }
 }
 
@@ -270,6 +286,9 @@ pub struct Machine {
     pub(crate) purchases: ups::Purchases,
     /// Seeded generator for probabilistic faults, so a run replays exactly.
     pub(crate) rng: u64,
+    /// The next [`TestHook`] to panic at (tests only).
+    #[cfg(test)]
+    pub(crate) panic_at: Option<TestHook>,
 }
 
 impl Machine {
@@ -313,25 +332,33 @@ impl Machine {
             faults: Vec::new(),
             purchases: ups::Purchases::default(),
             rng: seed | 1,
+            #[cfg(test)]
+            panic_at: None,
         };
-        machine.set_deadline_scale(config.deadline_scale);
+        // A resolved configuration's scale is within bounds; any other keeps scale 1.
+        let _ = machine.set_deadline_scale(config.deadline_scale);
         machine
     }
 
     /// Scales every Glase-side deadline armed from now on (status acknowledgement,
     /// reservation timeout, report readiness) by `factor`; deadlines already running
-    /// keep their time. Non-positive or non-finite factors are ignored.
-    pub fn set_deadline_scale(&mut self, factor: f64) {
-        if !(factor.is_finite() && factor > 0.0) {
-            return;
-        }
-        let scale = |d: std::time::Duration| d.mul_f64(factor);
-        self.deadline_scale = factor;
-        self.deadlines = Deadlines {
-            status_deadline: scale(self.base_deadlines.status_deadline),
-            reservation_timeout: scale(self.base_deadlines.reservation_timeout),
-            report_ready_delay: scale(self.base_deadlines.report_ready_delay),
+    /// keep their time. A factor out of bounds (see [`check_deadline_scale`]) changes
+    /// nothing.
+    pub fn set_deadline_scale(&mut self, factor: f64) -> Result<(), LimitError> {
+        check_deadline_scale(factor)?;
+        // Checked, not `mul_f64`: that panics when the product does not fit a Duration.
+        let scale = |d: std::time::Duration| {
+            std::time::Duration::try_from_secs_f64(d.as_secs_f64() * factor)
+                .map_err(|_| LimitError::DeadlineScale(factor))
         };
+        let deadlines = Deadlines {
+            status_deadline: scale(self.base_deadlines.status_deadline)?,
+            reservation_timeout: scale(self.base_deadlines.reservation_timeout)?,
+            report_ready_delay: scale(self.base_deadlines.report_ready_delay)?,
+        };
+        self.deadline_scale = factor;
+        self.deadlines = deadlines;
+        Ok(())
     }
 
     pub fn deadline_scale(&self) -> f64 {
@@ -412,6 +439,37 @@ impl Machine {
     pub(crate) fn merchant_id_of_terminal(&self, terminal: &str) -> Option<&SmolStr> {
         let reseller = self.terminals.get(terminal)?.reseller.as_str();
         self.resellers.get(reseller).map(|r| &r.merchant_id)
+    }
+
+    /// Panics if a test armed `at` (once); a no-op otherwise.
+    #[inline]
+    pub(crate) fn test_hook(&mut self, at: TestHook) {
+        #[cfg(test)]
+        if self.panic_at == Some(at) {
+            self.panic_at = None;
+            panic!("injected panic at {at:?} (test hook)");
+        }
+        #[cfg(not(test))]
+        let _ = at;
+    }
+
+    /// Whether a test armed `at`, disarming it: for hooks outside the machine, which
+    /// must not panic while the lock is held.
+    pub(crate) fn take_test_hook(&mut self, at: TestHook) -> bool {
+        #[cfg(test)]
+        if self.panic_at == Some(at) {
+            self.panic_at = None;
+            return true;
+        }
+        let _ = at;
+        false
+    }
+
+    /// The invoice of the earliest deadline due at `now`, if any (to name it when
+    /// handling that deadline fails).
+    pub fn due_invoice(&self, now: Timestamp) -> Option<&SmolStr> {
+        let slot = self.queue.peek_due(now)?;
+        self.invoices.at(slot).map(|record| &record.reference)
     }
 
     /// A uniform number in [0, 1) from the seeded generator (xorshift64*).

@@ -46,8 +46,9 @@ impl Machine {
 
     /// Refunds part or all of a payment. Checks, in order: the payment exists (23), the
     /// reseller may refund (97), the receiving account allows it (99), the amount is
-    /// positive and in the payment's currency (11/49), and the sum of refunds stays
-    /// within the payment (98).
+    /// positive and in the payment's currency (11/49), the sum of refunds stays within
+    /// the payment (98), and the payer's wallet can take the money back (else 90, see
+    /// `wallet`).
     pub(crate) fn refund_payment(
         &mut self,
         principal: &Principal,
@@ -79,7 +80,12 @@ impl Machine {
             return Response::result(op, ResultCode::SUM_OF_REFUNDS_CAN_NOT_BE_MORE_THAN_ORIGINAL_TRANSACTION);
         }
         let payment_ers = payment.ers_reference.clone();
-        let payer = payment.payer.clone();
+        let invoice = payment.invoice.clone();
+        // Everything that can fail is checked before the first write.
+        let Ok(credit) = self.credited(&payment.payer, amount, &invoice, fx) else {
+            return Response::result(op, ResultCode::SYSTEM_ERROR);
+        };
+        self.test_hook(super::TestHook::RefundPayment);
         let refund_ers = self.ids.ers_reference();
         let refund = Refund {
             ers_reference: refund_ers.clone(),
@@ -91,9 +97,7 @@ impl Machine {
             self.periods.record_refund(payment, &refund);
             payment.refunds.push(refund);
         }
-        if let Some(customer) = self.customers.get_mut(payer.as_str()) {
-            customer.balance += amount;
-        }
+        self.set_balance(credit);
         self.refund_index.insert(refund_ers.clone(), payment_ers.clone());
         fx.event(Event::RefundCreated { payment: payment_ers, refund: refund_ers.clone(), amount });
         Response::result(op, ResultCode::SUCCESS).with_ers_reference(refund_ers.as_str())

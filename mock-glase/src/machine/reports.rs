@@ -202,7 +202,10 @@ impl Machine {
             .filter(|t| *t.reseller == *period.reseller && t.at >= period.start && t.at < period.end)
             .filter(|t| terminal.as_deref().is_none_or(|id| *t.terminal == *id))
             .collect();
-        let content = render(report_id, period_id, period, terminal.as_deref(), &rows);
+        // A sum beyond `Decimal::MAX` cannot be reported: Glase failed, not the caller.
+        let Some(content) = render(report_id, period_id, period, terminal.as_deref(), &rows) else {
+            return Response::result(op, ResultCode::SYSTEM_ERROR);
+        };
         Response::success(
             op,
             ResponseDetail::ExecuteReport {
@@ -226,8 +229,15 @@ fn title(report_id: &str) -> &'static str {
     }
 }
 
-/// Renders `<TransactionDetails><Meta>…</Meta><Row>…</Row>…</TransactionDetails>`.
-fn render(report_id: &str, period_id: &str, period: &Period, terminal: Option<&str>, rows: &[&Transaction]) -> String {
+/// Renders `<TransactionDetails><Meta>…</Meta><Row>…</Row>…</TransactionDetails>`;
+/// `None` when a summary's sum does not fit a `Decimal`.
+fn render(
+    report_id: &str,
+    period_id: &str,
+    period: &Period,
+    terminal: Option<&str>,
+    rows: &[&Transaction],
+) -> Option<String> {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><TransactionDetails><Meta>");
     field(&mut out, "ReportId", report_id);
     field(&mut out, "Title", title(report_id));
@@ -240,13 +250,13 @@ fn render(report_id: &str, period_id: &str, period: &Period, terminal: Option<&s
     field(&mut out, "To", &period.end.to_rfc3339());
     out.push_str("</Meta>");
     match report_id {
-        "Reconciliation/Shop.xml" => summary_row(&mut out, None, rows.iter().copied()),
+        "Reconciliation/Shop.xml" => summary_row(&mut out, None, rows.iter().copied())?,
         "Reconciliation/STD_RECON_006.xml" => {
             let mut terminals: Vec<&str> = rows.iter().map(|t| &*t.terminal).collect();
             terminals.sort_unstable();
             terminals.dedup();
             for id in terminals {
-                summary_row(&mut out, Some(id), rows.iter().copied().filter(|t| *t.terminal == *id));
+                summary_row(&mut out, Some(id), rows.iter().copied().filter(|t| *t.terminal == *id))?;
             }
         }
         _ => {
@@ -269,17 +279,24 @@ fn render(report_id: &str, period_id: &str, period: &Period, terminal: Option<&s
         }
     }
     out.push_str("</TransactionDetails>");
-    out
+    Some(out)
 }
 
-fn summary_row<'a>(out: &mut String, terminal: Option<&str>, rows: impl Iterator<Item = &'a Transaction>) {
+/// One summary row; `None` when a sum does not fit a `Decimal`.
+fn summary_row<'a>(
+    out: &mut String,
+    terminal: Option<&str>,
+    rows: impl Iterator<Item = &'a Transaction>,
+) -> Option<()> {
     let (mut purchases, mut purchased, mut refunds, mut refunded) = (0u64, Decimal::ZERO, 0u64, Decimal::ZERO);
     for t in rows {
         match t.kind {
-            Kind::Purchase => (purchases, purchased) = (purchases + 1, purchased + t.amount),
-            Kind::Refund => (refunds, refunded) = (refunds + 1, refunded + t.amount),
+            Kind::Purchase => (purchases, purchased) = (purchases + 1, purchased.checked_add(t.amount)?),
+            Kind::Refund => (refunds, refunded) = (refunds + 1, refunded.checked_add(t.amount)?),
         }
     }
+    // Both sums are non-negative, so the difference fits.
+    let net = purchased.checked_sub(refunded)?;
     out.push_str("<Row>");
     if let Some(terminal) = terminal {
         field(out, "TerminalId", terminal);
@@ -288,8 +305,9 @@ fn summary_row<'a>(out: &mut String, terminal: Option<&str>, rows: impl Iterator
     field(out, "PurchaseAmount", &purchased.to_string());
     field(out, "RefundCount", &refunds.to_string());
     field(out, "RefundAmount", &refunded.to_string());
-    field(out, "NetAmount", &(purchased - refunded).to_string());
+    field(out, "NetAmount", &net.to_string());
     out.push_str("</Row>");
+    Some(())
 }
 
 fn field(out: &mut String, name: &str, value: &str) {

@@ -70,6 +70,12 @@ pub enum PurchaseAnswer {
         content_type: Option<String>,
         body: String,
     },
+    /// An answer body larger than `outbound.max_answer_bytes`: the UPS stopped reading it.
+    TooLarge {
+        status: u16,
+        content_type: Option<String>,
+        limit: usize,
+    },
     /// No answer within the UPS timeout.
     Timeout,
     /// Connection refused, reset, TLS failure, …
@@ -269,9 +275,19 @@ impl Machine {
     fn judge(&self, pending: &PendingPurchase, answer: &PurchaseAnswer) -> Result<PurchaseOutcome, String> {
         let (status, content_type, body) = match answer {
             PurchaseAnswer::Http { status, content_type, body } => (*status, content_type.as_deref(), body),
+            PurchaseAnswer::TooLarge { limit, .. } => {
+                return Err(format!(
+                    "createPurchase answer is larger than {limit} bytes (outbound.max_answer_bytes); the UPS stopped reading it"
+                ));
+            }
             PurchaseAnswer::Timeout => return Err("no createPurchase answer within the UPS timeout".to_owned()),
             PurchaseAnswer::Failed(error) => return Err(format!("createPurchase could not be called: {error}")),
         };
+        if (300..400).contains(&status) {
+            return Err(format!(
+                "createPurchase answered HTTP {status}, a redirect, which the UPS does not follow (outbound.redirects); it must always answer 200"
+            ));
+        }
         if status != 200 {
             return Err(format!(
                 "createPurchase answered HTTP {status}; it must always answer 200 (errors go in errorCode)"

@@ -194,3 +194,24 @@ fn an_unknown_report_or_period_is_refused() {
         ResultCode::INVALID_INVOICE_DATA
     );
 }
+
+#[test]
+fn a_summary_whose_sum_would_overflow_answers_90_instead_of_panicking() {
+    let mut w = World::new();
+    // Two payments that together exceed `Decimal::MAX` (the library takes any balance).
+    for _ in 0..2 {
+        w.machine.set_customer(demo::CUSTOMER_MSISDN, None, Some(glase_protocol::Decimal::MAX));
+        w.paid("50000000000000000000000000000");
+    }
+    w.advance(1_000);
+    let period = period_id(&w.call(&mark_period(&[])));
+    w.advance(REPORT_DELAY_MS);
+    let parameters = [("transactionPeriodId", period.as_str())];
+    for id in [SHOP, TERMINAL_SUMMARY] {
+        assert_eq!(w.code(&execute_report(id, &parameters)), ResultCode::SYSTEM_ERROR, "{id}");
+    }
+    // The detail reports add nothing up.
+    for id in [SHOP_DETAILS, TERMINAL_DETAILS] {
+        assert_eq!(w.code(&execute_report(id, &parameters)), ResultCode::SUCCESS, "{id}");
+    }
+}

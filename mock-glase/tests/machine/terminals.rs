@@ -84,3 +84,43 @@ fn the_demo_terminal_can_unregister_itself() {
     // The reseller login still works.
     assert_eq!(w.code(&by(reseller(), mark_period(&[]))), ResultCode::SUCCESS);
 }
+
+/// A RESELLERUSER login as Glase's own Java till sample sends it: `id` = `<reseller>/<user>`
+/// and no `userId` element (issue 11, finding 6).
+fn composite(id: &str, password: &str) -> glase_protocol::ClientContext {
+    let mut context = reseller_as(id, "", password);
+    if let Some(principal) = context.initiator_principal_id.as_mut() {
+        principal.user_id = None;
+    }
+    context
+}
+
+#[test]
+fn a_reseller_user_named_reseller_slash_user_without_a_user_id_is_authenticated() {
+    let mut w = World::new();
+    let login = format!("{}/{}", demo::RESELLER_ID, demo::RESELLER_USER_ID);
+    let outcome = w.apply(&by(composite(&login, demo::PASSWORD), register_terminal("till-c", "tillc-pass")));
+    assert_eq!(response(&outcome.reply).result_code, ResultCode::SUCCESS);
+    assert_eq!(outcome.merchant.as_deref(), Some(demo::MERCHANT_ID), "journaled under its merchant");
+    assert_eq!(w.code(&by(composite(&login, demo::PASSWORD), mark_period(&[]))), ResultCode::SUCCESS);
+    // The parts are checked like the two elements: the user, then the password.
+    let wrong_user = format!("{}/1234", demo::RESELLER_ID);
+    assert_eq!(
+        w.code(&by(composite(&wrong_user, demo::PASSWORD), register_terminal("x", "xpass123"))),
+        ResultCode::INITIATOR_PRINCIPAL_NOT_FOUND
+    );
+    assert_eq!(
+        w.code(&by(composite(&login, "nope"), register_terminal("x", "xpass123"))),
+        ResultCode::AUTHENTICATION_FAILED
+    );
+    // A bare reseller id still needs its userId.
+    assert_eq!(
+        w.code(&by(composite(demo::RESELLER_ID, demo::PASSWORD), register_terminal("x", "xpass123"))),
+        ResultCode::INITIATOR_PRINCIPAL_NOT_FOUND
+    );
+    // With a userId element the id is taken as it is, as before.
+    assert_eq!(
+        w.code(&by(reseller_as(&login, demo::RESELLER_USER_ID, demo::PASSWORD), register_terminal("x", "xpass123"))),
+        ResultCode::INITIATOR_PRINCIPAL_NOT_FOUND
+    );
+}

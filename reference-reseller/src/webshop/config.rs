@@ -68,7 +68,8 @@ pub struct WebshopConfig {
     /// `cashierId` on invoices and refunds.
     pub cashier_id: String,
     /// Serve the shop driver (`/driver/shop/…`, spec section 8). Switch it off in
-    /// production: it creates orders and refunds without any authentication.
+    /// production: it creates orders and refunds with no authentication but the
+    /// `driver_token`, when one is set.
     pub driver: bool,
 }
 

@@ -2,7 +2,8 @@
 //! suite (or any test) starts checkouts and acts as shop staff, so that a webshop can be
 //! tested as a black box. Any webshop may implement it in its test builds; the suite
 //! skips the scenarios that need it when it is absent. This reseller serves it unless
-//! `[webshop] driver = false`. It has no authentication: never expose it in production.
+//! `[webshop] driver = false`. It needs the `driver_token` when one is configured (see
+//! `staff`), and none otherwise: never expose it in production.
 //!
 //! # Contract
 //!

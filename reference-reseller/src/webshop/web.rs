@@ -1,9 +1,11 @@
 //! The shop's own HTTP surface: the customer's pages and the status endpoint their
 //! script polls, and the staff actions (refund, cancel, close) as form posts or JSON.
 //!
-//! Staff actions carry no authentication here: a real shop puts them behind its admin
-//! login. Browsers (an `Accept` with `text/html`) are redirected back to the order page;
-//! other callers get JSON as from the driver.
+//! Refund and close are staff actions: with a `driver_token` configured they need it (a
+//! browser gets a login prompt; see `staff`), a real shop puts them behind its admin
+//! login. Cancel is the customer's own, on the order page, guarded by the unguessable
+//! order id. Browsers (an `Accept` with `text/html`) are redirected back to the order
+//! page; other callers get JSON as from the driver.
 
 use axum::Form;
 use axum::Json;

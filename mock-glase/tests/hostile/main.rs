@@ -1,0 +1,16 @@
+//! "A mock no integrator can knock over" (issue 11): the mock against hostile systems and
+//! clients, through real sockets on 127.0.0.1:0. Each module is one finding; each test was
+//! written to fail on the mock before its fix.
+//!
+//! - [`auth`]: the control token, and notificationUrls that name control or driver paths.
+//! - [`bounds`]: control and command-line inputs beyond what the mock can represent.
+//! - [`outbound`]: answers that never end, and redirects, from createPurchase and
+//!   notification endpoints.
+//! - [`server`]: slow, half-open and idle clients, and clients that stop reading.
+#![allow(clippy::unwrap_used)] // test code: a failed setup or assertion should panic loudly
+
+mod auth;
+mod bounds;
+mod outbound;
+mod server;
+mod support;
