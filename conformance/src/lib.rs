@@ -12,7 +12,8 @@
 //!   each scenario's journal.
 //! - [`runner`]: the embedded mock ([`Harness`]), the preflight check and [`run`]: steps,
 //!   expectations, tidy-up, rules, verdicts, as [`RunEvent`]s and a [`RunReport`].
-//! - [`report`]: terminal, JSON, JUnit and HTML reporters.
+//! - [`report`]: terminal, JSON, JUnit and HTML reporters; [`checklist`]: the
+//!   certification checklists the HTML report maps scenarios to (`covers:`).
 //! - [`demo`]: the reference reseller in-process, the system under test of
 //!   `glase-conformance demo` and of the self-test.
 //! - [`load`]: `glase-conformance load`, realistic load with invariant checks.
@@ -29,6 +30,7 @@ pub const SUITE_COMMIT: &str = env!("GLASE_KIT_COMMIT");
 /// `--version`: `0.1.0 (commit 0123456789ab)`.
 pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GLASE_KIT_COMMIT"), ")");
 
+pub mod checklist;
 pub mod cli;
 pub mod demo;
 pub mod explore;

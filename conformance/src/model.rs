@@ -105,6 +105,8 @@ pub struct ScenarioResult {
     pub duration: Duration,
     pub failures: Vec<StepFailure>,
     pub findings: Vec<Finding>,
+    /// The certification checklist items it exercises (`covers:`, e.g. `webshop/5`).
+    pub covers: Vec<String>,
     /// The journal of the scenario (its merchant's entries), numbered as in the mock.
     pub journal: Vec<Entry>,
 }

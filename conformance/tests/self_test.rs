@@ -288,6 +288,20 @@ fn every_expectation_of_the_library_names_the_rule_it_checks() {
     assert!(unnamed.is_empty(), "expectations without `rule:`:\n{}", unnamed.join("\n"));
 }
 
+/// The certification checklist of the report is honest about the built-in library:
+/// every unattended and webshop item is covered by a scenario that says so.
+#[test]
+fn the_library_covers_every_unattended_and_webshop_checklist_item() {
+    let library = library();
+    for item in glase_conformance::checklist::CHECKLIST.iter().filter(|i| i.profile != "pos") {
+        let id = item.id();
+        assert!(library.iter().any(|s| s.covers.contains(&id)), "no scenario covers {id}: {}", item.test);
+    }
+    let invoicing = "unattended/INVOICING_ERROR".to_owned();
+    let covering: Vec<&str> = library.iter().filter(|s| s.covers.contains(&invoicing)).map(|s| s.id.as_str()).collect();
+    assert!(covering.len() >= 6, "every glase-send-invoice-* scenario: {covering:?}");
+}
+
 /// The runs of the tests below, one test at a time: the clean run's timing rules are
 /// tight at the demo's deadline scale, and cargo runs tests in parallel.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -319,6 +319,7 @@ fn unreachable_report(options: &RunOptions, sut: &Sut<'_>, error: &RunError) -> 
         duration: Duration::ZERO,
         failures: Vec::new(),
         findings: Vec::new(),
+        covers: Vec::new(),
         journal: Vec::new(),
     };
     let mut report = RunReport {

@@ -6,8 +6,8 @@
 //!    sale 1–9, webshop 1–6) and, for unattended machines, to the seed's eleven flow steps
 //!    and five createPurchase error codes (spec 2.1). Each item shows ✔ (every scenario
 //!    covering it passed), ✘ (one failed) or — (none ran: not covered, or skipped), with
-//!    links to the scenarios. Which scenarios cover an item is decided by [`CHECKLIST`]
-//!    (see [`ChecklistItem`] for the matching rule).
+//!    links to the scenarios. A scenario covers the items its `covers:` key names
+//!    ([`crate::checklist`]); nothing is guessed from names.
 //! 3. Every scenario: verdict, id, title, profiles, duration, the first problem.
 //! 4. Each scenario that failed, warned or errored: its findings (rule, level, summary,
 //!    spec section and source text from `report.rules`, expected vs actual, evidence
@@ -29,138 +29,25 @@ use super::{
     escape, finding_fails, format_duration, format_seqs, headline, level_label, verdict_fails, verdict_label,
     verdict_symbol,
 };
+use crate::checklist::{self, CHECKLIST, ChecklistItem};
 use crate::model::{Level, RunReport, ScenarioResult, Verdict};
 
 /// Bodies longer than this are cut in the raw journal table.
 const MAX_BODY: usize = 64 * 1024;
 
-/// One item of a certification checklist and the scenarios that cover it.
-///
-/// A scenario covers an item when
-/// - it belongs to the item's profile: its `profiles` name the profile or an alias
-///   ([`PROFILES`]), or its id starts with one of the profile's id prefixes; and
-/// - one of the item's `keywords` matches its id. Ids and keywords are split into words at
-///   `-`, `_`, `.`, `/` and spaces; a keyword matches when its words occur consecutively in
-///   the id, each id word *starting with* the keyword's word: `refund` matches
-///   `webshop-partial-refunds`, `in-use` matches `ups-device-in-use`, but `register` does
-///   not match `pos-unregister-terminal`.
-///
-/// So name scenarios after what they exercise (`webshop-refund-beyond-payment`,
-/// `ups-device-unavailable`); a scenario walking a whole procedure (`…-happy-path`,
-/// `…-certification`) covers every step of it.
-#[derive(Debug, Clone, Copy)]
-pub struct ChecklistItem {
-    /// `unattended`, `webshop` or `pos`.
-    pub profile: &'static str,
-    /// The step's number in the procedure (`1`…), or the error code.
-    pub step: &'static str,
-    /// The certification test, as spec section 7 (or 2.1) words it.
-    pub test: &'static str,
-    pub keywords: &'static [&'static str],
-}
-
-/// A profile: canonical name, heading, aliases accepted in `profiles`, scenario id prefixes.
-pub type Profile = (&'static str, &'static str, &'static [&'static str], &'static [&'static str]);
-
-/// The profiles with a checklist.
-pub const PROFILES: &[Profile] = &[
-    (
-        "unattended",
-        "Unattended machines (spec 2.1: the seed's flow and error codes)",
-        &["unattended", "ups", "vending"],
-        &["ups", "unattended", "vending", "machine"],
-    ),
-    ("webshop", "Webshop (spec 7, webshop certification)", &["webshop", "shop", "web"], &["webshop", "shop", "web"]),
-    ("pos", "Point of sale (spec 7, point-of-sale certification)", &["pos", "point-of-sale", "till"], &["pos", "till"]),
-];
-
-macro_rules! item {
-    ($profile:literal, $step:literal, $test:literal, [$($kw:literal),* $(,)?]) => {
-        ChecklistItem { profile: $profile, step: $step, test: $test, keywords: &[$($kw),*] }
-    };
-}
-
-/// The checklists. Unattended flow steps share the whole-flow words `happy`, `full`,
-/// `certification`, `vend`; webshop and point-of-sale steps share `certification`.
-#[rustfmt::skip]
-pub const CHECKLIST: &[ChecklistItem] = &[
-    // Unattended: the seed's eleven steps (spec 2.1) …
-    item!("unattended", "1", "Customer scans the machine's QR code HTTP://SEQR.SE/000/ups?w=<merchantId>&t=<token>", ["happy", "full", "certification", "vend", "scan", "qr"]),
-    item!("unattended", "2", "The UPS calls the reseller's createPurchase with token, amount, currency, msisdn", ["happy", "full", "certification", "vend", "purchase", "create"]),
-    item!("unattended", "3", "Reseller calls sendInvoice (reservation, total ≤ amount, notificationUrl) and answers with its invoiceReference", ["happy", "full", "certification", "vend", "send-invoice", "sendinvoice", "invoice", "reference", "payment-mode", "dialect"]),
-    item!("unattended", "4", "Reservation details are presented to the customer", ["happy", "full", "certification", "vend", "details", "display", "shown"]),
-    item!("unattended", "5", "Customer confirms or cancels the reservation with PIN", ["happy", "full", "certification", "vend", "confirm", "cancel", "pin"]),
-    item!("unattended", "6", "Glase calls the notificationUrl (empty POST answered 200 OK)", ["happy", "full", "certification", "vend", "notification", "notify"]),
-    item!("unattended", "7", "Reseller calls getPaymentStatus; proceeds only on RESERVED", ["happy", "full", "certification", "vend", "status", "forged", "early", "trust", "reversal", "deadline"]),
-    item!("unattended", "8", "Reseller unlocks the machine (only after RESERVED; released after CANCELED)", ["happy", "full", "certification", "vend", "unlock", "forged", "trust", "release"]),
-    item!("unattended", "9", "Customer chooses products (an idle reservation is cancelled)", ["happy", "full", "certification", "vend", "choose", "product", "idle", "walk"]),
-    item!("unattended", "10", "Reseller calls updateInvoice with the final rows and totalAmount", ["happy", "full", "certification", "vend", "update", "rows"]),
-    item!("unattended", "11", "Reseller calls commitReservation with the final amount (≤ reserved)", ["happy", "full", "certification", "vend", "commit"]),
-    // … and the five createPurchase error codes.
-    item!("unattended", "INSUFFICIENT_FUNDS", "createPurchase answers INSUFFICIENT_FUNDS when the amount is below the cheapest product", ["insufficient"]),
-    item!("unattended", "DEVICE_IN_USE", "createPurchase answers DEVICE_IN_USE while another customer is using the machine", ["in-use", "inuse", "busy", "second-customer", "race"]),
-    item!("unattended", "DEVICE_UNAVAILABLE", "createPurchase answers DEVICE_UNAVAILABLE when the machine is out of service or unknown", ["unavailable", "out-of-service"]),
-    item!("unattended", "INVOICING_ERROR", "createPurchase answers INVOICING_ERROR when sendInvoice fails", ["invoicing"]),
-    item!("unattended", "SYSTEM_ERROR", "createPurchase answers SYSTEM_ERROR on any other error", ["system-error"]),
-    // Webshop certification (spec 7).
-    item!("webshop", "1", "sendInvoice with rows (itemQuantity, itemTotalAmount), clientReference, clientRequestTimeout", ["certification", "happy", "payment", "pay", "checkout", "send-invoice", "rows", "client"]),
-    item!("webshop", "2", "getPaymentStatus before scan; scan; getPaymentStatus; repeat sendInvoice; wait 30 s; getPaymentStatus on the previous reference", ["certification", "status", "poll", "reversal", "reverse", "deadline", "version", "wait"]),
-    item!("webshop", "3", "submitPaymentReceipt after PAID", ["certification", "receipt"]),
-    item!("webshop", "4", "sendInvoice, getPaymentStatus, cancelInvoice", ["certification", "cancel", "unpaid"]),
-    item!("webshop", "5", "sendInvoice, getPaymentStatus, scan, getPaymentStatus, refundPayment", ["certification", "refund"]),
-    item!("webshop", "6", "markTransactionPeriod at closing", ["certification", "period", "close", "closing", "report", "reconcil"]),
-    // Point-of-sale certification (spec 7).
-    item!("pos", "pre", "Prerequisite: clientId = company name, clientReference = system name and version", ["certification", "client", "context"]),
-    item!("pos", "1", "registerTerminal (RESELLERUSER; set the terminal password)", ["certification", "register"]),
-    item!("pos", "2", "assignSeqrId (clientReference set, clientRequestTimeout 0)", ["certification", "assign", "seqr-id", "seqrid", "sticker"]),
-    item!("pos", "3", "sendInvoice with at least itemQuantity and itemTotalAmount per row", ["certification", "send-invoice", "sendinvoice", "rows", "sale", "payment"]),
-    item!("pos", "4", "getPaymentStatus before scanning; scan; getPaymentStatus; repeat sendInvoice; wait 30 s; getPaymentStatus on the previous reference", ["certification", "status", "poll", "wait", "reversal"]),
-    item!("pos", "5", "submitPaymentReceipt after PAID (empty or base64 HTML/XML receipt)", ["certification", "receipt"]),
-    item!("pos", "6", "sendInvoice, getPaymentStatus, cancelInvoice", ["certification", "cancel"]),
-    item!("pos", "7", "sendInvoice, getPaymentStatus, scan, getPaymentStatus, refundPayment", ["certification", "refund"]),
-    item!("pos", "8", "markTransactionPeriod at closing", ["certification", "period", "close", "closing"]),
-    item!("pos", "9", "unregisterTerminal", ["certification", "unregister"]),
-];
-
-fn words(text: &str) -> Vec<String> {
-    text.split(['-', '_', '.', '/', ' ']).filter(|w| !w.is_empty()).map(str::to_ascii_lowercase).collect()
-}
-
-/// The keyword's words occur consecutively in the id's words (each id word starting with
-/// the keyword word).
-fn keyword_matches(id_words: &[String], keyword: &str) -> bool {
-    let kw = words(keyword);
-    !kw.is_empty() && id_words.windows(kw.len()).any(|w| w.iter().zip(&kw).all(|(id, k)| id.starts_with(k.as_str())))
-}
-
-fn canonical_profile(name: &str) -> Option<&'static str> {
-    let name = name.to_ascii_lowercase();
-    PROFILES.iter().find(|(_, _, aliases, _)| aliases.contains(&name.as_str())).map(|(p, ..)| *p)
-}
-
-fn in_profile(result: &ScenarioResult, profile: &str) -> bool {
-    if result.profiles.iter().any(|p| canonical_profile(p) == Some(profile)) {
-        return true;
-    }
-    let id = words(&result.id);
-    PROFILES
-        .iter()
-        .filter(|(p, ..)| *p == profile)
-        .flat_map(|(_, _, _, prefixes)| prefixes.iter())
-        .any(|prefix| id.first().is_some_and(|w| w == prefix))
-}
-
-/// The scenarios covering `item`, in run order (with their index in `report.results`).
+/// The scenarios of this run that cover `item` (their `covers:` names it), in run
+/// order, with their index in `report.results`.
 pub(crate) fn covering<'a>(item: &ChecklistItem, results: &'a [ScenarioResult]) -> Vec<(usize, &'a ScenarioResult)> {
-    results
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| in_profile(r, item.profile))
-        .filter(|(_, r)| {
-            let id = words(&r.id);
-            item.keywords.iter().any(|k| keyword_matches(&id, k))
-        })
-        .collect()
+    let id = item.id();
+    results.iter().enumerate().filter(|(_, r)| r.covers.iter().any(|c| *c == id)).collect()
+}
+
+/// The profiles whose checklist the report shows: the run's, or all three.
+fn shown_profiles(report: &RunReport) -> Vec<&'static checklist::ProfileInfo> {
+    match checklist::PROFILES.iter().find(|p| p.name == report.profile) {
+        Some(profile) => vec![profile],
+        None => checklist::PROFILES.iter().collect(),
+    }
 }
 
 /// A checklist item's state.
@@ -181,14 +68,6 @@ fn item_state(covering: &[(usize, &ScenarioResult)], strict: bool) -> ItemState 
         ItemState::NotCovered
     } else {
         ItemState::Skipped
-    }
-}
-
-/// The profiles whose checklist the report shows: the run's, or all three.
-fn shown_profiles(report: &RunReport) -> Vec<&'static Profile> {
-    match canonical_profile(&report.profile) {
-        Some(p) => PROFILES.iter().filter(|(name, ..)| *name == p).collect(),
-        None => PROFILES.iter().collect(),
     }
 }
 
@@ -281,8 +160,9 @@ pub(crate) fn render(report: &RunReport) -> String {
     rules(&mut h, report);
     let _ = write!(
         h,
-        "</main>\n<footer>Generated by glase-conformance {} · seed {} · a self-contained file: no scripts, nothing loaded from elsewhere.</footer>\n</body>\n</html>\n",
+        "</main>\n<footer>Generated by glase-conformance {} (commit {}) · seed {} · a self-contained file: no scripts, nothing loaded from elsewhere.</footer>\n</body>\n</html>\n",
         escape(&report.suite_version),
+        escape(&report.suite_commit),
         report.seed
     );
     h
@@ -314,17 +194,25 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
         )
     })
     .collect();
-    let strict = if report.strict { " (strict: SHOULD findings fail)" } else { "" };
+    let strict = if report.strict { " (strict: SHOULD findings and inconclusive scenarios fail)" } else { "" };
+    let who = report.system.describe().unwrap_or_else(|| "The system under test".to_owned());
+    let company = report
+        .system
+        .company
+        .as_deref()
+        .map(|c| format!("<div><dt>Company (clientId)</dt><dd>{}</dd></div>\n", escape(c)))
+        .unwrap_or_default();
     let _ = write!(
         h,
         r#"<header class="top {class}">
 <div class="wrap">
 <div class="headline"><div><div class="kicker">Glase conformance kit · pre-certification report</div>
 <h1>{}</h1>
+<ul class="endpoints">{}</ul>
 <p class="note">{note}</p></div>
 <div class="overall" aria-label="overall result">{word}</div></div>
 <dl class="meta">
-<div><dt>Profile</dt><dd>{}{strict}</dd></div>
+{company}<div><dt>Profile</dt><dd>{}{strict}</dd></div>
 <div><dt>Started</dt><dd>{}</dd></div>
 <div><dt>Duration</dt><dd>{}</dd></div>
 <div><dt>Seed</dt><dd>{}</dd></div>
@@ -334,15 +222,31 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
 </div>
 </header>
 "#,
-        escape(&report.target),
+        escape(&who),
+        endpoints(&report.target),
         escape(&report.profile),
         escape(&report.started_at.replacen('T', " ", 1)),
         format_duration(report.duration),
         report.seed,
-        escape(&report.suite_version),
+        escape(&format!("{} (commit {})", report.suite_version, report.suite_commit)),
         report.results.len(),
         counts.join(" ")
     );
+}
+
+/// The endpoints tested, one a line: `createPurchase <code>URL</code>`. The target text
+/// is `[who: ]part, part`; each part is a label and a URL.
+fn endpoints(target: &str) -> String {
+    let parts = target.split_once(": ").filter(|(who, _)| !who.contains("://")).map_or(target, |(_, rest)| rest);
+    parts
+        .split(", ")
+        .map(|part| match part.rsplit_once(' ') {
+            Some((label, url)) if url.contains("://") => {
+                format!("<li>{} <code>{}</code></li>", escape(label), escape(url))
+            }
+            _ => format!("<li>{}</li>", escape(part)),
+        })
+        .collect()
 }
 
 fn checklist(h: &mut String, report: &RunReport) {
@@ -352,8 +256,8 @@ fn checklist(h: &mut String, report: &RunReport) {
 <p class="lead">The steps Glase's certification walks through (spec section 7; for unattended machines the seed's flow and error codes), each with the scenarios of this run that exercise it. <span class="state pass">✔</span> every covering scenario passed · <span class="state fail">✘</span> one failed · <span class="state none">—</span> not exercised by this run.</p>
 "#,
     );
-    for (profile, heading, ..) in shown_profiles(report) {
-        let items: Vec<&ChecklistItem> = CHECKLIST.iter().filter(|i| i.profile == *profile).collect();
+    for profile in shown_profiles(report) {
+        let items: Vec<&ChecklistItem> = CHECKLIST.iter().filter(|i| i.profile == profile.name).collect();
         let states: Vec<(ItemState, Vec<(usize, &ScenarioResult)>)> = items
             .iter()
             .map(|item| {
@@ -370,7 +274,7 @@ fn checklist(h: &mut String, report: &RunReport) {
 <thead><tr><th class="step">Step</th><th>Certification test</th><th class="st">State</th><th>Covered by</th></tr></thead>
 <tbody>
 "#,
-            escape(heading),
+            escape(profile.heading),
             count(ItemState::Pass),
             count(ItemState::Fail),
             count(ItemState::NotCovered) + count(ItemState::Skipped),
@@ -750,7 +654,7 @@ header.top.pass{background:linear-gradient(135deg,#14532d,#15803d)}
 header.top.fail{background:linear-gradient(135deg,#7f1d1d,#b91c1c)}
 .headline{display:flex;justify-content:space-between;align-items:flex-start;gap:24px}
 .kicker{text-transform:uppercase;letter-spacing:.08em;font-size:12px;opacity:.85}
-header h1{margin:4px 0 2px;font-size:22px;font-weight:600;word-break:break-all}
+header h1{margin:4px 0 2px;font-size:22px;font-weight:600;overflow-wrap:anywhere}header .endpoints{margin:2px 0 0;padding:0;list-style:none;font-size:13px}header .endpoints code{overflow-wrap:anywhere}
 header .note{margin:0;opacity:.9}
 .overall{font-size:40px;font-weight:800;letter-spacing:.06em;border:3px solid rgba(255,255,255,.85);border-radius:10px;padding:2px 18px;line-height:1.2}
 dl.meta{display:flex;flex-wrap:wrap;gap:10px 34px;margin:18px 0 0}
@@ -814,10 +718,10 @@ mod tests {
     use super::*;
     use crate::report::fixtures;
 
-    fn result(id: &str, profiles: &[&str], verdict: Verdict) -> ScenarioResult {
+    fn result(id: &str, covers: &[&str], verdict: Verdict) -> ScenarioResult {
         let mut r = fixtures::report(false).results[0].clone();
         r.id = id.to_owned();
-        r.profiles = profiles.iter().map(|p| (*p).to_owned()).collect();
+        r.covers = covers.iter().map(|c| (*c).to_owned()).collect();
         r.verdict = verdict;
         r
     }
@@ -869,26 +773,45 @@ mod tests {
     }
 
     #[test]
-    fn checklist_items_map_to_scenarios_by_profile_and_keyword() {
+    fn checklist_items_map_to_the_scenarios_that_say_they_cover_them() {
         let results = vec![
-            result("webshop-partial-refunds", &["webshop"], Verdict::Passed),
-            result("shop-refund-beyond-payment", &[], Verdict::Failed),
-            result("ups-refund", &["unattended"], Verdict::Passed),
-            result("pos-unregister-terminal", &["pos"], Verdict::Passed),
-            result("ups-device-in-use", &["unattended"], Verdict::Skipped),
-            result("vending-happy-path", &["ups"], Verdict::Passed),
+            result("webshop/partial-refunds", &["webshop/5"], Verdict::Passed),
+            result("webshop/refund-beyond-payment", &["webshop/5"], Verdict::Failed),
+            // Named like a refund, covers nothing: names decide nothing.
+            result("unattended/refund", &[], Verdict::Passed),
+            result("pos/unregister-terminal", &["pos/9"], Verdict::Passed),
+            result("unattended/in-use", &["unattended/DEVICE_IN_USE"], Verdict::Skipped),
+            result("unattended/send-invoice-93", &["unattended/INVOICING_ERROR", "unattended/11"], Verdict::Passed),
         ];
         let ids =
             |item: &ChecklistItem| covering(item, &results).into_iter().map(|(_, r)| r.id.as_str()).collect::<Vec<_>>();
-        assert_eq!(ids(item("webshop", "5")), ["webshop-partial-refunds", "shop-refund-beyond-payment"]);
+        assert_eq!(ids(item("webshop", "5")), ["webshop/partial-refunds", "webshop/refund-beyond-payment"]);
         assert_eq!(item_state(&covering(item("webshop", "5"), &results), false), ItemState::Fail);
-        assert!(ids(item("pos", "1")).is_empty(), "register does not match unregister");
-        assert_eq!(ids(item("pos", "9")), ["pos-unregister-terminal"]);
-        assert_eq!(ids(item("unattended", "DEVICE_IN_USE")), ["ups-device-in-use"]);
+        assert_eq!(ids(item("pos", "9")), ["pos/unregister-terminal"]);
+        assert_eq!(ids(item("unattended", "DEVICE_IN_USE")), ["unattended/in-use"]);
         assert_eq!(item_state(&covering(item("unattended", "DEVICE_IN_USE"), &results), false), ItemState::Skipped);
-        assert_eq!(ids(item("unattended", "11")), ["vending-happy-path"]);
+        assert_eq!(ids(item("unattended", "INVOICING_ERROR")), ["unattended/send-invoice-93"]);
         assert_eq!(item_state(&covering(item("unattended", "11"), &results), false), ItemState::Pass);
         assert_eq!(item_state(&covering(item("pos", "1"), &results), false), ItemState::NotCovered);
+    }
+
+    #[test]
+    fn the_header_names_the_system_its_endpoints_and_the_suite_commit() {
+        let mut report = fixtures::report(false);
+        report.system = crate::system::Identity {
+            name: Some("Acme vending".into()),
+            version: Some("4.2".into()),
+            company: Some("Acme AB".into()),
+        };
+        report.target = "Acme vending 4.2 (Acme AB): createPurchase http://127.0.0.1:8000/seqr/createPurchase, \
+                         machine driver http://127.0.0.1:8000"
+            .into();
+        let html = render(&report);
+        assert!(html.contains("<h1>Acme vending 4.2 (Acme AB)</h1>"), "{html}");
+        assert!(html.contains("<li>createPurchase <code>http://127.0.0.1:8000/seqr/createPurchase</code></li>"));
+        assert!(html.contains("<li>machine driver <code>http://127.0.0.1:8000</code></li>"));
+        assert!(html.contains("<dt>Company (clientId)</dt><dd>Acme AB</dd>"));
+        assert!(html.contains("0.1.0 (commit 0123456789ab)"));
     }
 
     #[test]
@@ -977,6 +900,7 @@ mod sample {
             duration: Duration::from_millis(300 + journal.len() as u64 * 37),
             failures: vec![],
             findings: vec![],
+            covers: Vec::new(),
             journal,
         }
     }

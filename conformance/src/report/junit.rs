@@ -52,8 +52,17 @@ fn to_junit(report: &RunReport) -> Report {
             Property::new("seed", report.seed.to_string()),
             Property::new("strict", report.strict.to_string()),
             Property::new("suiteVersion", report.suite_version.as_str()),
+            Property::new("suiteCommit", report.suite_commit.as_str()),
             Property::new("startedAt", report.started_at.as_str()),
         ]);
+        let identity = [
+            ("systemName", &report.system.name),
+            ("systemVersion", &report.system.version),
+            ("company", &report.system.company),
+        ];
+        suite.add_properties(
+            identity.iter().filter_map(|(key, value)| value.as_deref().map(|v| Property::new(*key, v))),
+        );
         for result in results {
             suite.add_test_case(test_case(report, result, &name));
         }

@@ -29,7 +29,7 @@ use std::time::Duration;
 use crate::model::{Finding, Level, RunEvent, ScenarioResult, StepFailure, Verdict};
 
 pub use evidence::{Evidence, write_evidence};
-pub use html::{CHECKLIST, ChecklistItem, write_html};
+pub use html::write_html;
 pub use json::write_json;
 pub use junit::write_junit;
 pub use sequence::sequence_svg;
@@ -377,6 +377,7 @@ pub(crate) mod fixtures {
                         evidence: vec![journal(100)[1].seq],
                         invoice: Some("1795".into()),
                     }],
+                    covers: vec!["unattended/1".into(), "unattended/11".into()],
                     journal: journal(100),
                 },
                 ScenarioResult {
@@ -403,6 +404,7 @@ pub(crate) mod fixtures {
                         evidence: vec![commit_request, commit_response],
                         invoice: Some("1795".into()),
                     }],
+                    covers: vec!["unattended/11".into()],
                     journal: failing,
                 },
                 ScenarioResult {
@@ -415,6 +417,7 @@ pub(crate) mod fixtures {
                     duration: Duration::ZERO,
                     failures: vec![],
                     findings: vec![],
+                    covers: vec![],
                     journal: vec![],
                 },
                 ScenarioResult {
@@ -427,6 +430,7 @@ pub(crate) mod fixtures {
                     duration: Duration::from_millis(15),
                     failures: vec![],
                     findings: vec![],
+                    covers: vec![],
                     journal: vec![],
                 },
             ],

@@ -299,6 +299,7 @@ async fn run_one(
         duration: Duration::ZERO,
         failures: Vec::new(),
         findings: Vec::new(),
+        covers: scenario.covers.clone(),
         journal: Vec::new(),
     };
     if let Some(reason) = skip_reason(scenario, options) {
@@ -622,6 +623,7 @@ mod tests {
             duration: Duration::ZERO,
             failures: Vec::new(),
             findings: Vec::new(),
+            covers: Vec::new(),
             journal: Vec::new(),
         }
     }

@@ -25,6 +25,9 @@ pub(crate) struct RawScenario {
     pub spec: Vec<Spanned<Value>>,
     #[serde(default)]
     pub rules: Vec<Spanned<String>>,
+    /// Certification checklist items it exercises (`unattended/3`, `webshop/5`).
+    #[serde(default)]
+    pub covers: Vec<Spanned<String>>,
     #[serde(default)]
     pub setup: Option<Spanned<Value>>,
     pub steps: Spanned<Vec<Spanned<Value>>>,

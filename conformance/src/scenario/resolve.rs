@@ -148,6 +148,20 @@ impl Resolver<'_> {
                 self.problem(Some(r.referenced), format!("rules[{i}]"), unknown_rule(&r.value));
             }
         }
+        let mut covers = Vec::new();
+        for (i, c) in raw.covers.iter().enumerate() {
+            match crate::checklist::find(&c.value) {
+                Some(item) => covers.push(item.id()),
+                None => {
+                    let known: Vec<String> = crate::checklist::CHECKLIST.iter().map(|i| i.id()).collect();
+                    self.problem(
+                        Some(c.referenced),
+                        format!("covers[{i}]"),
+                        format!("{:?} is not a certification checklist item; items are: {}", c.value, known.join(", ")),
+                    );
+                }
+            }
+        }
         let setup = match raw.setup {
             Some(setup) => self.setup(setup),
             None => Setup::default(),
@@ -199,6 +213,7 @@ impl Resolver<'_> {
             requires,
             spec,
             rules,
+            covers,
             setup,
             steps,
             expected_findings,

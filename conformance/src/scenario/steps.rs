@@ -25,6 +25,8 @@ pub struct Scenario {
     pub spec: Vec<String>,
     /// Rule ids the scenario targets (for the report; every rule is checked anyway).
     pub rules: Vec<String>,
+    /// The certification checklist items it exercises (`unattended/3`), for the report.
+    pub covers: Vec<String>,
     pub setup: Setup,
     pub steps: Vec<Located<Step>>,
     /// `expect_findings`: exactly these rules must fire (a negative scenario).

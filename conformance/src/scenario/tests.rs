@@ -132,3 +132,25 @@ fn amounts_must_be_money() {
     let error = load_one(text).unwrap_err();
     assert_eq!(error.problems.len(), 2, "{error}");
 }
+
+#[test]
+fn windows_may_be_measured_in_timers_and_checklist_items_are_checked() {
+    let text = "id: a/b\ntitle: t\nprofiles: [unattended]\nrequires: [machine-driver]\ncovers: [unattended/9, unattended/device_in_use]\n\
+                steps:\n  - expect_machine: {machine: m, state: idle, within: idle-timeout + 5s}\n  \
+                - expect_call: {operation: getPaymentStatus, within: status-deadline}\n";
+    let scenario = load_one(text).unwrap();
+    assert_eq!(scenario.covers, ["unattended/9", "unattended/DEVICE_IN_USE"]);
+    let Step::ExpectMachine { timing: Timing::Within(wait), .. } = &scenario.steps[0].value else { panic!() };
+    assert_eq!(*wait, Wait { timer: Some(Timer::IdleTimeout), plus: std::time::Duration::from_secs(5) });
+    assert_eq!(wait.to_string(), "idle-timeout + 5s");
+    let Step::ExpectCall { within, .. } = &scenario.steps[1].value else { panic!() };
+    assert_eq!(within.timer, Some(Timer::StatusDeadline));
+
+    let bad = "id: a/b\ntitle: t\nprofiles: [unattended]\ncovers: [unattended/12]\nsteps:\n  \
+               - expect_call: {operation: sendInvoice, within: idle-timeout + status-deadline}\n  \
+               - expect_call: {operation: sendInvoice, within: soonish}\n";
+    let error = load_one(bad).unwrap_err().to_string();
+    assert!(error.contains("covers[0]: \"unattended/12\" is not a certification checklist item"), "{error}");
+    assert!(error.contains("names two timers"), "{error}");
+    assert!(error.contains("\"soonish\" is neither a duration") && error.contains("unpaid-timeout"), "{error}");
+}
