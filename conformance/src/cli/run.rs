@@ -10,7 +10,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 
@@ -21,7 +21,7 @@ use crate::report::{self, Evidence, Reporter, TerminalReporter};
 use crate::rules;
 use crate::runner::{self, Harness, RunError, RunOptions};
 use crate::scenario::Scenario;
-use crate::system::{Identity, Started, System, SystemArgs};
+use crate::system::{self, Identity, Started, System, SystemArgs};
 
 pub(super) const RUN_EXAMPLES: &str = "\
 Examples:
@@ -136,23 +136,7 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         Err(error) => return fail_start(&error),
     };
     eprintln!("Glase (mock) for the system under test: {}", harness.soap_url());
-    let mut started = match &system.start {
-        Some(command) => {
-            let log = args.output.out.join("evidence").join(SYSTEM_LOG);
-            match Started::spawn(command, &harness.soap_url(), &log) {
-                Ok(started) => {
-                    eprintln!("Started the system under test: {} (output: {})", command.command, log.display());
-                    Some(started)
-                }
-                Err(error) => {
-                    eprintln!("error: {}", mock_glase::notify::error_chain(&error));
-                    harness.shutdown().await;
-                    return Exit::Usage;
-                }
-            }
-        }
-        None => None,
-    };
+    let log = args.output.out.join("evidence").join(SYSTEM_LOG);
     let options = RunOptions {
         target: system.target.clone(),
         profile: args.selection.profile.profile(),
@@ -162,15 +146,21 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         timers: system.timers,
     };
     let sut = Sut { identity: &system.identity, describe: describe_target(&system) };
-    if let Err(error) = wait_until_ready(&system, &http, started.as_mut()).await {
-        let exit = fail_start(&error);
-        let report = unreachable_report(&options, &sut, &error);
-        let stopped = stop(started).await;
-        let evidence = Evidence::collect(&harness, &scenarios, command_line()).with_system(stopped);
-        harness.shutdown().await;
-        finish(&report, &evidence, &args.output);
-        return exit;
-    }
+    let started = match system::launch(&system, &harness.soap_url(), &log, &http).await {
+        Ok(started) => started,
+        Err(error) => {
+            let exit = fail_start(&error);
+            if matches!(error, RunError::Unreachable { .. }) {
+                // The reports say what was unreachable, so CI shows a failure.
+                let report = unreachable_report(&options, &sut, &error);
+                let stopped = system.start.as_ref().map(|_| ("stopped: it never answered".to_owned(), log.clone()));
+                let evidence = Evidence::collect(&harness, &scenarios, command_line()).with_system(stopped);
+                finish(&report, &evidence, &args.output);
+            }
+            harness.shutdown().await;
+            return exit;
+        }
+    };
     let mut report = execute(&harness, &scenarios, &options, &http, &args.output).await;
     sut.stamp(&mut report);
     let stopped = stop(started).await;
@@ -253,48 +243,6 @@ fn describe_target(system: &System) -> String {
     match system.identity.describe() {
         Some(who) => format!("{who}: {}", system.target.describe()),
         None => system.target.describe(),
-    }
-}
-
-/// Waits until every endpoint answers: one try, or up to `--wait-for` (the started
-/// system must not exit meanwhile).
-async fn wait_until_ready(
-    system: &System,
-    http: &reqwest::Client,
-    mut started: Option<&mut Started>,
-) -> Result<(), RunError> {
-    let deadline = Instant::now() + system.wait_for;
-    let mut announced = false;
-    loop {
-        let error = match runner::preflight(&system.target, http).await {
-            Ok(()) => return Ok(()),
-            Err(error @ RunError::Unreachable { .. }) => error,
-            Err(other) => return Err(other),
-        };
-        if let Some(process) = started.as_deref_mut()
-            && let Some(status) = process.exited()
-        {
-            let tail = process.log_tail(20);
-            return Err(RunError::Unreachable {
-                what: "the started system",
-                url: process.command().to_owned(),
-                reason: format!(
-                    "it exited ({status}) before its endpoints answered; the end of its output ({}):\n{tail}",
-                    process.log().display()
-                ),
-            });
-        }
-        if Instant::now() >= deadline {
-            return Err(error);
-        }
-        if !announced {
-            eprintln!(
-                "Waiting up to {} for the system under test to answer…",
-                humantime::format_duration(system.wait_for)
-            );
-            announced = true;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

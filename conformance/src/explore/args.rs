@@ -1,33 +1,22 @@
 //! The `explore` command line: what to explore and how much, and the command that
 //! replays one run.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use clap::Args;
+
+use crate::system::{System, SystemArgs};
 
 /// `glase-conformance explore`.
 #[derive(Debug, Clone, Args)]
 pub struct ExploreArgs {
-    /// Your createPurchase endpoint (with --machine-driver). Without both, explore tests
-    /// the built-in reference reseller, started fresh for every run.
-    #[arg(long, value_name = "URL", requires = "machine_driver")]
-    pub create_purchase_url: Option<String>,
-    /// Base URL of your machine driver (serves /driver/machines/…).
-    #[arg(long, value_name = "URL", requires = "create_purchase_url")]
-    pub machine_driver: Option<String>,
-    /// Where the embedded Glase listens for your system (the built-in reseller gets a
-    /// free port).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7070")]
-    pub glase_listen: SocketAddr,
+    /// Your system (--create-purchase-url with --machine-driver; without both, explore
+    /// tests the built-in reference reseller, fresh for every run), its idle timeout
+    /// [default: 1s for the built-in reseller, 60s for yours], how to start it; as for `run`.
+    #[command(flatten)]
+    pub system: SystemArgs,
     /// Multiply Glase-side deadlines [default: 0.05 for the built-in reseller (the 20 s
     /// status rule in 1 s), 1 for your system].
     #[arg(long, value_name = "F")]
     pub deadline_scale: Option<f64>,
-    /// Your system's idle timeout: a reservation nobody uses must be released after it,
-    /// and not before [default: 1s for the built-in reseller, 60s for yours].
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    pub idle_timeout: Option<Duration>,
     /// Switch on one of the reference reseller's deliberate faults (repeatable; see
     /// --list-faults), to see explore find it.
     #[arg(long, value_enum, value_name = "FAULT", conflicts_with = "create_purchase_url")]
@@ -63,23 +52,22 @@ pub struct ExploreArgs {
 }
 
 impl ExploreArgs {
-    /// Whether the built-in reference reseller is explored.
-    pub(crate) fn builtin(&self) -> bool {
-        self.create_purchase_url.is_none()
-    }
-
-    /// The command line that replays run `run` of `seed` exactly (and shrinks it again).
-    pub(crate) fn replay_command(&self, seed: u64, run: u32) -> String {
+    /// The command line that replays run `run` of `seed` exactly (and shrinks it again),
+    /// for `system` as resolved (flags, environment and config file).
+    pub(crate) fn replay_command(&self, system: &System, seed: u64, run: u32) -> String {
         let mut words = vec!["glase-conformance explore".to_owned(), format!("--seed {seed} --run {run}")];
-        if let (Some(create), Some(driver)) = (&self.create_purchase_url, &self.machine_driver) {
+        if let Some(config) = &self.system.config {
+            words.push(format!("--config {}", config.display()));
+        }
+        if let (Some(create), Some(driver)) = (&system.target.create_purchase_url, &system.target.machine_driver) {
             words.push(format!("--create-purchase-url {create} --machine-driver {driver}"));
-            words.push(format!("--glase-listen {}", self.glase_listen));
+            words.push(format!("--glase-listen {}", system.glase_listen));
         }
         words.push(format!("--length {} --machines {}", self.length, self.machines));
         if let Some(scale) = self.deadline_scale {
             words.push(format!("--deadline-scale {scale}"));
         }
-        if let Some(idle) = self.idle_timeout {
+        if let Some(idle) = system.timers.idle_timeout {
             words.push(format!("--idle-timeout {}", humantime::format_duration(idle)));
         }
         for fault in &self.fault {
@@ -111,12 +99,13 @@ mod tests {
     #[test]
     fn the_replay_command_names_the_run_and_everything_that_shapes_it() {
         let args = parse(&["--seed", "9", "--length", "6", "--fault", "skip-status-fetch", "--strict"]).expect("valid");
-        assert!(args.builtin());
+        let system = args.system.resolve().expect("valid");
+        assert!(!system.has_target());
         assert_eq!(
-            args.replay_command(9, 4),
+            args.replay_command(&system, 9, 4),
             "glase-conformance explore --seed 9 --run 4 --length 6 --machines 2 --fault skip-status-fetch --strict"
         );
-        let replayed: Vec<String> = args.replay_command(9, 4).split(' ').skip(2).map(str::to_owned).collect();
+        let replayed: Vec<String> = args.replay_command(&system, 9, 4).split(' ').skip(2).map(str::to_owned).collect();
         let again = parse(&replayed.iter().map(String::as_str).collect::<Vec<_>>()).expect("the replay parses");
         assert_eq!((again.seed, again.run, again.length), (Some(9), Some(4), 6));
     }
@@ -125,9 +114,8 @@ mod tests {
     fn bad_combinations_are_usage_errors() {
         assert!(parse(&["--runs", "0"]).is_err());
         assert!(parse(&["--machines", "0"]).is_err());
-        assert!(parse(&["--create-purchase-url", "http://x/createPurchase"]).is_err(), "needs the driver too");
         let both = ["--create-purchase-url", "http://x/createPurchase", "--machine-driver", "http://x"];
-        assert!(parse(&both).is_ok_and(|a| !a.builtin()));
+        assert!(parse(&both).is_ok_and(|a| a.system.resolve().is_ok_and(|s| s.has_target())));
         let with_fault = [&both[..], &["--fault", "skip-status-fetch"]].concat();
         assert!(parse(&with_fault).is_err(), "faults are the built-in reseller's");
     }

@@ -33,34 +33,53 @@ pub async fn main(args: ExploreArgs) -> Exit {
         return Exit::Passed;
     }
     let seed = args.seed.unwrap_or_else(time_seed);
-    let builtin = args.builtin();
+    let declared = match args.system.resolve() {
+        Ok(declared) => declared,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Exit::Usage;
+        }
+    };
+    let target = &declared.target;
+    if target.create_purchase_url.is_some() != target.machine_driver.is_some() {
+        eprintln!("error: explore drives your machines: give both --create-purchase-url and --machine-driver");
+        return Exit::Usage;
+    }
+    let builtin = !declared.has_target();
+    if !builtin && !args.fault.is_empty() {
+        eprintln!("error: --fault switches on the built-in reference reseller's faults; not with your system");
+        return Exit::Usage;
+    }
     let scale = args.deadline_scale.unwrap_or(if builtin { DEMO_DEADLINE_SCALE } else { 1.0 });
     let system = if builtin {
         System::Builtin { faults: args.fault.clone() }
     } else {
-        System::External {
-            target: Target {
-                create_purchase_url: args.create_purchase_url.clone(),
-                machine_driver: args.machine_driver.clone(),
-                shop_driver: None,
-            },
-        }
+        System::External { target: Target { shop_driver: None, ..target.clone() } }
     };
     let http = match runner::http_client() {
         Ok(http) => http,
         Err(error) => return start_failed(&error),
     };
-    if let System::External { target } = &system
-        && let Err(error) = runner::preflight(target, &http).await
-    {
-        return start_failed(&error);
-    }
-    let listen = if builtin { SocketAddr::from(([127, 0, 0, 1], 0)) } else { args.glase_listen };
+    let listen = if builtin { SocketAddr::from(([127, 0, 0, 1], 0)) } else { declared.glase_listen };
     let harness = match Harness::start(listen, scale, seed).await {
         Ok(harness) => harness,
         Err(error) => return start_failed(&error),
     };
-    let idle_timeout = args.idle_timeout.unwrap_or(if builtin { BUILTIN_IDLE_TIMEOUT } else { EXTERNAL_IDLE_TIMEOUT });
+    // Yours: started once Glase listens (--start), waited for (--wait-for).
+    let _started = if builtin {
+        None
+    } else {
+        let log = std::env::temp_dir().join(format!("glase-explore-{}-system.log", std::process::id()));
+        match crate::system::launch(&declared, &harness.soap_url(), &log, &http).await {
+            Ok(started) => started,
+            Err(error) => {
+                harness.shutdown().await;
+                return start_failed(&error);
+            }
+        }
+    };
+    let declared_idle = declared.timers.idle_timeout;
+    let idle_timeout = declared_idle.unwrap_or(if builtin { BUILTIN_IDLE_TIMEOUT } else { EXTERNAL_IDLE_TIMEOUT });
     let settings = Settings {
         timing: Timing { status_deadline: harness.status_deadline(scale), idle_timeout },
         strict: args.strict,
@@ -68,6 +87,7 @@ pub async fn main(args: ExploreArgs) -> Exit {
     let explorer = Explorer {
         harness: &harness,
         system,
+        declared,
         http,
         machines: args.machines as usize,
         length: args.length as usize,
@@ -82,6 +102,8 @@ pub async fn main(args: ExploreArgs) -> Exit {
 struct Explorer<'a> {
     harness: &'a Harness,
     system: System,
+    /// The system as declared (for the replay command).
+    declared: crate::system::System,
     http: reqwest::Client,
     machines: usize,
     length: usize,
@@ -160,7 +182,8 @@ impl Explorer<'_> {
         };
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        let _ = print_failure(&mut out, original, &shrunk, &minimal, &args.replay_command(seed, run), (seed, run));
+        let replay = args.replay_command(&self.declared, seed, run);
+        let _ = print_failure(&mut out, original, &shrunk, &minimal, &replay, (seed, run));
         let _ = out.flush();
         Exit::Failed
     }

@@ -31,7 +31,6 @@ mod timing;
 mod workload;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,7 +40,8 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::cli::{Exit, time_seed};
-use crate::runner::{self, RunError, Target};
+use crate::runner::{self, RunError};
+use crate::system::{System, SystemArgs};
 use invariants::{FinalInvoice, JournalStats, Observed};
 use options::{DEFAULT_MIX, FlowKind, Mix, Pace, Plan, Stop};
 use report::{Conditions, Flows, JournalView, LoadReport, PlanView};
@@ -108,43 +108,39 @@ pub struct LoadArgs {
     /// Multiply Glase-side deadlines (the 20 s status rule, the reservation timeout).
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     pub deadline_scale: f64,
-    /// After the last flow, how long the system may take to settle (idle timers,
-    /// retries) before the invariants are checked.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
-    pub drain: Duration,
+    /// After the last flow, at most how long the system may take to settle (idle timers,
+    /// retries) before the invariants are checked [default: the idle timeout plus the
+    /// status deadline and 5 s, at least 10 s].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub drain: Option<Duration>,
     /// The reservation amount the app offers at each scan.
     #[arg(long, value_name = "AMOUNT", default_value = "20.00")]
     pub amount: Decimal,
     /// What each webshop checkout buys (a SKU of the shop's catalogue).
     #[arg(long, value_name = "SKU", default_value = "cable")]
     pub shop_item: String,
-    /// Your createPurchase endpoint: load an external reseller instead of the reference one.
-    #[arg(long, value_name = "URL")]
-    pub create_purchase_url: Option<String>,
-    /// Base URL of your machine driver (needed for unattended flows).
-    #[arg(long, value_name = "URL")]
-    pub machine_driver: Option<String>,
-    /// Base URL of your shop driver (needed for webshop flows).
-    #[arg(long, value_name = "URL")]
-    pub shop_driver: Option<String>,
-    /// Where the embedded Glase listens for an external reseller.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7070")]
-    pub glase_listen: SocketAddr,
-    /// Wait at most this long for the reseller to unlock or release a machine or mark
-    /// an order paid (default: the status deadline, at least 3 idle timeouts and 5 s).
+    /// Your system (its URLs: load it instead of the in-process reference reseller),
+    /// its idle timeout, how to start it; as for `run`.
+    #[command(flatten)]
+    pub system: SystemArgs,
+    /// Wait at most this long for the reseller to unlock or release a machine, for a
+    /// free machine, or for an order to be paid [default: the status deadline plus two
+    /// idle timeouts and 5 s].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub patience: Option<Duration>,
     /// In-process reference reseller only: one of its deliberate faults (repeatable).
     #[arg(long, value_enum, value_name = "FAULT")]
     pub fault: Vec<reference_reseller::Fault>,
-    /// In-process reference reseller only: its idle timeout (walk-away flows end with it).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "1s")]
-    pub idle_timeout: Duration,
 }
+
+/// The in-process reference reseller's idle timeout unless --idle-timeout says otherwise.
+const BUILTIN_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
+/// An external system's idle timeout unless declared (the reference reseller's default).
+const EXTERNAL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs `glase-conformance load`.
 pub async fn main(args: LoadArgs) -> Exit {
-    let (plan, external) = match resolve(&args) {
+    let (mut plan, external) = match resolve(&args) {
         Ok(resolved) => resolved,
         Err(problems) => {
             for problem in problems {
@@ -159,15 +155,27 @@ pub async fn main(args: LoadArgs) -> Exit {
     };
     let stats = Arc::new(Stats::default());
     let load_before = report::load_average();
+    let idle_timeout = match (&external, external.as_ref().and_then(|s| s.timers.idle_timeout)) {
+        (None, _) => args.system.idle_timeout.unwrap_or(BUILTIN_IDLE_TIMEOUT),
+        (Some(_), Some(declared)) => declared,
+        (Some(_), None) => {
+            eprintln!(
+                "note: assuming your idle timeout is {} (declare it with --idle-timeout): walk-aways hold a \
+                 machine that long",
+                humantime::format_duration(EXTERNAL_IDLE_TIMEOUT)
+            );
+            EXTERNAL_IDLE_TIMEOUT
+        }
+    };
     let target_options = TargetOptions {
         external,
-        glase_listen: args.glase_listen,
         deadline_scale: args.deadline_scale,
         seed: plan.seed,
         faults: args.fault.clone(),
         machines: plan.machines,
         customers: plan.customers,
-        idle_timeout: args.idle_timeout,
+        idle_timeout,
+        system_log: args.out.clone().unwrap_or_else(std::env::temp_dir).join("system-under-test.log"),
     };
     let system = match target::start(&target_options, stats.clone(), &http).await {
         Ok(system) => system,
@@ -184,13 +192,23 @@ pub async fn main(args: LoadArgs) -> Exit {
     if target_options.external.is_some() {
         eprintln!("Glase (mock) for the system under test: {}", system.glase.soap_url());
     }
+    // The machines really found, not the ones asked for.
+    if system.machine_driver.is_some() {
+        plan.machines = system.machines.len();
+    }
+    // Waits sized to the system's own timers: a walk-away holds its machine for the idle
+    // timeout, then the release needs the status fetch.
+    let status_deadline = system.mock.config().deadlines.status_deadline.mul_f64(args.deadline_scale);
+    let patience = args.patience.unwrap_or(status_deadline + idle_timeout * 2 + Duration::from_secs(5));
+    plan.drain = args.drain.unwrap_or((idle_timeout + status_deadline + Duration::from_secs(5)).max(DRAIN_AT_LEAST));
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    eprintln!("Load: {} against {}", describe_plan(&plan), system.description);
-    let patience = args.patience.unwrap_or_else(|| {
-        (system.mock.config().deadlines.status_deadline.mul_f64(args.deadline_scale))
-            .max(args.idle_timeout * 3)
-            .max(Duration::from_secs(5))
-    });
+    eprintln!(
+        "Load: {} against {} (idle timeout {}, patience {})",
+        describe_plan(&plan),
+        system.description,
+        humantime::format_duration(idle_timeout),
+        humantime::format_duration(patience)
+    );
     let world = World {
         mock: system.mock.clone(),
         machine_driver: system.machine_driver.clone(),
@@ -232,9 +250,13 @@ pub async fn main(args: LoadArgs) -> Exit {
     finish(&report, args.out.as_deref())
 }
 
-/// The plan and the external target from the arguments, or every problem.
-fn resolve(args: &LoadArgs) -> Result<(Plan, Option<Target>), Vec<String>> {
+/// The shortest drain: enough for notification retries and in-flight calls.
+const DRAIN_AT_LEAST: Duration = Duration::from_secs(10);
+
+/// The plan and the external system from the arguments, or every problem.
+fn resolve(args: &LoadArgs) -> Result<(Plan, Option<System>), Vec<String>> {
     let mut problems = Vec::new();
+    let system = args.system.resolve().map_err(|e| problems.push(e.0)).ok();
     let mix = Mix::parse(&args.mix, args.webshop).map_err(|p| problems.push(p)).ok();
     let stop = match (args.duration, args.flows) {
         (_, Some(flows)) => Stop::Flows(flows),
@@ -245,13 +267,7 @@ fn resolve(args: &LoadArgs) -> Result<(Plan, Option<Target>), Vec<String>> {
         (Some(rate), _) => Pace::Rate(rate),
         (None, concurrency) => Pace::Concurrency(concurrency.unwrap_or(32)),
     };
-    let external = Target {
-        create_purchase_url: args.create_purchase_url.clone(),
-        machine_driver: args.machine_driver.clone(),
-        shop_driver: args.shop_driver.clone(),
-    };
-    let is_external =
-        external.create_purchase_url.is_some() || external.machine_driver.is_some() || external.shop_driver.is_some();
+    let is_external = system.as_ref().is_some_and(System::has_target);
     if is_external && !args.fault.is_empty() {
         problems.push(
             "--fault switches on faults of the in-process reference reseller; not with an external one".to_owned(),
@@ -268,10 +284,10 @@ fn resolve(args: &LoadArgs) -> Result<(Plan, Option<Target>), Vec<String>> {
         pace,
         mix,
         seed: args.seed.unwrap_or_else(time_seed),
-        drain: args.drain,
+        drain: args.drain.unwrap_or(DRAIN_AT_LEAST),
     };
     problems.extend(plan.problems());
-    if problems.is_empty() { Ok((plan, is_external.then_some(external))) } else { Err(problems) }
+    if problems.is_empty() { Ok((plan, system.filter(|_| is_external))) } else { Err(problems) }
 }
 
 fn describe_plan(plan: &Plan) -> String {

@@ -21,16 +21,18 @@ use crate::runner::{MERCHANT, RunError, Target};
 #[derive(Debug, Clone)]
 pub struct TargetOptions {
     /// `None`: start the reference reseller in-process.
-    pub external: Option<Target>,
-    pub glase_listen: SocketAddr,
+    pub external: Option<crate::system::System>,
     pub deadline_scale: f64,
     pub seed: u64,
     /// Faults of the in-process reference reseller.
     pub faults: Vec<Fault>,
     pub machines: usize,
     pub customers: usize,
-    /// The in-process reseller's idle timeout (walk-away flows wait for it).
+    /// The system's idle timeout (walk-away flows wait for it); the in-process
+    /// reseller is configured with it.
     pub idle_timeout: Duration,
+    /// Where a system started with `--start` writes its output.
+    pub system_log: std::path::PathBuf,
 }
 
 /// One machine the load uses, with what it sells.
@@ -65,6 +67,8 @@ pub struct System {
     /// What was tested, for the report.
     pub description: String,
     _reseller: Option<ReferenceReseller>,
+    /// A system the suite started (`--start`): stopped with its process group on drop.
+    _started: Option<crate::system::Started>,
 }
 
 /// The mock's journal holds this many entries; the follower reads them as they come,
@@ -88,13 +92,17 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
     };
     config.notifications.retry_delay = Duration::from_millis(100);
     let mock = Mock::new(&config, Arc::new(SystemClock)).map_err(|e| RunError::Config(format!("{e:#}")))?;
-    let listen = if options.external.is_some() { options.glase_listen } else { SocketAddr::from(([127, 0, 0, 1], 0)) };
+    let listen = match &options.external {
+        Some(system) => system.glase_listen,
+        None => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
     let glase =
         TimedMock::serve(&mock, listen, stats).await.map_err(|source| RunError::Bind { addr: listen, source })?;
-    let (target, reseller, description) = match &options.external {
-        Some(target) => {
-            crate::runner::preflight(target, http).await?;
-            (target.clone(), None, target.describe())
+    let (target, reseller, started, description) = match &options.external {
+        Some(system) => {
+            let started = crate::system::launch(system, &glase.soap_url(), &options.system_log, http).await?;
+            let who = system.identity.describe().map(|who| format!("{who}: ")).unwrap_or_default();
+            (system.target.clone(), None, started, format!("{who}{}", system.target.describe()))
         }
         None => {
             let reseller = start_reference(options, &mock, &glase)
@@ -112,7 +120,7 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
             } else {
                 format!("the reference reseller in-process at {url} with faults {}", faults.join(", "))
             };
-            (target, Some(reseller), description)
+            (target, Some(reseller), None, description)
         }
     };
     if let Some(url) = &target.create_purchase_url {
@@ -133,7 +141,17 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
             customer
         })
         .collect();
-    Ok(System { mock, glase, machine_driver, shop_driver, machines, customers, description, _reseller: reseller })
+    Ok(System {
+        mock,
+        glase,
+        machine_driver,
+        shop_driver,
+        machines,
+        customers,
+        description,
+        _reseller: reseller,
+        _started: started,
+    })
 }
 
 /// The reference reseller with `machines` machines and timers sized to the mock's

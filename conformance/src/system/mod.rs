@@ -10,14 +10,17 @@
 //! # Layout
 //! - `args`: the flags, the config file, and their merge.
 //! - `urls`: what makes an endpoint URL usable (checked before anything starts).
-//! - `process`: `--start`: the system started after the embedded Glase binds, its output
-//!   captured, waited for, and stopped at the end.
+//! - `process`: `--start`: the system as a child process, its output captured, stopped
+//!   with its whole process group.
+//! - `launch`: started once Glase listens, then waited for (`--wait-for`).
 
 mod args;
+mod launch;
 mod process;
 mod urls;
 
 pub use args::{ConfigFile, SystemArgs, UsageError};
+pub use launch::{launch, wait_until_ready};
 pub use process::{StartError, Started};
 
 use std::net::SocketAddr;

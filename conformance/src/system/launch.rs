@@ -1,0 +1,78 @@
+//! Bringing the system under test up for a command: started (`--start`) once the
+//! embedded Glase listens, then waited for until its endpoints answer (`--wait-for`).
+//! `run`, `load` and `explore` all do it this way.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::{Started, System};
+use crate::runner::{self, RunError};
+
+/// Starts the system if `--start` says so (its output into `log`), and waits for its
+/// endpoints. A system that cannot be started is a configuration error; one that never
+/// answers is unreachable (and is stopped again).
+pub async fn launch(
+    system: &System,
+    glase_url: &str,
+    log: &Path,
+    http: &reqwest::Client,
+) -> Result<Option<Started>, RunError> {
+    let mut started = match &system.start {
+        Some(command) => {
+            let started = Started::spawn(command, glase_url, log)
+                .map_err(|e| RunError::Config(mock_glase::notify::error_chain(&e)))?;
+            eprintln!("Started the system under test: {} (output: {})", command.command, log.display());
+            Some(started)
+        }
+        None => None,
+    };
+    if let Err(error) = wait_until_ready(system, http, started.as_mut()).await {
+        if let Some(started) = started {
+            started.stop().await;
+        }
+        return Err(error);
+    }
+    Ok(started)
+}
+
+/// Waits until every endpoint answers: one try, or up to `--wait-for` (the started
+/// system must not exit meanwhile).
+pub async fn wait_until_ready(
+    system: &System,
+    http: &reqwest::Client,
+    mut started: Option<&mut Started>,
+) -> Result<(), RunError> {
+    let deadline = Instant::now() + system.wait_for;
+    let mut announced = false;
+    loop {
+        let error = match runner::preflight(&system.target, http).await {
+            Ok(()) => return Ok(()),
+            Err(error @ RunError::Unreachable { .. }) => error,
+            Err(other) => return Err(other),
+        };
+        if let Some(process) = started.as_deref_mut()
+            && let Some(status) = process.exited()
+        {
+            let tail = process.log_tail(20);
+            return Err(RunError::Unreachable {
+                what: "the started system",
+                url: process.command().to_owned(),
+                reason: format!(
+                    "it exited ({status}) before its endpoints answered; the end of its output ({}):\n{tail}",
+                    process.log().display()
+                ),
+            });
+        }
+        if Instant::now() >= deadline {
+            return Err(error);
+        }
+        if !announced {
+            eprintln!(
+                "Waiting up to {} for the system under test to answer…",
+                humantime::format_duration(system.wait_for)
+            );
+            announced = true;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
