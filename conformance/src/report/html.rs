@@ -39,7 +39,7 @@ const MAX_BODY: usize = 64 * 1024;
 /// order, with their index in `report.results`.
 pub(crate) fn covering<'a>(item: &ChecklistItem, results: &'a [ScenarioResult]) -> Vec<(usize, &'a ScenarioResult)> {
     let id = item.id();
-    results.iter().enumerate().filter(|(_, r)| r.covers.iter().any(|c| *c == id)).collect()
+    results.iter().enumerate().filter(|(_, r)| r.covers.contains(&id)).collect()
 }
 
 /// The profiles whose checklist the report shows: the run's, or all three.
