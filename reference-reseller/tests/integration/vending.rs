@@ -400,6 +400,41 @@ async fn forged_and_early_notifications_unlock_nothing() {
 }
 
 #[tokio::test]
+async fn a_burst_of_notifications_costs_at_most_two_status_fetches() {
+    // The poll is slow here: only the notifications ask for the status.
+    let world =
+        World::start("vend-notify-burst", &[], |c| c.vending.status_poll_interval = Duration::from_secs(60)).await;
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    let url = world.mock.invoice(&reference).unwrap().record.invoice.notification_url.unwrap();
+    let before = count(&world, &reference, Operation::GetPaymentStatus);
+    // Glase answers slowly, so the burst arrives while the first fetch is in flight.
+    let slow = FaultAction::Delay(Duration::from_millis(300));
+    world.mock.add_fault(fault(FaultTarget::Soap(Some(Operation::GetPaymentStatus)), slow, None)).unwrap();
+    let burst = (0..500).map(|_| {
+        let (http, url) = (world.http.clone(), url.clone());
+        async move { http.post(url).send().await.unwrap().status().as_u16() }
+    });
+    let answers = concurrently(burst).await;
+    assert!(answers.iter().all(|status| *status == 200), "every notification is answered 200");
+    // One fetch in flight when the burst came, and one follow-up for all that arrived meanwhile.
+    sleep(Duration::from_millis(1500)).await;
+    let fetched = count(&world, &reference, Operation::GetPaymentStatus) - before;
+    assert!((1..=2).contains(&fetched), "500 notifications led to {fetched} getPaymentStatus calls");
+}
+
+/// Runs the futures concurrently (on this task) and collects their outputs in order.
+async fn concurrently<T: Send + 'static>(
+    futures: impl IntoIterator<Item = impl std::future::Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
+
+#[tokio::test]
 async fn a_notification_for_an_unknown_purchase_is_404() {
     let world = World::start("vend-unknown-notify", &[], |_| {}).await;
     for token in ["0123456789abcdef0123456789abcdef", "short"] {
