@@ -1,7 +1,8 @@
 //! After a restart: finish what the previous run left open, without doing anything
-//! twice. Recovery only reads and marks the database and queues work for the status
-//! loop; the loop's first passes make the Glase calls (a pending order's status is
-//! fetched at once, which matters when the crash ate most of Glase's 20 seconds).
+//! twice. Recovery only reads and marks the database; the status loop's first tick
+//! (at its start) makes the Glase calls, within the poll budget, pending orders first
+//! since none was polled in this run (the sooner the better when the crash ate most of
+//! Glase's 20 seconds; Glase's notifications, retried, trigger fetches too).
 //!
 //! - pending orders with an invoice: polled again; their unpaid timeout counts from the
 //!   stored checkout time, so an order that expired while the reseller was down is
@@ -33,15 +34,14 @@ pub(crate) async fn recover(shop: &Webshop) {
         ),
         Err(error) => tracing::error!(error = ?error, "webshop recovery: cannot mark interrupted refunds"),
     }
+    // The status loop's first tick (at its start) takes up the pending orders, never
+    // polled in this run and so first in its rota, within the poll budget: a restart
+    // with thousands of pending orders does not fire thousands of calls at once.
     match orders.active() {
-        Ok(ids) => {
-            if !ids.is_empty() {
-                tracing::info!(count = ids.len(), "webshop: resuming pending orders and due receipts");
-            }
-            for id in ids {
-                shop.refresh(id, false);
-            }
+        Ok(ids) if !ids.is_empty() => {
+            tracing::info!(count = ids.len(), "webshop: resuming pending orders and due receipts");
         }
+        Ok(_) => {}
         Err(error) => tracing::error!(error = ?error, "webshop recovery: cannot list pending orders"),
     }
 }

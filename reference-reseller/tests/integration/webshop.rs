@@ -593,6 +593,34 @@ async fn a_notified_shop_fetches_at_once_and_its_slow_fallback_poll_saves_lost_n
     assert!(calls.len() <= 3, "a slow poll, not one every 50 ms: {calls:?}");
 }
 
+#[tokio::test]
+async fn unpaid_checkouts_do_not_multiply_status_polls_beyond_the_budget() {
+    // 20 polls per second at most; 60 unpaid orders polled every 50 ms would be 1 200/s.
+    let world = shop("webshop-poll-budget", &[], |c| c.webshop.max_polls_per_second = 20).await;
+    let mut orders = Vec::new();
+    for _ in 0..60 {
+        orders.push(headphones(&world).await.1);
+    }
+    let window = Duration::from_secs(2);
+    let start = journal(&world, None).last().unwrap().at.as_millis();
+    tokio::time::sleep(window).await;
+    let polls: Vec<Entry> = requests(&world, None, "getPaymentStatus")
+        .into_iter()
+        .filter(|e| (start..start + 2000).contains(&e.at.as_millis()))
+        .collect();
+    assert!(polls.len() <= 2 * 20 + 5, "{} getPaymentStatus calls in 2 s", polls.len());
+    // Fair: every pending order is still polled, round robin (60 orders, 20 a second).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let unpolled: Vec<&String> =
+        orders.iter().filter(|r| requests(&world, Some(r.as_str()), "getPaymentStatus").is_empty()).collect();
+    assert!(unpolled.is_empty(), "never polled: {unpolled:?}");
+    // A payment is still fetched at once: the notification is not rationed.
+    let (id, reference) = headphones(&world).await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    wait_for_state(&world, &id, "paid").await;
+    assert!(acknowledged(&world, &reference));
+}
+
 // ---- the deliberate faults, each visible in the mock's journal ----
 
 #[tokio::test]
