@@ -10,7 +10,8 @@
 //! - paid orders whose receipt was not submitted: submitted (a payment is recorded
 //!   once, in the same transaction that moves the order to `paid`);
 //! - pending orders without an invoice (the reseller stopped during sendInvoice): failed;
-//!   the customer never saw their QR code;
+//!   the customer never saw their QR code, so an invoice Glase may have created is never
+//!   paid; its reference is unknown, so it stays ISSUED at Glase (see `checkout`);
 //! - refunds under way (stopped during refundPayment): marked `unknown`, never repeated.
 
 use super::shop::{Webshop, now_ms};

@@ -621,6 +621,37 @@ async fn unpaid_checkouts_do_not_multiply_status_polls_beyond_the_budget() {
     assert!(acknowledged(&world, &reference));
 }
 
+#[tokio::test]
+async fn a_checkout_whose_caller_hangs_up_still_ends_its_invoice() {
+    let world = shop("webshop-hang-up", &[], |c| c.webshop.unpaid_timeout = Duration::from_millis(600)).await;
+    // Glase is slow to answer; the browser gives up first and closes the connection.
+    let slow = FaultAction::Delay(Duration::from_millis(400));
+    let rule = FaultRule {
+        id: 0,
+        target: FaultTarget::Soap(Some(glase_protocol::Operation::SendInvoice)),
+        terminal: None,
+        merchant: None,
+        action: slow,
+        remaining: Some(1),
+        probability: None,
+    };
+    world.mock.add_fault(rule).unwrap();
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().unwrap();
+    let body = json!({ "items": [{ "sku": "cable", "quantity": 1 }] });
+    let url = format!("{}/driver/shop/checkout", world.reseller_url);
+    assert!(impatient.post(url).json(&body).send().await.is_err(), "the caller hung up");
+    // The order is the invoice's clientInvoiceId.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let invoices = world.mock.invoices(None);
+    assert_eq!(invoices.len(), 1);
+    let (reference, order_id) =
+        (invoices[0].reference.to_string(), invoices[0].invoice.client_invoice_id.clone().unwrap());
+    // The shop kept the invoice it had asked for, and ends it like any other.
+    let canceled = wait_for_state(&world, &order_id, "canceled").await;
+    assert_eq!(canceled["invoiceReference"], reference.as_str());
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Canceled);
+}
+
 // ---- the deliberate faults, each visible in the mock's journal ----
 
 #[tokio::test]
