@@ -14,7 +14,7 @@ use reference_reseller::{Config, Context, Fault, Reseller};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::runner::{Harness, Target};
+use crate::runner::{Harness, Target, Timers};
 
 /// The deadline scale of the demo: the 20 s status rule takes 1 s.
 pub const DEMO_DEADLINE_SCALE: f64 = 0.05;
@@ -27,7 +27,12 @@ pub struct ReferenceReseller {
     pub url: String,
     task: JoinHandle<anyhow::Result<()>>,
     database: PathBuf,
+    /// Its own timers, declared to the suite as an integrator would.
+    timers: Timers,
 }
+
+/// The in-process webshop's unpaid-order timeout.
+const UNPAID_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How to run an in-process reference reseller: what `demo`, `explore` and `load` vary.
 #[derive(Debug, Clone)]
@@ -41,6 +46,14 @@ pub struct InProcessSettings {
     pub machines: usize,
     /// How long an unlocked machine waits for a vend before releasing the reservation.
     pub idle_timeout: Duration,
+    /// Last changes to its configuration, after the demo's (a deliberately different
+    /// correct variant for the self-test: updates per line, a slow fallback poll, …).
+    pub tweak: fn(&mut Config),
+}
+
+impl InProcessSettings {
+    /// No change to the demo configuration.
+    pub fn as_is(_: &mut Config) {}
 }
 
 impl ReferenceReseller {
@@ -52,8 +65,14 @@ impl ReferenceReseller {
             faults: faults.to_vec(),
             machines: 2,
             idle_timeout: Duration::from_secs(2),
+            tweak: InProcessSettings::as_is,
         };
-        Self::start_with(&harness.soap_url(), harness.status_deadline(harness.deadline_scale), &settings).await
+        Self::start_on(harness, &settings).await
+    }
+
+    /// Starts a reference reseller calling `harness`'s mock, as `settings` say.
+    pub async fn start_on(harness: &Harness, settings: &InProcessSettings) -> anyhow::Result<Self> {
+        Self::start_with(&harness.soap_url(), harness.status_deadline(harness.deadline_scale), settings).await
     }
 
     /// Starts a reference reseller calling Glase at `glase_url`, whose status deadline
@@ -91,12 +110,22 @@ impl ReferenceReseller {
         config.vending.status_poll_interval =
             (status_deadline / 5).clamp(Duration::from_millis(50), Duration::from_secs(3));
         config.webshop.poll_interval = (status_deadline / 40).clamp(Duration::from_millis(25), Duration::from_secs(1));
-        config.webshop.unpaid_timeout = Duration::from_secs(5);
+        config.webshop.unpaid_timeout = UNPAID_TIMEOUT;
         config.webshop.driver = true;
+        (settings.tweak)(&mut config);
+        let timers = Timers {
+            idle_timeout: Some(config.vending.idle_timeout),
+            unpaid_timeout: Some(config.webshop.unpaid_timeout),
+        };
         let db = Db::open(&database)?;
         let reseller = Reseller::new(Context::new(config, db)?)?;
         let task = tokio::spawn(reference_reseller::run(listener, reseller, std::future::pending()));
-        Ok(Self { url: format!("http://{addr}"), task, database })
+        Ok(Self { url: format!("http://{addr}"), task, database, timers })
+    }
+
+    /// Its idle and unpaid-order timeouts, as an integrator declares them.
+    pub fn timers(&self) -> Timers {
+        self.timers
     }
 
     /// Everything the suite needs to drive it.

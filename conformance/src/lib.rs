@@ -18,7 +18,16 @@
 //! - [`load`]: `glase-conformance load`, realistic load with invariant checks.
 //! - [`explore`]: `glase-conformance explore`, model-based property testing: random
 //!   action sequences checked against a model and the rules, shrunk to a minimal replay.
+//! - [`system`]: the system under test as its integrator declares it (endpoints, timers,
+//!   identity, `--start`), once for run, load and explore; flags, environment, config file.
 //! - [`cli`]: the `glase-conformance` command line (glue).
+
+/// The suite's version and the commit it was built from, as every report names them.
+pub const SUITE_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit the binary was built from (`unknown` outside a checkout).
+pub const SUITE_COMMIT: &str = env!("GLASE_KIT_COMMIT");
+/// `--version`: `0.1.0 (commit 0123456789ab)`.
+pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GLASE_KIT_COMMIT"), ")");
 
 pub mod cli;
 pub mod demo;
@@ -29,6 +38,8 @@ pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
+mod spelling;
+pub mod system;
 
 pub use model::{Finding, Level, RuleInfo, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};
 pub use runner::{Harness, RunError, RunOptions, Target, run};

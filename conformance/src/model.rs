@@ -65,6 +65,10 @@ pub struct StepFailure {
     pub actual: String,
     /// File and line of the step in the scenario file.
     pub location: Option<String>,
+    /// The rule the step checks (`rule:` in the file): its finding says how bad this is.
+    /// `None`: a scenario expectation that is not a protocol rule (reports say so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// How a scenario ended.
@@ -77,6 +81,10 @@ pub enum Verdict {
     Failed,
     /// A required driver is absent, or the profile does not include it.
     Skipped,
+    /// Not decided: a wait `--patience` cut ran out (the reason says which and how to
+    /// make it conclusive), or the scenario could not start on a clean machine. Never a
+    /// violation; it fails the run only under `--strict`.
+    Inconclusive,
     /// The system under test could not be reached.
     Error,
 }
@@ -91,7 +99,7 @@ pub struct ScenarioResult {
     pub file: String,
     pub profiles: Vec<String>,
     pub verdict: Verdict,
-    /// Why it was skipped or errored.
+    /// Why it was skipped, inconclusive or errored.
     pub reason: Option<String>,
     #[serde(with = "duration_ms")]
     pub duration: Duration,
@@ -106,6 +114,10 @@ pub struct ScenarioResult {
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {
     pub suite_version: String,
+    /// The git commit the suite was built from (`unknown` outside a checkout).
+    pub suite_commit: String,
+    /// Who the system under test is, as declared (`--system-name`, …).
+    pub system: crate::system::Identity,
     /// RFC 3339.
     pub started_at: String,
     #[serde(with = "duration_ms")]
@@ -124,7 +136,7 @@ impl RunReport {
     pub fn passed(&self) -> bool {
         self.results.iter().all(|r| match r.verdict {
             Verdict::Passed | Verdict::Skipped => true,
-            Verdict::PassedWithWarnings => !self.strict,
+            Verdict::PassedWithWarnings | Verdict::Inconclusive => !self.strict,
             Verdict::Failed | Verdict::Error => false,
         })
     }

@@ -74,7 +74,7 @@ impl World {
     fn findings(&self, profile: &str) -> Vec<Finding> {
         self.mock.note("test", "end of scenario".to_owned(), None);
         let journal = self.journal();
-        check_all(&CheckContext { journal: &journal, status_deadline: STATUS_DEADLINE, profile })
+        check_all(&CheckContext { journal: &journal, status_deadline: STATUS_DEADLINE, profile, cut_at_ms: None })
     }
 
     async fn eventually<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {

@@ -11,10 +11,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use glase_conformance::demo::{DEMO_DEADLINE_SCALE, ReferenceReseller};
+use glase_conformance::demo::{DEMO_DEADLINE_SCALE, InProcessSettings, ReferenceReseller};
 use glase_conformance::model::{RunReport, Verdict};
 use glase_conformance::runner::{self, Harness, RunOptions};
-use glase_conformance::scenario::{self, Scenario, Source};
+use glase_conformance::scenario::{self, Profile, Scenario, Source};
 use glase_conformance::{Level, rules};
 use reference_reseller::Fault;
 
@@ -42,11 +42,32 @@ async fn run_against(
     patience: Option<Duration>,
     jobs: usize,
 ) -> RunReport {
+    let settings = InProcessSettings {
+        purpose: "self-test",
+        faults: faults.to_vec(),
+        machines: 2,
+        idle_timeout: Duration::from_secs(2),
+        tweak: InProcessSettings::as_is,
+    };
+    run_variant(&settings, scenarios, None, strict, patience, jobs).await
+}
+
+/// A fresh mock and reference reseller as `settings` say, and the suite run against it
+/// (in `profile`, all by default), `jobs` scenarios at a time.
+async fn run_variant(
+    settings: &InProcessSettings,
+    scenarios: &[Scenario],
+    profile: Option<Profile>,
+    strict: bool,
+    patience: Option<Duration>,
+    jobs: usize,
+) -> RunReport {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let harness = Harness::start(listen, DEMO_DEADLINE_SCALE, 42).await.expect("the mock starts");
-    let reseller = ReferenceReseller::start(&harness, faults).await.expect("the reference reseller starts");
+    let reseller = ReferenceReseller::start_on(&harness, settings).await.expect("the reference reseller starts");
     let http = runner::http_client().expect("an HTTP client");
-    let options = RunOptions { target: reseller.target(), profile: None, strict, seed: 42, patience };
+    let options =
+        RunOptions { target: reseller.target(), profile, strict, seed: 42, patience, timers: reseller.timers() };
     runner::preflight(&options.target, &http).await.expect("the reference reseller answers");
     let report = runner::run_with_jobs(&harness, scenarios, &options, jobs, &http, &mut |_| {}).await;
     drop(reseller);
@@ -179,6 +200,66 @@ const CASES: &[Case] = &[
         rules: &["SHOP-REFUND-WITHIN-PAYMENT"],
         strict: false,
     },
+    Case {
+        fault: Fault::RecommitAfterLostAnswer,
+        scenarios: &["unattended/glase-commit-no-answer"],
+        rules: &["UPS-COMMIT-ONCE"],
+        strict: true,
+    },
+    Case {
+        fault: Fault::EmptyVendStaysReserved,
+        scenarios: &["unattended/choose-nothing"],
+        rules: &["UPS-IDLE-RELEASE"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::NotificationOnly,
+        scenarios: &["unattended/lost-notification", "webshop/lost-notification"],
+        rules: &["STATUS-BEFORE-DEADLINE"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::GiveUpPolling,
+        scenarios: &["webshop/slow-customer-lost-notification"],
+        rules: &["STATUS-BEFORE-DEADLINE"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::PollTooOften,
+        scenarios: &["webshop/polling-and-invoice-version"],
+        rules: &["SHOP-POLL-NOT-TOO-OFTEN"],
+        strict: true,
+    },
+    Case {
+        fault: Fault::PaidOnNotification,
+        scenarios: &["webshop/notification-before-status"],
+        rules: &["NOTIFICATION-NOT-TRUSTED"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::IgnoreCancelResult,
+        scenarios: &["webshop/cancel-while-confirming"],
+        rules: &["SHOP-CANCEL-CHECKED"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::CancelPaidOrder,
+        scenarios: &["webshop/cancel-paid-refused"],
+        rules: &["SHOP-NO-CANCEL-PAID"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::ResendInvoiceOnLostAnswer,
+        scenarios: &["webshop/send-invoice-no-answer"],
+        rules: &["SHOP-ONE-INVOICE-PER-ORDER"],
+        strict: true,
+    },
+    Case {
+        fault: Fault::RefundUnpaidOrder,
+        scenarios: &["webshop/refund-canceled-order"],
+        rules: &["SHOP-REFUND-ONLY-PAID"],
+        strict: false,
+    },
 ];
 
 #[test]
@@ -192,6 +273,19 @@ fn the_fault_table_covers_every_deliberate_fault_and_names_known_rules() {
         }
         pick(&library(), case.scenarios);
     }
+}
+
+/// Every finding a stranger meets can be looked up: each step of the library that
+/// judges the system under test names the rule it checks.
+#[test]
+fn every_expectation_of_the_library_names_the_rule_it_checks() {
+    let mut unnamed = Vec::new();
+    for scenario in library() {
+        for step in scenario.steps.iter().filter(|s| s.value.is_expectation() && s.rule.is_none()) {
+            unnamed.push(format!("{} `{}`", step.location, step.text));
+        }
+    }
+    assert!(unnamed.is_empty(), "expectations without `rule:`:\n{}", unnamed.join("\n"));
 }
 
 /// The runs of the tests below, one test at a time: the clean run's timing rules are
@@ -212,6 +306,89 @@ async fn the_whole_suite_passes_against_the_reference_reseller() {
             panic!("{jobs} at a time: {problem}");
         }
     }
+}
+
+/// Deliberately different correct resellers: each must pass its profile strictly, as
+/// the reference configuration does. Differences the seeds allow: a long idle timeout,
+/// one updateInvoice per vended line, commits without an amount; a shop that gives no
+/// notificationUrl and only polls; a shop driven by notifications whose fallback poll
+/// is ten times slower than the seed's second (still well inside the status deadline).
+mod variants {
+    use super::*;
+
+    /// At the demo's scale (×0.05) an idle timeout of 8 s stands for 160 s.
+    fn long_idle_per_line_no_commit_amount(config: &mut reference_reseller::Config) {
+        config.vending.idle_timeout = Duration::from_secs(8);
+        config.vending.update_per_line = true;
+        config.vending.commit_amount = false;
+    }
+
+    /// Polls each scaled second (50 ms), gives Glase no notificationUrl.
+    fn polling_shop(config: &mut reference_reseller::Config) {
+        config.webshop.notification_url = false;
+        config.webshop.poll_interval = Duration::from_millis(50);
+    }
+
+    /// Fetches on the notification; falls back to a poll every 500 ms (10 s at scale 1).
+    fn notified_shop_slow_fallback(config: &mut reference_reseller::Config) {
+        config.webshop.poll_interval = Duration::from_millis(500);
+    }
+
+    async fn passes(profile: Profile, tweak: fn(&mut reference_reseller::Config)) -> RunReport {
+        let library: Vec<Scenario> = library().into_iter().filter(|s| s.profiles.contains(&profile)).collect();
+        let settings = InProcessSettings {
+            purpose: "self-test-variant",
+            faults: Vec::new(),
+            machines: 2,
+            idle_timeout: Duration::from_secs(2),
+            tweak,
+        };
+        let report = run_variant(&settings, &library, Some(profile), true, None, runner::DEFAULT_JOBS).await;
+        assert!(report.passed(), "a correct variant must pass strictly:\n{}", problems(&report));
+        report
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reseller_with_a_long_idle_timeout_updates_per_line_and_commits_without_amount_passes() {
+        let _serial = SERIAL.lock().await;
+        let report = passes(Profile::Unattended, long_idle_per_line_no_commit_amount).await;
+        let walked = report.results.iter().find(|r| r.id == "unattended/walk-away-after-unlock").expect("ran");
+        assert_eq!(walked.verdict, Verdict::Passed, "the long idle timeout is waited for, not cut");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_shop_without_a_notification_url_passes_and_notification_scenarios_do_not_apply() {
+        let _serial = SERIAL.lock().await;
+        let report = passes(Profile::Webshop, polling_shop).await;
+        let forged = report.results.iter().find(|r| r.id == "webshop/forged-notification").expect("ran");
+        assert_eq!(forged.verdict, Verdict::Skipped, "{forged:?}");
+        assert!(forged.reason.as_deref().is_some_and(|r| r.contains("no notificationUrl")), "{forged:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_notification_driven_shop_with_a_slow_fallback_poll_passes() {
+        let _serial = SERIAL.lock().await;
+        passes(Profile::Webshop, notified_shop_slow_fallback).await;
+    }
+}
+
+/// One locked machine does not cascade: the scenario that left it held is reported, and
+/// the later scenarios on that machine are blocked (inconclusive, naming it), never
+/// failed with findings that are not theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_left_held_blocks_later_scenarios_on_it_instead_of_failing_them() {
+    let _serial = SERIAL.lock().await;
+    let library = library();
+    let scenarios = pick(&library, &["unattended/customer-cancel", "unattended/happy-path", "webshop/happy-path"]);
+    let report = run_against(&[Fault::NoReleaseOnCancel], &scenarios, false, Some(FAULT_PATIENCE), 1).await;
+    let [cancel, vend, shop] = &report.results[..] else { panic!("{:?}", report.results) };
+    assert_eq!(cancel.verdict, Verdict::Failed, "{}", problems(&report));
+    assert!(cancel.findings.iter().any(|f| f.rule == "UPS-RELEASE-ON-CANCEL"), "{}", problems(&report));
+    assert_eq!(vend.verdict, Verdict::Inconclusive, "{}", problems(&report));
+    let reason = vend.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("blocked") && reason.contains("unattended/customer-cancel"), "{reason}");
+    assert!(vend.findings.is_empty() && vend.failures.is_empty(), "not blamed: {vend:?}");
+    assert_eq!(shop.verdict, Verdict::Passed, "another machine's trouble is not the shop's");
 }
 
 /// No scenario's journal shows another's invoice (each is issued in exactly one), in
@@ -393,19 +570,188 @@ fn scenario_file_problems_are_all_listed_with_file_and_line_and_exit_2() {
 }
 
 #[test]
-fn usage_errors_exit_2_and_an_unreachable_system_exits_3() {
+fn usage_errors_exit_2_and_an_unreachable_system_exits_3_with_its_reports() {
     assert_eq!(binary(&["run"]).0, 2, "no system under test named");
     assert_eq!(binary(&["explain", "NO-SUCH-RULE"]).0, 2);
     assert_eq!(binary(&["run", "--shop-driver", "http://127.0.0.1:1", "--only", "nothing/"]).0, 2);
+    for (option, url) in [("--machine-driver", "htp://127.0.0.1:8000"), ("--shop-driver", "127.0.0.1:8000")] {
+        let (code, _, err) = binary(&["run", option, url]);
+        assert_eq!(code, 2, "{option} {url}: {err}");
+        assert!(err.contains(option), "the message names the option: {err}");
+    }
+    let out = std::env::temp_dir().join(format!("glase-conformance-unreachable-{}", std::process::id()));
     let (code, _, err) = binary(&[
         "run",
         "--create-purchase-url",
         "http://127.0.0.1:1/seqr/createPurchase",
         "--glase-listen",
         "127.0.0.1:0",
+        "--out",
+        out.to_str().expect("utf-8 temp path"),
     ]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("unreachable"), "{err}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml even so");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json")).expect("JSON");
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(junit.contains("preflight/system-under-test-answers") && junit.contains("<error"), "{junit}");
+    assert_eq!(report["results"][0]["verdict"], "error");
+    assert!(report["results"][0]["reason"].as_str().is_some_and(|r| r.contains("127.0.0.1:1")), "{report}");
+}
+
+#[test]
+fn rule_ids_in_any_case_scenario_files_and_options_from_the_environment() {
+    let (code, out, _) = binary(&["explain", "ups-idle-release"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("UPS-IDLE-RELEASE"), "{out}");
+    let (code, _, err) = binary(&["explain", "UPS-STATUS-BEFORE-UNLOCK"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean") && err.contains("STATUS-BEFORE-DEADLINE"), "{err}");
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/webshop/happy-path.yaml");
+    let (code, out, err) = binary(&["list", "--scenarios", file]);
+    assert_eq!(code, 0, "a scenario file, not only a directory: {err}");
+    assert!(out.contains("Scenarios (1)") && out.contains("webshop/happy-path"), "{out}");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_glase-conformance"))
+        .args(["run", "--shop-driver", "http://127.0.0.1:1"])
+        .env("GLASE_CONFORMANCE_ONLY", "nothing/")
+        .output()
+        .expect("the binary runs");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "GLASE_CONFORMANCE_ONLY is --only: {err}");
+    assert!(err.contains("no scenario matches --only nothing/"), "{err}");
+}
+
+/// The README's CI recipe, run as printed against the reference reseller started with
+/// its default configuration, out of process, by the suite's own `--start`. Only what
+/// a test must change is changed: the reseller's command for `./my-backend`, free ports
+/// for 7070 and 8000, and the output directory.
+#[test]
+fn the_readme_ci_recipe_passes_against_the_reference_reseller_started_by_the_suite() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let recipe = ci_recipe(&readme);
+    let words = shell_words(&recipe);
+    assert_eq!(&words[..2], ["glase-conformance", "run"], "{recipe}");
+    let options: Vec<&str> = words.iter().filter(|w| w.starts_with("--")).map(String::as_str).collect();
+    for needed in ["--start", "--idle-timeout", "--unpaid-timeout", "--patience", "--profile", "--out"] {
+        assert!(options.contains(&needed), "the recipe declares {needed}: {recipe}");
+    }
+    let work = std::env::temp_dir().join(format!("glase-ci-recipe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("a temp dir");
+    let (backend, glase) = (free_port(), free_port());
+    let reseller = reference_reseller_binary();
+    let mut args: Vec<String> = Vec::new();
+    let mut rest = words[1..].iter();
+    while let Some(word) = rest.next() {
+        let value = |next: Option<&String>| next.cloned().expect("every option of the recipe has a value");
+        match word.as_str() {
+            "--start" => {
+                assert!(value(rest.next()).starts_with("./my-backend"));
+                args.push(word.clone());
+                args.push(format!("{} --listen 127.0.0.1:{backend}", reseller.display()));
+            }
+            "--out" => {
+                let _ = rest.next();
+                args.push(word.clone());
+                args.push(work.join("report").display().to_string());
+            }
+            other => args.push(other.replace("127.0.0.1:8000", &format!("127.0.0.1:{backend}"))),
+        }
+    }
+    args.push("--glase-listen".into());
+    args.push(format!("127.0.0.1:{glase}"));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_glase-conformance"))
+        .args(&args)
+        .current_dir(&work)
+        .output()
+        .expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report = std::fs::read_to_string(work.join("report").join("report.json")).unwrap_or_default();
+    let log = std::fs::read_to_string(work.join("report").join("evidence").join("system-under-test.log"));
+    let _ = std::fs::remove_dir_all(&work);
+    assert_eq!(output.status.code(), Some(0), "the recipe passes:\n{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&report).expect("report.json");
+    for result in report["results"].as_array().expect("results") {
+        let verdict = result["verdict"].as_str().unwrap_or_default();
+        let id = result["id"].as_str().unwrap_or_default();
+        assert!(
+            verdict == "passed" || (verdict == "skipped" && id.starts_with("pos/")),
+            "{id} {verdict}: {}",
+            result["reason"]
+        );
+    }
+    assert!(log.is_ok_and(|l| !l.is_empty()), "the system's output is in the evidence bundle");
+}
+
+/// The command of the README's CI recipe: the `glase-conformance run` line (with its
+/// continuations) of the code block after the `ci-recipe` marker.
+fn ci_recipe(readme: &str) -> String {
+    let block = readme.split("<!-- ci-recipe").nth(1).expect("the README marks its CI recipe");
+    let block = block.split("```").nth(1).expect("a code block follows the marker");
+    let mut command = String::new();
+    let mut inside = false;
+    for line in block.lines() {
+        let line = line.trim();
+        inside |= line.starts_with("glase-conformance run");
+        if inside {
+            let (text, continues) = match line.strip_suffix('\\') {
+                Some(text) => (text.trim_end(), true),
+                None => (line, false),
+            };
+            command.push_str(text);
+            command.push(' ');
+            if !continues {
+                break;
+            }
+        }
+    }
+    command.trim().to_owned()
+}
+
+/// Splits a shell command line at spaces, keeping '…' and "…" together.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ') => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (_, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The `reference-reseller` binary of this build: next to the test's own directory
+/// (cargo builds it for the reseller's tests), or built now.
+fn reference_reseller_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe.parent().and_then(std::path::Path::parent).expect("target/<profile>");
+    let binary = dir.join("reference-reseller");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "reference-reseller", "--bin", "reference-reseller"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building reference-reseller");
+    }
+    binary
 }
 
 #[test]

@@ -47,7 +47,7 @@ faults! {
     EmptyVendStaysReserved = "empty-vend-stays-reserved": "When the customer chooses nothing, frees the machine and answers canceled but never calls cancelInvoice (the invoice stays RESERVED).";
     NotificationOnly = "notification-only": "Never polls getPaymentStatus on its own, only after a notification: a lost notification gets the reservation or payment reversed.";
     GiveUpPolling = "give-up-polling": "Webshop: stops polling an order's status 1 s after checkout; only a notification can still trigger a fetch.";
-    PollTooOften = "poll-too-often": "Webshop: polls getPaymentStatus every 10 ms while an order is pending instead of every poll_interval.";
+    PollTooOften = "poll-too-often": "Webshop: polls getPaymentStatus twenty times per poll_interval (every 50 ms at the default 1 s) while an order is pending.";
     PaidOnNotification = "paid-on-notification": "Webshop: marks the order paid as soon as a notification arrives and only then corrects it from getPaymentStatus.";
     IgnoreCancelResult = "ignore-cancel-result": "Webshop: the staff cancel marks the order canceled whatever cancelInvoice answered (51 while the customer is confirming, 50 when paid).";
     CancelPaidOrder = "cancel-paid-order": "Webshop: the staff cancel of a paid order calls cancelInvoice anyway (Glase answers 50) instead of refusing without asking Glase.";

@@ -74,6 +74,7 @@ impl System {
                     faults: faults.clone(),
                     machines,
                     idle_timeout: BUILTIN_IDLE_TIMEOUT,
+                    tweak: InProcessSettings::as_is,
                 };
                 let deadline = harness.status_deadline(harness.deadline_scale);
                 let reseller = ReferenceReseller::start_with(&harness.soap_url(), deadline, &settings)

@@ -144,6 +144,7 @@ async fn start_reference(options: &TargetOptions, mock: &Mock, glase: &TimedMock
         faults: options.faults.clone(),
         machines: options.machines,
         idle_timeout: options.idle_timeout,
+        tweak: InProcessSettings::as_is,
     };
     let deadline = mock.config().deadlines.status_deadline.mul_f64(options.deadline_scale);
     ReferenceReseller::start_with(&glase.soap_url(), deadline, &settings).await

@@ -4,7 +4,9 @@
 //!   scale, the command line, and per scenario its id, file, the SHA-256 of the exact text
 //!   that was loaded and its verdict;
 //! - `journal.jsonl`: the embedded mock's whole journal (every scenario, every merchant),
-//!   one entry per line in `seq` order, each as in `report.json`.
+//!   one entry per line in `seq` order, each as in `report.json`;
+//! - `system-under-test.log`: with `--start`, the system's own output (written there
+//!   while it ran; the manifest says how it ended).
 //!
 //! The same scenario files (same hashes) with `--seed N` make the mock hand out the same
 //! references, so a failure seen in CI can be run again.
@@ -33,6 +35,8 @@ pub struct Evidence {
     pub journal: Vec<Entry>,
     /// Entries the bounded journal had already let go (the bundle lacks them).
     pub journal_dropped: u64,
+    /// A system the suite started (`--start`): how it ended, and its output file.
+    pub started_system: Option<(String, std::path::PathBuf)>,
 }
 
 impl Evidence {
@@ -45,7 +49,15 @@ impl Evidence {
             hashes: scenarios.iter().map(|s| (s.id.clone(), s.sha256.clone())).collect(),
             journal: mock.journal(&Filter::default()),
             journal_dropped: mock.journal_stats().1,
+            started_system: None,
         }
+    }
+
+    /// With the system the suite started: how it ended and where its output is.
+    #[must_use]
+    pub fn with_system(mut self, started: Option<(String, std::path::PathBuf)>) -> Self {
+        self.started_system = started;
+        self
     }
 }
 
@@ -53,15 +65,28 @@ impl Evidence {
 #[serde(rename_all = "camelCase")]
 struct Manifest<'a> {
     suite_version: &'a str,
+    suite_commit: &'a str,
     started_at: &'a str,
+    /// Who the system under test is, as declared.
+    system: &'a crate::system::Identity,
     target: &'a str,
     profile: &'a str,
     strict: bool,
     seed: u64,
     deadline_scale: f64,
     command_line: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_system: Option<StartedSystem>,
     scenarios: Vec<ScenarioEvidence<'a>>,
     journal: JournalSummary,
+}
+
+/// A system the suite started: where its output is, how it ended.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StartedSystem {
+    log: String,
+    ended: String,
 }
 
 #[derive(Serialize)]
@@ -86,13 +111,19 @@ pub fn write_evidence(report: &RunReport, evidence: &Evidence, dir: &Path) -> io
     let hash = |id: &str| evidence.hashes.iter().find(|(i, _)| i == id).map(|(_, h)| h.as_str());
     let manifest = Manifest {
         suite_version: &report.suite_version,
+        suite_commit: &report.suite_commit,
         started_at: &report.started_at,
+        system: &report.system,
         target: &report.target,
         profile: &report.profile,
         strict: report.strict,
         seed: report.seed,
         deadline_scale: evidence.deadline_scale,
         command_line: &evidence.command_line,
+        started_system: evidence.started_system.as_ref().map(|(ended, log)| StartedSystem {
+            log: log.file_name().map_or_else(|| log.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            ended: ended.clone(),
+        }),
         scenarios: report
             .results
             .iter()
@@ -152,6 +183,7 @@ mod tests {
             hashes: scenarios.iter().map(|s| (s.id.clone(), s.sha256.clone())).collect(),
             journal: journal.clone(),
             journal_dropped: 0,
+            started_system: None,
         };
         let dir = std::env::temp_dir().join(format!("glase-evidence-{}", std::process::id()));
         write_evidence(&report, &evidence, &dir).expect("written");

@@ -232,6 +232,7 @@ fn verdict_class(verdict: Verdict) -> &'static str {
         Verdict::PassedWithWarnings => "warned",
         Verdict::Failed => "failed",
         Verdict::Skipped => "skipped",
+        Verdict::Inconclusive => "inconclusive",
         Verdict::Error => "error",
     }
 }
@@ -293,20 +294,26 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
     } else {
         ("fail", "FAIL", "Fix the failures below before booking the certification.")
     };
-    let counts: Vec<String> =
-        [Verdict::Passed, Verdict::PassedWithWarnings, Verdict::Failed, Verdict::Skipped, Verdict::Error]
-            .into_iter()
-            .filter(|v| report.count(*v) > 0)
-            .map(|v| {
-                format!(
-                    r#"<span class="pill {}">{} {} {}</span>"#,
-                    verdict_class(v),
-                    report.count(v),
-                    verdict_symbol(v),
-                    verdict_label(v)
-                )
-            })
-            .collect();
+    let counts: Vec<String> = [
+        Verdict::Passed,
+        Verdict::PassedWithWarnings,
+        Verdict::Failed,
+        Verdict::Inconclusive,
+        Verdict::Skipped,
+        Verdict::Error,
+    ]
+    .into_iter()
+    .filter(|v| report.count(*v) > 0)
+    .map(|v| {
+        format!(
+            r#"<span class="pill {}">{} {} {}</span>"#,
+            verdict_class(v),
+            report.count(v),
+            verdict_symbol(v),
+            verdict_label(v)
+        )
+    })
+    .collect();
     let strict = if report.strict { " (strict: SHOULD findings fail)" } else { "" };
     let _ = write!(
         h,
@@ -506,15 +513,16 @@ fn scenario_article(h: &mut String, report: &RunReport, index: usize, r: &Scenar
     }
     if !r.failures.is_empty() {
         h.push_str(
-            r#"<table class="steps"><thead><tr><th>Step</th><th>As written</th><th>Expected</th><th>Actual</th><th>Where</th></tr></thead><tbody>
+            r#"<table class="steps"><thead><tr><th>Step</th><th>As written</th><th>Checks</th><th>Expected</th><th>Actual</th><th>Where</th></tr></thead><tbody>
 "#,
         );
         for s in &r.failures {
             let _ = writeln!(
                 h,
-                r#"<tr><td class="num">{}</td><td><code>{}</code></td><td>{}</td><td class="actual">{}</td><td><code>{}</code></td></tr>"#,
+                r#"<tr><td class="num">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class="actual">{}</td><td><code>{}</code></td></tr>"#,
                 s.step,
                 escape(&s.description),
+                escape(&super::step_kind(s)),
                 escape(&s.expected),
                 escape(&s.actual),
                 escape(s.location.as_deref().unwrap_or(""))
@@ -761,14 +769,14 @@ th{background:var(--grey-bg);font-size:12px;text-transform:uppercase;letter-spac
 tbody tr:last-child td{border-bottom:none}
 td.num,th.num{text-align:right;white-space:nowrap}
 .pill{display:inline-block;border-radius:999px;padding:1px 9px;font-size:12px;font-weight:600;white-space:nowrap}
-.pill.passed{background:var(--green-bg);color:var(--green)}.pill.warned{background:var(--amber-bg);color:var(--amber)}.pill.failed{background:var(--red-bg);color:var(--red)}.pill.skipped{background:var(--grey-bg);color:var(--muted)}.pill.error{background:var(--violet-bg);color:var(--violet)}
+.pill.passed{background:var(--green-bg);color:var(--green)}.pill.warned{background:var(--amber-bg);color:var(--amber)}.pill.failed{background:var(--red-bg);color:var(--red)}.pill.skipped{background:var(--grey-bg);color:var(--muted)}.pill.error{background:var(--violet-bg);color:var(--violet)}.pill.inconclusive{background:var(--grey-bg);color:var(--ink)}
 .state{font-weight:700}.state.pass{color:var(--green)}.state.fail{color:var(--red)}.state.none{color:var(--muted)}
 .tally{margin:2px 0 8px}.tally .state{margin-right:14px;font-weight:600}
 table.checklist td.step{width:54px;font-weight:700;white-space:nowrap}table.checklist td.st{width:120px;white-space:nowrap}table.checklist td.cover{width:34%}
 table.checklist tr.fail td{background:#fff7f7}table.checklist tr.fail td.step{box-shadow:inset 3px 0 var(--red)}table.checklist tr.pass td.step{box-shadow:inset 3px 0 var(--green)}
 table.checklist .state{font-size:16px}
 .chip{display:inline-block;margin:1px 4px 2px 0;padding:0 7px;border-radius:5px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;border:1px solid var(--line);background:#fff}
-.chip.passed{color:var(--green);border-color:#bbf7d0}.chip.warned{color:var(--amber);border-color:#fde68a}.chip.failed{color:var(--red);border-color:#fecaca;background:#fff5f5}.chip.skipped{color:var(--muted)}.chip.error{color:var(--violet);border-color:#e9d5ff}
+.chip.passed{color:var(--green);border-color:#bbf7d0}.chip.warned{color:var(--amber);border-color:#fde68a}.chip.failed{color:var(--red);border-color:#fecaca;background:#fff5f5}.chip.skipped{color:var(--muted)}.chip.error{color:var(--violet);border-color:#e9d5ff}.chip.inconclusive{color:var(--ink)}
 table.scenarios .title{color:var(--muted);font-size:13px}table.scenarios td.problem{font-size:13px;max-width:420px;word-break:break-word}
 table.scenarios tr.failed td:first-child{box-shadow:inset 3px 0 var(--red)}table.scenarios tr.error td:first-child{box-shadow:inset 3px 0 var(--violet)}table.scenarios tr.warned td:first-child{box-shadow:inset 3px 0 #f59e0b}
 article.scenario{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--red);border-radius:8px;padding:4px 20px 16px;margin:18px 0}
@@ -1012,6 +1020,7 @@ mod sample {
             expected: "PAID".into(),
             actual: "RESERVED".into(),
             location: Some("scenarios/unattended/ups-commit-above-reservation.yaml:31".into()),
+            rule: None,
         });
         let mut warned = scenario(
             "webshop-status-poll",
@@ -1041,6 +1050,8 @@ mod sample {
         error.reason = Some("createPurchase URL http://127.0.0.1:8000/seqr/createPurchase: connection refused".into());
         let report = RunReport {
             suite_version: "0.1.0".into(),
+            suite_commit: "0123456789ab".into(),
+            system: crate::system::Identity::default(),
             started_at: "2026-11-23T18:14:51Z".into(),
             duration: Duration::from_millis(48_213),
             target: "http://127.0.0.1:8000/seqr/createPurchase".into(),

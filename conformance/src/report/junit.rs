@@ -86,9 +86,20 @@ fn test_case(report: &RunReport, result: &ScenarioResult, classname: &str) -> Te
             }
             status
         }
-        Verdict::Skipped => {
+        Verdict::Inconclusive if strict => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_type("inconclusive");
+            status.set_message(result.reason.clone().unwrap_or_else(|| "inconclusive".to_owned()));
+            status
+        }
+        // JUnit has no "inconclusive": a skip with the reason is what CI views show
+        // without counting it as a failure.
+        Verdict::Skipped | Verdict::Inconclusive => {
             let mut status = TestCaseStatus::skipped();
-            status.set_message(result.reason.clone().unwrap_or_else(|| "skipped".to_owned()));
+            let reason = result.reason.clone().unwrap_or_else(|| "skipped".to_owned());
+            let reason =
+                if result.verdict == Verdict::Inconclusive { format!("inconclusive: {reason}") } else { reason };
+            status.set_message(reason);
             status
         }
     };
@@ -131,7 +142,7 @@ fn details(report: &RunReport, result: &ScenarioResult) -> String {
         }
     }
     for s in &result.failures {
-        let _ = write!(text, "step {} `{}`", s.step, s.description);
+        let _ = write!(text, "step {} `{}` ({})", s.step, s.description, super::step_kind(s));
         if let Some(location) = &s.location {
             let _ = write!(text, " ({location})");
         }

@@ -26,7 +26,7 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::model::{Finding, Level, RunEvent, ScenarioResult, Verdict};
+use crate::model::{Finding, Level, RunEvent, ScenarioResult, StepFailure, Verdict};
 
 pub use evidence::{Evidence, write_evidence};
 pub use html::{CHECKLIST, ChecklistItem, write_html};
@@ -50,7 +50,7 @@ pub(crate) fn finding_fails(finding: &Finding, strict: bool) -> bool {
 pub(crate) fn verdict_fails(verdict: Verdict, strict: bool) -> bool {
     match verdict {
         Verdict::Passed | Verdict::Skipped => false,
-        Verdict::PassedWithWarnings => strict,
+        Verdict::PassedWithWarnings | Verdict::Inconclusive => strict,
         Verdict::Failed | Verdict::Error => true,
     }
 }
@@ -62,17 +62,20 @@ pub(crate) fn verdict_label(verdict: Verdict) -> &'static str {
         Verdict::PassedWithWarnings => "passed with warnings",
         Verdict::Failed => "failed",
         Verdict::Skipped => "skipped",
+        Verdict::Inconclusive => "inconclusive",
         Verdict::Error => "error",
     }
 }
 
-/// The verdict as one symbol: ✔ passed, ✘ failed, ⊘ skipped, ! error (▲ warnings).
+/// The verdict as one symbol: ✔ passed, ✘ failed, ⊘ skipped, ? inconclusive, ! error
+/// (▲ warnings).
 pub(crate) fn verdict_symbol(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Passed => "✔",
         Verdict::PassedWithWarnings => "▲",
         Verdict::Failed => "✘",
         Verdict::Skipped => "⊘",
+        Verdict::Inconclusive => "?",
         Verdict::Error => "!",
     }
 }
@@ -102,6 +105,15 @@ pub(crate) fn format_seqs(seqs: &[u64]) -> String {
     seqs.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(", ")
 }
 
+/// What kind of check a failed step was: the rule it checks (its finding says more),
+/// or a scenario expectation that is not a protocol rule. Every report says which.
+pub(crate) fn step_kind(failure: &StepFailure) -> String {
+    match &failure.rule {
+        Some(rule) => format!("checks {rule}"),
+        None => "a scenario expectation, not a protocol rule".to_owned(),
+    }
+}
+
 /// The one-line headline of a scenario's problem: the first finding that fails it (else the
 /// first finding), else the first step failure, else the reason.
 pub(crate) fn headline(result: &ScenarioResult, strict: bool) -> Option<String> {
@@ -110,7 +122,14 @@ pub(crate) fn headline(result: &ScenarioResult, strict: bool) -> Option<String> 
         return Some(format!("{} ({}): expected {}; actual {}", f.rule, level_label(f.level), f.expected, f.actual));
     }
     if let Some(s) = result.failures.first() {
-        return Some(format!("step {} `{}`: expected {}; actual {}", s.step, s.description, s.expected, s.actual));
+        return Some(format!(
+            "step {} `{}` ({}): expected {}; actual {}",
+            s.step,
+            s.description,
+            step_kind(s),
+            s.expected,
+            s.actual
+        ));
     }
     result.reason.clone()
 }
@@ -314,6 +333,8 @@ pub(crate) mod fixtures {
         let commit_response = failing[8].seq;
         RunReport {
             suite_version: "0.1.0".into(),
+            suite_commit: "0123456789ab".into(),
+            system: crate::system::Identity::default(),
             started_at: "2026-11-23T18:14:51Z".into(),
             duration: Duration::from_millis(4321),
             target: "http://127.0.0.1:8000/seqr/createPurchase".into(),
@@ -372,6 +393,7 @@ pub(crate) mod fixtures {
                         expected: "PAID".into(),
                         actual: "RESERVED".into(),
                         location: Some("scenarios/unattended/commit.toml:12".into()),
+                        rule: None,
                     }],
                     findings: vec![Finding {
                         rule: "UPS-COMMIT-LE-RESERVED".into(),

@@ -106,10 +106,14 @@ impl TerminalReporter {
             Verdict::PassedWithWarnings => ("33", verdict_symbol(result.verdict)),
             Verdict::Failed => ("31", verdict_symbol(result.verdict)),
             Verdict::Skipped => ("2", verdict_symbol(result.verdict)),
+            Verdict::Inconclusive => ("36", verdict_symbol(result.verdict)),
             Verdict::Error => ("35", verdict_symbol(result.verdict)),
         };
         let tail = match (result.verdict, &result.reason) {
             (Verdict::Skipped, reason) => format!("(skipped: {})", reason.as_deref().unwrap_or("not in this profile")),
+            (Verdict::Inconclusive, reason) => {
+                format!("(inconclusive: {})", reason.as_deref().unwrap_or("not decided"))
+            }
             (Verdict::Error, reason) => format!("(error: {})", reason.as_deref().unwrap_or("unreachable")),
             _ => format!("({})", format_duration(result.duration)),
         };
@@ -143,10 +147,11 @@ impl TerminalReporter {
         for s in &result.failures {
             let at = s.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
             lines.push(format!(
-                "      {} step {} `{}`{}",
+                "      {} step {} `{}` — {}{}",
                 self.paint("31", "✘"),
                 s.step,
                 s.description,
+                super::step_kind(s),
                 self.paint("2", &at)
             ));
             lines.push(format!("          expected: {}", s.expected));
@@ -236,7 +241,14 @@ impl Drop for TerminalReporter {
 pub fn print_summary(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
     let total = report.results.len();
     let mut counts = Vec::new();
-    for verdict in [Verdict::Passed, Verdict::PassedWithWarnings, Verdict::Failed, Verdict::Skipped, Verdict::Error] {
+    for verdict in [
+        Verdict::Passed,
+        Verdict::PassedWithWarnings,
+        Verdict::Failed,
+        Verdict::Inconclusive,
+        Verdict::Skipped,
+        Verdict::Error,
+    ] {
         let n = report.count(verdict);
         if n > 0 {
             let label = match verdict {
@@ -294,15 +306,31 @@ pub fn print_summary(report: &RunReport, out: &mut dyn Write) -> io::Result<()> 
             writeln!(out, "  ! {}: {}", r.id, r.reason.as_deref().unwrap_or("no reason given"))?;
         }
     }
+    let undecided: Vec<&ScenarioResult> =
+        report.results.iter().filter(|r| r.verdict == Verdict::Inconclusive).collect();
+    if !undecided.is_empty() {
+        writeln!(out)?;
+        let effect = if report.strict { "failures under --strict" } else { "not failures; --strict fails them" };
+        writeln!(out, "Inconclusive (not decided, {effect}):")?;
+        for r in undecided {
+            writeln!(out, "  ? {}: {}", r.id, r.reason.as_deref().unwrap_or("no reason given"))?;
+        }
+    }
     writeln!(out)?;
     let warned = report.count(Verdict::PassedWithWarnings);
     if report.passed() {
-        let note = if warned > 0 { " (SHOULD findings are warnings; --strict makes them failures)" } else { "" };
+        let undecided = report.count(Verdict::Inconclusive);
+        let note = match (warned > 0, undecided > 0) {
+            (false, false) => "",
+            (true, false) => " (SHOULD findings are warnings; --strict makes them failures)",
+            (false, true) => " (with inconclusive scenarios; --strict makes them failures)",
+            (true, true) => " (SHOULD findings and inconclusive scenarios; --strict makes them failures)",
+        };
         writeln!(out, "Result: PASS{note}")?;
     } else {
         let failing = report.results.iter().filter(|r| verdict_fails(r.verdict, report.strict)).count();
         let noun = if failing == 1 { "scenario" } else { "scenarios" };
-        let strict = if report.strict { " (strict: SHOULD findings fail)" } else { "" };
+        let strict = if report.strict { " (strict: SHOULD findings and inconclusive scenarios fail)" } else { "" };
         writeln!(out, "Result: FAIL, {failing} {noun} did not pass{strict}")?;
     }
     Ok(())
@@ -355,7 +383,10 @@ mod tests {
         assert!(text.contains("  ▲ ups-happy-path  Unattended purchase, happy path  (1.23 s)\n"), "{text}");
         assert!(text.contains("  ✘ ups-commit-above-reservation  Commit <more> than reserved & vended  (2.10 s)\n"));
         assert!(text.contains("      ✘ UPS-COMMIT-LE-RESERVED (MUST)\n          expected: amount ≤ 20.00\n          actual:   amount 25.00 <script>\n          evidence: #8, #9 (invoice 1795)\n"), "{text}");
-        assert!(text.contains("      ✘ step 4 `expect_status: PAID` (scenarios/unattended/commit.toml:12)\n"));
+        assert!(text.contains(
+            "      ✘ step 4 `expect_status: PAID` — a scenario expectation, not a protocol rule \
+             (scenarios/unattended/commit.toml:12)\n"
+        ));
         assert!(text.contains(
             "  ⊘ ups-device-in-use  A second customer gets DEVICE_IN_USE  (skipped: needs the machine driver)\n"
         ));

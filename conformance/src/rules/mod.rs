@@ -19,12 +19,15 @@
 //!   `NOTIFICATION-NOT-TRUSTED`).
 //! - `webshop`: polling, versions, refunds, cancellation, certification (`SHOP-…`,
 //!   `CERT-…`).
+//! - `driver`: the kit's own test-build contract (`DRIVER-CONTRACT`), not a protocol
+//!   rule but named like one so every finding can be looked up.
 //!
 //! Checks never panic: a body that does not decode is skipped, and a conclusion that
 //! needs journal entries the scenario did not record (a deadline that had not passed
 //! yet when the journal ends) is not drawn.
 
 mod context;
+mod driver;
 mod invoice;
 mod status;
 mod support;
@@ -48,6 +51,10 @@ pub struct CheckContext<'a> {
     pub status_deadline: Duration,
     /// `unattended`, `webshop`, `pos` or `all`: rules for other integrations are skipped.
     pub profile: &'a str,
+    /// When the journal was cut (the mock's clock, ms): nothing happened between its
+    /// last entry and then, so a deadline that passed by then is decided even if no
+    /// entry marks it. `None`: the journal ends with its last entry.
+    pub cut_at_ms: Option<u64>,
 }
 
 /// How a rule is checked.
@@ -121,6 +128,29 @@ pub(crate) trait Rule: Sync + std::fmt::Debug {
 
     /// Findings over one scenario's journal. Scenario-only rules return none.
     fn check(&self, view: &support::View<'_>) -> Vec<Finding>;
+
+    /// Until when (the mock's clock, ms) this journal leaves the rule undecided: a
+    /// deadline not yet passed whose outcome is not in the journal. `None`: decided.
+    /// The runner waits for it before judging, so a deadline rule fires however early
+    /// a scenario ends and whatever the deadline scale.
+    fn undecided_until(&self, _view: &support::View<'_>) -> Option<u64> {
+        None
+    }
+}
+
+/// A rule only scenarios can check (through the machine or shop driver): it has its
+/// metadata, and nothing to look for in the journal alone.
+#[derive(Debug)]
+pub(crate) struct ScenarioChecked(pub &'static Meta);
+
+impl Rule for ScenarioChecked {
+    fn meta(&self) -> &'static Meta {
+        self.0
+    }
+
+    fn check(&self, _: &support::View<'_>) -> Vec<Finding> {
+        Vec::new()
+    }
 }
 
 /// Every rule, in one list.
@@ -154,6 +184,11 @@ pub(crate) static RULES: &[&dyn Rule] = &[
     &unattended::CommitEqualsUpdatedTotal,
     &unattended::NoCommitAfterCancel,
     &unattended::IdleRelease,
+    &ScenarioChecked(&unattended::PURCHASE_STARTS),
+    &ScenarioChecked(&unattended::UNLOCK_AFTER_RESERVED),
+    &ScenarioChecked(&unattended::COMMIT_EQUALS_VENDED),
+    &ScenarioChecked(&unattended::RELEASE_AFTER_PURCHASE),
+    &unattended::CommitOnce,
     &status::NotifyAnswered200,
     &status::StatusAfterNotification,
     &status::StatusBeforeDeadline,
@@ -164,6 +199,14 @@ pub(crate) static RULES: &[&dyn Rule] = &[
     &webshop::RefundWithinPayment,
     &webshop::CancelUnpaid,
     &webshop::CertificationProcedure,
+    &webshop::PollNotTooOften,
+    &webshop::NoCancelPaid,
+    &ScenarioChecked(&webshop::SHOWS_STATUS),
+    &ScenarioChecked(&webshop::REFUND_PAYMENT),
+    &ScenarioChecked(&webshop::REFUND_ONLY_PAID),
+    &ScenarioChecked(&webshop::ONE_INVOICE_PER_ORDER),
+    &ScenarioChecked(&webshop::CANCEL_CHECKED),
+    &ScenarioChecked(&driver::DRIVER_CONTRACT),
 ];
 
 /// Every rule, sorted by id.
@@ -173,13 +216,34 @@ pub fn catalog() -> Vec<RuleInfo> {
     rules
 }
 
-/// One rule by id (exact, case-sensitive).
+/// One rule by id, in any case (`ups-idle-release` is `UPS-IDLE-RELEASE`).
 pub fn rule(id: &str) -> Option<RuleInfo> {
     find(id).map(|r| r.meta().info())
 }
 
 fn find(id: &str) -> Option<&'static dyn Rule> {
-    RULES.iter().copied().find(|r| r.meta().id == id)
+    let id = id.trim();
+    RULES.iter().copied().find(|r| r.meta().id.eq_ignore_ascii_case(id))
+}
+
+/// The rule ids an unknown id most likely meant: a near spelling, else the ids that
+/// share most of its words (`UPS-STATUS-BEFORE-UNLOCK` → `STATUS-BEFORE-DEADLINE`, …).
+pub fn suggest(id: &str) -> Vec<&'static str> {
+    let upper = id.trim().to_ascii_uppercase();
+    let ids: Vec<&'static str> = RULES.iter().map(|r| r.meta().id).collect();
+    if let Some(near) = crate::spelling::closest(&upper, &ids) {
+        return vec![near];
+    }
+    let words: Vec<&str> = upper.split('-').filter(|w| !w.is_empty()).collect();
+    let shared = |candidate: &str| candidate.split('-').filter(|w| words.contains(w)).count();
+    let best = ids.iter().map(|c| shared(c)).max().unwrap_or(0);
+    if best < 2 && best * 2 <= words.len() {
+        return Vec::new();
+    }
+    let mut near: Vec<&'static str> = ids.into_iter().filter(|c| shared(c) == best).collect();
+    near.sort_unstable();
+    near.truncate(3);
+    near
 }
 
 /// Runs every journal rule that applies to the profile over one scenario's journal.
@@ -193,6 +257,17 @@ pub fn check_all(ctx: &CheckContext<'_>) -> Vec<Finding> {
         .collect();
     findings.sort_by(|a, b| (a.evidence.first(), &a.rule, &a.invoice).cmp(&(b.evidence.first(), &b.rule, &b.invoice)));
     findings
+}
+
+/// Until when (the mock's clock, ms) some rule that applies cannot judge this journal
+/// yet; `None` when every one can.
+pub fn undecided_until(ctx: &CheckContext<'_>) -> Option<u64> {
+    let view = support::View::new(ctx);
+    RULES
+        .iter()
+        .filter(|r| r.meta().method != Method::Scenario && r.meta().applies(ctx.profile))
+        .filter_map(|r| r.undecided_until(&view))
+        .max()
 }
 
 /// The text of `glase-conformance explain RULE`: id, level, summary, spec section,
@@ -249,6 +324,8 @@ mod tests {
             assert!(explain(id).is_some_and(|t| t.starts_with(id) && t.contains("Typical fixes")));
         }
         assert!(rule("NO-SUCH-RULE").is_none() && explain("NO-SUCH-RULE").is_none());
+        assert_eq!(rule("ups-idle-release").map(|r| r.id).as_deref(), Some("UPS-IDLE-RELEASE"), "any case");
+        assert!(explain(" Ups-Idle-Release ").is_some_and(|t| t.starts_with("UPS-IDLE-RELEASE")));
         for required in [
             "CTX-REQUEST-TIMEOUT-ZERO",
             "CTX-CLIENT-REFERENCE",
@@ -309,6 +386,13 @@ mod tests {
             let meta = rule.meta();
             assert!(corpus.contains(&squash(meta.source_text)), "{}: not verbatim: {:?}", meta.id, meta.source_text);
         }
+    }
+
+    #[test]
+    fn unknown_ids_get_the_ids_they_most_likely_meant() {
+        assert_eq!(suggest("UPS-IDLE-RELASE"), ["UPS-IDLE-RELEASE"]);
+        assert!(suggest("UPS-STATUS-BEFORE-UNLOCK").contains(&"STATUS-BEFORE-DEADLINE"));
+        assert!(suggest("nonsense").is_empty());
     }
 
     #[test]

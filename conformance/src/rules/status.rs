@@ -36,6 +36,9 @@ fn per_invoice(
     findings
 }
 
+/// How long after a status deadline the mock's deadline timer may take to reverse.
+const REVERSAL_SLACK_MS: u64 = 500;
+
 fn is_final(state: InvoiceStatus) -> bool {
     matches!(state, InvoiceStatus::Paid | InvoiceStatus::Canceled | InvoiceStatus::Failed)
 }
@@ -91,11 +94,42 @@ static STATUS_AFTER_NOTIFICATION: Meta = Meta {
     method: Method::Journal,
     how: "For every notification answered 2xx: a getPaymentStatus about the invoice must follow what caused the \
           notification, within the status deadline of the delivery. Skipped when the merchant already knew a \
-          final state (PAID/CANCELED/FAILED from an earlier status, its own commit or cancel), and when the \
-          journal ends before the deadline passed.",
+          final state (PAID/CANCELED/FAILED from an earlier status, its own commit or cancel), or never learned \
+          the invoice's reference (sendInvoice's answer was lost on the way back). A scenario that \
+          ends before the deadline waits for it (or for the call) before it is judged.",
     fixes: "In the notification handler, answer 200 and then call getPaymentStatus for the invoice the URL's \
             token names (not for a state the notification seems to say: it carries none).",
 };
+
+/// A delivered notification the merchant had to answer with getPaymentStatus.
+struct Owed<'v, 'a> {
+    notice: &'v Notice<'a>,
+    invoice: &'a str,
+    trigger_seq: u64,
+    deadline: u64,
+    fetch: Option<&'v super::support::Call<'a>>,
+}
+
+impl StatusAfterNotification {
+    /// Every delivered notification about an invoice whose final state the merchant did
+    /// not know yet, with the getPaymentStatus that followed it (if any).
+    fn owed<'v, 'a>(view: &'v View<'a>) -> Vec<Owed<'v, 'a>> {
+        let mut owed = Vec::new();
+        for notice in view.notices.iter().filter(|n| n.delivered()) {
+            let Some(invoice) = notice.invoice else { continue };
+            let Some(trigger) = view.trigger_before(invoice, notice.seq) else { continue };
+            // A final state it knew, or an invoice it never learned the reference of
+            // (sendInvoice's answer was lost): nothing to ask about.
+            if view.known_state(invoice, trigger.seq).is_some_and(is_final) || !view.reference_known(invoice) {
+                continue;
+            }
+            let deadline = notice.at.saturating_add(view.status_deadline_ms);
+            let fetch = view.calls_about(invoice).find(|c| c.is(Operation::GetPaymentStatus) && c.seq > trigger.seq);
+            owed.push(Owed { notice, invoice, trigger_seq: trigger.seq, deadline, fetch });
+        }
+        owed
+    }
+}
 
 impl Rule for StatusAfterNotification {
     fn meta(&self) -> &'static Meta {
@@ -104,14 +138,7 @@ impl Rule for StatusAfterNotification {
 
     fn check(&self, view: &View<'_>) -> Vec<Finding> {
         let mut items = Vec::new();
-        for notice in view.notices.iter().filter(|n| n.delivered()) {
-            let Some(invoice) = notice.invoice else { continue };
-            let Some(trigger) = view.trigger_before(invoice, notice.seq) else { continue };
-            if view.known_state(invoice, trigger.seq).is_some_and(is_final) {
-                continue;
-            }
-            let deadline = notice.at.saturating_add(view.status_deadline_ms);
-            let fetch = view.calls_about(invoice).find(|c| c.is(Operation::GetPaymentStatus) && c.seq > trigger.seq);
+        for Owed { notice, invoice, trigger_seq, deadline, fetch } in Self::owed(view) {
             let detail = match fetch {
                 Some(fetch) if fetch.at <= deadline => continue,
                 Some(fetch) => format!(
@@ -126,7 +153,7 @@ impl Rule for StatusAfterNotification {
                     format!("notification #{} ({}) delivered; no getPaymentStatus followed", notice.seq, notice.reason)
                 }
             };
-            let mut evidence = vec![trigger.seq, notice.seq];
+            let mut evidence = vec![trigger_seq, notice.seq];
             evidence.extend(fetch.map(|f| f.seq));
             items.push((Some(invoice), evidence, detail));
         }
@@ -134,6 +161,10 @@ impl Rule for StatusAfterNotification {
         per_invoice(&STATUS_AFTER_NOTIFICATION, items, |_| {
             format!("getPaymentStatus within {deadline} ms of each notification")
         })
+    }
+
+    fn undecided_until(&self, view: &View<'_>) -> Option<u64> {
+        Self::owed(view).into_iter().filter(|o| o.fetch.is_none() && view.end_at < o.deadline).map(|o| o.deadline).max()
     }
 }
 
@@ -157,6 +188,31 @@ static STATUS_BEFORE_DEADLINE: Meta = Meta {
 impl Rule for StatusBeforeDeadline {
     fn meta(&self) -> &'static Meta {
         &STATUS_BEFORE_DEADLINE
+    }
+
+    fn undecided_until(&self, view: &View<'_>) -> Option<u64> {
+        // A payment or reservation nobody has fetched yet: Glase reverses it at its
+        // deadline (its timer may take a moment), unless the fetch comes first.
+        view.transitions
+            .iter()
+            .filter(|t| matches!(t.to, InvoiceStatus::Paid | InvoiceStatus::Reserved))
+            // The customer's confirmation arms the deadline; the merchant's own commit
+            // does not (its answer told the merchant).
+            .filter(|t| {
+                !view
+                    .calls_about(t.invoice)
+                    .any(|c| c.is(Operation::CommitReservation) && c.seq < t.seq && c.succeeded())
+            })
+            .filter(|t| {
+                let fetched = view
+                    .calls_about(t.invoice)
+                    .any(|c| c.is(Operation::GetPaymentStatus) && c.seq > t.seq && c.succeeded());
+                let ended = view.transitions.iter().any(|later| later.invoice == t.invoice && later.seq > t.seq);
+                !fetched && !ended
+            })
+            .map(|t| t.at.saturating_add(view.status_deadline_ms).saturating_add(REVERSAL_SLACK_MS))
+            .filter(|due| view.end_at < *due)
+            .max()
     }
 
     fn check(&self, view: &View<'_>) -> Vec<Finding> {
@@ -379,5 +435,46 @@ mod tests {
         correct.status("3", Some(0), InvoiceStatus::Issued, 0);
         end(&mut correct, 30_000);
         assert_eq!(correct.check(&NotificationNotTrusted), vec![]);
+    }
+
+    #[test]
+    fn a_deadline_not_yet_passed_leaves_the_rules_undecided_until_it_has() {
+        let mut journal = Journal::new();
+        journal.correct_vend("R1");
+        let mut pending = Journal::new();
+        pending.send_invoice("R2", invoice(PaymentMode::ReservationRequired, &["20.00"]));
+        let reserved_at = pending.now;
+        pending.transition("R2", InvoiceStatus::Issued, InvoiceStatus::Reserved, "customer confirmed reservation");
+        let view = |j: &Journal, cut: Option<u64>| {
+            let ctx = crate::rules::CheckContext {
+                journal: &j.entries,
+                status_deadline: std::time::Duration::from_secs(20),
+                profile: "all",
+                cut_at_ms: cut,
+            };
+            crate::rules::undecided_until(&ctx)
+        };
+        assert_eq!(view(&journal, None), None, "everything fetched: decided");
+        let due = view(&pending, Some(reserved_at + 1_000)).expect("a reservation nobody fetched yet");
+        assert!(due >= reserved_at + 20_000, "{due}");
+        assert_eq!(view(&pending, Some(due + 1)), None, "once the deadline passed, the rules judge");
+    }
+
+    #[test]
+    fn a_notification_about_an_invoice_whose_reference_never_arrived_is_owed_nothing() {
+        let mut journal = Journal::new();
+        // sendInvoice processed, its answer lost: the merchant cannot name the invoice.
+        let sent = journal.send_invoice("R9", invoice(PaymentMode::ReservationRequired, &["20.00"]));
+        if let Some(mock_glase::journal::Record::SoapResponse { dropped, .. }) =
+            journal.entries.iter_mut().find(|e| e.seq == sent + 1).map(|e| &mut e.record)
+        {
+            *dropped = true;
+        }
+        journal.transition("R9", InvoiceStatus::Issued, InvoiceStatus::Canceled, "customer cancelled");
+        journal.due("R9");
+        journal.notice("R9", Some(200));
+        journal.advance(60_000);
+        end(&mut journal, 1);
+        assert_eq!(journal.check(&StatusAfterNotification), vec![]);
     }
 }

@@ -250,7 +250,7 @@ pub(crate) struct View<'a> {
     pub amounts: Vec<AmountChange<'a>>,
     /// Invoice → (seq of InvoiceIssued, payment mode, currency).
     pub issued: HashMap<&'a str, (u64, PaymentMode, &'a str)>,
-    /// Time of the last entry (ms): how far the journal reaches.
+    /// How far the journal reaches (ms): its last entry, or when it was cut.
     pub end_at: u64,
 }
 
@@ -272,6 +272,7 @@ impl<'a> View<'a> {
         for entry in ctx.journal {
             view.absorb(entry, &mut purchase_index, &mut started);
         }
+        view.end_at = view.end_at.max(ctx.cut_at_ms.unwrap_or(0));
         for purchase in &mut view.purchases {
             if let Some((token, amount)) = started.remove(&purchase.id) {
                 purchase.token = Some(token);
@@ -462,6 +463,14 @@ impl<'a> View<'a> {
     }
 
     /// The notificationUrls the merchant gave for the invoice.
+    /// Whether the merchant could know the invoice's reference: false when its
+    /// sendInvoice (in this journal) was processed but the answer never reached the
+    /// merchant (dropped, or a fault instead), so it cannot ask about it.
+    pub fn reference_known(&self, invoice: &str) -> bool {
+        let sent = self.calls_of(Operation::SendInvoice).find(|c| c.invoice() == Some(invoice));
+        sent.is_none_or(|call| call.answer.as_ref().is_some_and(|a| !a.dropped && a.result_code == Some(0)))
+    }
+
     pub fn notification_urls<'v>(&'v self, invoice: &'v str) -> Vec<&'v str> {
         self.calls_about(invoice).filter_map(|c| c.sent_invoice()?.notification_url.as_deref()).collect()
     }
@@ -848,13 +857,15 @@ pub(crate) mod testing {
         }
 
         pub fn check(&self, rule: &dyn Rule) -> Vec<Finding> {
-            let ctx = CheckContext { journal: &self.entries, status_deadline: DEADLINE, profile: "all" };
+            let ctx =
+                CheckContext { journal: &self.entries, status_deadline: DEADLINE, profile: "all", cut_at_ms: None };
             rule.check(&View::new(&ctx))
         }
 
         /// Every journal rule's findings.
         pub fn check_all(&self) -> Vec<Finding> {
-            let ctx = CheckContext { journal: &self.entries, status_deadline: DEADLINE, profile: "all" };
+            let ctx =
+                CheckContext { journal: &self.entries, status_deadline: DEADLINE, profile: "all", cut_at_ms: None };
             crate::rules::check_all(&ctx)
         }
     }
@@ -907,7 +918,8 @@ pub(crate) mod testing {
         journal.status("1", None, InvoiceStatus::Paid, 3);
         let findings = journal.check_all();
         assert!(findings.iter().any(|f| f.rule == "STATUS-BEFORE-DEADLINE"), "{findings:?}");
-        let empty = CheckContext { journal: &[], status_deadline: Duration::ZERO, profile: "nonsense" };
+        let empty =
+            CheckContext { journal: &[], status_deadline: Duration::ZERO, profile: "nonsense", cut_at_ms: None };
         assert_eq!(crate::rules::check_all(&empty), vec![]);
     }
 

@@ -842,13 +842,14 @@ pub(crate) struct IdleRelease;
 static IDLE_RELEASE: Meta = Meta {
     id: "UPS-IDLE-RELEASE",
     level: Level::Must,
-    summary: "An idle reservation is cancelled (cancelInvoice) and the machine released when the customer walks away.",
+    summary: "A reservation the customer does not use (walked away, or chose nothing) is cancelled (cancelInvoice) and the machine released.",
     spec_section: "2.1, 5",
     source_text: "idle reservation released (cancelInvoice) when the customer walks away.",
     applies_to: UNATTENDED,
     method: Method::Scenario,
-    how: "Scenarios confirm a reservation (or leave it unconfirmed), have the customer walk away, wait past the \
-          merchant's idle timeout and expect a cancelInvoice in the journal and the machine idle.",
+    how: "Scenarios confirm a reservation (or leave it unconfirmed), have the customer walk away, wait for the \
+          merchant's idle timeout (as declared with --idle-timeout) and expect a cancelInvoice in the journal and \
+          the machine idle; or have the customer take nothing at the machine and expect the same at once.",
     fixes: "Arm an idle timer when the machine unlocks (and when the purchase starts); when it fires, \
             cancelInvoice and release the machine. Re-arm it after a restart.",
 };
@@ -860,6 +861,116 @@ impl Rule for IdleRelease {
 
     fn check(&self, _: &View<'_>) -> Vec<Finding> {
         Vec::new()
+    }
+}
+
+pub(crate) static PURCHASE_STARTS: Meta = Meta {
+    id: "UPS-PURCHASE-STARTS",
+    level: Level::Must,
+    summary: "A scan of a free machine in service, offering enough money, starts a purchase: sendInvoice, and createPurchase answered with its invoiceReference.",
+    spec_section: "2.1 steps 2-3",
+    source_text: "Reseller calls sendInvoice exposed by Glase and returns the invoice reference to Glase Unattended Payments service.",
+    applies_to: UNATTENDED,
+    method: Method::Scenario,
+    how: "Scenarios scan a machine that is idle and in service with an amount above its cheapest product, and \
+          expect the purchase accepted, one invoice ISSUED at Glase, and the machine held for the customer \
+          (the machine driver's `reserved`).",
+    fixes: "Answer createPurchase with the invoiceReference of the sendInvoice you made for it; keep error codes \
+            for their situations only (seed 000's table).",
+};
+
+pub(crate) static UNLOCK_AFTER_RESERVED: Meta = Meta {
+    id: "UNLOCK-AFTER-RESERVED",
+    level: Level::Must,
+    summary: "Once getPaymentStatus says RESERVED, the machine is unlocked for the customer to choose.",
+    spec_section: "2.1 steps 7-8",
+    source_text: "Reseller unlocks self-service machine allowing user to choose the products.",
+    applies_to: UNATTENDED,
+    method: Method::Scenario,
+    how: "Scenarios confirm the reservation in the app and expect the machine driver to show the machine \
+          `unlocked` within the status deadline (the reseller must fetch the status by then) and a moment more.",
+    fixes: "On the notification, call getPaymentStatus; on RESERVED, unlock the machine and start the idle timer. \
+            Poll too, so a lost notification does not keep the customer waiting.",
+};
+
+pub(crate) static COMMIT_EQUALS_VENDED: Meta = Meta {
+    id: "UPS-COMMIT-EQUALS-VENDED",
+    level: Level::Must,
+    summary: "What the machine vended is charged, exactly: the purchase ends PAID for the vended total.",
+    spec_section: "2.1 steps 9-11, 5",
+    source_text: "commit amount ≤ reserved and = the vended total",
+    applies_to: UNATTENDED,
+    method: Method::Scenario,
+    how: "Scenarios vend products through the machine driver and expect the vend answered `paid`, the invoice PAID \
+          at Glase and Glase's payment equal to the products' total.",
+    fixes: "Store the vended rows and total first, then updateInvoice with them and commitReservation for exactly \
+            that total; retry transient Glase errors, and ask getPaymentStatus when an answer is lost.",
+};
+
+pub(crate) static RELEASE_AFTER_PURCHASE: Meta = Meta {
+    id: "UPS-RELEASE-AFTER-PURCHASE",
+    level: Level::Must,
+    summary: "When a purchase has ended (paid, refused by Glase, or declined), the machine is free for the next customer.",
+    spec_section: "2.1",
+    source_text: "Device is already used by another customer. Someone else scanned qrCode, agreed for purchase but didn’t choose the product yet.",
+    applies_to: UNATTENDED,
+    method: Method::Scenario,
+    how: "Scenarios end a purchase (a vend, a sendInvoice Glase refused) and expect the machine driver to show the \
+          machine idle and a new scan to be accepted. After every scenario the suite also checks that the \
+          machines it used are free again, and blames the scenario that left one held (later scenarios on \
+          that machine are then reported blocked, not failed).",
+    fixes: "End the purchase and set the machine idle in the same transaction as the commit (or the error answer).",
+};
+
+#[derive(Debug)]
+pub(crate) struct CommitOnce;
+
+static COMMIT_ONCE: Meta = Meta {
+    id: "UPS-COMMIT-ONCE",
+    level: Level::Should,
+    summary: "A reservation is committed once: after a commit whose answer was lost, getPaymentStatus tells whether it went through.",
+    spec_section: "3.5, 4",
+    source_text: "commitReservation on an invoice that is not RESERVED",
+    applies_to: UNATTENDED,
+    method: Method::JournalAndScenario,
+    how: "Over the journal: a commitReservation of an invoice Glase had already committed (an earlier commit it \
+          processed, even if its answer was lost on the way back) is a finding; Glase refuses it with 96. A \
+          SHOULD: nothing is charged twice, but a reseller that takes the 96 for a failure may undo a sale that \
+          went through. Scenarios drop a commit's answer and expect one commit.",
+    fixes: "When a commit's answer is lost or times out, call getPaymentStatus: PAID means done, RESERVED means \
+            commit again.",
+};
+
+impl Rule for CommitOnce {
+    fn meta(&self) -> &'static Meta {
+        &COMMIT_ONCE
+    }
+
+    fn check(&self, view: &View<'_>) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut reported: Vec<&str> = Vec::new();
+        for again in view.calls_of(Operation::CommitReservation) {
+            let Some(invoice) = again.invoice() else { continue };
+            if reported.contains(&invoice) {
+                continue;
+            }
+            let first = view
+                .calls_of(Operation::CommitReservation)
+                .find(|c| c.seq < again.seq && c.invoice() == Some(invoice) && c.succeeded());
+            if let Some(first) = first {
+                reported.push(invoice);
+                let lost = if first.answer.as_ref().is_some_and(|a| a.dropped) { " (its answer was lost)" } else { "" };
+                let mut evidence = first.evidence();
+                evidence.extend(again.evidence());
+                findings.push(COMMIT_ONCE.finding(
+                    "one commitReservation; after a lost answer, getPaymentStatus",
+                    format!("{} after {}, which Glase had committed{lost}", again.label(), first.label()),
+                    evidence,
+                    Some(invoice),
+                ));
+            }
+        }
+        findings
     }
 }
 
@@ -879,6 +990,18 @@ mod tests {
         let mut journal = Journal::new();
         journal.correct_vend("R1");
         assert_eq!(journal.check_all(), vec![]);
+    }
+
+    #[test]
+    fn committing_again_what_glase_committed_is_a_warning() {
+        let mut journal = Journal::new();
+        journal.correct_vend("R1");
+        assert_eq!(journal.check(&CommitOnce), vec![]);
+        journal.commit("R1", Some("6.20"), 96);
+        let findings = journal.check(&CommitOnce);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].level, Level::Should);
+        assert!(findings[0].actual.contains("commitReservation (result 96) after #"), "{findings:?}");
     }
 
     #[test]

@@ -15,37 +15,81 @@ pub(crate) struct PollCadence;
 static POLL_CADENCE: Meta = Meta {
     id: "SHOP-POLL-CADENCE",
     level: Level::Must,
-    summary: "A payment is fetched within a second: by polling getPaymentStatus each second, or at once on the notification.",
+    summary: "A webshop payment is fetched within a second: at once when its notification arrives, or — a shop without a notificationUrl — by polling each second.",
     spec_section: "2.2 step 3, 2.3, 5",
     source_text: "Note! The web server must check the status each second, to verify that payment is completed. Otherwise Glase server does not receive any notification that transaction is finalized and the payment will then be reversed (canceled)!",
     applies_to: SHOP,
     method: Method::Journal,
-    how: "For every IMMEDIATE_DEBIT invoice that became PAID: the first getPaymentStatus after the payment must \
-          come within the poll interval of the payment (a polling shop) or of the delivered notification (a shop \
-          that fetches on notification), whichever is later. The interval is 1 s at the 20 s status deadline and \
-          scales with it (deadline / 20), plus 50% and 50 ms for timer jitter and latency. Gaps between polls \
-          while nothing happens are not judged: the seed lets polling stop when the customer leaves the page.",
+    how: "For every IMMEDIATE_DEBIT invoice that became PAID: when its notification was delivered, the first \
+          getPaymentStatus must follow the notification within the poll interval (seed 002: \"must be called \
+          immediately when the notificationUrl is called\"); when the shop gave no notificationUrl, it must \
+          follow the payment within the poll interval (\"must check the status each second\"). A shop that gave \
+          a notificationUrl whose notification was lost is judged by STATUS-BEFORE-DEADLINE only: its fallback \
+          poll may be slower (spec 2.2 step 3: \"polls each second or calls it immediately when the \
+          notificationUrl is hit\"). The interval is 1 s at the 20 s status deadline and scales with it \
+          (deadline / 20), plus 50% and 50 ms for timer jitter and latency. Gaps between polls while nothing \
+          happens are not judged: the seed lets polling stop when the customer leaves the page.",
     fixes: "Poll pending orders from the server once a second and call getPaymentStatus immediately from the \
             notification handler; never leave it to the browser alone.",
 };
 
-impl Rule for PollCadence {
-    fn meta(&self) -> &'static Meta {
-        &POLL_CADENCE
+/// A webshop payment and how soon its status had to be fetched.
+struct Payment<'v, 'a> {
+    paid: &'v super::support::Transition<'a>,
+    /// The delivered notification about it, if any.
+    notice: Option<&'v super::support::Notice<'a>>,
+    /// The fetch must come by then (ms).
+    bound: u64,
+    fetch: Option<&'v Call<'a>>,
+}
+
+impl PollCadence {
+    /// The poll interval (1 s at the 20 s deadline, scaled with it), plus 50% and 50 ms
+    /// for timer jitter and latency.
+    fn allowed(view: &View<'_>) -> u64 {
+        let interval = view.status_deadline_ms / 20;
+        interval + interval / 2 + 50
     }
 
-    fn check(&self, view: &View<'_>) -> Vec<Finding> {
-        let interval = view.status_deadline_ms / 20;
-        let allowed = interval + interval / 2 + 50;
-        let mut findings = Vec::new();
+    fn payments<'v, 'a>(view: &'v View<'a>) -> Vec<Payment<'v, 'a>> {
+        let allowed = Self::allowed(view);
+        let mut payments = Vec::new();
         for paid in view.transitions.iter().filter(|t| t.to == InvoiceStatus::Paid) {
             if view.payment_mode(paid.invoice) != Some(PaymentMode::ImmediateDebit) {
                 continue;
             }
             let notice =
                 view.notices.iter().find(|n| n.invoice == Some(paid.invoice) && n.seq > paid.seq && n.delivered());
-            let bound = paid.at.saturating_add(allowed).max(notice.map_or(0, |n| n.at.saturating_add(allowed)));
+            let bound = match notice {
+                // "Payment status must be called immediately when the notificationUrl is called."
+                Some(notice) => notice.at.saturating_add(allowed).max(paid.at.saturating_add(allowed)),
+                // A shop without a notificationUrl learns only by polling: "each second".
+                None if view.notification_urls(paid.invoice).is_empty() => paid.at.saturating_add(allowed),
+                // A shop with one whose notification was lost: its fallback poll may be
+                // slower; STATUS-BEFORE-DEADLINE bounds it (spec 2.2 step 3: "polls each
+                // second or calls it immediately when the notificationUrl is hit").
+                None => continue,
+            };
             let fetch = view.calls_about(paid.invoice).find(|c| c.is(Operation::GetPaymentStatus) && c.seq > paid.seq);
+            payments.push(Payment { paid, notice, bound, fetch });
+        }
+        payments
+    }
+}
+
+impl Rule for PollCadence {
+    fn meta(&self) -> &'static Meta {
+        &POLL_CADENCE
+    }
+
+    fn undecided_until(&self, view: &View<'_>) -> Option<u64> {
+        Self::payments(view).into_iter().filter(|p| p.fetch.is_none() && view.end_at < p.bound).map(|p| p.bound).max()
+    }
+
+    fn check(&self, view: &View<'_>) -> Vec<Finding> {
+        let allowed = Self::allowed(view);
+        let mut findings = Vec::new();
+        for Payment { paid, notice, bound, fetch } in Self::payments(view) {
             let actual = match fetch {
                 Some(fetch) if fetch.at <= bound => continue,
                 Some(fetch) => {
@@ -254,15 +298,15 @@ pub(crate) struct CancelUnpaid;
 static CANCEL_UNPAID: Meta = Meta {
     id: "SHOP-CANCEL-UNPAID",
     level: Level::Should,
-    summary: "Unpaid invoices are cancelled (cancelInvoice) after the shop's own timeout; paid ones are not.",
+    summary: "Unpaid invoices are cancelled (cancelInvoice) after the shop's own timeout.",
     spec_section: "2.2 step 6, 5",
     source_text: "Cancels an unpaid invoice. Can be triggered after defined timeout",
     applies_to: SHOP,
-    method: Method::JournalAndScenario,
-    how: "Over the journal: a cancelInvoice of an invoice the merchant had already been told is PAID is a \
-          finding. Scenarios leave an order unpaid past the shop's timeout and expect a cancelInvoice.",
-    fixes: "Cancel pending orders after your timeout; check the stored state (and getPaymentStatus) first, and \
-            never cancel a paid order — refund it.",
+    method: Method::Scenario,
+    how: "Scenarios leave an order unpaid past the shop's timeout (as declared with --unpaid-timeout) and expect \
+          the order canceled, a cancelInvoice in the journal and the invoice CANCELED at Glase. A SHOULD: the seed \
+          says the cancel \"can\" be triggered after a timeout. (Cancelling a paid invoice is SHOP-NO-CANCEL-PAID.)",
+    fixes: "Cancel pending orders after your timeout; check the stored state (and getPaymentStatus) first.",
 };
 
 impl Rule for CancelUnpaid {
@@ -270,12 +314,41 @@ impl Rule for CancelUnpaid {
         &CANCEL_UNPAID
     }
 
+    fn check(&self, _: &View<'_>) -> Vec<Finding> {
+        Vec::new()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct NoCancelPaid;
+
+static NO_CANCEL_PAID: Meta = Meta {
+    id: "SHOP-NO-CANCEL-PAID",
+    level: Level::Must,
+    summary: "cancelInvoice is never sent for an invoice Glase has reported PAID: a paid order is refunded, not cancelled.",
+    spec_section: "2.2 step 6, 3.5",
+    source_text: "Cancels an unpaid invoice.",
+    applies_to: SHOP,
+    method: Method::JournalAndScenario,
+    how: "Over the journal: a cancelInvoice of an invoice the merchant had already been told is PAID (by \
+          getPaymentStatus) is a finding; Glase answers 50 CANNOT_CANCEL_PAID_INVOICE. A MUST: the shop's own \
+          state says paid, and a shop that cancels it shows it knows nothing of its own orders. Scenarios ask the \
+          shop to cancel a paid order and expect it refused (409) without Glase being asked.",
+    fixes: "Check the order's stored state before calling Glase: a paid order is refused (or refunded), never \
+            cancelled.",
+};
+
+impl Rule for NoCancelPaid {
+    fn meta(&self) -> &'static Meta {
+        &NO_CANCEL_PAID
+    }
+
     fn check(&self, view: &View<'_>) -> Vec<Finding> {
         view.calls_of(Operation::CancelInvoice)
             .filter_map(|c| {
                 let invoice = c.invoice()?;
                 (view.known_state(invoice, c.seq) == Some(InvoiceStatus::Paid)).then(|| {
-                    CANCEL_UNPAID.finding(
+                    NO_CANCEL_PAID.finding(
                         "cancelInvoice only for unpaid invoices",
                         format!("{} of an invoice getPaymentStatus had reported PAID", c.label()),
                         c.evidence(),
@@ -284,6 +357,137 @@ impl Rule for CancelUnpaid {
                 })
             })
             .collect()
+    }
+}
+
+pub(crate) static SHOWS_STATUS: Meta = Meta {
+    id: "SHOP-SHOWS-STATUS",
+    level: Level::Must,
+    summary: "The order shows what Glase says: pending while the invoice waits, then paid, canceled or failed as getPaymentStatus reports.",
+    spec_section: "2.2 steps 3-6",
+    source_text: "The customer’s session must be updated with the payment status from step 30.",
+    applies_to: SHOP,
+    method: Method::Scenario,
+    how: "Scenarios pay, cancel or fail the invoice in the app and expect the shop driver to show the order in \
+          that state within the status deadline (the shop must fetch the status by then), and pending while \
+          nothing has happened.",
+    fixes: "Update the order from every getPaymentStatus answer (PAID, CANCELED, FAILED), under a per-order lock, \
+            and only from those answers.",
+};
+
+pub(crate) static REFUND_PAYMENT: Meta = Meta {
+    id: "SHOP-REFUND-PAYMENT",
+    level: Level::Must,
+    summary: "A paid order can be refunded, in part or in full, with refundPayment naming its payment's ersReference.",
+    spec_section: "2.2 step 6",
+    source_text: "Refunds a previous payment, partly or the whole sum",
+    applies_to: SHOP,
+    method: Method::Scenario,
+    how: "Scenarios refund paid orders through the shop driver (part, the rest, all) and expect each accepted and \
+          Glase's payment refunded by that much.",
+    fixes: "Call refundPayment with the stored ersReference and the amount; record the refund with the order.",
+};
+
+pub(crate) static REFUND_ONLY_PAID: Meta = Meta {
+    id: "SHOP-REFUND-ONLY-PAID",
+    level: Level::Must,
+    summary: "Only a paid order is refunded: an order that was canceled or never paid is refused without asking Glase.",
+    spec_section: "2.2 step 6",
+    source_text: "Refunds a previous payment, partly or the whole sum",
+    applies_to: SHOP,
+    method: Method::Scenario,
+    how: "Scenarios ask the shop driver to refund an order the customer cancelled, and expect it refused (409) \
+          with no refundPayment sent.",
+    fixes: "Check the order's state before calling Glase: refund only what was paid (and is not refunded yet).",
+};
+
+pub(crate) static ONE_INVOICE_PER_ORDER: Meta = Meta {
+    id: "SHOP-ONE-INVOICE-PER-ORDER",
+    level: Level::Should,
+    summary: "One checkout, one invoice: when sendInvoice fails or its answer is lost, the checkout fails; the shop does not quietly send another invoice for the same order.",
+    spec_section: "2.2 step 1",
+    source_text: "Start by creating an invoice and sending it to the Glase server using sendInvoice.",
+    applies_to: SHOP,
+    method: Method::Scenario,
+    how: "Scenarios drop sendInvoice's answer (Glase made the invoice; the shop cannot know its reference) and \
+          expect the checkout to fail and one sendInvoice in the journal. A SHOULD, decided by this kit: a second \
+          invoice leaves the first one open at Glase, where nobody can cancel it, and makes two payable invoices \
+          for one order; the customer can always start a new checkout.",
+    fixes: "Report the checkout failed when sendInvoice does not answer; let the customer try again as a new \
+            checkout.",
+};
+
+pub(crate) static CANCEL_CHECKED: Meta = Meta {
+    id: "SHOP-CANCEL-CHECKED",
+    level: Level::Must,
+    summary: "An order is shown canceled only when cancelInvoice succeeded; refused (50 paid, 51 while the customer confirms), it stays as Glase has it.",
+    spec_section: "2.2 step 6, 4",
+    source_text: "`cancelInvoice`: ISSUED/RESERVED → CANCELED; PAID → 50; CANCELED → 95; confirming → 51.",
+    applies_to: SHOP,
+    method: Method::Scenario,
+    how: "Scenarios ask the shop to cancel an unpaid order (expect it canceled, cancelInvoice sent, the invoice \
+          CANCELED) and one whose customer has the PIN dialog open (expect it refused with 409 and the order still \
+          pending, then paid when the customer confirms).",
+    fixes: "Read cancelInvoice's resultCode: 0 cancels the order; 51 keeps it pending (the customer is paying); \
+            50 means it is paid — fetch the status.",
+};
+
+#[derive(Debug)]
+pub(crate) struct PollNotTooOften;
+
+static POLL_NOT_TOO_OFTEN: Meta = Meta {
+    id: "SHOP-POLL-NOT-TOO-OFTEN",
+    level: Level::Should,
+    summary: "getPaymentStatus is asked about once a second per invoice, not many times a second.",
+    spec_section: "2.2 step 3",
+    source_text: "The web server must check the status each second, to verify that payment is completed.",
+    applies_to: SHOP,
+    method: Method::Journal,
+    how: "For every invoice: 10 getPaymentStatus calls within 2 poll intervals (2 s at the 20 s status deadline, \
+          scaled with it) — five times the cadence the seed asks for, sustained — is a finding. A SHOULD: \
+          nothing breaks for this customer, but every waiting order costs Glase many calls a second.",
+    fixes: "Poll each pending order once a second (and at once on its notification); back off on errors.",
+};
+
+impl PollNotTooOften {
+    /// Calls in a burst that is too fast.
+    const BURST: usize = 10;
+}
+
+impl Rule for PollNotTooOften {
+    fn meta(&self) -> &'static Meta {
+        &POLL_NOT_TOO_OFTEN
+    }
+
+    fn check(&self, view: &View<'_>) -> Vec<Finding> {
+        // Two poll intervals: the 1 s interval scales with the status deadline (1/20).
+        let span = view.status_deadline_ms / 10;
+        let mut findings = Vec::new();
+        let mut invoices: Vec<&str> = view.calls_of(Operation::GetPaymentStatus).filter_map(Call::invoice).collect();
+        invoices.sort_unstable();
+        invoices.dedup();
+        for invoice in invoices {
+            let polls: Vec<&Call<'_>> =
+                view.calls_about(invoice).filter(|c| c.is(Operation::GetPaymentStatus)).collect();
+            let burst = polls.windows(Self::BURST).find(|w| w[Self::BURST - 1].at.saturating_sub(w[0].at) < span);
+            if let Some(burst) = burst {
+                let (first, last) = (burst[0], burst[Self::BURST - 1]);
+                findings.push(POLL_NOT_TOO_OFTEN.finding(
+                    format!("at most {} getPaymentStatus per {span} ms", Self::BURST - 1),
+                    format!(
+                        "{} calls from #{} to #{} in {} ms ({} calls about this invoice in all)",
+                        Self::BURST,
+                        first.seq,
+                        last.seq,
+                        last.at.saturating_sub(first.at),
+                        polls.len()
+                    ),
+                    vec![first.seq, last.seq],
+                    Some(invoice),
+                ));
+            }
+        }
+        findings
     }
 }
 
@@ -336,7 +540,12 @@ mod tests {
     fn the_payment_is_fetched_within_a_second_by_poll_or_notification() {
         let paid = |fetch_after: u64, notified_after: Option<u64>| {
             let mut journal = Journal::new();
-            journal.send_invoice("1", invoice(PaymentMode::ImmediateDebit, &["10.00"]));
+            let mut sent = invoice(PaymentMode::ImmediateDebit, &["10.00"]);
+            if notified_after.is_none() {
+                // A polling shop: it gave Glase no notificationUrl.
+                sent.notification_url = None;
+            }
+            journal.send_invoice("1", sent);
             journal.transition("1", InvoiceStatus::Issued, InvoiceStatus::Paid, "confirmed");
             let start = journal.now;
             if let Some(after) = notified_after {
@@ -352,6 +561,35 @@ mod tests {
         assert!(late[0].actual.contains("3000 ms after the payment"), "{late:?}");
         assert_eq!(late[0].expected, "getPaymentStatus within 1550 ms of the payment or of its notification");
         assert_eq!(paid(9_000, Some(2_000)).len(), 1);
+    }
+
+    #[test]
+    fn a_notified_shop_whose_notification_was_lost_may_poll_slower() {
+        let mut journal = Journal::new();
+        journal.send_invoice("1", invoice(PaymentMode::ImmediateDebit, &["10.00"]));
+        journal.transition("1", InvoiceStatus::Issued, InvoiceStatus::Paid, "confirmed");
+        journal.advance(2_500);
+        journal.status("1", Some(0), InvoiceStatus::Paid, 1);
+        assert_eq!(journal.check(&PollCadence), vec![], "its fallback poll is bounded by the deadline only");
+    }
+
+    #[test]
+    fn polling_many_times_a_second_warns() {
+        let poll = |every: u64| {
+            let mut journal = Journal::new();
+            journal.send_invoice("1", invoice(PaymentMode::ImmediateDebit, &["10.00"]));
+            for _ in 0..12 {
+                journal.advance(every);
+                journal.status("1", Some(0), InvoiceStatus::Issued, 0);
+            }
+            journal.check(&PollNotTooOften)
+        };
+        assert_eq!(poll(1_000), vec![], "each second");
+        assert_eq!(poll(250), vec![], "four times a second is still within bounds");
+        let fast = poll(50);
+        assert_eq!(fast.len(), 1, "{fast:?}");
+        assert_eq!(fast[0].level, Level::Should);
+        assert!(fast[0].actual.contains("10 calls from #"), "{fast:?}");
     }
 
     #[test]
@@ -401,6 +639,7 @@ mod tests {
         let request =
             Request::CancelInvoice(CancelInvoice { context: Some(context()), invoice_reference: Some("1".into()) });
         journal.soap(Some("1"), &request, &Response::result(Operation::CancelInvoice, ResultCode(50)));
-        assert_eq!(journal.check(&CancelUnpaid).len(), 1);
+        assert_eq!(journal.check(&NoCancelPaid).len(), 1);
+        assert_eq!(journal.check(&CancelUnpaid), vec![], "checked by scenarios only");
     }
 }

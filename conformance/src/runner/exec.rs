@@ -17,7 +17,7 @@ use std::time::Duration;
 use glase_protocol::InvoiceStatus;
 use mock_glase::Mock;
 use mock_glase::journal::{Entry, Filter, Record};
-use mock_glase::machine::customer::Confirmation;
+use mock_glase::machine::customer::{Confirmation, CustomerError};
 use mock_glase::machine::ups::{PurchaseOutcome as MockOutcome, PurchaseReport, ScanOptions};
 use mock_glase::machine::{Event, FaultAction, FaultRule, FaultTarget};
 use mock_glase::mock::ExtraNotification;
@@ -28,9 +28,12 @@ use super::Target;
 use super::attribution::{self, Attributor, Invoicing};
 use super::drivers::{Answer, Driver, Unreachable, segment};
 use super::harness::{Harness, MERCHANT};
+use super::machines::Ledger;
+use super::waits::{Waits, Window};
+use crate::rules::{self, CheckContext};
 use crate::scenario::{
     CallScope, ConfirmOutcome, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Mark, NotifyKind,
-    PurchaseOutcome, Scenario, Step, Timing,
+    PurchaseOutcome, Scenario, Step, Timing, Wait,
 };
 
 /// How often expectations are re-checked while they wait.
@@ -52,12 +55,41 @@ pub(crate) enum StepError {
         expected: String,
         actual: String,
     },
+    /// The expectation did not hold within a window `--patience` had cut: that proves
+    /// nothing, so the scenario is inconclusive (see [`super::waits`]).
+    Inconclusive {
+        expected: String,
+        actual: String,
+        reason: String,
+    },
+    /// The step does not apply to this system (a notification to forge for a shop that
+    /// gives no notificationUrl, which is optional): the scenario is skipped from here,
+    /// with this reason.
+    NotApplicable(String),
     /// A driver could not be reached: the scenario's verdict is `Error`.
     Unreachable(String),
 }
 
 fn fail(expected: impl Into<String>, actual: impl Into<String>) -> StepError {
     StepError::Failed { expected: expected.into(), actual: actual.into() }
+}
+
+/// An expectation that did not hold within its window.
+#[derive(Debug)]
+struct Missed {
+    /// What held instead, at the end.
+    actual: String,
+    /// Why the window was shorter than asked (`--patience`), if it was.
+    cut: Option<String>,
+}
+
+impl Missed {
+    fn into_error(self, expected: String) -> StepError {
+        match self.cut {
+            Some(reason) => StepError::Inconclusive { expected, actual: self.actual, reason },
+            None => StepError::Failed { expected, actual: self.actual },
+        }
+    }
 }
 
 impl From<Unreachable> for StepError {
@@ -77,6 +109,8 @@ pub(crate) struct Sharing<'a> {
     /// touches), and it takes a turn for each step that makes invoices. `None`: it runs
     /// alone, and the runner holds one turn for its whole run (see `run_one`).
     pub machines: Option<&'a BTreeSet<String>>,
+    /// The machines earlier scenarios left held (see `machines`).
+    pub ledger: &'a Ledger,
 }
 
 impl Sharing<'_> {
@@ -111,10 +145,12 @@ pub(crate) struct ScenarioRun<'a> {
     last_refund: Option<Answer>,
     /// Journal position just before the latest step of each kind.
     marks: HashMap<&'static str, u64>,
+    /// Machines the scenario took out of service and has not put back yet.
+    out_of_service: BTreeSet<String>,
     pub deadline_scale: f64,
     faults_added: bool,
-    /// Cap on `within` windows.
-    patience: Option<Duration>,
+    /// The system's declared timers and `--patience`: how long each wait lasts.
+    waits: Waits,
     sharing: Sharing<'a>,
 }
 
@@ -124,7 +160,7 @@ impl<'a> ScenarioRun<'a> {
         target: &'a Target,
         http: &reqwest::Client,
         index: usize,
-        patience: Option<Duration>,
+        waits: Waits,
         sharing: Sharing<'a>,
     ) -> Self {
         let mock = &harness.mock;
@@ -147,9 +183,10 @@ impl<'a> ScenarioRun<'a> {
             order: None,
             last_refund: None,
             marks: HashMap::new(),
+            out_of_service: BTreeSet::new(),
             deadline_scale: harness.deadline_scale,
             faults_added: false,
-            patience,
+            waits,
             sharing,
         }
     }
@@ -157,6 +194,11 @@ impl<'a> ScenarioRun<'a> {
     /// The invoice the latest scan, race or checkout produced.
     pub fn current_invoice(&self) -> Option<String> {
         self.current.clone()
+    }
+
+    /// The journal's latest position (steps are judged between two of them).
+    pub fn journal_position(&self) -> u64 {
+        self.last_seq()
     }
 
     fn last_seq(&self) -> u64 {
@@ -301,19 +343,35 @@ impl<'a> ScenarioRun<'a> {
                 let action = if matches!(step, Step::OutOfService { .. }) { "out-of-service" } else { "in-service" };
                 let path = format!("/driver/machines/{}/{action}", segment(machine));
                 let answer = self.machine_driver()?.post(&path, None).await?;
+                if answer.ok() {
+                    if matches!(step, Step::OutOfService { .. }) {
+                        self.out_of_service.insert(machine.clone());
+                    } else {
+                        self.out_of_service.remove(machine);
+                    }
+                }
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), action)
             }
-            Step::Checkout { items: chosen, alias } => {
+            Step::Checkout { items: chosen, alias, expect } => {
                 let answer =
                     self.shop_driver()?.post("/driver/shop/checkout", Some(json!({ "items": items(chosen) }))).await?;
-                let (Some(order), Some(reference)) = (answer.field("orderId"), answer.field("invoiceReference")) else {
-                    return Err(fail("201 with orderId and invoiceReference", answer.to_string()));
-                };
-                if !answer.ok() {
-                    return Err(fail("201 with orderId and invoiceReference", answer.to_string()));
+                if *expect == DriverOutcome::Failed {
+                    return if answer.ok() {
+                        Err(fail(
+                            "checkout: failed (not 2xx: the shop could not create the invoice)",
+                            answer.to_string(),
+                        ))
+                    } else {
+                        Ok(())
+                    };
                 }
-                self.order = Some(order.to_owned());
-                let reference = reference.to_owned();
+                let (order, reference) = created_order(&answer).map_err(|problem| {
+                    fail(
+                        "checkout: 201 with orderId (a string) and invoiceReference (a string)",
+                        format!("{problem}: {answer}"),
+                    )
+                })?;
+                self.order = Some(order);
                 self.adopt(&reference, alias.as_deref(), &self.msisdn.clone());
                 Ok(())
             }
@@ -363,10 +421,14 @@ impl<'a> ScenarioRun<'a> {
                     NotifyKind::Forged => ExtraNotification::Forged,
                     NotifyKind::Duplicate => ExtraNotification::Duplicate,
                 };
-                self.mock
-                    .send_extra_notification(&reference, kind, None, *delay)
-                    .map_err(|e| fail("a notification to send", e.to_string()))?;
-                Ok(())
+                match self.mock.send_extra_notification(&reference, kind, None, *delay) {
+                    Ok(_) => Ok(()),
+                    Err(CustomerError::NoNotificationUrl(_)) => Err(StepError::NotApplicable(format!(
+                        "invoice {reference} has no notificationUrl (the parameter is optional, seed 002): \
+                         there is no notification to send, so the rest of this scenario does not apply"
+                    ))),
+                    Err(error) => Err(fail("a notification to send", error.to_string())),
+                }
             }
 
             Step::ExpectPurchase { outcome, error_code } => {
@@ -411,19 +473,17 @@ impl<'a> ScenarioRun<'a> {
                     (now == Some(wanted), now.map_or("no such invoice".to_owned(), |s| s.to_string()))
                 })
                 .await
-                .map_err(|actual| {
-                    fail(
-                        format!("invoice {reference} {} {wanted}", timing_words(*timing)),
-                        format!("{actual}{}", history(mock, &reference)),
-                    )
+                .map_err(|mut missed| {
+                    missed.actual = format!("{}{}", missed.actual, history(mock, &reference));
+                    missed.into_error(format!("invoice {reference} {} {wanted}", self.timing_words(*timing)))
                 })
             }
             Step::ExpectCall { operation, within, min, max, after, scope } => {
-                let within = &self.cap(*within);
-                let since = self.mark_seq(after, scope, *within).await?;
+                let window = self.window(*within);
+                let since = self.mark_seq(after, scope, window.length).await?;
                 let invoice = self.scope_invoice(scope, operation.name())?;
                 let count = |run: &Self| run.calls(operation.name(), since, invoice.as_deref()).len();
-                let deadline = tokio::time::Instant::now() + *within;
+                let deadline = tokio::time::Instant::now() + window.length;
                 let mut seen = count(self);
                 while seen < *min as usize && tokio::time::Instant::now() < deadline {
                     tokio::time::sleep(POLL).await;
@@ -439,10 +499,13 @@ impl<'a> ScenarioRun<'a> {
                     "{range} {}{whose} {} within {}",
                     operation.name(),
                     mark_words(after),
-                    humantime::format_duration(*within)
+                    describe_window(*within, &window)
                 );
-                if seen < *min as usize || max.is_some_and(|max| seen > max as usize) {
-                    Err(fail(expected, format!("{seen} call(s){}", self.exchanged(invoice.as_deref()))))
+                let actual = format!("{seen} call(s){}", self.exchanged(invoice.as_deref()));
+                if max.is_some_and(|max| seen > max as usize) {
+                    Err(fail(expected, actual))
+                } else if seen < *min as usize {
+                    Err(Missed { actual, cut: window.cut }.into_error(expected))
                 } else {
                     Ok(())
                 }
@@ -487,7 +550,9 @@ impl<'a> ScenarioRun<'a> {
                     Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
                 })
                 .await?
-                .map_err(|actual| fail(format!("machine {machine} {} {state}", timing_words(*timing)), actual))
+                .map_err(|missed| {
+                    missed.into_error(format!("machine {machine} {} {state}", self.timing_words(*timing)))
+                })
             }
             Step::ExpectOrder { state, timing } => {
                 let order = self.order()?;
@@ -499,7 +564,7 @@ impl<'a> ScenarioRun<'a> {
                     Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
                 })
                 .await?
-                .map_err(|actual| fail(format!("order {order} {} {state}", timing_words(*timing)), actual))
+                .map_err(|missed| missed.into_error(format!("order {order} {} {state}", self.timing_words(*timing))))
             }
             Step::ExpectRefund { outcome } => {
                 let Some(answer) = &self.last_refund else {
@@ -719,60 +784,82 @@ impl<'a> ScenarioRun<'a> {
         if lines.is_empty() { String::new() } else { format!("; exchanged: {}", lines.join(", ")) }
     }
 
-    fn cap(&self, within: Duration) -> Duration {
-        self.patience.map_or(within, |p| within.min(p))
+    /// The scenario's status deadline (Glase's, at the scenario's deadline scale).
+    pub fn status_deadline(&self) -> Duration {
+        self.harness.status_deadline(self.deadline_scale)
+    }
+
+    /// How long `wait` lasts here, and whether `--patience` cut it.
+    fn window(&self, wait: Wait) -> Window {
+        self.waits.window(wait, self.status_deadline())
+    }
+
+    /// `(window, throughout)` of a timing.
+    fn timing_window(&self, timing: Timing) -> (Window, bool) {
+        match timing {
+            Timing::Within(wait) => (self.window(wait), false),
+            Timing::During(d) => (Window { length: d, cut: None }, true),
+        }
+    }
+
+    /// `within 5s to be`, `within idle-timeout + 5s (1m 5s) to be`, `for 1s to stay`.
+    fn timing_words(&self, timing: Timing) -> String {
+        match timing {
+            Timing::Within(wait) => format!("within {} to be", describe_window(wait, &self.window(wait))),
+            Timing::During(d) => format!("for {} to stay", humantime::format_duration(d)),
+        }
     }
 
     /// Polls a synchronous condition: `(holds, what it is now)`.
-    async fn wait_for(&self, timing: Timing, mut check: impl FnMut() -> (bool, String)) -> Result<(), String> {
-        let (window, throughout) = match timing {
-            Timing::Within(d) => (self.cap(d), false),
-            Timing::During(d) => (d, true),
-        };
-        let deadline = tokio::time::Instant::now() + window;
+    async fn wait_for(&self, timing: Timing, mut check: impl FnMut() -> (bool, String)) -> Result<(), Missed> {
+        let (window, throughout) = self.timing_window(timing);
+        let deadline = tokio::time::Instant::now() + window.length;
         loop {
             let (holds, now) = check();
             match (holds, throughout) {
                 (true, false) => return Ok(()),
-                (false, true) => return Err(now),
+                (false, true) => return Err(Missed { actual: now, cut: None }),
                 _ => {}
             }
             if tokio::time::Instant::now() >= deadline {
-                return if throughout { Ok(()) } else { Err(now) };
+                return if throughout { Ok(()) } else { Err(Missed { actual: now, cut: window.cut }) };
             }
             tokio::time::sleep(POLL).await;
         }
     }
 
     /// Polls an asynchronous condition (a driver call).
-    async fn wait_for_async<F, Fut>(&self, timing: Timing, mut check: F) -> Result<Result<(), String>, StepError>
+    async fn wait_for_async<F, Fut>(&self, timing: Timing, mut check: F) -> Result<Result<(), Missed>, StepError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<(bool, String), Unreachable>>,
     {
-        let (window, throughout) = match timing {
-            Timing::Within(d) => (self.cap(d), false),
-            Timing::During(d) => (d, true),
-        };
-        let deadline = tokio::time::Instant::now() + window;
+        let (window, throughout) = self.timing_window(timing);
+        let deadline = tokio::time::Instant::now() + window.length;
         loop {
             let (holds, now) = check().await?;
             match (holds, throughout) {
                 (true, false) => return Ok(Ok(())),
-                (false, true) => return Ok(Err(now)),
+                (false, true) => return Ok(Err(Missed { actual: now, cut: None })),
                 _ => {}
             }
             if tokio::time::Instant::now() >= deadline {
-                return Ok(if throughout { Ok(()) } else { Err(now) });
+                return Ok(if throughout { Ok(()) } else { Err(Missed { actual: now, cut: window.cut }) });
             }
             tokio::time::sleep(POLL).await;
         }
     }
 
     /// Leaves nothing open: faults cleared, the deadline scale restored, unconfirmed
-    /// invoices cancelled by their customer, unlocked machines given an empty choice.
-    /// Then waits for the system under test to go quiet.
+    /// invoices cancelled by their customer, unlocked machines given an empty choice,
+    /// machines it took out of service put back. Then waits for the system under test
+    /// to go quiet.
     pub async fn tidy_up(&mut self) {
+        if let Some(driver) = &self.machine_driver {
+            for machine in std::mem::take(&mut self.out_of_service) {
+                let _ = driver.post(&format!("/driver/machines/{}/in-service", segment(&machine)), None).await;
+            }
+        }
         if self.faults_added {
             self.mock.clear_faults(None);
         }
@@ -849,6 +936,27 @@ impl<'a> ScenarioRun<'a> {
         self.own_entries()
     }
 
+    /// The scenario's journal once every deadline rule of `profile` can judge it, and
+    /// when it was cut (the mock's clock, ms). A scenario may end before a deadline it
+    /// started (a payment nobody fetched, a notification nobody answered): the rule
+    /// would have nothing to decide on, so this waits until the deadline has passed or
+    /// its outcome is in the journal — at most twice the status deadline.
+    pub async fn decided_journal(&self, profile: &str) -> (Vec<Entry>, u64) {
+        let status_deadline = self.status_deadline();
+        let limit = tokio::time::Instant::now() + status_deadline * 2 + Duration::from_secs(1);
+        loop {
+            let journal = self.journal();
+            let now = self.mock.now().0;
+            let ctx = CheckContext { journal: &journal, status_deadline, profile, cut_at_ms: Some(now) };
+            match rules::undecided_until(&ctx) {
+                Some(due) if due > now && tokio::time::Instant::now() < limit => {
+                    tokio::time::sleep(Duration::from_millis(due - now).clamp(POLL, POLL * 8)).await;
+                }
+                _ => return (journal, now),
+            }
+        }
+    }
+
     /// Its merchants' entries since it started.
     fn merchant_entries(&self) -> Vec<Entry> {
         self.mock
@@ -889,9 +997,19 @@ impl<'a> ScenarioRun<'a> {
     }
 }
 
-/// Steps that make the system under test issue invoices.
+/// Steps that make the system under test issue invoices, or call Glase in ways that may
+/// name no invoice (a refund of an order without an ersReference, cancels, the closing):
+/// beside others, they take turns, so the calls they cause are theirs.
 fn makes_invoices(step: &Step) -> bool {
-    matches!(step, Step::Scan { .. } | Step::Race { .. } | Step::Checkout { .. })
+    matches!(
+        step,
+        Step::Scan { .. }
+            | Step::Race { .. }
+            | Step::Checkout { .. }
+            | Step::Refund { .. }
+            | Step::ShopCancel { .. }
+            | Step::ShopClose
+    )
 }
 
 /// Operations that name an invoice (counted per invoice by default).
@@ -910,24 +1028,54 @@ fn items(items: &[Item]) -> Value {
 }
 
 fn check_driver(answer: &Answer, expect: DriverOutcome, action: &str) -> StepResult {
+    // `vend` says how it ended in `outcome`; a shop's cancel answers the order, whose
+    // `state` says it.
+    let ended = |word: &str| answer.field("outcome") == Some(word) || answer.field("state") == Some(word);
     let holds = match expect {
         DriverOutcome::Ok => answer.ok(),
-        DriverOutcome::Paid => answer.ok() && answer.field("outcome") == Some("paid"),
-        DriverOutcome::Canceled => {
-            answer.ok() && (answer.field("outcome") == Some("canceled") || answer.field("state") == Some("canceled"))
-        }
+        DriverOutcome::Paid => answer.ok() && ended("paid"),
+        DriverOutcome::Canceled => answer.ok() && ended("canceled"),
         DriverOutcome::Refused => answer.status == 409,
+        DriverOutcome::Failed => !answer.ok(),
     };
     if holds {
-        Ok(())
-    } else {
-        let expected = match expect {
-            DriverOutcome::Ok => format!("{action}: 2xx"),
-            DriverOutcome::Refused => format!("{action}: refused (409)"),
-            other => format!("{action}: 2xx, {}", other.as_str()),
-        };
-        Err(fail(expected, answer.to_string()))
+        return Ok(());
     }
+    let expected = match expect {
+        DriverOutcome::Ok => format!("{action}: 2xx"),
+        DriverOutcome::Refused => format!("{action}: refused (409)"),
+        DriverOutcome::Failed => format!("{action}: failed (4xx or 5xx)"),
+        other => format!("{action}: 2xx with \"outcome\" (or \"state\") \"{}\"", other.as_str()),
+    };
+    let why = match expect {
+        DriverOutcome::Paid | DriverOutcome::Canceled if answer.ok() => {
+            match (answer.body.get("outcome"), answer.body.get("state")) {
+                (None, None) => "neither `outcome` nor `state` in the answer: ".to_owned(),
+                (Some(value), _) | (None, Some(value)) if !value.is_string() => {
+                    format!("`outcome`/`state` is {value}, not a string: ")
+                }
+                _ => String::new(),
+            }
+        }
+        _ => String::new(),
+    };
+    Err(fail(expected, format!("{why}{answer}")))
+}
+
+/// The order a checkout created: `orderId` (a string; a number is taken as its
+/// digits) and `invoiceReference` (a string), or which field is wrong.
+fn created_order(answer: &Answer) -> Result<(String, String), String> {
+    if !answer.ok() {
+        return Err(format!("the checkout was refused with HTTP {}", answer.status));
+    }
+    let field = |name: &str| match answer.body.get(name) {
+        None => Err(format!("`{name}` is missing")),
+        Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.clone()),
+        Some(Value::String(_)) => Err(format!("`{name}` is empty")),
+        Some(Value::Number(number)) if name == "orderId" => Ok(number.to_string()),
+        Some(other) => Err(format!("`{name}` is {other}, not a string")),
+    };
+    Ok((field("orderId")?, field("invoiceReference")?))
 }
 
 fn confirmation_name(confirmation: Confirmation) -> &'static str {
@@ -956,10 +1104,12 @@ fn describe_purchase(report: &PurchaseReport) -> String {
     }
 }
 
-fn timing_words(timing: Timing) -> String {
-    match timing {
-        Timing::Within(d) => format!("within {} to be", humantime::format_duration(d)),
-        Timing::During(d) => format!("for {} to stay", humantime::format_duration(d)),
+/// `5s`, or `idle-timeout + 5s (1m 5s)` for a window measured in a timer.
+fn describe_window(wait: Wait, window: &Window) -> String {
+    let length = humantime::format_duration(window.length);
+    match wait.timer {
+        None if window.cut.is_none() => length.to_string(),
+        _ => format!("{wait} ({length})"),
     }
 }
 

@@ -17,7 +17,9 @@ mod claims;
 pub(crate) mod drivers;
 mod exec;
 mod harness;
+mod machines;
 mod schedule;
+mod waits;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,9 +29,10 @@ use std::time::{Duration, Instant};
 
 use crate::model::{Finding, Level, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};
 use crate::rules::{self, CheckContext};
-use crate::scenario::{Driver, Profile, Scenario, Step};
+use crate::scenario::{Driver, Located, Profile, Scenario, Step};
 
 pub use harness::{Harness, MERCHANT};
+pub use waits::{LIBRARY_IDLE_TIMEOUT, LIBRARY_UNPAID_TIMEOUT, Timers};
 
 use attribution::Invoicing;
 use claims::Claim;
@@ -85,9 +88,13 @@ pub struct RunOptions {
     pub profile: Option<Profile>,
     pub strict: bool,
     pub seed: u64,
-    /// Caps every `within` of the scenarios (a CI that would rather fail fast than wait
-    /// for a system's own long timers); `None` keeps the scenarios' values.
+    /// Caps the waits that no spec deadline or declared timer bounds (a CI that would
+    /// rather fail fast); a wait it cut that runs out is inconclusive, not a failure.
+    /// `None` keeps the scenarios' values.
     pub patience: Option<Duration>,
+    /// The system under test's own timers, as declared: waits measured in them last
+    /// exactly as long (see `waits`).
+    pub timers: Timers,
 }
 
 /// Why a run could not start.
@@ -192,6 +199,7 @@ pub async fn run_with_jobs(
         .collect();
     let mut schedule = Schedule::new(claims.clone(), jobs);
     let invoicing = Invoicing::default();
+    let ledger = machines::Ledger::default();
     let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
     let mut running: Vec<(usize, Running<'_, ScenarioResult>)> = Vec::new();
     while !schedule.done() {
@@ -202,7 +210,7 @@ pub async fn run_with_jobs(
             }
             on_event(&RunEvent::ScenarioStarted { id: scenario.id.clone(), title: scenario.title.clone() });
             let machines = (!schedule.alone(index)).then_some(&claims[index].machines);
-            let sharing = Sharing { invoicing: &invoicing, machines };
+            let sharing = Sharing { invoicing: &invoicing, machines, ledger: &ledger };
             running.push((index, Box::pin(run_one(harness, scenario, index, options, http, sharing))));
         }
         let (slot, result) = next_finished(&mut running).await;
@@ -214,7 +222,9 @@ pub async fn run_with_jobs(
     on_event(&RunEvent::Finished);
     let results = results.into_iter().flatten().collect();
     RunReport {
-        suite_version: env!("CARGO_PKG_VERSION").to_owned(),
+        suite_version: crate::SUITE_VERSION.to_owned(),
+        suite_commit: crate::SUITE_COMMIT.to_owned(),
+        system: crate::system::Identity::default(),
         started_at,
         duration: started.elapsed(),
         target: options.target.describe(),
@@ -295,6 +305,17 @@ async fn run_one(
         result.reason = Some(reason);
         return result;
     }
+    // A clean machine, or none: an earlier scenario's leftovers are not this one's fault.
+    let machine_driver = options.target.machine_driver.as_deref().map(|url| drivers::Driver::new(url, http.clone()));
+    let used = claims::claim(scenario).machines;
+    if let Some(driver) = &machine_driver
+        && let Err(blocked) = sharing.ledger.clear(driver, &used).await
+    {
+        result.verdict = Verdict::Inconclusive;
+        result.reason = Some(blocked);
+        result.duration = started.elapsed();
+        return result;
+    }
 
     // Alone (and with `--jobs 1`), the whole run is the scenario's turn: every entry
     // that names no invoice, or an invoice issued meanwhile, is its own. Entries about
@@ -307,86 +328,216 @@ async fn run_one(
         None => Some(sharing.invoicing.open(index, || harness.mock().journal_stats().2).await),
         Some(_) => None,
     };
-    let mut run = ScenarioRun::new(harness, &options.target, http, index, options.patience, sharing);
-    let mut unreachable = None;
-    let mut record = |step: usize,
-                      text: &str,
-                      location: Option<String>,
-                      error: StepError,
-                      unreachable: &mut Option<String>| {
-        match error {
-            StepError::Failed { expected, actual } => {
-                result.failures.push(StepFailure { step, description: text.to_owned(), expected, actual, location });
-            }
-            StepError::Unreachable(reason) => {
-                result.failures.push(StepFailure {
-                    step,
-                    description: text.to_owned(),
-                    expected: "the driver to answer".to_owned(),
-                    actual: reason.clone(),
-                    location,
-                });
-                *unreachable = Some(reason);
-            }
-        }
-    };
-    // A failed step that names the rule it checks becomes a finding of that rule.
-    let mut broken: Option<(String, Option<String>)> = None;
+    let waits = waits::Waits { timers: options.timers, patience: options.patience };
+    let mut run = ScenarioRun::new(harness, &options.target, http, index, waits, sharing);
+    let mut ending = Ending::default();
+    // Failed steps that name the rule they check: each becomes a finding of that rule.
+    let mut broken: Vec<BrokenStep> = Vec::new();
     match run.setup(scenario) {
         Ok(()) => {
             for (i, step) in scenario.steps.iter().enumerate() {
                 tracing::debug!(scenario = scenario.id, step = i + 1, "{}", step.text);
-                if let Err(error) = run.step(&step.value).await {
-                    if let (Some(rule), StepError::Failed { .. }) = (&step.rule, &error) {
-                        broken = Some((rule.clone(), run.current_invoice()));
+                let from = run.journal_position();
+                let Err(error) = run.step(&step.value).await else {
+                    if step.value.is_expectation() && step.rule.as_deref().is_some_and(|r| r != "DRIVER-CONTRACT") {
+                        ending.judged += 1;
                     }
-                    record(i + 1, &step.text, Some(step.location.clone()), error, &mut unreachable);
+                    continue;
+                };
+                let rule = step.rule.as_deref().and_then(rules::rule);
+                if let (Some(rule), StepError::Failed { expected, actual }) = (&rule, &error) {
+                    broken.push(BrokenStep {
+                        rule: rule.id.clone(),
+                        level: rule.level,
+                        expected: expected.clone(),
+                        actual: actual.clone(),
+                        invoice: run.current_invoice(),
+                        window: (from, run.journal_position()),
+                    });
+                }
+                let soft = rule.as_ref().is_some_and(|r| r.level == Level::Should);
+                ending.record(&mut result, i + 1, step, error);
+                // A SHOULD expectation that does not hold is a warning: the rest of the
+                // scenario still runs, so the MUST obligations after it are judged too.
+                if !(soft && ending.is_clean()) {
                     break;
                 }
             }
         }
-        Err(error) => record(0, "setup", Some(scenario.file.clone()), error, &mut unreachable),
+        Err(error) => ending.record_setup(&mut result, &scenario.file, error),
     }
     run.tidy_up().await;
-    let journal = run.journal();
+    // The machines it used must be free again; one that is not is this scenario's
+    // finding, and blocks (not fails) the scenarios after it.
+    let left_held = match &machine_driver {
+        Some(driver) => {
+            let pending = ending.inconclusive.is_some().then(|| options.timers.idle_or_library());
+            let window = run.status_deadline() + Duration::from_secs(2);
+            sharing.ledger.check_released(driver, &scenario.id, &used, window, pending).await
+        }
+        None => Vec::new(),
+    };
+    let profile = scenario.primary_profile().as_str();
+    let (journal, cut_at) = run.decided_journal(profile).await;
     if let Some(turn) = turn {
         sharing.invoicing.close(turn, harness.mock().journal_stats().2);
     }
     let ctx = CheckContext {
         journal: &journal,
         status_deadline: harness.status_deadline(run.deadline_scale),
-        profile: scenario.primary_profile().as_str(),
+        profile,
+        cut_at_ms: Some(cut_at),
     };
     let mut findings = rules::check_all(&ctx);
-    if let (Some((rule, invoice)), Some(failure)) = (broken, result.failures.last())
-        && let Some(info) = rules::rule(&rule)
-        && !findings.iter().any(|f| f.rule == rule)
-    {
-        let evidence = journal
-            .iter()
-            .filter(|e| invoice.is_none() || e.invoice == invoice)
-            .filter(|e| !matches!(e.record, mock_glase::journal::Record::Control { .. }))
-            .map(|e| e.seq)
-            .collect();
-        findings.push(Finding {
-            rule,
-            level: info.level,
-            expected: failure.expected.clone(),
-            actual: failure.actual.clone(),
-            evidence,
-            invoice,
-        });
+    // Reported once, by the scenario that left it (unless it failed already: then its
+    // finding explains the machine, which still blocks the scenarios after it).
+    let explained =
+        !result.failures.is_empty() || !broken.is_empty() || findings.iter().any(|f| f.level == Level::Must);
+    if !left_held.is_empty() && !explained {
+        findings.push(left_held_finding(&left_held, &journal));
+    }
+    for step in broken {
+        if !findings.iter().any(|f| f.rule == step.rule) {
+            findings.push(step.finding(&journal));
+        }
     }
     result.journal = journal;
     result.duration = started.elapsed();
-    judge(scenario, &mut result, findings, unreachable);
+    judge(scenario, &mut result, findings, ending);
     result
+}
+
+/// The finding of a scenario that left machines held.
+fn left_held_finding(left: &[machines::LeftHeld], journal: &[mock_glase::journal::Entry]) -> Finding {
+    let held: Vec<String> = left.iter().map(|l| format!("{} is still {}", l.machine, l.state)).collect();
+    let last: Vec<u64> = journal
+        .iter()
+        .filter(|e| !matches!(e.record, mock_glase::journal::Record::Control { .. }))
+        .map(|e| e.seq)
+        .collect();
+    let info = rules::rule("UPS-RELEASE-AFTER-PURCHASE");
+    Finding {
+        rule: "UPS-RELEASE-AFTER-PURCHASE".to_owned(),
+        level: info.map_or(Level::Must, |r| r.level),
+        expected: "every machine the scenario used free again once its purchases ended".to_owned(),
+        actual: format!(
+            "after the scenario (its open invoices cancelled, unlocked machines given an empty choice): {}; \
+             later scenarios on it are blocked, not failed",
+            held.join(", ")
+        ),
+        evidence: last[last.len().saturating_sub(3)..].to_vec(),
+        invoice: None,
+    }
+}
+
+/// A failed step that names the rule it checks.
+#[derive(Debug)]
+struct BrokenStep {
+    rule: String,
+    level: Level,
+    expected: String,
+    actual: String,
+    invoice: Option<String>,
+    /// The journal positions the step ran between.
+    window: (u64, u64),
+}
+
+impl BrokenStep {
+    /// The finding, its evidence the messages about the invoice while the step ran (or
+    /// the last few before, when it waited for something that never came).
+    fn finding(self, journal: &[mock_glase::journal::Entry]) -> Finding {
+        let relevant = |e: &&mock_glase::journal::Entry| {
+            (self.invoice.is_none() || e.invoice == self.invoice)
+                && !matches!(e.record, mock_glase::journal::Record::Control { .. })
+        };
+        let (from, to) = self.window;
+        let mut evidence: Vec<u64> =
+            journal.iter().filter(relevant).filter(|e| e.seq > from && e.seq <= to).map(|e| e.seq).collect();
+        if evidence.is_empty() {
+            let before: Vec<u64> = journal.iter().filter(relevant).filter(|e| e.seq <= to).map(|e| e.seq).collect();
+            evidence = before[before.len().saturating_sub(3)..].to_vec();
+        }
+        Finding {
+            rule: self.rule,
+            level: self.level,
+            expected: self.expected,
+            actual: self.actual,
+            evidence,
+            invoice: self.invoice,
+        }
+    }
+}
+
+/// How the steps ended besides holding or failing.
+#[derive(Debug, Default)]
+struct Ending {
+    /// A driver stopped answering: why.
+    unreachable: Option<String>,
+    /// A wait `--patience` cut ran out: which step, and why that proves nothing.
+    inconclusive: Option<String>,
+    /// A step did not apply to this system: why the rest was skipped.
+    not_applicable: Option<String>,
+    /// Protocol expectations that held before (a scenario that stops at a step that
+    /// does not apply is judged on them, or skipped when there are none).
+    judged: usize,
+}
+
+impl Ending {
+    /// Nothing but failures so far (no error, no cut wait, no skip).
+    fn is_clean(&self) -> bool {
+        self.unreachable.is_none() && self.inconclusive.is_none() && self.not_applicable.is_none()
+    }
+
+    fn record(&mut self, result: &mut ScenarioResult, step: usize, located: &Located<Step>, error: StepError) {
+        self.note(result, step, &located.text, Some(located.location.clone()), located.rule.clone(), error);
+    }
+
+    fn record_setup(&mut self, result: &mut ScenarioResult, file: &str, error: StepError) {
+        self.note(result, 0, "setup", Some(file.to_owned()), None, error);
+    }
+
+    fn note(
+        &mut self,
+        result: &mut ScenarioResult,
+        step: usize,
+        text: &str,
+        location: Option<String>,
+        rule: Option<String>,
+        error: StepError,
+    ) {
+        let description = text.to_owned();
+        match error {
+            StepError::Failed { expected, actual } => {
+                result.failures.push(StepFailure { step, description, expected, actual, location, rule });
+            }
+            StepError::Inconclusive { expected, actual, reason } => {
+                self.inconclusive = Some(format!(
+                    "step {step} `{text}` was not decided: {reason} (expected {expected}; after the wait: {actual})"
+                ));
+            }
+            StepError::NotApplicable(reason) => {
+                self.not_applicable = Some(format!("from step {step} `{text}` on: {reason}"));
+            }
+            StepError::Unreachable(reason) => {
+                let expected = "the driver to answer".to_owned();
+                result.failures.push(StepFailure {
+                    step,
+                    description,
+                    expected,
+                    actual: reason.clone(),
+                    location,
+                    rule,
+                });
+                self.unreachable = Some(reason);
+            }
+        }
+    }
 }
 
 /// Sets the verdict from the step failures and the findings. With `expect_findings`,
 /// the scenario passes iff exactly the listed rules fire; they are then expected and not
 /// reported as findings.
-fn judge(scenario: &Scenario, result: &mut ScenarioResult, findings: Vec<Finding>, unreachable: Option<String>) {
+fn judge(scenario: &Scenario, result: &mut ScenarioResult, findings: Vec<Finding>, ending: Ending) {
     let mut findings = findings;
     if let Some(expected) = &scenario.expected_findings {
         let mut fired: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
@@ -410,19 +561,29 @@ fn judge(scenario: &Scenario, result: &mut ScenarioResult, findings: Vec<Finding
                 expected: format!("exactly these rules fire: {}", list(&wanted)),
                 actual: format!("fired: {}", list(&fired)),
                 location,
+                rule: None,
             });
         }
     }
     result.findings = findings;
-    result.verdict = if let Some(reason) = unreachable {
+    result.verdict = if let Some(reason) = ending.unreachable {
         result.reason = Some(format!("the system under test could not be reached: {reason}"));
         Verdict::Error
-    } else if !result.failures.is_empty() || result.findings.iter().any(|f| f.level == Level::Must) {
+    } else if result.failures.iter().any(|f| f.rule.is_none()) || result.findings.iter().any(|f| f.level == Level::Must)
+    {
+        // A failed step that names a rule is judged by that rule's finding (a SHOULD
+        // one warns); one that names none is a scenario expectation that did not hold.
         Verdict::Failed
-    } else if result.findings.is_empty() {
-        Verdict::Passed
+    } else if let Some(reason) = ending.inconclusive {
+        result.reason = Some(reason);
+        Verdict::Inconclusive
+    } else if let Some(reason) = ending.not_applicable.as_ref().filter(|_| ending.judged == 0) {
+        result.reason = Some(reason.clone());
+        Verdict::Skipped
     } else {
-        Verdict::PassedWithWarnings
+        // Judged on what applied; the reason says what did not.
+        result.reason = ending.not_applicable;
+        if result.findings.is_empty() { Verdict::Passed } else { Verdict::PassedWithWarnings }
     };
 }
 
@@ -473,12 +634,12 @@ mod tests {
     fn must_findings_fail_and_should_findings_warn() {
         let s = scenario(PLAIN);
         let mut result = blank(&s);
-        judge(&s, &mut result, vec![finding("SHOP-INVOICE-VERSION-ECHO", Level::Should)], None);
+        judge(&s, &mut result, vec![finding("SHOP-INVOICE-VERSION-ECHO", Level::Should)], Ending::default());
         assert_eq!(result.verdict, Verdict::PassedWithWarnings);
-        judge(&s, &mut result, vec![finding("CTX-CLIENT-REFERENCE", Level::Must)], None);
+        judge(&s, &mut result, vec![finding("CTX-CLIENT-REFERENCE", Level::Must)], Ending::default());
         assert_eq!(result.verdict, Verdict::Failed);
         let mut clean = blank(&s);
-        judge(&s, &mut clean, Vec::new(), None);
+        judge(&s, &mut clean, Vec::new(), Ending::default());
         assert_eq!(clean.verdict, Verdict::Passed);
     }
 
@@ -486,19 +647,19 @@ mod tests {
     fn expected_findings_pass_only_when_exactly_those_rules_fire() {
         let s = scenario(NEGATIVE);
         let mut result = blank(&s);
-        judge(&s, &mut result, vec![finding("CTX-CLIENT-REFERENCE", Level::Must)], None);
+        judge(&s, &mut result, vec![finding("CTX-CLIENT-REFERENCE", Level::Must)], Ending::default());
         assert_eq!(result.verdict, Verdict::Passed);
         assert!(result.findings.is_empty());
 
         let mut extra = blank(&s);
         let both = vec![finding("CTX-CLIENT-REFERENCE", Level::Must), finding("CTX-CLIENT-ID", Level::Must)];
-        judge(&s, &mut extra, both, None);
+        judge(&s, &mut extra, both, Ending::default());
         assert_eq!(extra.verdict, Verdict::Failed);
         assert_eq!(extra.failures[0].step, 2);
         assert!(extra.failures[0].actual.contains("CTX-CLIENT-ID"), "{:?}", extra.failures[0]);
 
         let mut none = blank(&s);
-        judge(&s, &mut none, Vec::new(), None);
+        judge(&s, &mut none, Vec::new(), Ending::default());
         assert_eq!(none.verdict, Verdict::Failed);
         assert_eq!(none.failures[0].actual, "fired: none");
     }
@@ -507,7 +668,12 @@ mod tests {
     fn an_unreachable_driver_is_an_error_not_a_failure() {
         let s = scenario(PLAIN);
         let mut result = blank(&s);
-        judge(&s, &mut result, Vec::new(), Some("connection refused".to_owned()));
+        judge(
+            &s,
+            &mut result,
+            Vec::new(),
+            Ending { unreachable: Some("connection refused".to_owned()), ..Ending::default() },
+        );
         assert_eq!(result.verdict, Verdict::Error);
         assert!(result.reason.as_deref().is_some_and(|r| r.contains("connection refused")));
     }
@@ -515,7 +681,14 @@ mod tests {
     #[test]
     fn scenarios_without_their_driver_or_profile_are_skipped_with_the_reason() {
         let shop = scenario("id: a/b\ntitle: t\nprofiles: [webshop]\nrequires: [shop-driver]\nsteps: [shop_close]\n");
-        let options = |target: Target, profile| RunOptions { target, profile, strict: false, seed: 1, patience: None };
+        let options = |target: Target, profile| RunOptions {
+            target,
+            profile,
+            strict: false,
+            seed: 1,
+            patience: None,
+            timers: Timers::default(),
+        };
         let none = options(Target::default(), None);
         assert!(skip_reason(&shop, &none).is_some_and(|r| r.contains("--shop-driver")));
         let with_shop = Target { shop_driver: Some("http://x".to_owned()), ..Target::default() };
@@ -539,7 +712,14 @@ mod tests {
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
         let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
         let http = http_client().expect("a client");
-        let options = RunOptions { target: Target::default(), profile: None, strict: false, seed: 7, patience: None };
+        let options = RunOptions {
+            target: Target::default(),
+            profile: None,
+            strict: false,
+            seed: 7,
+            patience: None,
+            timers: Timers::default(),
+        };
         let mut seen = Vec::new();
         let mut on_event = |event: &RunEvent| match event {
             RunEvent::ScenarioStarted { id, .. } => seen.push(Seen::Started(id.clone())),
@@ -601,8 +781,14 @@ mod tests {
             let listen = SocketAddr::from(([127, 0, 0, 1], 0));
             let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
             let http = http_client().expect("a client");
-            let options =
-                RunOptions { target: Target::default(), profile: None, strict: false, seed: 7, patience: None };
+            let options = RunOptions {
+                target: Target::default(),
+                profile: None,
+                strict: false,
+                seed: 7,
+                patience: None,
+                timers: Timers::default(),
+            };
             // An invoice of an earlier scenario, and the system under test's late calls
             // while this one runs: a poll for that invoice, then the day's closing.
             let mock = harness.mock().clone();

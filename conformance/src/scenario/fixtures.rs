@@ -49,7 +49,7 @@ pub enum FixtureError {
     #[error("--fixture {name}: mapped twice, to {first:?} and to {second:?}")]
     Repeated { name: String, first: String, second: String },
     #[error(
-        "--fixture names no fixture the scenarios use: {}; known: {}",
+        "fixture names that neither these scenarios nor the built-in library use: {}; known: {}",
         unknown.join(", "),
         known.join(", ")
     )]
@@ -157,16 +157,24 @@ pub fn used<'a>(scenarios: impl IntoIterator<Item = &'a Scenario>) -> BTreeMap<S
 }
 
 /// Maps every fixture field of every step. Errors, before anything changes: a mapped
-/// name no scenario uses, or two fixtures of one kind that would end up with one name.
-pub fn apply(scenarios: &mut [Scenario], fixtures: &Fixtures) -> Result<(), FixtureError> {
+/// name that neither the scenarios nor `also_known` (the built-in library's names: a
+/// fixtures file describes the system, whichever scenarios run) use — a typo — or two
+/// fixtures of one kind that would end up with one name.
+pub fn apply(
+    scenarios: &mut [Scenario],
+    fixtures: &Fixtures,
+    also_known: &BTreeSet<String>,
+) -> Result<(), FixtureError> {
     if fixtures.is_empty() {
         return Ok(());
     }
     let used = used(scenarios.iter());
-    let unknown: Vec<String> =
-        fixtures.iter().map(|(k, _)| k).filter(|k| !used.contains_key(*k)).map(str::to_owned).collect();
+    let known = |name: &str| used.contains_key(name) || also_known.contains(name);
+    let unknown: Vec<String> = fixtures.iter().map(|(k, _)| k).filter(|k| !known(k)).map(str::to_owned).collect();
     if !unknown.is_empty() {
-        return Err(FixtureError::Unknown { unknown, known: used.into_keys().collect() });
+        let mut all: BTreeSet<String> = used.into_keys().collect();
+        all.extend(also_known.iter().cloned());
+        return Err(FixtureError::Unknown { unknown, known: all.into_iter().collect() });
     }
     let mut targets: BTreeMap<(FixtureKind, &str), Vec<String>> = BTreeMap::new();
     for (name, kinds) in &used {
@@ -279,7 +287,7 @@ mod tests {
         let mut list = [scenario(EVERY_KIND)];
         let map =
             fixtures(&[("machine-1", "vm-17"), ("machine-2", "vm-18"), ("cola", "sku-123"), ("headphones", "item-9")]);
-        apply(&mut list, &map).expect("applies");
+        apply(&mut list, &map, &BTreeSet::new()).expect("applies");
         let steps: Vec<&Step> = list[0].steps.iter().map(|s| &s.value).collect();
         assert!(matches!(steps[0], Step::Scan { machine, alias: Some(a), .. } if machine == "vm-17" && a == "first"));
         assert!(matches!(steps[1], Step::Race { machine, .. } if machine == "vm-17"));
@@ -309,7 +317,8 @@ mod tests {
     #[test]
     fn a_name_no_scenario_uses_is_an_error_listing_the_known_ones() {
         let mut list = [scenario(EVERY_KIND)];
-        let error = apply(&mut list, &fixtures(&[("machine-3", "vm-17"), ("cola", "x")])).unwrap_err();
+        let error =
+            apply(&mut list, &fixtures(&[("machine-3", "vm-17"), ("cola", "x")]), &BTreeSet::new()).unwrap_err();
         let FixtureError::Unknown { unknown, known } = &error else { panic!("{error}") };
         assert_eq!(unknown, &["machine-3"]);
         assert!(known.contains(&"machine-1".to_owned()), "{error}");
@@ -323,7 +332,8 @@ mod tests {
     #[test]
     fn two_fixtures_with_one_value_are_an_error() {
         let mut list = [scenario(EVERY_KIND)];
-        let error = apply(&mut list, &fixtures(&[("machine-1", "vm"), ("machine-2", "vm")])).unwrap_err();
+        let error =
+            apply(&mut list, &fixtures(&[("machine-1", "vm"), ("machine-2", "vm")]), &BTreeSet::new()).unwrap_err();
         assert_eq!(
             error,
             FixtureError::SameValue {
@@ -333,17 +343,18 @@ mod tests {
             }
         );
         // Onto a fixture that keeps its name merges them too.
-        let error = apply(&mut list, &fixtures(&[("cola", "water")])).unwrap_err();
+        let error = apply(&mut list, &fixtures(&[("cola", "water")]), &BTreeSet::new()).unwrap_err();
         assert!(matches!(error, FixtureError::SameValue { kind: FixtureKind::Sku, .. }), "{error}");
         // Swapping two names is fine.
-        apply(&mut list, &fixtures(&[("machine-1", "machine-2"), ("machine-2", "machine-1")])).expect("a swap");
+        apply(&mut list, &fixtures(&[("machine-1", "machine-2"), ("machine-2", "machine-1")]), &BTreeSet::new())
+            .expect("a swap");
         assert!(matches!(list[0].steps[0].value, Step::Scan { ref machine, .. } if machine == "machine-2"));
     }
 
     #[test]
     fn a_sku_and_a_shop_item_may_share_a_value() {
         let mut list = [scenario(EVERY_KIND)];
-        apply(&mut list, &fixtures(&[("cola", "x"), ("headphones", "x")])).expect("different kinds");
+        apply(&mut list, &fixtures(&[("cola", "x"), ("headphones", "x")]), &BTreeSet::new()).expect("different kinds");
     }
 
     #[test]

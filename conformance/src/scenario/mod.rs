@@ -22,7 +22,7 @@ pub use error::{LoadError, Problem};
 pub use fixtures::{FixtureError, FixtureKind, Fixtures};
 pub use steps::{
     CallScope, ConfirmOutcome, Driver, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Located, Mark,
-    NotifyKind, Profile, PurchaseOutcome, STEP_KINDS, Scenario, Setup, Step, Timing,
+    NotifyKind, Profile, PurchaseOutcome, STEP_KINDS, Scenario, Setup, Step, Timer, Timing, Wait,
 };
 
 /// The text of one scenario file and the name it is reported under.
@@ -41,28 +41,29 @@ pub fn embedded() -> Vec<Source> {
     EMBEDDED.iter().map(|(path, text)| Source { name: format!("scenarios/{path}"), text: (*text).to_owned() }).collect()
 }
 
-/// Every `*.yaml`/`*.yml` file under `dir` (recursively, in path order; a `fixtures/`
-/// directory directly under it is skipped). A problem if it cannot be read.
-pub fn from_dir(dir: &Path) -> Result<Vec<Source>, Problem> {
-    let unreadable = |path: &Path, error: std::io::Error| Problem {
+/// The scenario files `path` names: the file itself, or every `*.yaml`/`*.yml` file
+/// under a directory (recursively, in path order; a `fixtures/` directory directly under
+/// it is skipped). A problem if it cannot be read or holds no scenario file.
+pub fn from_path(path: &Path) -> Result<Vec<Source>, Problem> {
+    let problem = |path: &Path, message: String| Problem {
         file: path.display().to_string(),
         line: None,
         column: None,
         key: String::new(),
-        message: format!("cannot read: {error}"),
+        message,
     };
+    let unreadable = |path: &Path, error: std::io::Error| problem(path, format!("cannot read: {error}"));
+    let metadata = std::fs::metadata(path).map_err(|e| unreadable(path, e))?;
     let mut paths = Vec::new();
-    collect(dir, dir, &mut paths).map_err(|e| unreadable(dir, e))?;
-    if paths.is_empty() {
-        return Err(Problem {
-            file: dir.display().to_string(),
-            line: None,
-            column: None,
-            key: String::new(),
-            message: "no scenario files (*.yaml) in this directory".to_owned(),
-        });
+    if metadata.is_dir() {
+        collect(path, path, &mut paths).map_err(|e| unreadable(path, e))?;
+        if paths.is_empty() {
+            return Err(problem(path, "no scenario files (*.yaml) in this directory".to_owned()));
+        }
+        paths.sort();
+    } else {
+        paths.push(path.to_owned());
     }
-    paths.sort();
     paths
         .into_iter()
         .map(|path| {

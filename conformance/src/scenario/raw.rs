@@ -147,6 +147,7 @@ pub(crate) struct CheckoutArgs {
     pub items: Vec<ItemArgs>,
     #[serde(rename = "as")]
     pub alias: Option<String>,
+    pub expect: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -16,8 +16,9 @@ use super::error::Problem;
 use super::raw::{self, RawScenario, Scalar};
 use super::steps::{
     CallScope, ConfirmOutcome, Driver, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Located, Mark,
-    NotifyKind, Profile, PurchaseOutcome, STEP_KINDS, Scenario, Setup, Step, Timing,
+    NotifyKind, Profile, PurchaseOutcome, STEP_KINDS, Scenario, Setup, Step, Timer, Timing, Wait,
 };
+use crate::spelling::closest;
 
 /// The five createPurchase error codes (seed 000).
 const ERROR_CODES: &[&str] = mock_glase::machine::ups::ERROR_CODES;
@@ -142,13 +143,9 @@ impl Resolver<'_> {
         let mut rules = Vec::new();
         for (i, r) in raw.rules.iter().enumerate() {
             if (self.known_rule)(r.value.trim()) {
-                rules.push(r.value.trim().to_owned());
+                rules.push(r.value.trim().to_ascii_uppercase());
             } else {
-                self.problem(
-                    Some(r.referenced),
-                    format!("rules[{i}]"),
-                    format!("unknown rule id {:?} (see `glase-conformance list`)", r.value),
-                );
+                self.problem(Some(r.referenced), format!("rules[{i}]"), unknown_rule(&r.value));
             }
         }
         let setup = match raw.setup {
@@ -274,9 +271,10 @@ impl Resolver<'_> {
         let Value::Object(mut map) = args else { return (args, None) };
         let rule = match map.remove("rule") {
             None => None,
-            Some(Value::String(id)) if (self.known_rule)(id.trim()) => Some(id.trim().to_owned()),
+            Some(Value::String(id)) if (self.known_rule)(id.trim()) => Some(id.trim().to_ascii_uppercase()),
             Some(other) => {
-                self.step_problem(cx, "rule", format!("unknown rule id {other} (see `glase-conformance list`)"));
+                let text = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+                self.step_problem(cx, "rule", unknown_rule(&text));
                 None
             }
         };
@@ -371,8 +369,16 @@ impl Resolver<'_> {
                 if a.items.is_empty() {
                     self.step_problem(cx, "items", "a checkout needs at least one item");
                 }
-                let alias = self.define(cx, a.alias, names);
-                Step::Checkout { items: items(a.items), alias }
+                let expect =
+                    self.driver_outcome(cx, a.expect.as_deref(), &["ok", "failed"]).unwrap_or(DriverOutcome::Ok);
+                // A failed checkout makes no order and no invoice to name.
+                let alias = if expect == DriverOutcome::Failed && a.alias.is_some() {
+                    self.step_problem(cx, "as", "a checkout expected to fail makes no invoice to name");
+                    None
+                } else {
+                    self.define(cx, a.alias, names)
+                };
+                Step::Checkout { items: items(a.items), alias, expect }
             }
             "refund" => {
                 let a: raw::RefundArgs = self.args(cx, args)?;
@@ -463,8 +469,8 @@ impl Resolver<'_> {
                 let a: raw::ExpectCallArgs = self.args(cx, args)?;
                 let operation = self.operation(cx, &a.operation);
                 let within = match &a.within {
-                    Some(w) => self.duration(cx, "within", w),
-                    None => Some(DEFAULT_WITHIN),
+                    Some(w) => self.wait(cx, "within", w),
+                    None => Some(Wait::fixed(DEFAULT_WITHIN)),
                 };
                 let (min, max) = match &a.count {
                     Some(count) => (count.min.unwrap_or(1), count.max),
@@ -529,10 +535,10 @@ impl Resolver<'_> {
                 let ids: Vec<String> = self.args(cx, args)?;
                 for id in &ids {
                     if !(self.known_rule)(id) {
-                        self.step_problem(cx, "", format!("unknown rule id {id:?} (see `glase-conformance list`)"));
+                        self.step_problem(cx, "", unknown_rule(id));
                     }
                 }
-                Step::ExpectFindings(ids)
+                Step::ExpectFindings(ids.iter().map(|id| id.trim().to_ascii_uppercase()).collect())
             }
             // split_step only lets known kinds through.
             other => {
@@ -617,9 +623,9 @@ impl Resolver<'_> {
                 );
                 None
             }
-            (Some(w), None) => self.duration(cx, "within", w).map(Timing::Within),
+            (Some(w), None) => self.wait(cx, "within", w).map(Timing::Within),
             (None, Some(d)) => self.duration(cx, "during", d).map(Timing::During),
-            (None, None) => Some(Timing::Within(DEFAULT_WITHIN)),
+            (None, None) => Some(Timing::Within(Wait::fixed(DEFAULT_WITHIN))),
         }
     }
 
@@ -660,6 +666,7 @@ impl Resolver<'_> {
                 ("paid", DriverOutcome::Paid),
                 ("canceled", DriverOutcome::Canceled),
                 ("refused", DriverOutcome::Refused),
+                ("failed", DriverOutcome::Failed),
             ],
         )
     }
@@ -730,6 +737,37 @@ impl Resolver<'_> {
         }
     }
 
+    /// A window: a duration, a timer, or a timer plus a duration (`idle-timeout + 5s`).
+    fn wait(&mut self, cx: &StepCx, field: &str, value: &Scalar) -> Option<Wait> {
+        let text = value.text();
+        let mut wait = Wait::fixed(Duration::ZERO);
+        for part in text.split('+').map(str::trim) {
+            if let Some(timer) = Timer::parse(part) {
+                if wait.timer.replace(timer).is_some() {
+                    self.step_problem(cx, field, format!("{text:?} names two timers; add a duration to one"));
+                    return None;
+                }
+                continue;
+            }
+            match humantime::parse_duration(part) {
+                Ok(duration) => wait.plus = wait.plus.saturating_add(duration),
+                Err(error) => {
+                    let timers: Vec<&str> = Timer::ALL.iter().map(|t| t.as_str()).collect();
+                    self.step_problem(
+                        cx,
+                        field,
+                        format!(
+                            "{part:?} is neither a duration like 500ms, 2s or 1m ({error}) nor a timer ({})",
+                            timers.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(wait)
+    }
+
     fn duration(&mut self, cx: &StepCx, field: &str, value: &Scalar) -> Option<Duration> {
         let text = value.text();
         match humantime::parse_duration(text.trim()) {
@@ -740,6 +778,13 @@ impl Resolver<'_> {
             }
         }
     }
+}
+
+/// "unknown rule id" with the ids it most likely meant.
+fn unknown_rule(id: &str) -> String {
+    let near = crate::rules::suggest(id);
+    let hint = if near.is_empty() { String::new() } else { format!(" (did you mean {}?)", near.join(", ")) };
+    format!("unknown rule id {id:?}{hint}; `glase-conformance list` shows every rule")
 }
 
 fn items(items: Vec<raw::ItemArgs>) -> Vec<Item> {
@@ -764,23 +809,4 @@ fn strip_location_suffix(message: &str) -> String {
         Some(at) => first[..at].to_owned(),
         None => first.to_owned(),
     }
-}
-
-/// The known word closest to a misspelt one, if it is close.
-fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known.iter().map(|k| (edit_distance(word, k), *k)).filter(|(d, _)| *d <= 3).min_by_key(|(d, _)| *d).map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            current.push((previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }

@@ -159,11 +159,69 @@ pub enum Mark {
     Step(String),
 }
 
+/// A timer an expectation may wait for: Glase's own, or one the system under test
+/// declares (`--idle-timeout`, `--unpaid-timeout`). A window measured in a timer is as
+/// long as the timer really is, so it is never cut shorter than the spec or the system
+/// allows (see [`Wait`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// Glase's status deadline (20 s, times the deadline scale): getPaymentStatus must
+    /// follow a payment or reservation within it (spec 2.2 step 5, 4).
+    StatusDeadline,
+    /// The system's own idle timeout: a reservation nobody uses is released after it.
+    IdleTimeout,
+    /// The shop's own timeout for unpaid orders: they are cancelled after it.
+    UnpaidTimeout,
+}
+
+impl Timer {
+    pub const ALL: [Self; 3] = [Self::StatusDeadline, Self::IdleTimeout, Self::UnpaidTimeout];
+
+    /// As written in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StatusDeadline => "status-deadline",
+            Self::IdleTimeout => "idle-timeout",
+            Self::UnpaidTimeout => "unpaid-timeout",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+}
+
+/// How long an expectation may wait: `5s`, `status-deadline`, `idle-timeout + 5s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// The timer the window is measured in, if any.
+    pub timer: Option<Timer>,
+    /// A fixed time (alone), or the slack added to the timer.
+    pub plus: Duration,
+}
+
+impl Wait {
+    pub const fn fixed(duration: Duration) -> Self {
+        Self { timer: None, plus: duration }
+    }
+}
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plus = humantime::format_duration(self.plus);
+        match self.timer {
+            None => write!(f, "{plus}"),
+            Some(timer) if self.plus.is_zero() => f.write_str(timer.as_str()),
+            Some(timer) => write!(f, "{} + {plus}", timer.as_str()),
+        }
+    }
+}
+
 /// Polling window of an expectation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timing {
     /// Holds at some moment within this time (checked as soon as it holds).
-    Within(Duration),
+    Within(Wait),
     /// Holds throughout this time.
     During(Duration),
 }
@@ -229,7 +287,8 @@ impl ConfirmOutcome {
     }
 }
 
-/// What a driver call should come to: `refused` is HTTP 409, everything else 2xx.
+/// What a driver call should come to: `refused` is HTTP 409, `failed` any 4xx/5xx,
+/// everything else 2xx.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverOutcome {
     /// 2xx (and for vend: `"outcome": "paid"`).
@@ -237,6 +296,8 @@ pub enum DriverOutcome {
     Paid,
     Canceled,
     Refused,
+    /// The system could not do it (a checkout whose sendInvoice failed): not 2xx.
+    Failed,
 }
 
 impl DriverOutcome {
@@ -246,6 +307,7 @@ impl DriverOutcome {
             Self::Paid => "paid",
             Self::Canceled => "canceled",
             Self::Refused => "refused",
+            Self::Failed => "failed",
         }
     }
 }
@@ -317,6 +379,8 @@ pub enum Step {
     Checkout {
         items: Vec<Item>,
         alias: Option<String>,
+        /// `ok` (the default: 201 with the order) or `failed`.
+        expect: DriverOutcome,
     },
     Refund {
         amount: Option<Decimal>,
@@ -354,7 +418,7 @@ pub enum Step {
     },
     ExpectCall {
         operation: Operation,
-        within: Duration,
+        within: Wait,
         min: u32,
         max: Option<u32>,
         after: Mark,
@@ -420,6 +484,31 @@ impl Step {
             Self::ExpectRefund { .. } => "expect_refund",
             Self::ExpectPayment { .. } => "expect_payment",
             Self::ExpectFindings(_) => "expect_findings",
+        }
+    }
+
+    /// Whether the step judges what the system under test did: an expectation, or a
+    /// driver call whose answer it checks. Such steps in the built-in library name the
+    /// rule they check (`rule:`), so every failure can be looked up.
+    pub fn is_expectation(&self) -> bool {
+        match self {
+            Self::ExpectPurchase { .. }
+            | Self::ExpectRace { .. }
+            | Self::ExpectStatus { .. }
+            | Self::ExpectCall { .. }
+            | Self::ExpectNoCall { .. }
+            | Self::ExpectMachine { .. }
+            | Self::ExpectOrder { .. }
+            | Self::ExpectRefund { .. }
+            | Self::ExpectPayment { .. }
+            | Self::Vend { .. }
+            | Self::OutOfService { .. }
+            | Self::InService { .. }
+            | Self::Checkout { .. }
+            | Self::ShopCancel { .. }
+            | Self::ShopClose => true,
+            Self::Refund { expect, .. } => expect.is_some(),
+            _ => false,
         }
     }
 

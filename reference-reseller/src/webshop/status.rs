@@ -92,9 +92,12 @@ async fn notified(State(shop): State<Webshop>, Path(token): Path<String>) -> Sta
 
 /// The status loop: ticks, refresh requests, finished passes.
 pub(crate) async fn run(shop: Webshop, mut requests: mpsc::UnboundedReceiver<Refresh>) {
+    // The fault polls twenty times as often as configured (every 50 ms at the default
+    // 1 s), so it stays far too often whatever the interval is scaled to.
     let period = if shop.has_fault(Fault::PollTooOften) {
-        tracing::warn!("FAULT poll-too-often: polling every 10 ms");
-        Duration::from_millis(10)
+        let period = (shop.config().poll_interval / 20).max(Duration::from_millis(1));
+        tracing::warn!("FAULT poll-too-often: polling every {period:?}");
+        period
     } else {
         shop.config().poll_interval
     };

@@ -771,7 +771,7 @@ async fn fault_give_up_polling_stops_polling_an_order_a_second_after_checkout() 
 }
 
 #[tokio::test]
-async fn fault_poll_too_often_polls_every_10_ms() {
+async fn fault_poll_too_often_polls_twenty_times_per_interval() {
     for faulty in [false, true] {
         let faults: &[Fault] = if faulty { &[Fault::PollTooOften] } else { &[] };
         // The default poll interval, 1 s.
