@@ -109,7 +109,10 @@ impl Drop for Reseller {
             let _ = std::fs::remove_file(PathBuf::from(path));
         }
         let _ = std::fs::remove_file(&self.config);
-        let _ = std::fs::remove_file(&self.log);
+        // A failed run keeps the reseller's log (its path is in the failure message).
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 
@@ -502,7 +505,13 @@ async fn killed_at_random_under_load_no_invoice_is_left_open_and_nothing_is_char
     // answers were lost (the faults and kills hit commits).
     assert!(dispensed.len() >= 20, "only {} vends dispensed", dispensed.len());
     assert!(tally.vends_in_doubt.load(Ordering::Relaxed) >= 3, "too few vends in doubt to prove anything");
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems (the reseller's log: {}):\n{}",
+        problems.len(),
+        reseller.log.display(),
+        problems.join("\n")
+    );
 }
 
 fn is_final(status: InvoiceStatus) -> bool {
