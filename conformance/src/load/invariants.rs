@@ -1,17 +1,29 @@
 //! The invariants checked over a whole load run, after the drain period. Pure: given
 //! the folded journal, the mock's final invoice states, what the machine driver said
-//! at every vend, and the machines' states at the end.
+//! at every vend, which invoices the reseller handed to customers, and the machines'
+//! states at the end.
 //!
 //! | id | what must hold |
 //! | --- | --- |
 //! | `NO-DOUBLE-VEND` | a purchase (and an invoice) is dispensed at most once, only when Glase has exactly that payment, and no invoice is paid twice |
+//! | `NO-CHARGE-WITHOUT-DISPENSE` | every payment of a machine purchase is covered by what the machine driver reported dispensed for it: nothing charged for a vend the machine never learned was paid (with `NO-DOUBLE-VEND`, the payment equals what was dispensed) |
 //! | `COMMIT-WITHIN-RESERVATION` | no commitReservation asks for more than was reserved, and no reservation is charged more |
 //! | `RESERVATION-ENDS` | every invoice that was RESERVED ends PAID (committed) or CANCELED |
-//! | `INVOICE-ENDS` | every invoice issued during the run is final (PAID, CANCELED or FAILED): nothing left waiting |
+//! | `INVOICE-ENDS` | every invoice issued during the run is final (PAID, CANCELED or FAILED), except one still ISSUED whose reference the reseller never handed out (see below) |
 //! | `JOURNAL-COMPLETE` | every journal entry was read: no gap in `seq`, the last one read is the journal's last |
 //! | `MACHINE-RELEASED` | no machine is left reserved, unlocked or vending |
+//!
+//! `INVOICE-ENDS` says exactly what a reseller can guarantee. An invoice Glase created
+//! while the reseller died during sendInvoice, or lost its answer, has a reference the
+//! reseller never learned; Glase looks invoices up only by reference, so nobody can
+//! cancel it. Nobody can pay it either, as long as its reference never reached a
+//! customer: no scan was answered with it (the app would show it) and no shop checkout
+//! (the QR code). Such an invoice may stay ISSUED; any other must end. A machine
+//! purchase is an invoice a scan was answered with, or any reservation invoice; "what
+//! the machine driver reported dispensed" is every `paid` vend answer, including one
+//! the machine learned by asking again with its vend id after losing the first answer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use glase_protocol::InvoiceStatus;
 use rust_decimal::Decimal;
@@ -54,6 +66,10 @@ pub struct Observed<'a> {
     pub vends: &'a [Vend],
     /// (token, driver state) of every machine used.
     pub machines: &'a [(String, String)],
+    /// Invoices a scan (the UPS's createPurchase) was answered with.
+    pub machine_invoices: &'a HashSet<String>,
+    /// Invoices a shop checkout was answered with.
+    pub shop_invoices: &'a HashSet<String>,
 }
 
 /// One broken invariant: how often, and the first few cases.
@@ -65,8 +81,9 @@ pub struct Violation {
 }
 
 /// The invariant ids, in report order.
-pub const INVARIANTS: [&str; 6] = [
+pub const INVARIANTS: [&str; 7] = [
     "NO-DOUBLE-VEND",
+    "NO-CHARGE-WITHOUT-DISPENSE",
     "COMMIT-WITHIN-RESERVATION",
     "RESERVATION-ENDS",
     "INVOICE-ENDS",
@@ -100,6 +117,7 @@ impl Found {
 pub fn check(observed: &Observed<'_>) -> Vec<Violation> {
     let mut found = Found::default();
     vends(observed, &mut found);
+    charges(observed, &mut found);
     commits(observed, &mut found);
     endings(observed, &mut found);
     journal(observed, &mut found);
@@ -148,6 +166,38 @@ fn vends(observed: &Observed<'_>, found: &mut Found) {
     }
 }
 
+fn charges(observed: &Observed<'_>, found: &mut Found) {
+    let mut dispensed: HashMap<&str, Decimal> = HashMap::new();
+    for vend in observed.vends {
+        if let Some(invoice) = vend.invoice.as_deref() {
+            *dispensed.entry(invoice).or_default() += vend.total;
+        }
+    }
+    let mut references: Vec<&String> = observed.ledger.invoices.keys().collect();
+    references.sort();
+    for reference in references {
+        let facts = &observed.ledger.invoices[reference];
+        let at_machine = facts.reservation || observed.machine_invoices.contains(reference);
+        // A payment that did not stay (reversed by Glase) charged nobody.
+        let status = observed.invoices.get(reference).map(|f| f.status).or(facts.status);
+        if !at_machine || facts.payments.is_empty() || status != Some(InvoiceStatus::Paid) {
+            continue;
+        }
+        let charged: Decimal = facts.payments.iter().sum();
+        // Dispensing more than was charged is NO-DOUBLE-VEND's to report; the two
+        // together make the payment equal to what was dispensed.
+        match dispensed.get(reference.as_str()) {
+            Some(given) if *given >= charged => {}
+            Some(given) => found.add("NO-CHARGE-WITHOUT-DISPENSE", || {
+                format!("invoice {reference}: {charged} charged, {given} dispensed")
+            }),
+            None => found.add("NO-CHARGE-WITHOUT-DISPENSE", || {
+                format!("invoice {reference}: {charged} charged, nothing dispensed")
+            }),
+        }
+    }
+}
+
 fn commits(observed: &Observed<'_>, found: &mut Found) {
     for (invoice, facts) in &observed.ledger.invoices {
         for asked in &facts.commits {
@@ -181,9 +231,17 @@ fn endings(observed: &Observed<'_>, found: &mut Found) {
         if reserved && !matches!(status, InvoiceStatus::Paid | InvoiceStatus::Canceled) {
             found.add("RESERVATION-ENDS", || format!("invoice {reference} was reserved and is left {status}"));
         }
-        if !matches!(status, InvoiceStatus::Paid | InvoiceStatus::Canceled | InvoiceStatus::Failed) {
-            found.add("INVOICE-ENDS", || format!("invoice {reference} is left {status}"));
+        if matches!(status, InvoiceStatus::Paid | InvoiceStatus::Canceled | InvoiceStatus::Failed) {
+            continue;
         }
+        let handed_out = observed.machine_invoices.contains(reference.as_str())
+            || observed.shop_invoices.contains(reference.as_str());
+        // The documented exception: a reference the reseller may never have learned,
+        // which no customer can have opened.
+        if status == InvoiceStatus::Issued && !handed_out {
+            continue;
+        }
+        found.add("INVOICE-ENDS", || format!("invoice {reference} is left {status}"));
     }
 }
 
@@ -219,8 +277,9 @@ fn journal(observed: &Observed<'_>, found: &mut Found) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::ledger::tests::{commit, issued, journal as entries, paid, to};
+    use crate::load::ledger::tests::{commit, event, issued, journal as entries, paid, to};
     use InvoiceStatus::*;
+    use mock_glase::machine::Event;
 
     struct World {
         ledger: Ledger,
@@ -228,6 +287,8 @@ mod tests {
         vends: Vec<Vend>,
         machines: Vec<(String, String)>,
         stats: JournalStats,
+        machine_invoices: HashSet<String>,
+        shop_invoices: HashSet<String>,
     }
 
     /// One clean purchase: A reserved 20.00, 6.20 committed and dispensed once.
@@ -252,7 +313,8 @@ mod tests {
         ]);
         let vends = vec![vend("p1", "A", 620)];
         let machines = vec![("machine-1".to_owned(), "idle".to_owned())];
-        World { ledger, invoices, vends, machines, stats }
+        let machine_invoices = HashSet::from(["A".to_owned(), "B".to_owned()]);
+        World { ledger, invoices, vends, machines, stats, machine_invoices, shop_invoices: HashSet::new() }
     }
 
     fn vend(purchase: &str, invoice: &str, cents: i64) -> Vend {
@@ -271,6 +333,8 @@ mod tests {
             invoices: &world.invoices,
             vends: &world.vends,
             machines: &world.machines,
+            machine_invoices: &world.machine_invoices,
+            shop_invoices: &world.shop_invoices,
         })
     }
 
@@ -298,9 +362,45 @@ mod tests {
         let mut world = clean();
         world.vends[0].total = Decimal::new(700, 2);
         assert_eq!(ids(&world), ["NO-DOUBLE-VEND"]);
+        world.vends[0].total = Decimal::new(500, 2);
+        assert_eq!(ids(&world), ["NO-DOUBLE-VEND", "NO-CHARGE-WITHOUT-DISPENSE"], "charged 6.20, dispensed 5.00");
         let mut world = clean();
         world.vends.push(vend("p2", "B", 100));
         assert_eq!(ids(&world), ["NO-DOUBLE-VEND"]);
+    }
+
+    #[test]
+    fn a_charge_without_a_dispense_is_detected() {
+        // The vend's answer was lost and the machine never learned it was paid.
+        let mut world = clean();
+        world.vends.clear();
+        let found = violations(&world);
+        assert_eq!(found.iter().map(|v| v.invariant).collect::<Vec<_>>(), ["NO-CHARGE-WITHOUT-DISPENSE"]);
+        assert_eq!(found[0].examples, ["invoice A: 6.20 charged, nothing dispensed"]);
+        // A machine invoice paid at once (not a reservation) is a machine purchase too.
+        let mut world = clean();
+        let mut ledger = Ledger::default();
+        let immediate = event(Event::InvoiceIssued {
+            invoice: "C".into(),
+            terminal: "demo-terminal".into(),
+            amount: Decimal::new(2000, 2),
+            currency: "EUR".into(),
+            payment_mode: glase_protocol::PaymentMode::ImmediateDebit,
+        });
+        for entry in entries(vec![immediate, paid("C", 2000), to("C", Issued, Paid)]) {
+            ledger.fold(&entry);
+        }
+        world.ledger = ledger;
+        world.stats = JournalStats { kept: 3, dropped: 0, last_seq: 3 };
+        world.vends.clear();
+        world.invoices =
+            HashMap::from([("C".to_owned(), FinalInvoice { status: Paid, paid: Some(Decimal::new(2000, 2)) })]);
+        world.machine_invoices = HashSet::from(["C".to_owned()]);
+        assert_eq!(ids(&world), ["NO-CHARGE-WITHOUT-DISPENSE"]);
+        // …but a shop's payment is nothing a machine dispenses.
+        world.machine_invoices.clear();
+        world.shop_invoices.insert("C".to_owned());
+        assert_eq!(violations(&world), vec![]);
     }
 
     #[test]
@@ -326,7 +426,26 @@ mod tests {
         assert_eq!(ids(&world), ["RESERVATION-ENDS", "INVOICE-ENDS"]);
         let mut world = clean();
         world.invoices.insert("C".to_owned(), FinalInvoice { status: Issued, paid: None });
+        world.shop_invoices.insert("C".to_owned());
         assert_eq!(ids(&world), ["INVOICE-ENDS"]);
+    }
+
+    #[test]
+    fn an_invoice_whose_reference_nobody_was_given_may_stay_issued() {
+        // sendInvoice's answer never reached the reseller: it could not cancel it, and
+        // no customer could open it.
+        let mut world = clean();
+        world.invoices.insert("C".to_owned(), FinalInvoice { status: Issued, paid: None });
+        assert_eq!(violations(&world), vec![]);
+        // Handed to a customer at a scan: it must end.
+        world.machine_invoices.insert("C".to_owned());
+        assert_eq!(ids(&world), ["INVOICE-ENDS"]);
+        // Reserved: it must end, handed out or not.
+        let mut world = clean();
+        world.invoices.insert("A".to_owned(), FinalInvoice { status: Reserved, paid: None });
+        world.machine_invoices.clear();
+        world.vends.clear();
+        assert_eq!(ids(&world), ["RESERVATION-ENDS", "INVOICE-ENDS"]);
     }
 
     #[test]

@@ -19,6 +19,8 @@ use rust_decimal::Decimal;
 /// What the journal said about one invoice.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFacts {
+    /// Issued as a reservation (paid only by a commit, i.e. at a machine).
+    pub reservation: bool,
     /// The current total (sendInvoice, then updateInvoice).
     pub amount: Option<Decimal>,
     /// The total when the customer confirmed the reservation.
@@ -92,8 +94,9 @@ impl Ledger {
 
     fn event(&mut self, event: &Event) {
         match event {
-            Event::InvoiceIssued { invoice, amount, .. } => {
+            Event::InvoiceIssued { invoice, amount, payment_mode, .. } => {
                 let facts = self.facts(invoice);
+                facts.reservation = payment_mode.reserves();
                 facts.amount = Some(*amount);
                 facts.status = Some(InvoiceStatus::Issued);
             }
@@ -181,6 +184,7 @@ pub(crate) mod tests {
             ledger.fold(entry);
         }
         let facts = &ledger.invoices["A"];
+        assert!(facts.reservation);
         assert_eq!(facts.reserved, Some(Decimal::new(2000, 2)));
         assert_eq!(facts.amount, Some(Decimal::new(620, 2)));
         assert_eq!(facts.commits, vec![Some(Decimal::new(620, 2))]);

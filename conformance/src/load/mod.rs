@@ -215,6 +215,7 @@ pub async fn main(args: LoadArgs) -> Exit {
         shop_driver: system.shop_driver.clone(),
         stats: stats.clone(),
         vends: Mutex::new(Vec::new()),
+        handed: workload::Handed::default(),
         amount: args.amount,
         shop_items: vec![(args.shop_item.clone(), 1)],
         patience,
@@ -240,7 +241,18 @@ pub async fn main(args: LoadArgs) -> Exit {
     let (kept, dropped, last_seq) = system.mock.journal_stats();
     let journal = JournalStats { kept, dropped, last_seq };
     let vends = run.world.vends.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let observed = Observed { ledger: &ledger, journal, invoices: &invoices, vends: &vends, machines: &machines };
+    let handed = &run.world.handed;
+    let machine_invoices = handed.machine_invoices.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let shop_invoices = handed.shop_invoices.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let observed = Observed {
+        ledger: &ledger,
+        journal,
+        invoices: &invoices,
+        vends: &vends,
+        machines: &machines,
+        machine_invoices: &machine_invoices,
+        shop_invoices: &shop_invoices,
+    };
     let violations = invariants::check(&observed);
     let skipped: Vec<&'static str> = if system.machine_driver.is_none() { vec!["MACHINE-RELEASED"] } else { vec![] };
     let journal = JournalView { stats: journal, read: ledger.entries };

@@ -6,6 +6,8 @@
 //! send updateInvoice and commitReservation. Webshop: a checkout through the shop
 //! driver, paid in the app, until the shop says paid.
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +34,8 @@ pub struct World {
     pub stats: Arc<Stats>,
     /// Every vend the driver answered `paid` (the machine dispensed).
     pub vends: Mutex<Vec<Vend>>,
+    /// The invoices the reseller handed to customers (for the invariants).
+    pub handed: Handed,
     /// The reservation amount the app offers at a scan.
     pub amount: Decimal,
     /// What a webshop checkout buys: (sku, quantity).
@@ -39,6 +43,25 @@ pub struct World {
     /// Longest wait for the reseller to unlock a machine, release it or mark an order
     /// paid after the customer acted.
     pub patience: Duration,
+}
+
+/// What the reseller handed to customers, for `INVOICE-ENDS` and
+/// `NO-CHARGE-WITHOUT-DISPENSE`; and whether its machine driver takes vend ids.
+#[derive(Debug, Default)]
+pub struct Handed {
+    /// Invoices a scan was answered with (the app shows them to the customer).
+    pub machine_invoices: Mutex<HashSet<String>>,
+    /// Invoices a shop checkout was answered with (the customer gets the QR code).
+    pub shop_invoices: Mutex<HashSet<String>>,
+    /// The machine driver refused a `vendId`: vends go without one (and a lost vend
+    /// answer cannot be followed up).
+    no_vend_ids: AtomicBool,
+}
+
+impl Handed {
+    fn add(set: &Mutex<HashSet<String>>, reference: &str) {
+        set.lock().unwrap_or_else(|p| p.into_inner()).insert(reference.to_owned());
+    }
 }
 
 /// How a flow left its machine.
@@ -115,7 +138,10 @@ impl World {
             .map_err(|e| fail("scan", e))?;
         self.record("scan (UPS → createPurchase)", at);
         match report.outcome {
-            PurchaseOutcome::Accepted { invoice_reference } => Ok(invoice_reference),
+            PurchaseOutcome::Accepted { invoice_reference } => {
+                Handed::add(&self.handed.machine_invoices, &invoice_reference);
+                Ok(invoice_reference)
+            }
             PurchaseOutcome::Declined { error_code } => {
                 Err(fail("scan", format!("createPurchase answered {error_code}")))
             }
@@ -158,10 +184,10 @@ impl World {
         self.record("reseller: unlock after confirm", at);
         let items = choose(&machine.products, self.amount, rng);
         let at = Instant::now();
-        let body =
-            json!({ "items": items.iter().map(|(sku, _)| json!({"sku": sku, "quantity": 1})).collect::<Vec<_>>() });
-        let path = format!("/driver/machines/{}/vend", machine.token);
-        let (status, answer) = self.machines()?.post(&path, &body).await.map_err(|e| fail("vend", e))?;
+        let items: Vec<Value> = items.iter().map(|(sku, _)| json!({"sku": sku, "quantity": 1})).collect();
+        // One vend per purchase here, so the invoice makes the vend id unique.
+        let vend_id = format!("{}-{reference}", machine.token);
+        let (status, answer) = self.vend(&machine.token, &vend_id, items).await.map_err(|e| fail("vend", e))?;
         if status != 200 || answer.get("outcome").and_then(Value::as_str) != Some("paid") {
             return Err(fail("vend", format!("HTTP {status} {}", error_of(&answer))));
         }
@@ -177,6 +203,46 @@ impl World {
         self.vends.lock().unwrap_or_else(|p| p.into_inner()).push(vend);
         self.record("purchase (scan → dispensed)", started);
         Ok(())
+    }
+
+    /// The machine's vend: POST it with its vend id and, while the answer is lost or
+    /// not final (no answer, 500/503, 502 with `state` `pending`), the same request
+    /// again until it is, as the machine driver contract asks: a machine that gives up
+    /// may leave its customer charged for nothing, which `NO-CHARGE-WITHOUT-DISPENSE`
+    /// counts. A driver that answers the first request with a vend id 400 is asked
+    /// without one, then and for the rest of the run.
+    async fn vend(&self, token: &str, vend_id: &str, items: Vec<Value>) -> Result<(u16, Value), String> {
+        let driver = self.machines()?;
+        let path = format!("/driver/machines/{token}/vend");
+        let plain = json!({ "items": items });
+        if self.handed.no_vend_ids.load(Ordering::Relaxed) {
+            return driver.post(&path, &plain).await;
+        }
+        let body = json!({ "vendId": vend_id, "items": plain["items"] });
+        let deadline = Instant::now() + self.patience;
+        let mut pause = Duration::from_millis(20);
+        let mut first = true;
+        loop {
+            let answer = driver.post(&path, &body).await;
+            let settled = match &answer {
+                Ok((400, _)) if first => {
+                    let retried = driver.post(&path, &plain).await;
+                    if !matches!(retried, Ok((400, _))) {
+                        self.handed.no_vend_ids.store(true, Ordering::Relaxed);
+                    }
+                    return retried;
+                }
+                Ok((500 | 503, _)) | Err(_) => false,
+                Ok((502, body)) => body.get("state").and_then(Value::as_str) != Some("pending"),
+                Ok(_) => true,
+            };
+            if settled || Instant::now() >= deadline {
+                return answer;
+            }
+            first = false;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
     }
 
     async fn cancel(&self, msisdn: &str, reference: &str, machine: &MachineInfo) -> Result<(), String> {
@@ -268,6 +334,7 @@ impl World {
         let (Some(id), Some(reference)) = (text("orderId"), text("invoiceReference")) else {
             return Err(fail("checkout", format!("HTTP {status} {}", error_of(&order))));
         };
+        Handed::add(&self.handed.shop_invoices, &reference);
         self.record("shop: checkout (sendInvoice)", started);
         let at = Instant::now();
         let (confirmation, _) =

@@ -60,19 +60,27 @@
 //!
 //! ## `POST /driver/machines/{token}/vend`
 //!
-//! The customer chose products. Only on an `unlocked` machine (else 409).
+//! The customer chose products. Only on an `unlocked` machine (else 409), or again
+//! with the `vendId` of a vend already recorded (see below).
 //!
 //! ```json
-//! {"items": [{"sku": "cola", "quantity": 2}, {"sku": "water", "quantity": 1}]}
+//! {"vendId": "m1-000731", "items": [{"sku": "cola", "quantity": 2}, {"sku": "water", "quantity": 1}]}
 //! ```
 //!
-//! The reseller prices the selection, sends updateInvoice with one row per product and
-//! the total, then commitReservation for exactly the total, and releases the machine.
-//! `200` when the payment is committed — the machine may dispense now:
+//! `vendId` (optional, 1–64 letters, digits, `-`, `_`, `.`, `:`) is the machine's
+//! idempotency key for this vend: a new one for every vend the machine starts, kept
+//! by the machine until it knows the outcome. Without one the reseller makes one up
+//! (and answers it), but then a machine that loses the answer cannot ask for it.
+//!
+//! The reseller prices the selection, records the vend under its id (state
+//! `pending`), sends updateInvoice with one row per product and the total, then
+//! commitReservation for exactly the total, and releases the machine. `200` when the
+//! payment is committed — the machine may dispense now:
 //!
 //! ```json
 //! {
 //!   "outcome": "paid",
+//!   "vendId": "m1-000731",
 //!   "purchaseId": "vp-18c1f2a3b4d-3fa2c1",
 //!   "invoiceReference": "17954576909300001",
 //!   "ersReference": "2026112318150000000000042",
@@ -87,16 +95,52 @@
 //!
 //! An empty `items` list means the customer took nothing: the invoice is cancelled
 //! (cancelInvoice), the machine becomes `idle`, and the answer is `200`
-//! `{"outcome": "canceled", "purchaseId", "invoiceReference", "total": "0.00", "currency"}`.
+//! `{"outcome": "canceled", "vendId", "purchaseId", "invoiceReference", "total": "0.00", "currency"}`.
 //!
-//! Errors: 400 bad selection; 404 unknown machine; 409 not `unlocked`, or the total is
-//! above the reserved amount (the machine stays `unlocked`: the customer must choose
-//! less), or the reservation was cancelled meanwhile (the machine is `idle`: do not
-//! dispense); 502 Glase refused the commit (the machine is `unlocked` again), or the
-//! commit's outcome is unknown (the machine stays `vending` until the reseller has
-//! resolved it with getPaymentStatus in the background, then becomes `idle`; the
-//! invoice's status at Glase says whether it was paid), or cancelInvoice failed for an
-//! empty selection (the machine stays `unlocked`; the idle timer retries).
+//! Errors: 400 bad selection or malformed `vendId`; 404 unknown machine; 409 not
+//! `unlocked`, or the total is above the reserved amount (the machine stays
+//! `unlocked`: the customer must choose less), or the reservation was cancelled
+//! meanwhile (the machine is `idle`: do not dispense), or the `vendId` was recorded
+//! for another machine or another selection; 502 Glase refused the commit (the machine
+//! is `unlocked` again; nothing charged), or the commit's outcome is unknown (the
+//! machine stays `vending` until the reseller has resolved it with getPaymentStatus in
+//! the background, then becomes `idle`), or cancelInvoice failed for an empty
+//! selection (the machine stays `unlocked`; the idle timer retries). Every error body
+//! carries the request's `vendId`, and, once the vend was recorded, its `state`:
+//! `{"error", "vendId", "state"?}` with `state` `canceled` (409), `rejected` or
+//! `pending` (502).
+//!
+//! **Asking again.** A request with the `vendId` of a recorded vend (the same machine
+//! and the same products and quantities; else 409) never starts a second vend: it
+//! answers that vend's outcome as above — `200` paid (dispense now, if not done yet),
+//! `409` canceled, `502` `rejected` — and a vend still `pending` is first resolved
+//! (getPaymentStatus; if Glase never got the commit, the same update and commit
+//! again), waiting for a request of it still running. So the machine's rule is: **on
+//! no answer (or 5xx with `state` `pending`), send the same request again until the
+//! answer is final; dispense exactly once, on `paid`.** Nothing is ever charged twice.
+//!
+//! ## `GET /driver/machines/{token}/vends/{vendId}`
+//!
+//! One vend's outcome, read only (404 for an id not recorded at this machine: nothing
+//! was charged for it):
+//!
+//! ```json
+//! {
+//!   "vendId": "m1-000731", "machine": "machine-1", "purchaseId": "vp-18c1f2a3b4d-3fa2c1",
+//!   "invoiceReference": "17954576909300001", "state": "paid", "total": "6.20", "currency": "EUR",
+//!   "rows": [{"sku": "cola", "description": "Cola 0.33 l", "quantity": 2, "unitPrice": "2.50", "total": "5.00"}],
+//!   "ersReference": "2026112318150000000000042"
+//! }
+//! ```
+//!
+//! `state`: `pending` (the charge is under way or in doubt: do not dispense yet, ask
+//! again; the reseller resolves it by itself, at the latest after a restart), `paid`
+//! (dispense; `ersReference` set), `canceled` (the reservation ended, or nothing was
+//! chosen: nothing charged), `rejected` (Glase refused the commit: nothing charged; the
+//! customer may choose again, as a new vend). `note` says why, when there is a reason.
+//! Vends are kept with their purchases. A 404 right after a request whose answer was
+//! lost can also mean the request has not been recorded *yet*: repeating the POST is
+//! the reliable way to learn the outcome.
 //!
 //! ## `POST /driver/machines/{token}/out-of-service`, `POST /driver/machines/{token}/in-service`
 //!
@@ -116,7 +160,7 @@ use serde_json::json;
 
 use super::Vending;
 use super::config::{MachineConfig, ProductConfig};
-use super::model::{MachineRecord, MachineState, now_ms};
+use super::model::{MachineRecord, MachineState, VendId, VendState, now_ms};
 use super::store::{self, ServiceChange};
 use super::vend::{Selection, VendError, VendOutcome};
 use crate::store::StoreError;
@@ -126,24 +170,44 @@ pub(crate) fn routes() -> Router<Vending> {
         .route("/driver/machines", get(list))
         .route("/driver/machines/{token}", get(show))
         .route("/driver/machines/{token}/vend", post(vend))
+        .route("/driver/machines/{token}/vends/{vend_id}", get(show_vend))
         .route("/driver/machines/{token}/out-of-service", post(out_of_service))
         .route("/driver/machines/{token}/in-service", post(in_service))
 }
 
-/// A driver error: `{"error": "..."}` with a status.
+/// A driver error: `{"error": "..."}` with a status, and for a vend request the vend
+/// id and (once the vend was recorded) its state.
 #[derive(Debug)]
-pub(crate) struct DriverError(StatusCode, String);
+pub(crate) struct DriverError(StatusCode, String, Option<(VendId, Option<VendState>)>);
+
+impl DriverError {
+    fn new(status: StatusCode, message: String) -> Self {
+        Self(status, message, None)
+    }
+
+    fn of_vend(mut self, vend: &VendId, state: Option<VendState>) -> Self {
+        self.2 = Some((vend.clone(), state));
+        self
+    }
+}
 
 impl IntoResponse for DriverError {
     fn into_response(self) -> Response {
-        (self.0, axum::Json(json!({ "error": self.1 }))).into_response()
+        let mut body = json!({ "error": self.1 });
+        if let Some((vend, state)) = self.2 {
+            body["vendId"] = json!(vend.0);
+            if let Some(state) = state {
+                body["state"] = json!(state.as_str());
+            }
+        }
+        (self.0, axum::Json(body)).into_response()
     }
 }
 
 impl From<StoreError> for DriverError {
     fn from(error: StoreError) -> Self {
         tracing::error!(error = %error, "driver: database error");
-        Self(StatusCode::INTERNAL_SERVER_ERROR, "database error".to_owned())
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "database error".to_owned())
     }
 }
 
@@ -152,16 +216,19 @@ impl From<VendError> for DriverError {
         let status = match &error {
             VendError::UnknownMachine(_) => StatusCode::NOT_FOUND,
             VendError::BadInput(_) => StatusCode::BAD_REQUEST,
-            VendError::WrongState(_) | VendError::OverReserved { .. } | VendError::Canceled(_) => StatusCode::CONFLICT,
-            VendError::Rejected(_) | VendError::Unknown(_) => StatusCode::BAD_GATEWAY,
+            VendError::WrongState(_)
+            | VendError::OverReserved { .. }
+            | VendError::Canceled(_)
+            | VendError::VendIdTaken(_) => StatusCode::CONFLICT,
+            VendError::Rejected(_) | VendError::Unknown(_) | VendError::CancelFailed(_) => StatusCode::BAD_GATEWAY,
             VendError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        Self(status, error.to_string())
+        Self::new(status, error.to_string())
     }
 }
 
 fn unknown(token: &str) -> DriverError {
-    DriverError(StatusCode::NOT_FOUND, format!("unknown machine {token:?}"))
+    DriverError::new(StatusCode::NOT_FOUND, format!("unknown machine {token:?}"))
 }
 
 /// A machine as the driver shows it.
@@ -236,8 +303,10 @@ async fn show(
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct VendRequest {
+    /// The machine's idempotency key for this vend (optional: one is made up).
+    vend_id: Option<String>,
     items: Vec<VendItem>,
 }
 
@@ -257,19 +326,32 @@ async fn vend(
         return Err(unknown(&token));
     }
     let request: VendRequest = serde_json::from_slice(&body).map_err(|e| {
-        DriverError(StatusCode::BAD_REQUEST, format!("expected {{\"items\": [{{\"sku\", \"quantity\"}}]}}: {e}"))
+        DriverError::new(
+            StatusCode::BAD_REQUEST,
+            format!("expected {{\"vendId\"?, \"items\": [{{\"sku\", \"quantity\"}}]}}: {e}"),
+        )
     })?;
+    let vend_id = match &request.vend_id {
+        Some(text) => VendId::parse(text).map_err(|e| DriverError::new(StatusCode::BAD_REQUEST, e))?,
+        None => VendId::generate(now_ms()),
+    };
     let selection: Vec<Selection> =
         request.items.into_iter().map(|item| Selection { sku: item.sku, quantity: item.quantity }).collect();
     let worker = vending.clone();
+    let id = vend_id.clone();
     // Detached: a driver that hangs up must not cut a commit in half.
     let outcome = vending
-        .run_detached(async move { worker.vend(&token, &selection).await })
+        .run_detached(async move { worker.vend(&token, &id, &selection).await })
         .await
-        .ok_or_else(|| DriverError(StatusCode::SERVICE_UNAVAILABLE, "the reseller is stopping".to_owned()))??;
+        .ok_or_else(|| DriverError::new(StatusCode::SERVICE_UNAVAILABLE, "the reseller is stopping".to_owned()))?
+        .map_err(|error| {
+            let state = error.vend_state();
+            DriverError::from(error).of_vend(&vend_id, state)
+        })?;
     Ok(axum::Json(match outcome {
-        VendOutcome::Paid { purchase, ers_reference, rows, total } => json!({
+        VendOutcome::Paid { vend, purchase, ers_reference, rows, total } => json!({
             "outcome": "paid",
+            "vendId": vend.0,
             "purchaseId": purchase.id.0,
             "invoiceReference": purchase.invoice_reference,
             "ersReference": ers_reference,
@@ -277,14 +359,47 @@ async fn vend(
             "currency": purchase.currency,
             "rows": rows,
         }),
-        VendOutcome::Canceled { purchase } => json!({
+        VendOutcome::Canceled { vend, purchase } => json!({
             "outcome": "canceled",
+            "vendId": vend.0,
             "purchaseId": purchase.id.0,
             "invoiceReference": purchase.invoice_reference,
             "total": "0.00",
             "currency": purchase.currency,
         }),
     }))
+}
+
+/// One vend by its id: what the machine must do about it.
+async fn show_vend(
+    State(vending): State<Vending>,
+    Path((token, vend_id)): Path<(String, String)>,
+) -> Result<axum::Json<serde_json::Value>, DriverError> {
+    let config = vending.config().machine(&token).ok_or_else(|| unknown(&token))?;
+    let not_found = || DriverError::new(StatusCode::NOT_FOUND, format!("no vend {vend_id:?} at machine {token}"));
+    let id = VendId::parse(&vend_id).map_err(|_| not_found())?;
+    let db = &vending.context().db;
+    let vend = store::vend(db, &id)?.filter(|v| v.machine == token).ok_or_else(not_found)?;
+    let purchase = store::purchase(db, &vend.purchase)?;
+    let mut body = json!({
+        "vendId": vend.id.0,
+        "machine": vend.machine,
+        "purchaseId": vend.purchase.0,
+        "invoiceReference": purchase.as_ref().and_then(|p| p.invoice_reference.clone()),
+        "state": vend.state.as_str(),
+        "total": vend.total.to_string(),
+        "currency": config.currency,
+        "rows": vend.rows,
+    });
+    if vend.state == VendState::Paid
+        && let Some(ers) = purchase.and_then(|p| p.ers_reference)
+    {
+        body["ersReference"] = json!(ers);
+    }
+    if let Some(note) = vend.note {
+        body["note"] = json!(note);
+    }
+    Ok(axum::Json(body))
 }
 
 async fn out_of_service(
@@ -311,7 +426,7 @@ fn set_service(vending: &Vending, token: &str, out: bool) -> Result<axum::Json<M
             vending.view_of(token).map(axum::Json)
         }
         ServiceChange::UnknownMachine => Err(unknown(token)),
-        ServiceChange::InUse(state) => Err(DriverError(
+        ServiceChange::InUse(state) => Err(DriverError::new(
             StatusCode::CONFLICT,
             format!("machine {token} is {} by a purchase; finish or cancel it first", state.as_str()),
         )),

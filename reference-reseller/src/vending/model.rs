@@ -45,6 +45,94 @@ impl NotifyToken {
     }
 }
 
+/// The machine's id of one vend: its idempotency key. The machine driver sends it
+/// (`vendId`; one is made up when it does not), the reseller records it with the vend
+/// before Glase hears of the vend, and the machine asks for the vend's outcome by it
+/// after a lost answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct VendId(pub String);
+
+impl VendId {
+    /// The longest vend id accepted.
+    pub const MAX_LEN: usize = 64;
+
+    /// A vend id for a vend request that came without one.
+    pub fn generate(now_ms: i64) -> Self {
+        Self(format!("vd-{now_ms:x}-{:08x}", rand::rng().next_u32()))
+    }
+
+    /// A machine's vend id: 1–64 letters, digits, `-`, `_`, `.` or `:`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':');
+        if (1..=Self::MAX_LEN).contains(&text.len()) && text.bytes().all(allowed) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!("vendId {text:?} must be 1–{} letters, digits, '-', '_', '.' or ':'", Self::MAX_LEN))
+        }
+    }
+}
+
+impl fmt::Display for VendId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where one vend stands: what the machine must do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VendState {
+    /// Recorded; updateInvoice/commitReservation are under way or their outcome is not
+    /// known yet (it is resolved in the background): do not dispense yet, ask again.
+    Pending,
+    /// Committed: dispense.
+    Paid,
+    /// The reservation ended (or nothing was chosen): nothing charged, do not dispense.
+    Canceled,
+    /// Glase refused the commit: nothing charged, do not dispense; the machine is
+    /// unlocked again and the customer may choose again (a new vend, a new vend id).
+    Rejected,
+}
+
+impl VendState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Canceled => "canceled",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Paid, Self::Canceled, Self::Rejected].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// A vend as recorded: what the machine asked for and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VendRecord {
+    pub id: VendId,
+    pub machine: String,
+    pub purchase: PurchaseId,
+    pub state: VendState,
+    /// The priced selection (empty: the customer chose nothing) and its total.
+    pub rows: Vec<VendedRow>,
+    pub total: Decimal,
+    /// Why it ended as it did (for people).
+    pub note: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl VendRecord {
+    /// Whether `rows` is the same selection (products and quantities) as recorded: a
+    /// repeated request with the vend id must not change what is charged.
+    pub fn same_selection(&self, rows: &[VendedRow]) -> bool {
+        let key = |rows: &[VendedRow]| rows.iter().map(|r| (r.sku.clone(), r.quantity)).collect::<Vec<_>>();
+        key(&self.rows) == key(rows)
+    }
+}
+
 /// What a machine is doing. Stored with the machine; out of service is a separate flag
 /// that only an idle machine can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +290,16 @@ mod tests {
         }
         assert_eq!(MachineState::parse("unlocked"), Some(MachineState::Unlocked));
         assert!(PurchaseState::Failed.is_final() && !PurchaseState::Vending.is_final());
+    }
+
+    #[test]
+    fn vend_ids_are_short_plain_text() {
+        assert!(VendId::parse("m1-2026-12-04T10:00:00.123_7").is_ok());
+        for bad in ["", "a b", "x/y", "é", &"v".repeat(65)] {
+            assert!(VendId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(VendId::parse(&VendId::generate(1).0).is_ok());
+        assert_eq!(VendState::parse("rejected"), Some(VendState::Rejected));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The notification callback, `POST /seqr/vending/notify/{token}`: Glase's empty POST
 //! after the customer confirmed or cancelled. It carries no data and anyone could send
 //! it, so it is only a hint: we answer 200 at once and then ask getPaymentStatus (see
-//! [`super::status`]). The per-purchase token in the URL is 128 random bits; an unknown
+//! [`super::status`]), coalesced per purchase: a burst of notifications (Glase's
+//! retries, duplicates) costs at most one getPaymentStatus in flight and one after it
+//! ([`Vending::request_refresh`]). The per-purchase token in the URL is 128 random bits; an unknown
 //! token is answered 404 and does nothing else.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use tracing::Instrument;
 
 use super::Vending;
 use super::model::NotifyToken;
@@ -38,7 +39,6 @@ pub(crate) async fn handle(State(vending): State<Vending>, Path(token): Path<Str
     };
     let span = purchase_span(&purchase);
     span.in_scope(|| tracing::info!(state = purchase.state.as_str(), "notification received; fetching the status"));
-    let worker = vending.clone();
-    vending.spawn_work(async move { worker.refresh(&purchase.id, Origin::Notification).await }.instrument(span));
+    vending.request_refresh(purchase.id, Origin::Notification, span);
     StatusCode::OK
 }

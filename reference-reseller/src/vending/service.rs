@@ -12,9 +12,11 @@ use axum::Router;
 use axum::routing::post;
 use tokio::sync::OwnedMutexGuard;
 use tokio::task::{JoinHandle, JoinSet};
+use tracing::Instrument;
 
 use super::config::VendingConfig;
 use super::model::{PurchaseId, now_ms};
+use super::status::Origin;
 use super::{background, create_purchase, driver, notify, recovery, store};
 use crate::app::Context;
 use crate::faults::Fault;
@@ -30,6 +32,7 @@ pub struct Vending {
 struct Inner {
     context: Context,
     locks: PurchaseLocks,
+    refreshes: Refreshes,
     /// Work spawned on behalf of requests (status fetches after notifications, the
     /// createPurchase and vend flows), aborted with the background.
     tasks: Mutex<JoinSet<()>>,
@@ -45,6 +48,7 @@ impl Vending {
         let inner = Inner {
             context,
             locks: PurchaseLocks::default(),
+            refreshes: Refreshes::default(),
             tasks: Mutex::new(JoinSet::new()),
             stopped: AtomicBool::new(false),
         };
@@ -105,6 +109,30 @@ impl Vending {
         self.inner.locks.get(id).try_lock_owned().ok()
     }
 
+    /// Asks for a status fetch of a purchase, coalesced: while one runs for the
+    /// purchase, further requests only mark that one more must follow it. A burst of
+    /// notifications for one purchase therefore costs at most one getPaymentStatus in
+    /// flight plus one after it, however long the burst (each notification is still
+    /// answered 200 at once).
+    pub(crate) fn request_refresh(&self, id: PurchaseId, origin: Origin, span: tracing::Span) {
+        if !self.inner.refreshes.claim(&id) {
+            return;
+        }
+        // Owned by the task: released however it ends (aborted, or never started).
+        let claim = RefreshClaim { vending: self.clone(), id };
+        let work = async move {
+            let RefreshClaim { vending, id } = &claim;
+            loop {
+                vending.refresh(id, origin).await;
+                if !vending.inner.refreshes.again(id) {
+                    break;
+                }
+                tracing::debug!("more notifications arrived during the fetch: one more");
+            }
+        };
+        self.spawn_work(work.instrument(span));
+    }
+
     /// Runs `work` as a task of the vending part (stopped with the background).
     pub(crate) fn spawn_work(&self, work: impl Future<Output = ()> + Send + 'static) {
         if self.inner.stopped.load(Ordering::SeqCst) {
@@ -144,6 +172,55 @@ impl Drop for StopGuard {
     fn drop(&mut self) {
         self.0.inner.stopped.store(true, Ordering::SeqCst);
         self.0.tasks().abort_all();
+    }
+}
+
+/// The purchases with a status fetch running (from [`Vending::request_refresh`]), and
+/// whether another was asked for meanwhile.
+#[derive(Debug, Default)]
+struct Refreshes(Mutex<HashMap<PurchaseId, bool>>);
+
+impl Refreshes {
+    fn map(&self) -> MutexGuard<'_, HashMap<PurchaseId, bool>> {
+        // Each use is one insert, lookup or remove: consistent even after a panic.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// True if the caller is to run the fetch; false if one runs already (it is then
+    /// marked to run once more).
+    fn claim(&self, id: &PurchaseId) -> bool {
+        let mut map = self.map();
+        match map.get_mut(id) {
+            Some(again) => {
+                *again = true;
+                false
+            }
+            None => {
+                map.insert(id.clone(), false);
+                true
+            }
+        }
+    }
+
+    /// After a fetch: whether to run another (and clears the mark).
+    fn again(&self, id: &PurchaseId) -> bool {
+        self.map().get_mut(id).is_some_and(|again| std::mem::replace(again, false))
+    }
+
+    fn release(&self, id: &PurchaseId) {
+        self.map().remove(id);
+    }
+}
+
+/// Held by the task running a purchase's coalesced fetches.
+struct RefreshClaim {
+    vending: Vending,
+    id: PurchaseId,
+}
+
+impl Drop for RefreshClaim {
+    fn drop(&mut self) {
+        self.vending.inner.refreshes.release(&self.id);
     }
 }
 

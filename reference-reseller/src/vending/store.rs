@@ -14,7 +14,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use rust_decimal::Decimal;
 
 use super::config::MachineConfig;
-use super::model::{MachineRecord, MachineState, NotifyToken, Purchase, PurchaseId, PurchaseState, VendedRow};
+use super::model::{
+    MachineRecord, MachineState, NotifyToken, Purchase, PurchaseId, PurchaseState, VendId, VendRecord, VendState,
+    VendedRow,
+};
 use crate::store::{CachedStatements, Db, StoreError};
 
 const SCHEMA: &str = "
@@ -45,7 +48,22 @@ CREATE TABLE IF NOT EXISTS vending_purchases (
     note              TEXT
 );
 CREATE INDEX IF NOT EXISTS vending_purchases_by_state ON vending_purchases (state);
+CREATE TABLE IF NOT EXISTS vending_vends (
+    vend_id     TEXT PRIMARY KEY,
+    machine     TEXT NOT NULL,
+    purchase_id TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    total       TEXT NOT NULL,
+    rows        TEXT NOT NULL,
+    note        TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+-- A purchase has at most one vend under way: the one its `vending` state is about.
+CREATE UNIQUE INDEX IF NOT EXISTS vending_vends_pending ON vending_vends (purchase_id) WHERE state = 'pending';
 ";
+
+const VEND_COLUMNS: &str = "vend_id, machine, purchase_id, state, total, rows, note, created_at, updated_at";
 
 const PURCHASE_COLUMNS: &str = "id, machine, notify_token, invoice_reference, amount, currency, msisdn, state, \
      status_version, reserved_amount, final_amount, rows, ers_reference, created_at, updated_at, retry_at, note";
@@ -99,8 +117,7 @@ fn purchase_from_row(row: &Row<'_>) -> rusqlite::Result<Purchase> {
     let rows: Option<String> = row.get(11)?;
     let rows = match rows {
         None => Vec::new(),
-        Some(text) => serde_json::from_str::<Vec<VendedRow>>(&text)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(11, rusqlite::types::Type::Text, Box::new(e)))?,
+        Some(text) => rows_from_json(&text, 11)?,
     };
     Ok(Purchase {
         id: PurchaseId(row.get(0)?),
@@ -120,6 +137,31 @@ fn purchase_from_row(row: &Row<'_>) -> rusqlite::Result<Purchase> {
         updated_at: row.get(14)?,
         retry_at: row.get(15)?,
         note: row.get(16)?,
+    })
+}
+
+fn rows_from_json(text: &str, index: usize) -> rusqlite::Result<Vec<VendedRow>> {
+    serde_json::from_str::<Vec<VendedRow>>(text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn rows_to_json(rows: &[VendedRow]) -> String {
+    // Plain strings and numbers: serialising them cannot fail.
+    serde_json::to_string(rows).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn vend_from_row(row: &Row<'_>) -> rusqlite::Result<VendRecord> {
+    let state: String = row.get(3)?;
+    Ok(VendRecord {
+        id: VendId(row.get(0)?),
+        machine: row.get(1)?,
+        purchase: PurchaseId(row.get(2)?),
+        state: VendState::parse(&state).ok_or_else(|| invalid(3, &state))?,
+        total: decimal(row, 4)?,
+        rows: rows_from_json(&row.get::<_, String>(5)?, 5)?,
+        note: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
     })
 }
 
@@ -150,6 +192,35 @@ pub(crate) fn purchase(db: &Db, id: &PurchaseId) -> Result<Option<Purchase>, Sto
     let connection = db.lock();
     let sql = format!("SELECT {PURCHASE_COLUMNS} FROM vending_purchases WHERE id = ?1");
     Ok(connection.query_row_cached(&sql, params![id.0], purchase_from_row).optional()?)
+}
+
+/// A vend by its id.
+pub(crate) fn vend(db: &Db, id: &VendId) -> Result<Option<VendRecord>, StoreError> {
+    let connection = db.lock();
+    let sql = format!("SELECT {VEND_COLUMNS} FROM vending_vends WHERE vend_id = ?1");
+    Ok(connection.query_row_cached(&sql, params![id.0], vend_from_row).optional()?)
+}
+
+/// Records a vend that ended without Glase being asked to charge anything (the customer
+/// chose nothing and the reservation was cancelled), so that its id answers the same
+/// way when the machine asks again. False if the id was recorded already.
+pub(crate) fn record_ended_vend(db: &Db, vend: &VendRecord) -> Result<bool, StoreError> {
+    debug_assert!(vend.state != VendState::Pending);
+    let inserted = db.lock().execute_cached(
+        "INSERT OR IGNORE INTO vending_vends (vend_id, machine, purchase_id, state, total, rows, note, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        params![
+            vend.id.0,
+            vend.machine,
+            vend.purchase.0,
+            vend.state.as_str(),
+            vend.total.to_string(),
+            rows_to_json(&vend.rows),
+            vend.note,
+            vend.created_at,
+        ],
+    )?;
+    Ok(inserted == 1)
 }
 
 pub(crate) fn purchase_by_notify_token(db: &Db, token: &str) -> Result<Option<Purchase>, StoreError> {
@@ -295,16 +366,20 @@ pub(crate) fn unlock(db: &Db, id: &PurchaseId, reserved: Decimal, now: i64) -> R
     Ok(changed == 1)
 }
 
-/// `unlocked` → `vending` with the final amount and rows, recorded before Glase is told,
-/// so that after a crash the commit can be repeated with exactly this amount.
+/// `unlocked` → `vending` with the final amount and rows, and the vend recorded
+/// (`pending`) under its id, in one transaction, before Glase is told: after a crash
+/// the commit is repeated with exactly this amount, and the machine can ask for the
+/// vend's outcome by its id. False if the purchase was not `unlocked` or the vend id
+/// is taken.
 pub(crate) fn start_vend(
     db: &Db,
     id: &PurchaseId,
+    vend: &VendId,
     total: Decimal,
     rows: &[VendedRow],
     now: i64,
 ) -> Result<bool, StoreError> {
-    let rows = serde_json::to_string(rows).unwrap_or_else(|_| "[]".to_owned());
+    let rows = rows_to_json(rows);
     let mut connection = db.lock();
     let tx = connection.transaction()?;
     let changed = tx.execute_cached(
@@ -312,11 +387,37 @@ pub(crate) fn start_vend(
          WHERE id = ?1 AND state = 'unlocked'",
         params![id.0, total.to_string(), rows, now],
     )?;
-    if changed == 1 {
-        move_machine(&tx, id, "vending", now)?;
+    if changed == 0 {
+        return Ok(false);
     }
+    let recorded = tx.execute_cached(
+        "INSERT OR IGNORE INTO vending_vends (vend_id, machine, purchase_id, state, total, rows, created_at, updated_at)
+         SELECT ?1, machine, id, 'pending', ?3, ?4, ?5, ?5 FROM vending_purchases WHERE id = ?2",
+        params![vend.0, id.0, total.to_string(), rows, now],
+    )?;
+    if recorded == 0 {
+        // Dropping the transaction rolls the purchase back too.
+        return Ok(false);
+    }
+    move_machine(&tx, id, "vending", now)?;
     tx.commit()?;
-    Ok(changed == 1)
+    Ok(true)
+}
+
+/// Ends the purchase's vend under way (if any) as `state`, inside the purchase's
+/// transaction.
+fn end_pending_vend(
+    tx: &rusqlite::Transaction<'_>,
+    id: &PurchaseId,
+    state: VendState,
+    note: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    tx.execute_cached(
+        "UPDATE vending_vends SET state = ?2, note = ?3, updated_at = ?4 WHERE purchase_id = ?1 AND state = 'pending'",
+        params![id.0, state.as_str(), note, now],
+    )?;
+    Ok(())
 }
 
 /// `vending` → `unlocked` after Glase refused the commit: the customer may choose
@@ -331,6 +432,7 @@ pub(crate) fn back_to_unlocked(db: &Db, id: &PurchaseId, note: &str, now: i64) -
     )?;
     if changed == 1 {
         move_machine(&tx, id, "unlocked", now)?;
+        end_pending_vend(&tx, id, VendState::Rejected, note, now)?;
     }
     tx.commit()?;
     Ok(changed == 1)
@@ -358,6 +460,11 @@ pub(crate) fn finish(db: &Db, id: &PurchaseId, ending: &Ending<'_>, now: i64) ->
          WHERE id = ?1 AND state IN ('claimed', 'issued', 'unlocked', 'vending')",
         params![id.0, ending.state.as_str(), ending.ers_reference, ending.note, now],
     )?;
+    if changed == 1 {
+        // The vend under way, if any, ends with the purchase: paid, or not charged.
+        let vend = if ending.state == PurchaseState::Paid { VendState::Paid } else { VendState::Canceled };
+        end_pending_vend(&tx, id, vend, ending.note, now)?;
+    }
     if changed == 1 && ending.release {
         tx.execute_cached(
             "UPDATE vending_machines SET state = 'idle', purchase_id = NULL, state_since = ?2 WHERE purchase_id = ?1",
@@ -465,7 +572,9 @@ mod tests {
             unit_price: Decimal::new(250, 2),
             total: Decimal::new(500, 2),
         }];
-        assert!(start_vend(&db, &id, Decimal::new(500, 2), &rows, 14).unwrap());
+        let vend_id = VendId("v1".to_owned());
+        assert!(start_vend(&db, &id, &vend_id, Decimal::new(500, 2), &rows, 14).unwrap());
+        assert_eq!(vend(&db, &vend_id).unwrap().unwrap().state, VendState::Pending);
         let stored = purchase(&db, &id).unwrap().unwrap();
         assert_eq!(
             (stored.state, stored.rows.clone(), stored.final_amount),
@@ -474,8 +583,37 @@ mod tests {
         let ending = Ending { state: PurchaseState::Paid, ers_reference: Some("9"), note: "committed", release: true };
         assert!(finish(&db, &id, &ending, 15).unwrap());
         assert!(!finish(&db, &id, &ending, 16).unwrap());
+        let ended = vend(&db, &vend_id).unwrap().unwrap();
+        assert_eq!((ended.state, ended.total, ended.rows.len()), (VendState::Paid, Decimal::new(500, 2), 1));
         let machine = machine(&db, "machine-1").unwrap().unwrap();
         assert_eq!((machine.state, machine.purchase, machine.state_since), (MachineState::Idle, None, 15));
+    }
+
+    #[test]
+    fn a_vend_ends_with_its_purchase_and_its_id_names_one_vend() {
+        let db = db();
+        let (a, b) = (PurchaseId("a".to_owned()), PurchaseId("b".to_owned()));
+        for (machine, id) in [("machine-1", &a), ("machine-2", &b)] {
+            claim(&db, &new_purchase(machine, &id.0, 10), false).unwrap();
+            set_invoice(&db, id, &format!("ref-{}", id.0), 11).unwrap();
+            unlock(&db, id, Decimal::new(2000, 2), 12).unwrap();
+        }
+        let (first, second) = (VendId("v1".to_owned()), VendId("v2".to_owned()));
+        assert!(start_vend(&db, &a, &first, Decimal::ONE, &[], 13).unwrap());
+        // The id is taken: another purchase cannot use it, and stays unlocked.
+        assert!(!start_vend(&db, &b, &first, Decimal::ONE, &[], 14).unwrap());
+        assert_eq!(purchase(&db, &b).unwrap().unwrap().state, PurchaseState::Unlocked);
+        assert_eq!(vend(&db, &first).unwrap().unwrap().purchase, a);
+        // Glase refused the commit: the vend is rejected, the purchase unlocked again,
+        // and a new vend takes a new id.
+        assert!(back_to_unlocked(&db, &a, "refused: 90", 15).unwrap());
+        let rejected = vend(&db, &first).unwrap().unwrap();
+        assert_eq!((rejected.state, rejected.note.as_deref()), (VendState::Rejected, Some("refused: 90")));
+        assert!(start_vend(&db, &a, &second, Decimal::ONE, &[], 16).unwrap());
+        let ending = Ending { state: PurchaseState::Canceled, ers_reference: None, note: "reversed", release: true };
+        assert!(finish(&db, &a, &ending, 17).unwrap());
+        assert_eq!(vend(&db, &second).unwrap().unwrap().state, VendState::Canceled);
+        assert_eq!(vend(&db, &first).unwrap().unwrap().state, VendState::Rejected, "an ended vend stays as it ended");
     }
 
     #[test]

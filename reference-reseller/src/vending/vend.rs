@@ -8,11 +8,27 @@
 //! commits without the `amount` element, so Glase commits the updated total.
 //!
 //! # Implementation rationale
-//! The final amount and rows are stored (state `vending`) *before* Glase hears of them.
-//! If the reseller dies between the commit and recording its answer, recovery asks
-//! getPaymentStatus: PAID means the commit happened (record it), RESERVED means it did
-//! not (commit again, the same stored amount). A commit on an invoice that is no longer
-//! RESERVED is refused by Glase (96), so repeating one can never charge twice.
+//! The final amount and rows are stored (state `vending`) *before* Glase hears of them,
+//! together with the vend under the machine's vend id. If the reseller dies between the
+//! commit and recording its answer, recovery asks getPaymentStatus: PAID means the
+//! commit happened (record it), RESERVED means it did not (commit again, the same
+//! stored amount: only ever what the machine asked to dispense). A commit on an invoice
+//! that is no longer RESERVED is refused by Glase (96), so repeating one can never
+//! charge twice.
+//!
+//! **No charge without a dispense** **[decision]**: the machine dispenses only on a
+//! `paid` answer, so the one way to charge a customer for nothing is an answer the
+//! machine never gets (the reseller died, a connection dropped, a 502 "not known
+//! yet"). Every vend is therefore recorded under the machine's vend id, its outcome
+//! stays readable by that id, and a repeated request with the id answers that outcome
+//! instead of starting another vend; the machine asks until the outcome is final. The
+//! reseller finishes a recorded vend by itself (background, recovery), so the outcome
+//! the machine eventually reads is final. Rejected alternatives: *dispense first, then
+//! commit* makes a lost answer harmless but hands out goods against a reservation that
+//! Glase may have reversed or expired meanwhile (and the kit requires the payment
+//! before the dispense); *never commit outside a machine's request* (recovery cancels
+//! a vend whose commit never reached Glase) only narrows the gap, since the answer to
+//! the machine's next request can be lost as well, and still needs the outcome by id.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +37,7 @@ use rust_decimal::Decimal;
 use tracing::Instrument;
 
 use super::Vending;
-use super::model::{MachineState, Purchase, PurchaseState, VendedRow, money, now_ms};
+use super::model::{MachineState, Purchase, PurchaseState, VendId, VendRecord, VendState, VendedRow, money, now_ms};
 use super::status::{Verdict, purchase_span};
 use super::{notify, store};
 use crate::faults::Fault;
@@ -42,9 +58,9 @@ pub(crate) const MAX_QUANTITY: u32 = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VendOutcome {
     /// Committed: the machine may dispense.
-    Paid { purchase: Purchase, ers_reference: Option<String>, rows: Vec<VendedRow>, total: Decimal },
+    Paid { vend: VendId, purchase: Purchase, ers_reference: Option<String>, rows: Vec<VendedRow>, total: Decimal },
     /// Nothing chosen: the reservation is cancelled.
-    Canceled { purchase: Purchase },
+    Canceled { vend: VendId, purchase: Purchase },
 }
 
 /// Why a vend did not go through.
@@ -67,8 +83,28 @@ pub(crate) enum VendError {
     /// The outcome is not known yet; the machine stays `vending` until it is resolved.
     #[error("the commit's outcome is unknown ({0}); it is resolved in the background, do not dispense yet")]
     Unknown(String),
+    /// Nothing chosen, and the reservation could not be cancelled now (the idle timer
+    /// retries); nothing was recorded under the vend id.
+    #[error("cancelInvoice failed ({0}); the machine stays unlocked")]
+    CancelFailed(String),
+    /// The vend id names a vend of another machine or of another selection.
+    #[error("{0}")]
+    VendIdTaken(String),
     #[error("database error")]
     Store(#[from] StoreError),
+}
+
+impl VendError {
+    /// The state of the vend recorded under the request's vend id, for the errors that
+    /// come after it was recorded (the machine can ask for it again by its id).
+    pub fn vend_state(&self) -> Option<VendState> {
+        match self {
+            Self::Canceled(_) => Some(VendState::Canceled),
+            Self::Rejected(_) => Some(VendState::Rejected),
+            Self::Unknown(_) => Some(VendState::Pending),
+            _ => None,
+        }
+    }
 }
 
 /// How update + commit ended.
@@ -135,17 +171,32 @@ pub(crate) fn price(
 }
 
 impl Vending {
-    /// The driver's vend: only on an unlocked machine.
-    pub(crate) async fn vend(&self, token: &str, selection: &[Selection]) -> Result<VendOutcome, VendError> {
+    /// The driver's vend: only on an unlocked machine, or again with the id of a vend
+    /// already recorded, which answers that vend's outcome (and never charges twice).
+    pub(crate) async fn vend(
+        &self,
+        token: &str,
+        vend: &VendId,
+        selection: &[Selection],
+    ) -> Result<VendOutcome, VendError> {
         let machine = self.config().machine(token).ok_or_else(|| VendError::UnknownMachine(token.to_owned()))?;
         let rows = price(&machine.products, selection).map_err(VendError::BadInput)?;
         let db = &self.context().db;
+        if let Some(recorded) = store::vend(db, vend)? {
+            return self.repeated_vend(token, recorded, &rows).await;
+        }
         let record = store::machine(db, token)?.ok_or_else(|| VendError::UnknownMachine(token.to_owned()))?;
         let id = match (&record.purchase, record.state) {
             (Some(id), MachineState::Unlocked) => id.clone(),
             _ => return Err(VendError::WrongState(not_unlocked(token, record.state, record.out_of_service))),
         };
-        let _guard = self.lock_purchase(&id).await;
+        let guard = self.lock_purchase(&id).await;
+        // The same request may have come twice at once: the first recorded it while
+        // this one waited for the lock.
+        if let Some(recorded) = store::vend(db, vend)? {
+            drop(guard);
+            return self.repeated_vend(token, recorded, &rows).await;
+        }
         // Re-read under the lock: a timer or a status may have moved it meanwhile.
         let purchase = store::purchase(db, &id)?;
         let record = store::machine(db, token)?.ok_or_else(|| VendError::UnknownMachine(token.to_owned()))?;
@@ -154,26 +205,109 @@ impl Vending {
             _ => return Err(VendError::WrongState(not_unlocked(token, record.state, record.out_of_service))),
         };
         let span = purchase_span(&purchase);
-        self.vend_locked(purchase, rows).instrument(span).await
+        let result = self.vend_locked(purchase, vend, rows).instrument(span).await;
+        drop(guard);
+        result
     }
 
-    async fn vend_locked(&self, purchase: Purchase, rows: Vec<VendedRow>) -> Result<VendOutcome, VendError> {
+    /// A vend request with the id of a recorded vend: the machine lost the answer, or
+    /// sent the request twice. Answers the recorded outcome; a vend still in doubt is
+    /// resolved first (getPaymentStatus; the same update and commit again if Glase
+    /// never got it), waiting for the purchase's lock, so that the answer is as final
+    /// as it can be.
+    async fn repeated_vend(
+        &self,
+        token: &str,
+        recorded: VendRecord,
+        rows: &[VendedRow],
+    ) -> Result<VendOutcome, VendError> {
+        if recorded.machine != token {
+            return Err(VendError::VendIdTaken(format!(
+                "vendId {} is a vend of machine {}; a vend id names one vend",
+                recorded.id, recorded.machine
+            )));
+        }
+        if !recorded.same_selection(rows) {
+            return Err(VendError::VendIdTaken(format!(
+                "vendId {} was recorded with another selection; a new selection needs a new vend id",
+                recorded.id
+            )));
+        }
+        let _guard = self.lock_purchase(&recorded.purchase).await;
+        let db = &self.context().db;
+        let mut recorded = store::vend(db, &recorded.id)?.unwrap_or(recorded);
+        if recorded.state == VendState::Pending
+            && let Some(purchase) = store::purchase(db, &recorded.purchase)?
+            && purchase.state == PurchaseState::Vending
+        {
+            let span = purchase_span(&purchase);
+            span.in_scope(|| tracing::info!(vend = %recorded.id, "the machine asks again about a vend in doubt"));
+            self.resolve_vending(&purchase).instrument(span).await;
+            recorded = store::vend(db, &recorded.id)?.unwrap_or(recorded);
+        }
+        self.outcome_of(recorded)
+    }
+
+    /// A recorded vend as the driver answers it.
+    fn outcome_of(&self, vend: VendRecord) -> Result<VendOutcome, VendError> {
+        let purchase = store::purchase(&self.context().db, &vend.purchase)?
+            .ok_or_else(|| VendError::WrongState(format!("the purchase of vend {} is gone", vend.id)))?;
+        let note = vend.note.clone().unwrap_or_else(|| "not known yet".to_owned());
+        match vend.state {
+            VendState::Paid => Ok(VendOutcome::Paid {
+                vend: vend.id,
+                ers_reference: purchase.ers_reference.clone(),
+                purchase,
+                rows: vend.rows,
+                total: vend.total,
+            }),
+            VendState::Canceled if vend.rows.is_empty() => Ok(VendOutcome::Canceled { vend: vend.id, purchase }),
+            VendState::Canceled => Err(VendError::Canceled(note)),
+            VendState::Rejected => Err(VendError::Rejected(note)),
+            VendState::Pending => Err(VendError::Unknown(note)),
+        }
+    }
+
+    /// Records an empty selection's vend as cancelled, so its id answers the same later.
+    fn nothing_chosen(&self, purchase: &Purchase, vend: &VendId) -> Result<VendOutcome, VendError> {
+        let db = &self.context().db;
+        let now = now_ms();
+        let record = VendRecord {
+            id: vend.clone(),
+            machine: purchase.machine.clone(),
+            purchase: purchase.id.clone(),
+            state: VendState::Canceled,
+            rows: Vec::new(),
+            total: money(Decimal::ZERO),
+            note: Some("the customer chose nothing".to_owned()),
+            created_at: now,
+            updated_at: now,
+        };
+        store::record_ended_vend(db, &record)?;
+        let purchase = store::purchase(db, &purchase.id)?.unwrap_or_else(|| purchase.clone());
+        Ok(VendOutcome::Canceled { vend: vend.clone(), purchase })
+    }
+
+    async fn vend_locked(
+        &self,
+        purchase: Purchase,
+        vend: &VendId,
+        rows: Vec<VendedRow>,
+    ) -> Result<VendOutcome, VendError> {
         let db = &self.context().db;
         if rows.is_empty() && self.fault(Fault::EmptyVendStaysReserved) {
             tracing::warn!(
                 "FAULT empty-vend-stays-reserved: nothing chosen; freeing the machine without cancelInvoice"
             );
             self.end_canceled(&purchase, "the customer chose nothing (the invoice was left reserved)")?;
-            return Ok(VendOutcome::Canceled { purchase: store::purchase(db, &purchase.id)?.unwrap_or(purchase) });
+            return self.nothing_chosen(&purchase, vend);
         }
         if rows.is_empty() {
             tracing::info!("nothing chosen: cancelling the reservation");
             return match self.cancel_purchase(&purchase, "the customer chose nothing").await {
-                CancelOutcome::Canceled => {
-                    Ok(VendOutcome::Canceled { purchase: store::purchase(db, &purchase.id)?.unwrap_or(purchase) })
-                }
+                CancelOutcome::Canceled => self.nothing_chosen(&purchase, vend),
                 CancelOutcome::Paid => Err(VendError::WrongState("the invoice was paid already".to_owned())),
-                CancelOutcome::Retry(why) => Err(VendError::Unknown(format!("cancelInvoice failed: {why}"))),
+                CancelOutcome::Retry(why) => Err(VendError::CancelFailed(why)),
             };
         }
         let total: Decimal = rows.iter().map(|r| r.total).sum();
@@ -182,15 +316,15 @@ impl Vending {
             tracing::info!(%total, %reserved, "selection costs more than the reservation");
             return Err(VendError::OverReserved { total, reserved, currency: purchase.currency.clone() });
         }
-        if !store::start_vend(db, &purchase.id, total, &rows, now_ms())? {
+        if !store::start_vend(db, &purchase.id, vend, total, &rows, now_ms())? {
             return Err(VendError::WrongState("the machine is no longer unlocked".to_owned()));
         }
         let purchase = store::purchase(db, &purchase.id)?.unwrap_or(purchase);
-        tracing::info!(%total, rows = rows.len(), "vending: updateInvoice, then commitReservation");
+        tracing::info!(%vend, %total, rows = rows.len(), "vending: updateInvoice, then commitReservation");
         match self.settle(&purchase).await {
             Settled::Paid(ers_reference) => {
                 let purchase = store::purchase(db, &purchase.id)?.unwrap_or(purchase);
-                Ok(VendOutcome::Paid { purchase, ers_reference, rows, total })
+                Ok(VendOutcome::Paid { vend: vend.clone(), purchase, ers_reference, rows, total })
             }
             Settled::Canceled(note) => Err(VendError::Canceled(note)),
             Settled::Rejected(note) => Err(VendError::Rejected(note)),

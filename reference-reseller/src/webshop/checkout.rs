@@ -1,9 +1,18 @@
 //! Checkout: price the basket from the catalogue, store the order, send the invoice.
 //!
 //! The order is stored *before* sendInvoice so that a crash during the call leaves a
-//! trace (recovery fails it: the customer never saw a QR code, so nobody can pay the
-//! invoice Glase may have created). Only the shop's own catalogue prices count; the
-//! basket names SKUs and quantities, never amounts.
+//! trace (recovery fails it). Only the shop's own catalogue prices count; the basket
+//! names SKUs and quantities, never amounts.
+//!
+//! # Every invoice ends, but one
+//! Once the reference is recorded the order is polled and, unpaid, cancelled after
+//! `unpaid_timeout`, across restarts. An invoice whose reference never reached the shop
+//! (it died during sendInvoice, or the answer was lost) cannot be cancelled: Glase has
+//! no lookup by clientInvoiceId. It is harmless: its QR code was never shown, so no
+//! customer can open or pay it; it stays ISSUED at Glase, holding no money
+//! **[decision]**; the order is `failed` with the reason. Sending it again to learn a
+//! reference would only make a second such invoice. The call runs detached from the
+//! caller's connection, so a caller that hangs up cannot add to these.
 
 use glase_protocol::{AcknowledgmentMode, Amount, Invoice, InvoiceRow, PaymentMode};
 use rust_decimal::Decimal;
@@ -100,8 +109,20 @@ pub(crate) fn invoice(shop: &Webshop, order: &Order, rows: &[OrderRow]) -> Invoi
     }
 }
 
-/// Creates an order and its invoice.
+/// Creates an order and its invoice. Runs to the end even if the caller hangs up
+/// meanwhile: a browser closed during sendInvoice must not leave an invoice whose
+/// reference the shop never recorded (nobody could cancel it) and an order that no
+/// poll ever looks at.
 pub(crate) async fn checkout(shop: &Webshop, items: &[(String, u32)]) -> Result<Created, ShopError> {
+    let (shop, items) = (shop.clone(), items.to_vec());
+    match tokio::spawn(async move { create(&shop, &items).await }).await {
+        Ok(result) => result,
+        // Not cancelled (nobody holds the handle): only a panic ends it early.
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+async fn create(shop: &Webshop, items: &[(String, u32)]) -> Result<Created, ShopError> {
     let (rows, total) = price(shop.config(), items).map_err(ShopError::BadRequest)?;
     let order = Order {
         id: OrderId(format!("W{}", random_hex(8))),
@@ -124,7 +145,14 @@ pub(crate) async fn checkout(shop: &Webshop, items: &[(String, u32)]) -> Result<
     }
     match sent {
         Ok((reference, qr_code)) => {
-            shop.orders().set_invoice(&order.id, &reference, &qr_code)?;
+            if let Err(error) = shop.orders().set_invoice(&order.id, &reference, &qr_code) {
+                // We cannot remember the invoice, so nobody may use it.
+                tracing::error!(order_id = %order.id, error = ?error, "cannot record the invoice; cancelling it");
+                if let Err(error) = shop.glase().cancel_invoice(&reference).await {
+                    tracing::error!(invoice_reference = %reference, error = %error, "cancelInvoice failed too");
+                }
+                return Err(error.into());
+            }
             tracing::info!(order_id = %order.id, invoice_reference = %reference, total = %total, "invoice sent");
             Ok(Created { order_id: order.id, invoice_reference: reference, qr_code, total, currency: order.currency })
         }

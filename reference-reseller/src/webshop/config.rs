@@ -7,6 +7,7 @@
 //! currency = "EUR"
 //! unpaid_timeout = "2m"   # cancelInvoice an invoice nobody paid after this long
 //! poll_interval = "1s"    # getPaymentStatus for each pending order this often (see below)
+//! max_polls_per_second = 100  # …but never more polls than this per second, all orders together
 //! notification_url = true # false: sendInvoice without a notificationUrl (polling only)
 //! cashier_id = "webshop"
 //! driver = true           # the /driver/shop JSON API for the conformance suite
@@ -26,6 +27,17 @@
 //!   is 1 s, e.g. `"2.5s"` is a slower fallback);
 //! - polling only (`notification_url = false`: the seed calls the notificationUrl
 //!   optional): no notificationUrl is sent, and `poll_interval` must be at most 1 s.
+//!
+//! Either way the poll is rationed: at most `max_polls_per_second` getPaymentStatus
+//! calls per second over all pending orders, least recently polled first. Checkouts
+//! are public, and each unpaid one would otherwise cost a call every `poll_interval`
+//! until its `unpaid_timeout` (120 calls at the defaults): 2 400 open checkouts made
+//! 2 400 calls a second. With more pending orders than the budget covers, each is
+//! polled every `pending / max_polls_per_second` seconds. A notified shop loses
+//! nothing by that (the notification triggers the fetch at once, unrationed); a
+//! polling-only shop must size the budget to its pending orders: beyond
+//! `20 × max_polls_per_second` of them a payment can miss Glase's 20 s deadline and
+//! be reversed.
 
 use std::time::Duration;
 
@@ -61,6 +73,14 @@ pub struct WebshopConfig {
     /// lost notification; each notification is followed by getPaymentStatus at once).
     #[serde(with = "duration_serde")]
     pub poll_interval: Duration,
+    /// The most getPaymentStatus calls per second the poll makes, over all pending
+    /// orders together (at least 1). Pending orders are polled least recently polled
+    /// first, so with more than `max_polls_per_second × poll_interval` of them each is
+    /// polled every `pending / max_polls_per_second` seconds instead of every
+    /// `poll_interval`. Notifications are not rationed: each is followed by
+    /// getPaymentStatus at once (coalesced per order). Unpaid checkouts, which anyone
+    /// can start, therefore cannot make the shop call Glase more often than this.
+    pub max_polls_per_second: u32,
     /// Send a notificationUrl (with the order's session token) in sendInvoice. `false`:
     /// none is sent (the seed: "The notificationUrl parameter is optional") and the
     /// shop relies on its poll alone, every `poll_interval` (≤ 1 s).
@@ -90,6 +110,7 @@ impl Default for WebshopConfig {
             ],
             unpaid_timeout: Duration::from_secs(120),
             poll_interval: MAX_POLL_INTERVAL,
+            max_polls_per_second: 100,
             notification_url: true,
             cashier_id: "webshop".to_owned(),
             driver: true,
@@ -156,6 +177,9 @@ impl WebshopConfig {
                 humantime::format_duration(self.poll_interval),
                 humantime::format_duration(limit),
             ));
+        }
+        if self.max_polls_per_second == 0 {
+            problems.push("webshop.max_polls_per_second must be at least 1".to_owned());
         }
         if self.cashier_id.trim().is_empty() {
             problems.push("webshop.cashier_id must not be empty".to_owned());

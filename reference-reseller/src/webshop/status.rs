@@ -8,7 +8,11 @@
 //! - The loop polls getPaymentStatus for each pending order every `poll_interval`
 //!   (1 s by default; at most 1 s without a notificationUrl, at most 10 s as the
 //!   fallback of a notified shop), so a payment is acknowledged in time even when every
-//!   notification is lost.
+//!   notification is lost; but never more than `max_polls_per_second` polls a second
+//!   over all orders together, least recently polled first ([`Rota`]): checkouts are
+//!   public, and unpaid ones must not multiply Glase calls without bound.
+//!   Notifications are not rationed (they follow real customer actions and are
+//!   coalesced per order).
 //! - Each pass over an order also cancels its invoice once the unpaid timeout has passed
 //!   (and on 50 "already paid" records the payment instead), and submits the receipt of
 //!   a new payment.
@@ -101,10 +105,11 @@ pub(crate) async fn run(shop: Webshop, mut requests: mpsc::UnboundedReceiver<Ref
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut passes =
         Passes { shop: shop.clone(), running: JoinSet::new(), orders: HashMap::new(), again: HashMap::new() };
+    let mut rota = Rota::new(shop.config().max_polls_per_second, period);
     loop {
         tokio::select! {
             _ = ticker.tick() => match shop.orders().active() {
-                Ok(ids) => ids.into_iter().for_each(|id| passes.schedule(id, false)),
+                Ok(ids) => rota.due(ids).into_iter().for_each(|id| passes.schedule(id, false)),
                 Err(error) => tracing::error!(error = ?error, "cannot list the webshop's pending orders"),
             },
             Some(request) = requests.recv() => passes.schedule(request.order, request.notified),
@@ -119,6 +124,51 @@ pub(crate) async fn run(shop: Webshop, mut requests: mpsc::UnboundedReceiver<Ref
                 passes.finished(task);
             }
         }
+    }
+}
+
+/// The poll's ration: which of the active orders a tick may look at, at most
+/// `max_polls_per_second` a second over all of them, least recently polled first.
+struct Rota {
+    /// Passes allowed per tick (may be fractional: a slow budget and a fast tick).
+    per_tick: f64,
+    /// Allowance carried to the next tick: the fraction of a pass, never more than
+    /// one whole pass, so an idle shop does not save up a burst.
+    allowance: f64,
+    tick: u64,
+    /// The tick each active order was last polled at (absent: never).
+    polled: HashMap<OrderId, u64>,
+}
+
+impl Rota {
+    fn new(max_per_second: u32, period: Duration) -> Self {
+        let per_tick = f64::from(max_per_second.max(1)) * period.as_secs_f64();
+        Self { per_tick, allowance: 0.0, tick: 0, polled: HashMap::new() }
+    }
+
+    /// The orders to look at this tick, out of `active` (oldest first).
+    fn due(&mut self, active: Vec<OrderId>) -> Vec<OrderId> {
+        self.tick += 1;
+        self.allowance += self.per_tick;
+        // Forget orders that are no longer active, so the map stays as small as the set.
+        let mut last: HashMap<OrderId, u64> = HashMap::with_capacity(active.len());
+        for id in &active {
+            last.insert(id.clone(), self.polled.get(id).copied().unwrap_or(0));
+        }
+        self.polled = last;
+        let mut ranked = active;
+        // Stable: among orders polled at the same tick (or never), the oldest first.
+        ranked.sort_by_key(|id| self.polled.get(id).copied().unwrap_or(0));
+        // Truncation is the point: whole passes only, the fraction carries over.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let take = (self.allowance.floor() as usize).min(ranked.len());
+        // What is left carries over, but never more than one pass.
+        self.allowance = (self.allowance - take as f64).min(1.0);
+        ranked.truncate(take);
+        for id in &ranked {
+            self.polled.insert(id.clone(), self.tick);
+        }
+        ranked
     }
 }
 
@@ -297,5 +347,38 @@ fn is_transient(error: &GlaseError) -> bool {
             [ResultCode::SYSTEM_ERROR, ResultCode::SYSTEM_BUSY, ResultCode::SERVICE_UNAVAILABLE].contains(&code)
         }
         None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(names: &[&str]) -> Vec<OrderId> {
+        names.iter().map(|n| OrderId((*n).to_owned())).collect()
+    }
+
+    #[test]
+    fn the_rota_polls_within_the_budget_least_recently_polled_first() {
+        // 2 a second at a 1 s tick: 2 orders per tick, round robin over 5.
+        let mut rota = Rota::new(2, Duration::from_secs(1));
+        let active = ids(&["a", "b", "c", "d", "e"]);
+        let rounds: Vec<Vec<OrderId>> = (0..3).map(|_| rota.due(active.clone())).collect();
+        assert_eq!(rounds, [ids(&["a", "b"]), ids(&["c", "d"]), ids(&["e", "a"])]);
+        // An order that is no longer active is forgotten; a new one comes first.
+        assert_eq!(rota.due(ids(&["b", "c", "f"])), ids(&["f", "b"]));
+        assert_eq!(rota.polled.len(), 3);
+    }
+
+    #[test]
+    fn a_budget_below_one_per_tick_carries_the_fraction_over() {
+        // 4 a second at a 100 ms tick: 0.4 per tick, so 2 passes in 5 ticks.
+        let mut rota = Rota::new(4, Duration::from_millis(100));
+        let taken: usize = (0..5).map(|_| rota.due(ids(&["a", "b", "c"])).len()).sum();
+        assert_eq!(taken, 2);
+        // A fast budget takes every order at once, but saves nothing up.
+        let mut fast = Rota::new(1000, Duration::from_secs(1));
+        assert_eq!(fast.due(ids(&["a"])).len(), 1);
+        assert!(fast.allowance <= 1.0);
     }
 }

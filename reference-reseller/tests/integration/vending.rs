@@ -141,6 +141,12 @@ async fn post(world: &World, path: &str, body: Option<Value>) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+async fn get(world: &World, path: &str) -> (u16, Value) {
+    let response = world.http.get(format!("{}{path}", world.reseller_url)).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 async fn vend(world: &World, token: &str, items: Value) -> (u16, Value) {
     post(world, &format!("/driver/machines/{token}/vend"), Some(json!({ "items": items }))).await
 }
@@ -400,6 +406,41 @@ async fn forged_and_early_notifications_unlock_nothing() {
 }
 
 #[tokio::test]
+async fn a_burst_of_notifications_costs_at_most_two_status_fetches() {
+    // The poll is slow here: only the notifications ask for the status.
+    let world =
+        World::start("vend-notify-burst", &[], |c| c.vending.status_poll_interval = Duration::from_secs(60)).await;
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    let url = world.mock.invoice(&reference).unwrap().record.invoice.notification_url.unwrap();
+    let before = count(&world, &reference, Operation::GetPaymentStatus);
+    // Glase answers slowly, so the burst arrives while the first fetch is in flight.
+    let slow = FaultAction::Delay(Duration::from_millis(300));
+    world.mock.add_fault(fault(FaultTarget::Soap(Some(Operation::GetPaymentStatus)), slow, None)).unwrap();
+    let burst = (0..500).map(|_| {
+        let (http, url) = (world.http.clone(), url.clone());
+        async move { http.post(url).send().await.unwrap().status().as_u16() }
+    });
+    let answers = concurrently(burst).await;
+    assert!(answers.iter().all(|status| *status == 200), "every notification is answered 200");
+    // One fetch in flight when the burst came, and one follow-up for all that arrived meanwhile.
+    sleep(Duration::from_millis(1500)).await;
+    let fetched = count(&world, &reference, Operation::GetPaymentStatus) - before;
+    assert!((1..=2).contains(&fetched), "500 notifications led to {fetched} getPaymentStatus calls");
+}
+
+/// Runs the futures concurrently (on this task) and collects their outputs in order.
+async fn concurrently<T: Send + 'static>(
+    futures: impl IntoIterator<Item = impl std::future::Future<Output = T> + Send + 'static>,
+) -> Vec<T> {
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
+
+#[tokio::test]
 async fn a_notification_for_an_unknown_purchase_is_404() {
     let world = World::start("vend-unknown-notify", &[], |_| {}).await;
     for token in ["0123456789abcdef0123456789abcdef", "short"] {
@@ -550,18 +591,108 @@ async fn a_crash_during_the_commit_is_finished_without_charging_twice() {
     );
     world.mock.add_fault(slow).unwrap();
     let (http, url) = (world.http.clone(), format!("{}/driver/machines/machine-1/vend", world.reseller_url));
-    let pending =
-        tokio::spawn(
-            async move { http.post(url).json(&json!({"items": [{"sku": "cola", "quantity": 1}]})).send().await },
-        );
+    let request = json!({"vendId": "m1-0001", "items": [{"sku": "cola", "quantity": 1}]});
+    let body = request.clone();
+    let pending = tokio::spawn(async move { http.post(url).json(&body).send().await });
     wait_until(&world, "the commit", || count(&world, &reference, Operation::CommitReservation) == 1).await;
     world.crash_and_restart().await;
+    // The machine never got its answer: it did not dispense.
     pending.abort();
     // Recovery reads PAID and records it; nothing is committed again.
     wait_for_state(&world, "machine-1", "idle").await;
     assert_eq!(status(&world, &reference), InvoiceStatus::Paid);
     assert_eq!(count(&world, &reference, Operation::CommitReservation), 1);
     assert_eq!(balance(&world), before - eur("2.50"));
+    // The machine learns the outcome by the vend id, and dispenses.
+    let (code, outcome) = get(&world, "/driver/machines/machine-1/vends/m1-0001").await;
+    assert_eq!((code, outcome["state"].as_str(), outcome["total"].as_str()), (200, Some("paid"), Some("2.50")));
+    assert_eq!(outcome["invoiceReference"], reference.as_str());
+    // Asking again with the same request answers the same, and charges nothing more.
+    let (code, again) = post(&world, "/driver/machines/machine-1/vend", Some(request)).await;
+    assert_eq!((code, again["outcome"].as_str(), again["vendId"].as_str()), (200, Some("paid"), Some("m1-0001")));
+    assert_eq!(count(&world, &reference, Operation::CommitReservation), 1);
+}
+
+#[tokio::test]
+async fn a_vend_in_doubt_is_resolved_and_its_outcome_read_by_its_vend_id() {
+    let world =
+        World::start("vend-in-doubt", &[], |c| c.vending.status_poll_interval = Duration::from_millis(200)).await;
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    // Glase commits but the answer is lost, and so is the status asked right after.
+    for operation in [Operation::CommitReservation, Operation::GetPaymentStatus] {
+        world.mock.add_fault(fault(FaultTarget::Soap(Some(operation)), FaultAction::DropConnection, Some(1))).unwrap();
+    }
+    let request = json!({"vendId": "m1-0002", "items": [{"sku": "water", "quantity": 1}]});
+    let (code, answer) = post(&world, "/driver/machines/machine-1/vend", Some(request.clone())).await;
+    assert_eq!((code, answer["state"].as_str(), answer["vendId"].as_str()), (502, Some("pending"), Some("m1-0002")));
+    // The background resolves it with getPaymentStatus; the machine reads the outcome.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let outcome = loop {
+        let (code, outcome) = get(&world, "/driver/machines/machine-1/vends/m1-0002").await;
+        assert_eq!(code, 200, "{outcome}");
+        if outcome["state"] != "pending" || Instant::now() > deadline {
+            break outcome;
+        }
+        sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((outcome["state"].as_str(), outcome["total"].as_str()), (Some("paid"), Some("1.20")), "{outcome}");
+    assert_eq!(
+        outcome["ersReference"],
+        world.mock.invoice(&reference).unwrap().payment.unwrap().ers_reference.as_str()
+    );
+    assert_eq!(count(&world, &reference, Operation::CommitReservation), 1);
+    let (code, again) = post(&world, "/driver/machines/machine-1/vend", Some(request)).await;
+    assert_eq!((code, again["outcome"].as_str()), (200, Some("paid")));
+    assert_eq!(count(&world, &reference, Operation::CommitReservation), 1, "never charged twice");
+}
+
+#[tokio::test]
+async fn a_vend_id_names_one_vend() {
+    let world = World::start("vend-ids", &[], |_| {}).await;
+    // Without a vend id, the reseller makes one up and answers it.
+    unlocked_purchase(&world, "machine-1", "20.00").await;
+    let (code, paid) = vend(&world, "machine-1", json!([{"sku": "cola", "quantity": 1}])).await;
+    let made_up = paid["vendId"].as_str().unwrap().to_owned();
+    assert_eq!(code, 200);
+    let (code, outcome) = get(&world, &format!("/driver/machines/machine-1/vends/{made_up}")).await;
+    assert_eq!((code, outcome["state"].as_str()), (200, Some("paid")));
+    // Another machine, an unknown id, a malformed id.
+    assert_eq!(get(&world, &format!("/driver/machines/machine-2/vends/{made_up}")).await.0, 404);
+    assert_eq!(get(&world, "/driver/machines/machine-1/vends/never-seen").await.0, 404);
+    let bad = json!({"vendId": "a b", "items": []});
+    assert_eq!(post(&world, "/driver/machines/machine-1/vend", Some(bad)).await.0, 400);
+
+    // The same id with another selection is refused, and charges nothing.
+    let reference = unlocked_purchase(&world, "machine-1", "20.00").await;
+    let other = json!({"vendId": made_up, "items": [{"sku": "water", "quantity": 1}]});
+    let (code, error) = post(&world, "/driver/machines/machine-1/vend", Some(other)).await;
+    assert_eq!(code, 409, "{error}");
+    assert!(error["error"].as_str().unwrap().contains("another selection"), "{error}");
+    assert_eq!(machine(&world, "machine-1").await["state"], "unlocked");
+
+    // A refused commit is final for its vend id: asking again replays the refusal;
+    // choosing again takes a new id.
+    let refuse = FaultAction::ResultCode(ResultCode::SYSTEM_ERROR.0);
+    world.mock.add_fault(fault(FaultTarget::Soap(Some(Operation::CommitReservation)), refuse, Some(1))).unwrap();
+    let first = json!({"vendId": "m1-r1", "items": [{"sku": "water", "quantity": 1}]});
+    let (code, refused) = post(&world, "/driver/machines/machine-1/vend", Some(first.clone())).await;
+    assert_eq!((code, refused["state"].as_str()), (502, Some("rejected")), "{refused}");
+    let (code, replayed) = post(&world, "/driver/machines/machine-1/vend", Some(first)).await;
+    assert_eq!((code, replayed["state"].as_str()), (502, Some("rejected")), "{replayed}");
+    let second = json!({"vendId": "m1-r2", "items": [{"sku": "water", "quantity": 1}]});
+    let (code, paid) = post(&world, "/driver/machines/machine-1/vend", Some(second)).await;
+    assert_eq!((code, paid["outcome"].as_str()), (200, Some("paid")), "{paid}");
+    assert_eq!(count(&world, &reference, Operation::CommitReservation), 2);
+    assert_eq!(world.mock.invoice(&reference).unwrap().payment.unwrap().amount, eur("1.20"));
+
+    // Nothing chosen: cancelled, and the id says so.
+    unlocked_purchase(&world, "machine-2", "20.00").await;
+    let nothing = json!({"vendId": "m2-0", "items": []});
+    let (code, canceled) = post(&world, "/driver/machines/machine-2/vend", Some(nothing.clone())).await;
+    assert_eq!((code, canceled["outcome"].as_str()), (200, Some("canceled")));
+    assert_eq!(post(&world, "/driver/machines/machine-2/vend", Some(nothing)).await.1["outcome"], "canceled");
+    let (_, outcome) = get(&world, "/driver/machines/machine-2/vends/m2-0").await;
+    assert_eq!((outcome["state"].as_str(), outcome["total"].as_str()), (Some("canceled"), Some("0.00")));
 }
 
 #[tokio::test]

@@ -593,6 +593,65 @@ async fn a_notified_shop_fetches_at_once_and_its_slow_fallback_poll_saves_lost_n
     assert!(calls.len() <= 3, "a slow poll, not one every 50 ms: {calls:?}");
 }
 
+#[tokio::test]
+async fn unpaid_checkouts_do_not_multiply_status_polls_beyond_the_budget() {
+    // 20 polls per second at most; 60 unpaid orders polled every 50 ms would be 1 200/s.
+    let world = shop("webshop-poll-budget", &[], |c| c.webshop.max_polls_per_second = 20).await;
+    let mut orders = Vec::new();
+    for _ in 0..60 {
+        orders.push(headphones(&world).await.1);
+    }
+    let window = Duration::from_secs(2);
+    let start = journal(&world, None).last().unwrap().at.as_millis();
+    tokio::time::sleep(window).await;
+    let polls: Vec<Entry> = requests(&world, None, "getPaymentStatus")
+        .into_iter()
+        .filter(|e| (start..start + 2000).contains(&e.at.as_millis()))
+        .collect();
+    assert!(polls.len() <= 2 * 20 + 5, "{} getPaymentStatus calls in 2 s", polls.len());
+    // Fair: every pending order is still polled, round robin (60 orders, 20 a second).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let unpolled: Vec<&String> =
+        orders.iter().filter(|r| requests(&world, Some(r.as_str()), "getPaymentStatus").is_empty()).collect();
+    assert!(unpolled.is_empty(), "never polled: {unpolled:?}");
+    // A payment is still fetched at once: the notification is not rationed.
+    let (id, reference) = headphones(&world).await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    wait_for_state(&world, &id, "paid").await;
+    assert!(acknowledged(&world, &reference));
+}
+
+#[tokio::test]
+async fn a_checkout_whose_caller_hangs_up_still_ends_its_invoice() {
+    let world = shop("webshop-hang-up", &[], |c| c.webshop.unpaid_timeout = Duration::from_millis(600)).await;
+    // Glase is slow to answer; the browser gives up first and closes the connection.
+    let slow = FaultAction::Delay(Duration::from_millis(400));
+    let rule = FaultRule {
+        id: 0,
+        target: FaultTarget::Soap(Some(glase_protocol::Operation::SendInvoice)),
+        terminal: None,
+        merchant: None,
+        action: slow,
+        remaining: Some(1),
+        probability: None,
+    };
+    world.mock.add_fault(rule).unwrap();
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().unwrap();
+    let body = json!({ "items": [{ "sku": "cable", "quantity": 1 }] });
+    let url = format!("{}/driver/shop/checkout", world.reseller_url);
+    assert!(impatient.post(url).json(&body).send().await.is_err(), "the caller hung up");
+    // The order is the invoice's clientInvoiceId.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let invoices = world.mock.invoices(None);
+    assert_eq!(invoices.len(), 1);
+    let (reference, order_id) =
+        (invoices[0].reference.to_string(), invoices[0].invoice.client_invoice_id.clone().unwrap());
+    // The shop kept the invoice it had asked for, and ends it like any other.
+    let canceled = wait_for_state(&world, &order_id, "canceled").await;
+    assert_eq!(canceled["invoiceReference"], reference.as_str());
+    assert_eq!(status_of(&world, &reference), InvoiceStatus::Canceled);
+}
+
 // ---- the deliberate faults, each visible in the mock's journal ----
 
 #[tokio::test]
