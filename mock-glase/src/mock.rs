@@ -299,7 +299,7 @@ impl Mock {
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             for n in &notifications {
-                self.record_notification(n, 0, "not sent: no async runtime".to_owned(), None, true);
+                self.record_notification(n, 0, "not sent: no async runtime".to_owned(), None, true, None);
             }
             return;
         };
@@ -324,6 +324,7 @@ impl Mock {
                     "not sent: dropped by an injected fault".to_owned(),
                     None,
                     true,
+                    None,
                 );
                 return;
             }
@@ -354,6 +355,7 @@ impl Mock {
         outcome: String,
         http_status: Option<u16>,
         last_attempt: bool,
+        sent_at: Option<Timestamp>,
     ) {
         let mut core = self.lock();
         let now = self.inner.clock.now();
@@ -365,6 +367,7 @@ impl Mock {
             outcome,
             http_status,
             last_attempt,
+            sent_at_ms: sent_at.map(|t| t.0),
         };
         core.push(now, terminal.as_deref(), Some(&n.invoice), record);
     }

@@ -292,6 +292,7 @@ pub(crate) mod fixtures {
                 outcome: "delivered".into(),
                 http_status: Some(200),
                 last_attempt: true,
+                sent_at_ms: None,
             },
         );
         journal.push(
