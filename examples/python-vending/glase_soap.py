@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
@@ -67,9 +68,11 @@ def amount_xml(tag, value, currency):
     return f"<{tag}><currency>{currency}</currency><value>{money(value)}</value></{tag}>"
 
 
-def invoice_xml(*, title, client_invoice_id, cashier_id, issue_date, rows, total, currency,
+def invoice_xml(*, title, client_invoice_id, cashier_id, rows, total, currency,
                 payment_mode="RESERVATION_REQUIRED", notification_url=None):
-    """An invoice (spec 3.3). The rows' itemTotalAmount must add up to totalAmount."""
+    """An invoice (spec 3.3). The rows' itemTotalAmount must add up to totalAmount; title,
+    clientInvoiceId, cashierId and issueDate are documented as required."""
+    issue_date = datetime.now(timezone.utc).isoformat(timespec="seconds")
     row_xml = "".join(
         "<invoiceRow>"
         f"<itemDescription>{escape(r['description'])}</itemDescription>"
