@@ -418,6 +418,14 @@ impl Mock {
         core.push(now, None, invoice, Record::Control { action: action.to_owned(), detail });
     }
 
+    /// [`Mock::note`] filed under `merchant` (a test's notes about what it did at the
+    /// merchant's machines or shop belong to that merchant's journal).
+    pub fn note_for(&self, merchant: &str, action: &str, detail: String, invoice: Option<&str>) {
+        let mut core = self.lock();
+        let now = self.inner.clock.now();
+        core.push_for(now, Some(merchant), None, invoice, Record::Control { action: action.to_owned(), detail });
+    }
+
     // ---- the simulated customer ----
 
     /// Scans any QR code: an invoice's or a till's opens the invoice; an unattended

@@ -90,7 +90,11 @@ impl System {
             }
         };
         harness.point_at(&create_purchase_url).map_err(|e| SutError::Fleet(e.to_string()))?;
-        let driver = Driver::new(&driver_url, http.clone());
+        let token = match self {
+            Self::External { target } => target.driver_token.as_deref(),
+            Self::Builtin { .. } => None,
+        };
+        let driver = Driver::new(&driver_url, http.clone(), token);
         let deadline = tokio::time::Instant::now() + patience;
         let fleet = loop {
             match fleet(&driver, machines).await {

@@ -15,11 +15,13 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Driver {
     base: String,
     http: reqwest::Client,
+    /// Sent as `Authorization: Bearer …` when the test build's drivers want one.
+    token: Option<String>,
 }
 
 impl Driver {
-    pub fn new(base: &str, http: reqwest::Client) -> Self {
-        Self { base: base.trim_end_matches('/').to_owned(), http }
+    pub fn new(base: &str, http: reqwest::Client, token: Option<&str>) -> Self {
+        Self { base: base.trim_end_matches('/').to_owned(), http, token: token.map(str::to_owned) }
     }
 
     pub fn base(&self) -> &str {
@@ -35,6 +37,10 @@ impl Driver {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<(u16, Value), String> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
         let response = request.timeout(CALL_TIMEOUT).send().await.map_err(|e| short_error(&e))?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| short_error(&e))?;

@@ -113,6 +113,7 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
                 create_purchase_url: Some(format!("{url}/seqr/createPurchase")),
                 machine_driver: Some(url.clone()),
                 shop_driver: Some(url.clone()),
+                driver_token: None,
             };
             let faults: Vec<&str> = options.faults.iter().map(|f| f.name()).collect();
             let description = if faults.is_empty() {
@@ -127,8 +128,9 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
         mock.set_create_purchase_url(MERCHANT, Some(url), None)
             .map_err(|e| RunError::Config(format!("--create-purchase-url {url}: {e}")))?;
     }
-    let machine_driver = target.machine_driver.as_deref().map(|base| Driver::new(base, http.clone()));
-    let shop_driver = target.shop_driver.as_deref().map(|base| Driver::new(base, http.clone()));
+    let token = target.driver_token.as_deref();
+    let machine_driver = target.machine_driver.as_deref().map(|base| Driver::new(base, http.clone(), token));
+    let shop_driver = target.shop_driver.as_deref().map(|base| Driver::new(base, http.clone(), token));
     let machines = match &machine_driver {
         Some(driver) => find_machines(driver, options.machines).await?,
         None => Vec::new(),

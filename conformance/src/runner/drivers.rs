@@ -38,14 +38,16 @@ pub(crate) struct Unreachable(pub String);
 pub(crate) struct Driver {
     base: String,
     http: reqwest::Client,
+    /// Sent as `Authorization: Bearer …` when the test build's drivers want one.
+    token: Option<String>,
 }
 
 /// Longest a single driver call may take (a vend includes two Glase calls).
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Driver {
-    pub fn new(base: &str, http: reqwest::Client) -> Self {
-        Self { base: base.trim_end_matches('/').to_owned(), http }
+    pub fn new(base: &str, http: reqwest::Client, token: Option<&str>) -> Self {
+        Self { base: base.trim_end_matches('/').to_owned(), http, token: token.map(str::to_owned) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -65,6 +67,10 @@ impl Driver {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, Unreachable> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
         let response = request.timeout(CALL_TIMEOUT).send().await.map_err(|e| Unreachable(error_chain(&e)))?;
         let status = response.status().as_u16();
         let text = response.text().await.map_err(|e| Unreachable(error_chain(&e)))?;

@@ -168,8 +168,14 @@ impl<'a> ScenarioRun<'a> {
             harness,
             mock,
             target,
-            machine_driver: target.machine_driver.as_deref().map(|url| Driver::new(url, http.clone())),
-            shop_driver: target.shop_driver.as_deref().map(|url| Driver::new(url, http.clone())),
+            machine_driver: target
+                .machine_driver
+                .as_deref()
+                .map(|url| Driver::new(url, http.clone(), target.driver_token.as_deref())),
+            shop_driver: target
+                .shop_driver
+                .as_deref()
+                .map(|url| Driver::new(url, http.clone(), target.driver_token.as_deref())),
             start_seq: mock.journal_stats().2,
             msisdn: format!("4670{:07}", index + 1),
             index,
@@ -336,13 +342,15 @@ impl<'a> ScenarioRun<'a> {
                     None => return Err(fail("a machine (name one, or scan first)", "none")),
                 };
                 let path = format!("/driver/machines/{}/vend", segment(&machine));
-                let answer = self.machine_driver()?.post(&path, Some(json!({ "items": items(chosen) }))).await?;
+                let what = format!("{machine}: the customer takes {}", describe_items(chosen));
+                let body = json!({ "items": items(chosen) });
+                let answer = self.drive(self.machine_driver()?, &path, Some(body), what).await?;
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "vend")
             }
             Step::OutOfService { machine, expect } | Step::InService { machine, expect } => {
                 let action = if matches!(step, Step::OutOfService { .. }) { "out-of-service" } else { "in-service" };
                 let path = format!("/driver/machines/{}/{action}", segment(machine));
-                let answer = self.machine_driver()?.post(&path, None).await?;
+                let answer = self.drive(self.machine_driver()?, &path, None, format!("{machine}: {action}")).await?;
                 if answer.ok() {
                     if matches!(step, Step::OutOfService { .. }) {
                         self.out_of_service.insert(machine.clone());
@@ -353,8 +361,9 @@ impl<'a> ScenarioRun<'a> {
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), action)
             }
             Step::Checkout { items: chosen, alias, expect } => {
-                let answer =
-                    self.shop_driver()?.post("/driver/shop/checkout", Some(json!({ "items": items(chosen) }))).await?;
+                let body = json!({ "items": items(chosen) });
+                let what = format!("checkout: {}", describe_items(chosen));
+                let answer = self.drive(self.shop_driver()?, "/driver/shop/checkout", Some(body), what).await?;
                 if *expect == DriverOutcome::Failed {
                     return if answer.ok() {
                         Err(fail(
@@ -381,10 +390,12 @@ impl<'a> ScenarioRun<'a> {
                     Some(amount) => json!({ "amount": format!("{amount:.2}") }),
                     None => json!({}),
                 };
-                let answer = self
-                    .shop_driver()?
-                    .post(&format!("/driver/shop/orders/{}/refund", segment(&order)), Some(body))
-                    .await?;
+                let what = match amount {
+                    Some(amount) => format!("refund {amount:.2} of order {order}"),
+                    None => format!("refund what is left of order {order}"),
+                };
+                let path = format!("/driver/shop/orders/{}/refund", segment(&order));
+                let answer = self.drive(self.shop_driver()?, &path, Some(body), what).await?;
                 self.last_refund = Some(answer.clone());
                 match expect {
                     Some(expect) => check_driver(&answer, *expect, "refund"),
@@ -393,12 +404,14 @@ impl<'a> ScenarioRun<'a> {
             }
             Step::ShopCancel { expect } => {
                 let order = self.order()?;
+                let path = format!("/driver/shop/orders/{}/cancel", segment(&order));
                 let answer =
-                    self.shop_driver()?.post(&format!("/driver/shop/orders/{}/cancel", segment(&order)), None).await?;
+                    self.drive(self.shop_driver()?, &path, None, format!("staff cancel order {order}")).await?;
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "cancel")
             }
             Step::ShopClose => {
-                let answer = self.shop_driver()?.post("/driver/shop/close", None).await?;
+                let answer =
+                    self.drive(self.shop_driver()?, "/driver/shop/close", None, "close the period".to_owned()).await?;
                 check_driver(&answer, DriverOutcome::Ok, "close")
             }
 
@@ -552,7 +565,11 @@ impl<'a> ScenarioRun<'a> {
                 .await?
                 .map_err(|missed| {
                     missed.into_error(format!("machine {machine} {} {state}", self.timing_words(*timing)))
-                })
+                })?;
+                if matches!(timing, Timing::Within(_)) {
+                    self.note_driver("driver-answer", format!("{machine} is {state}"));
+                }
+                Ok(())
             }
             Step::ExpectOrder { state, timing } => {
                 let order = self.order()?;
@@ -564,7 +581,11 @@ impl<'a> ScenarioRun<'a> {
                     Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
                 })
                 .await?
-                .map_err(|missed| missed.into_error(format!("order {order} {} {state}", self.timing_words(*timing))))
+                .map_err(|missed| missed.into_error(format!("order {order} {} {state}", self.timing_words(*timing))))?;
+                if matches!(timing, Timing::Within(_)) {
+                    self.note_driver("driver-answer", format!("order {order} is {state}"));
+                }
+                Ok(())
             }
             Step::ExpectRefund { outcome } => {
                 let Some(answer) = &self.last_refund else {
@@ -685,6 +706,22 @@ impl<'a> ScenarioRun<'a> {
 
     fn order(&self) -> Result<String, StepError> {
         self.order.clone().ok_or_else(|| fail("an order (checkout first)", "none yet"))
+    }
+
+    /// Calls a driver (POST), noting the call and its answer in the journal, where the
+    /// reports' sequence diagrams draw them in the machine/shop lane. `what` is how the
+    /// call reads for people.
+    async fn drive(&self, driver: &Driver, path: &str, body: Option<Value>, what: String) -> Result<Answer, StepError> {
+        self.note_driver("driver", what);
+        let answer = driver.post(path, body).await?;
+        self.note_driver("driver-answer", summary(&answer));
+        Ok(answer)
+    }
+
+    /// A note about the machine or shop, filed under the scenario's merchant and its
+    /// current invoice (so it is this scenario's, however many run beside it).
+    fn note_driver(&self, action: &str, detail: String) {
+        self.mock.note_for(MERCHANT, action, detail, self.current.as_deref());
     }
 
     fn machine_driver(&self) -> Result<&Driver, StepError> {
@@ -1005,6 +1042,9 @@ fn makes_invoices(step: &Step) -> bool {
         step,
         Step::Scan { .. }
             | Step::Race { .. }
+            | Step::Vend { .. }
+            | Step::OutOfService { .. }
+            | Step::InService { .. }
             | Step::Checkout { .. }
             | Step::Refund { .. }
             | Step::ShopCancel { .. }
@@ -1022,6 +1062,33 @@ pub(crate) const INVOICE_OPERATIONS: &[&str] = &[
     "submitPaymentReceipt",
     "refundPayment",
 ];
+
+/// `2 × cola, water` (nothing: `nothing`).
+fn describe_items(items: &[Item]) -> String {
+    if items.is_empty() {
+        return "nothing".to_owned();
+    }
+    let each: Vec<String> = items
+        .iter()
+        .map(|i| if i.quantity == 1 { i.sku.clone() } else { format!("{} × {}", i.quantity, i.sku) })
+        .collect();
+    each.join(", ")
+}
+
+/// A driver's answer in a few words: `200 paid 6.20 EUR`, `409 the machine is not unlocked`.
+fn summary(answer: &Answer) -> String {
+    let mut words = vec![answer.status.to_string()];
+    for field in ["outcome", "state", "error"] {
+        if let Some(value) = answer.field(field) {
+            words.push(value.to_owned());
+            break;
+        }
+    }
+    if let (Some(total), Some(currency)) = (answer.field("total"), answer.field("currency")) {
+        words.push(format!("{total} {currency}"));
+    }
+    words.join(" ")
+}
 
 fn items(items: &[Item]) -> Value {
     Value::Array(items.iter().map(|i| json!({ "sku": i.sku, "quantity": i.quantity })).collect())

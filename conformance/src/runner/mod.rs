@@ -53,6 +53,8 @@ pub struct Target {
     pub machine_driver: Option<String>,
     /// Base URL of the shop driver (`{base}/driver/shop/…`).
     pub shop_driver: Option<String>,
+    /// The drivers' bearer token, when the test build protects them (`--driver-token`).
+    pub driver_token: Option<String>,
 }
 
 impl Target {
@@ -138,7 +140,12 @@ pub async fn preflight(target: &Target, http: &reqwest::Client) -> Result<(), Ru
     }
     if let Some(base) = &target.machine_driver {
         let url = format!("{}/driver/machines", base.trim_end_matches('/'));
-        let response = http.get(&url).timeout(timeout).send().await.map_err(|e| RunError::Unreachable {
+        let request = http.get(&url).timeout(timeout);
+        let request = match &target.driver_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request.send().await.map_err(|e| RunError::Unreachable {
             what: "the machine driver",
             url: url.clone(),
             reason: error_chain(&e),
@@ -307,7 +314,9 @@ async fn run_one(
         return result;
     }
     // A clean machine, or none: an earlier scenario's leftovers are not this one's fault.
-    let machine_driver = options.target.machine_driver.as_deref().map(|url| drivers::Driver::new(url, http.clone()));
+    let token = options.target.driver_token.as_deref();
+    let machine_driver =
+        options.target.machine_driver.as_deref().map(|url| drivers::Driver::new(url, http.clone(), token));
     let used = claims::claim(scenario).machines;
     if let Some(driver) = &machine_driver
         && let Err(blocked) = sharing.ledger.clear(driver, &used).await
