@@ -133,6 +133,12 @@ pub struct RunReport {
     pub results: Vec<ScenarioResult>,
 }
 
+impl Verdict {
+    /// Every verdict, in the order reports count them.
+    pub const ALL: [Self; 6] =
+        [Self::Passed, Self::PassedWithWarnings, Self::Failed, Self::Inconclusive, Self::Skipped, Self::Error];
+}
+
 impl RunReport {
     /// Whether the run passes (exit code 0).
     pub fn passed(&self) -> bool {

@@ -121,15 +121,10 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         );
         return Exit::Usage;
     }
-    let scenarios = match load(&args.selection, &system.fixtures) {
-        Ok(scenarios) => scenarios,
+    let (scenarios, http, seed) = match prepare(&args.selection, &system.fixtures, &args.output) {
+        Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
-    let http = match runner::http_client() {
-        Ok(http) => http,
-        Err(error) => return fail_start(&error),
-    };
-    let seed = args.output.seed.unwrap_or_else(time_seed);
     // Glase first: a system that fetches the WSDL at start-up finds it.
     let harness = match Harness::start(system.glase_listen, args.deadline_scale, seed).await {
         Ok(harness) => harness,
@@ -173,15 +168,10 @@ pub(super) async fn run(args: RunArgs) -> Exit {
 }
 
 pub(super) async fn demo(args: DemoArgs) -> Exit {
-    let scenarios = match load(&args.selection, &[]) {
-        Ok(scenarios) => scenarios,
+    let (scenarios, http, seed) = match prepare(&args.selection, &[], &args.output) {
+        Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
-    let http = match runner::http_client() {
-        Ok(http) => http,
-        Err(error) => return fail_start(&error),
-    };
-    let seed = args.output.seed.unwrap_or_else(time_seed);
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let harness = match Harness::start(listen, DEMO_DEADLINE_SCALE, seed).await {
         Ok(harness) => harness,
@@ -219,6 +209,18 @@ pub(super) async fn demo(args: DemoArgs) -> Exit {
     drop(reseller);
     harness.shutdown().await;
     finish(&report, &evidence, &args.output)
+}
+
+/// What `run` and `demo` need first: the scenarios (with the fixture names), a client
+/// for the system under test, and the run's seed.
+fn prepare(
+    selection: &Selection,
+    fixtures: &[(String, String)],
+    output: &Output,
+) -> Result<(Vec<Scenario>, reqwest::Client, u64), Exit> {
+    let scenarios = load(selection, fixtures)?;
+    let http = runner::http_client().map_err(|error| fail_start(&error))?;
+    Ok((scenarios, http, output.seed.unwrap_or_else(time_seed)))
 }
 
 /// The system's output file in the evidence bundle.

@@ -174,26 +174,19 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
     } else {
         ("fail", "FAIL", "Fix the failures below before booking the certification.")
     };
-    let counts: Vec<String> = [
-        Verdict::Passed,
-        Verdict::PassedWithWarnings,
-        Verdict::Failed,
-        Verdict::Inconclusive,
-        Verdict::Skipped,
-        Verdict::Error,
-    ]
-    .into_iter()
-    .filter(|v| report.count(*v) > 0)
-    .map(|v| {
-        format!(
-            r#"<span class="pill {}">{} {} {}</span>"#,
-            verdict_class(v),
-            report.count(v),
-            verdict_symbol(v),
-            verdict_label(v)
-        )
-    })
-    .collect();
+    let counts: Vec<String> = Verdict::ALL
+        .into_iter()
+        .filter(|v| report.count(*v) > 0)
+        .map(|v| {
+            format!(
+                r#"<span class="pill {}">{} {} {}</span>"#,
+                verdict_class(v),
+                report.count(v),
+                verdict_symbol(v),
+                verdict_label(v)
+            )
+        })
+        .collect();
     let strict = if report.strict { " (strict: SHOULD findings and inconclusive scenarios fail)" } else { "" };
     let who = report.system.describe().unwrap_or_else(|| "The system under test".to_owned());
     let company = report

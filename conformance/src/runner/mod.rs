@@ -719,18 +719,23 @@ mod tests {
         Finished(String),
     }
 
-    async fn run_waits(scenarios: &[Scenario], jobs: usize) -> (RunReport, Vec<Seen>) {
-        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
-        let http = http_client().expect("a client");
-        let options = RunOptions {
+    /// Options for a run against no system (scenarios that only wait or read the journal).
+    fn options_for_nothing() -> RunOptions {
+        RunOptions {
             target: Target::default(),
             profile: None,
             strict: false,
             seed: 7,
             patience: None,
             timers: Timers::default(),
-        };
+        }
+    }
+
+    async fn run_waits(scenarios: &[Scenario], jobs: usize) -> (RunReport, Vec<Seen>) {
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
+        let http = http_client().expect("a client");
+        let options = options_for_nothing();
         let mut seen = Vec::new();
         let mut on_event = |event: &RunEvent| match event {
             RunEvent::ScenarioStarted { id, .. } => seen.push(Seen::Started(id.clone())),
@@ -792,14 +797,7 @@ mod tests {
             let listen = SocketAddr::from(([127, 0, 0, 1], 0));
             let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
             let http = http_client().expect("a client");
-            let options = RunOptions {
-                target: Target::default(),
-                profile: None,
-                strict: false,
-                seed: 7,
-                patience: None,
-                timers: Timers::default(),
-            };
+            let options = options_for_nothing();
             // An invoice of an earlier scenario, and the system under test's late calls
             // while this one runs: a poll for that invoice, then the day's closing.
             let mock = harness.mock().clone();
