@@ -28,7 +28,6 @@ use super::model::{
 };
 use super::report::human;
 use super::sut::{RunSystem, SutError, System};
-use crate::runner::drivers::segment;
 use crate::runner::{Harness, MERCHANT};
 
 /// How often a reaction is re-checked while waiting for it.
@@ -436,9 +435,8 @@ impl Execution<'_> {
         let mark = self.last_seq();
         let body =
             json!({ "items": items.iter().map(|(sku, q)| json!({ "sku": sku, "quantity": q })).collect::<Vec<_>>() });
-        let path = format!("/driver/machines/{}/vend", segment(&token));
         let answer =
-            self.sut.driver.post(&path, Some(body)).await.map_err(|e| Stop::Error(ExecError::Unreachable(e.0)))?;
+            self.sut.driver.vend(&token, &body).await.map_err(|e| Stop::Error(ExecError::Unreachable(e.detail)))?;
         let invoice = hold.purchase().map(|p| p.invoice.clone());
         match expectation {
             VendExpectation::Paid(total) => {

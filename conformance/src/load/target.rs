@@ -11,10 +11,10 @@ use reference_reseller::Fault;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::driver::Driver;
 use super::stats::Stats;
 use super::timing::TimedMock;
 use crate::demo::{InProcessSettings, ReferenceReseller};
+use crate::drivers::DriverClient as Driver;
 use crate::runner::{MERCHANT, RunError, Target};
 
 /// Where the system under test is, and how to set up the mock for it.
@@ -177,11 +177,11 @@ async fn find_machines(driver: &Driver, count: usize) -> Result<Vec<MachineInfo>
         url: format!("{}/driver/machines", driver.base()),
         reason,
     };
-    let (status, body) = driver.get("/driver/machines").await.map_err(unreachable)?;
-    if status != 200 {
-        return Err(unreachable(format!("answered HTTP {status}")));
+    let answer = driver.machines().await.map_err(|e| unreachable(e.detail))?;
+    if answer.status != 200 {
+        return Err(unreachable(format!("answered HTTP {}", answer.status)));
     }
-    let listed = body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
+    let listed = answer.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
     let machines: Vec<MachineInfo> = listed
         .iter()
         .filter(|m| m.get("state").and_then(Value::as_str) == Some("idle"))

@@ -26,10 +26,10 @@ use serde_json::{Value, json};
 
 use super::Target;
 use super::attribution::{self, Attributor, Invoicing};
-use super::drivers::{Answer, Driver, Unreachable, segment};
 use super::harness::{Harness, MERCHANT};
 use super::machines::Ledger;
 use super::waits::{Waits, Window};
+use crate::drivers::{Answer, DriverClient as Driver, Unreachable};
 use crate::rules::{self, CheckContext};
 use crate::scenario::{
     CallScope, ConfirmOutcome, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Mark, NotifyKind,
@@ -94,7 +94,7 @@ impl Missed {
 
 impl From<Unreachable> for StepError {
     fn from(error: Unreachable) -> Self {
-        Self::Unreachable(error.0)
+        Self::Unreachable(error.detail)
     }
 }
 
@@ -341,18 +341,18 @@ impl<'a> ScenarioRun<'a> {
                     Some(machine) => machine.to_owned(),
                     None => return Err(fail("a machine (name one, or scan first)", "none")),
                 };
-                let path = format!("/driver/machines/{}/vend", segment(&machine));
                 let what = format!("{machine}: the customer takes {}", describe_items(chosen));
                 let body = json!({ "items": items(chosen) });
-                let answer = self.drive(self.machine_driver()?, &path, Some(body), what).await?;
+                let answer = self.drive(what, self.machine_driver()?.vend(&machine, &body)).await?;
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "vend")
             }
             Step::OutOfService { machine, expect } | Step::InService { machine, expect } => {
-                let action = if matches!(step, Step::OutOfService { .. }) { "out-of-service" } else { "in-service" };
-                let path = format!("/driver/machines/{}/{action}", segment(machine));
-                let answer = self.drive(self.machine_driver()?, &path, None, format!("{machine}: {action}")).await?;
+                let in_service = matches!(step, Step::InService { .. });
+                let action = if in_service { "in-service" } else { "out-of-service" };
+                let call = self.machine_driver()?.set_in_service(machine, in_service);
+                let answer = self.drive(format!("{machine}: {action}"), call).await?;
                 if answer.ok() {
-                    if matches!(step, Step::OutOfService { .. }) {
+                    if !in_service {
                         self.out_of_service.insert(machine.clone());
                     } else {
                         self.out_of_service.remove(machine);
@@ -363,7 +363,7 @@ impl<'a> ScenarioRun<'a> {
             Step::Checkout { items: chosen, alias, expect } => {
                 let body = json!({ "items": items(chosen) });
                 let what = format!("checkout: {}", describe_items(chosen));
-                let answer = self.drive(self.shop_driver()?, "/driver/shop/checkout", Some(body), what).await?;
+                let answer = self.drive(what, self.shop_driver()?.checkout(&body)).await?;
                 if *expect == DriverOutcome::Failed {
                     return if answer.ok() {
                         Err(fail(
@@ -394,8 +394,7 @@ impl<'a> ScenarioRun<'a> {
                     Some(amount) => format!("refund {amount:.2} of order {order}"),
                     None => format!("refund what is left of order {order}"),
                 };
-                let path = format!("/driver/shop/orders/{}/refund", segment(&order));
-                let answer = self.drive(self.shop_driver()?, &path, Some(body), what).await?;
+                let answer = self.drive(what, self.shop_driver()?.refund(&order, &body)).await?;
                 self.last_refund = Some(answer.clone());
                 match expect {
                     Some(expect) => check_driver(&answer, *expect, "refund"),
@@ -404,14 +403,12 @@ impl<'a> ScenarioRun<'a> {
             }
             Step::ShopCancel { expect } => {
                 let order = self.order()?;
-                let path = format!("/driver/shop/orders/{}/cancel", segment(&order));
                 let answer =
-                    self.drive(self.shop_driver()?, &path, None, format!("staff cancel order {order}")).await?;
+                    self.drive(format!("staff cancel order {order}"), self.shop_driver()?.cancel(&order)).await?;
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "cancel")
             }
             Step::ShopClose => {
-                let answer =
-                    self.drive(self.shop_driver()?, "/driver/shop/close", None, "close the period".to_owned()).await?;
+                let answer = self.drive("close the period".to_owned(), self.shop_driver()?.close()).await?;
                 check_driver(&answer, DriverOutcome::Ok, "close")
             }
 
@@ -556,9 +553,8 @@ impl<'a> ScenarioRun<'a> {
                     None => return Err(fail("a machine (name one, or scan first)", "none")),
                 };
                 let driver = self.machine_driver()?.clone();
-                let path = format!("/driver/machines/{}", segment(&machine));
                 self.wait_for_async(*timing, || async {
-                    let answer = driver.get(&path).await?;
+                    let answer = driver.machine(&machine).await?;
                     let now = answer.field("state").unwrap_or("?").to_owned();
                     Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
                 })
@@ -574,9 +570,8 @@ impl<'a> ScenarioRun<'a> {
             Step::ExpectOrder { state, timing } => {
                 let order = self.order()?;
                 let driver = self.shop_driver()?.clone();
-                let path = format!("/driver/shop/orders/{}", segment(&order));
                 self.wait_for_async(*timing, || async {
-                    let answer = driver.get(&path).await?;
+                    let answer = driver.order(&order).await?;
                     let now = answer.field("state").unwrap_or("?").to_owned();
                     Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
                 })
@@ -711,9 +706,14 @@ impl<'a> ScenarioRun<'a> {
     /// Calls a driver (POST), noting the call and its answer in the journal, where the
     /// reports' sequence diagrams draw them in the machine/shop lane. `what` is how the
     /// call reads for people.
-    async fn drive(&self, driver: &Driver, path: &str, body: Option<Value>, what: String) -> Result<Answer, StepError> {
+    async fn drive(
+        &self,
+        what: String,
+        call: impl std::future::Future<Output = Result<Answer, Unreachable>>,
+    ) -> Result<Answer, StepError> {
+        // The call starts when awaited: the note comes first in the journal.
         self.note_driver("driver", what);
-        let answer = driver.post(path, body).await?;
+        let answer = call.await?;
         self.note_driver("driver-answer", summary(&answer));
         Ok(answer)
     }
@@ -894,7 +894,7 @@ impl<'a> ScenarioRun<'a> {
     pub async fn tidy_up(&mut self) {
         if let Some(driver) = &self.machine_driver {
             for machine in std::mem::take(&mut self.out_of_service) {
-                let _ = driver.post(&format!("/driver/machines/{}/in-service", segment(&machine)), None).await;
+                let _ = driver.set_in_service(&machine, true).await;
             }
         }
         if self.faults_added {
@@ -923,7 +923,7 @@ impl<'a> ScenarioRun<'a> {
         }
         if open.iter().any(|r| r.status == InvoiceStatus::Reserved)
             && let Some(driver) = &self.machine_driver
-            && let Ok(list) = driver.get("/driver/machines").await
+            && let Ok(list) = driver.machines().await
         {
             let machines = list.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
             for machine in machines {
@@ -931,8 +931,7 @@ impl<'a> ScenarioRun<'a> {
                     && let Some(token) = machine.get("token").and_then(Value::as_str)
                     && self.sharing.machines.is_none_or(|machines| machines.contains(token))
                 {
-                    let path = format!("/driver/machines/{}/vend", segment(token));
-                    let _ = driver.post(&path, Some(json!({ "items": [] }))).await;
+                    let _ = driver.vend(token, &json!({ "items": [] })).await;
                 }
             }
         }

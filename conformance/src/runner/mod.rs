@@ -14,7 +14,6 @@
 
 mod attribution;
 mod claims;
-pub(crate) mod drivers;
 mod exec;
 mod harness;
 mod machines;
@@ -34,10 +33,11 @@ use crate::scenario::{Driver, Located, Profile, Scenario, Step};
 pub use harness::{Harness, MERCHANT};
 pub use waits::{LIBRARY_IDLE_TIMEOUT, LIBRARY_UNPAID_TIMEOUT, Timers};
 
+use crate::drivers::DriverClient;
 use attribution::Invoicing;
 use claims::Claim;
-use drivers::error_chain;
 use exec::{ScenarioRun, Sharing, StepError};
+use mock_glase::notify::error_chain;
 use schedule::Schedule;
 
 /// `--jobs` when not given: scenarios mostly wait (for the system under test, for
@@ -138,32 +138,34 @@ pub async fn preflight(target: &Target, http: &reqwest::Client) -> Result<(), Ru
             reason: error_chain(&e),
         })?;
     }
+    let token = target.driver_token.as_deref();
     if let Some(base) = &target.machine_driver {
-        let url = format!("{}/driver/machines", base.trim_end_matches('/'));
-        let request = http.get(&url).timeout(timeout);
-        let request = match &target.driver_token {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        };
-        let response = request.send().await.map_err(|e| RunError::Unreachable {
+        let driver = DriverClient::new(base, http.clone(), token);
+        let url = format!("{}/driver/machines", driver.base());
+        let answer = driver.machines_within(timeout).await.map_err(|e| RunError::Unreachable {
             what: "the machine driver",
             url: url.clone(),
-            reason: error_chain(&e),
+            reason: e.detail,
         })?;
-        if !response.status().is_success() {
+        if !answer.ok() {
+            let hint = if matches!(answer.status, 401 | 403) {
+                "does it want a token? pass --driver-token"
+            } else {
+                "is the driver enabled in this build?"
+            };
             return Err(RunError::Unreachable {
                 what: "the machine driver",
                 url,
-                reason: format!("answered HTTP {} (is the driver enabled in this build?)", response.status().as_u16()),
+                reason: format!("answered HTTP {} ({hint})", answer.status),
             });
         }
     }
     if let Some(base) = &target.shop_driver {
-        let url = format!("{}/driver/shop/orders/conformance-preflight", base.trim_end_matches('/'));
-        http.get(&url).timeout(timeout).send().await.map_err(|e| RunError::Unreachable {
+        let driver = DriverClient::new(base, http.clone(), token);
+        driver.shop_preflight(timeout).await.map_err(|e| RunError::Unreachable {
             what: "the shop driver",
-            url,
-            reason: error_chain(&e),
+            url: format!("{}/driver/shop/orders/conformance-preflight", driver.base()),
+            reason: e.detail,
         })?;
     }
     Ok(())
@@ -316,7 +318,7 @@ async fn run_one(
     // A clean machine, or none: an earlier scenario's leftovers are not this one's fault.
     let token = options.target.driver_token.as_deref();
     let machine_driver =
-        options.target.machine_driver.as_deref().map(|url| drivers::Driver::new(url, http.clone(), token));
+        options.target.machine_driver.as_deref().map(|url| DriverClient::new(url, http.clone(), token));
     let used = claims::claim(scenario).machines;
     if let Some(driver) = &machine_driver
         && let Err(blocked) = sharing.ledger.clear(driver, &used).await
