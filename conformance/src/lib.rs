@@ -34,6 +34,7 @@ pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", e
 
 pub mod checklist;
 pub mod cli;
+mod command;
 pub mod demo;
 mod drivers;
 pub mod explore;

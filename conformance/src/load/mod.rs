@@ -38,8 +38,8 @@ use clap::Args;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::cli::{Exit, time_seed};
-use crate::runner::{self, RunError};
+use crate::command::{Exit, fail_start, time_seed};
+use crate::runner;
 use crate::system::{System, SystemArgs};
 use invariants::{FinalInvoice, JournalStats, Observed};
 use options::{DEFAULT_MIX, FlowKind, Mix, Pace, Plan, Stop};
@@ -464,12 +464,4 @@ fn finish(report: &LoadReport, out: Option<&std::path::Path>) -> Exit {
         eprintln!("error: no flow completed");
     }
     if report.passed { Exit::Passed } else { Exit::Failed }
-}
-
-fn fail_start(error: &RunError) -> Exit {
-    eprintln!("error: {error}");
-    match error {
-        RunError::Unreachable { .. } => Exit::Unreachable,
-        _ => Exit::Usage,
-    }
 }
