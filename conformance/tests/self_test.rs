@@ -612,7 +612,7 @@ fn scenario_file_problems_are_all_listed_with_file_and_line_and_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("3 problems"), "{err}");
     assert!(err.contains("bad.yaml:5:5: steps[0]: unknown step `scna` (did you mean `scan`?)"), "{err}");
-    assert!(err.contains("bad.yaml:6:5: steps[1].wait: \"soon\" is not a duration"), "{err}");
+    assert!(err.contains("bad.yaml:6:5: steps[1].wait: \"soon\" is neither a duration"), "{err}");
     assert!(err.contains("worse.yaml:3:12: profiles[0]: unknown profile \"kiosk\""), "{err}");
 }
 

@@ -147,9 +147,11 @@ pub(super) async fn run(args: RunArgs) -> Exit {
             let exit = fail_start(&error);
             if matches!(error, RunError::Unreachable { .. }) {
                 // The reports say what was unreachable, so CI shows a failure.
-                let report = unreachable_report(&options, &sut, &error);
+                let report = unreachable_report(&options, args.deadline_scale, &sut, &error);
                 let stopped = system.start.as_ref().map(|_| ("stopped: it never answered".to_owned(), log.clone()));
-                let evidence = Evidence::collect(&harness, &scenarios, command_line()).with_system(stopped);
+                let evidence = Evidence::collect(&harness, &scenarios, command_line())
+                    .with_system(stopped)
+                    .with_config(args.system.config.as_deref());
                 finish(&report, &evidence, &args.output);
             }
             harness.shutdown().await;
@@ -159,7 +161,9 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     let mut report = execute(&harness, &scenarios, &options, &http, &args.output).await;
     sut.stamp(&mut report);
     let stopped = stop(started).await;
-    let evidence = Evidence::collect(&harness, &scenarios, command_line()).with_system(stopped);
+    let evidence = Evidence::collect(&harness, &scenarios, command_line())
+        .with_system(stopped)
+        .with_config(args.system.config.as_deref());
     harness.shutdown().await;
     if report.results.iter().all(|r| r.journal.iter().all(|e| !is_sut_soap(e))) {
         eprintln!("note: the system under test never called Glase. Is its Glase URL set to {}?", system.glase_url());
@@ -258,7 +262,7 @@ async fn stop(started: Option<Started>) -> Option<(String, PathBuf)> {
 
 /// The report of a run that could not start because the system did not answer: one
 /// test case that says what was unreachable, so CI shows a failure, not "no results".
-fn unreachable_report(options: &RunOptions, sut: &Sut<'_>, error: &RunError) -> RunReport {
+fn unreachable_report(options: &RunOptions, deadline_scale: f64, sut: &Sut<'_>, error: &RunError) -> RunReport {
     let result = ScenarioResult {
         id: "preflight/system-under-test-answers".to_owned(),
         title: "The system under test answers on every endpoint it was given".to_owned(),
@@ -282,6 +286,7 @@ fn unreachable_report(options: &RunOptions, sut: &Sut<'_>, error: &RunError) -> 
         profile: options.profile.map_or("all", |p| p.as_str()).to_owned(),
         strict: options.strict,
         seed: options.seed,
+        conditions: options.conditions(deadline_scale),
         rules: rules::catalog(),
         results: vec![result],
     };

@@ -206,6 +206,7 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
 <div class="overall" aria-label="overall result">{word}</div></div>
 <dl class="meta">
 {company}<div><dt>Profile</dt><dd>{}{strict}</dd></div>
+<div><dt>Waits judged by</dt><dd>{}</dd></div>
 <div><dt>Started</dt><dd>{}</dd></div>
 <div><dt>Duration</dt><dd>{}</dd></div>
 <div><dt>Seed</dt><dd>{}</dd></div>
@@ -218,6 +219,7 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
         escape(&who),
         endpoints(&report.target),
         escape(&report.profile),
+        escape(&report.conditions.describe()),
         escape(&report.started_at.replacen('T', " ", 1)),
         format_duration(report.duration),
         report.seed,
@@ -975,6 +977,7 @@ mod sample {
             profile: "all".into(),
             strict: false,
             seed: 1_795_000,
+            conditions: crate::model::Conditions::default(),
             rules: vec![
                 RuleInfo {
                     id: "UPS-COMMIT-LE-RESERVED".into(),

@@ -342,6 +342,7 @@ pub(crate) mod fixtures {
             profile: "unattended".into(),
             strict,
             seed: 42,
+            conditions: crate::model::Conditions::default(),
             rules: vec![
                 RuleInfo {
                     id: "UPS-COMMIT-LE-RESERVED".into(),

@@ -421,8 +421,8 @@ impl<'a> ScenarioRun<'a> {
                 self.mock.advance_clock(*by).map_err(|e| fail("the clock to move", e.to_string()))?;
                 Ok(())
             }
-            Step::Wait(duration) => {
-                tokio::time::sleep(*duration).await;
+            Step::Wait(wait) => {
+                tokio::time::sleep(self.waits.length(*wait, self.status_deadline())).await;
                 Ok(())
             }
             Step::Notify { kind, invoice, delay } => {

@@ -99,6 +99,19 @@ pub struct RunOptions {
     pub timers: Timers,
 }
 
+impl RunOptions {
+    /// What the run's waits are judged against, for the reports.
+    pub fn conditions(&self, deadline_scale: f64) -> crate::model::Conditions {
+        let human = |d: Duration| humantime::format_duration(d).to_string();
+        crate::model::Conditions {
+            idle_timeout: self.timers.idle_timeout.map(human),
+            unpaid_timeout: self.timers.unpaid_timeout.map(human),
+            patience: self.patience.map(human),
+            deadline_scale,
+        }
+    }
+}
+
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -240,6 +253,7 @@ pub async fn run_with_jobs(
         profile: options.profile.map_or("all", Profile::as_str).to_owned(),
         strict: options.strict,
         seed: options.seed,
+        conditions: options.conditions(harness.deadline_scale),
         rules: rules::catalog(),
         results,
     }
