@@ -40,10 +40,14 @@ Examples:
 
 Exit codes: 0 clean shutdown, 2 bad arguments or configuration, 1 runtime failure.";
 
+/// `mock-glase --version`: the version and the git commit it was built from (build.rs), as
+/// `glase-conformance --version` prints them.
+const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GLASE_KIT_COMMIT"), ")");
+
 /// A faithful, stateful mock of the Glase SOAP Payment API, with a simulated customer
 /// app and a JSON control API.
 #[derive(Debug, Parser)]
-#[command(version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+#[command(version = VERSION_LINE, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
