@@ -221,3 +221,30 @@ async fn every_example_runs_against_a_running_mock_as_documented() {
         failures.join("\n")
     );
 }
+
+/// `mock-glase health URL`: the container image's health check (it has no curl).
+#[tokio::test]
+async fn health_exits_0_for_a_mock_that_answers_and_1_otherwise() {
+    let server = start().await;
+    let health = |url: String| {
+        Command::new(env!("CARGO_BIN_EXE_mock-glase")).args(["health", &url, "--timeout", "2s"]).output().unwrap()
+    };
+    let up = tokio::task::spawn_blocking({
+        let url = format!("{}/healthz", server.base_url());
+        move || health(url)
+    })
+    .await
+    .unwrap();
+    assert!(up.status.success(), "{up:?}");
+    let missing = tokio::task::spawn_blocking({
+        let url = format!("{}/no-such-page", server.base_url());
+        move || health(url)
+    })
+    .await
+    .unwrap();
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    server.shutdown().await;
+    // Nothing listens there any more.
+    let down = tokio::task::spawn_blocking(move || health("http://127.0.0.1:9/healthz".to_owned())).await.unwrap();
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
+}
