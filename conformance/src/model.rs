@@ -179,10 +179,8 @@ impl Conditions {
             Some(value) => format!("{name} {value} (declared)"),
             None => format!("{name} undeclared (at most {bound} assumed)"),
         };
-        let mut parts = vec![
-            timer("idle timeout", &self.idle_timeout, "3m"),
-            timer("unpaid timeout", &self.unpaid_timeout, "5m"),
-        ];
+        let mut parts =
+            vec![timer("idle timeout", &self.idle_timeout, "3m"), timer("unpaid timeout", &self.unpaid_timeout, "5m")];
         if let Some(patience) = &self.patience {
             parts.push(format!("patience {patience}"));
         }

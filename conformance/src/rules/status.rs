@@ -180,7 +180,10 @@ static STATUS_BEFORE_DEADLINE: Meta = Meta {
     level: Level::Must,
     summary: "getPaymentStatus is called within the status deadline of every payment or reservation, so Glase never reverses it.",
     spec_section: "2.2 step 5, 4, 5",
-    source_text: "If `getPaymentStatus` is not called within **20 s** of the payment, Glase assumes the shop was\n   not told and **reverses** the payment (status becomes `CANCELED`, customer gets an SMS).",
+    source_text: "If `getPaymentStatus` is not called within **20 s** of the payment, Glase assumes the shop was\n   not told and **reverses** the payment (status becomes `CANCELED`, customer gets an SMS).\n…\n\
+                  status acknowledgement: after PAID/RESERVED the merchant must call getPaymentStatus within the\n\
+                  *status deadline* (20 s default, configurable); otherwise the mock reverses: → CANCELED,\n\
+                  reservation released, journal entry \"reversed: status not fetched\".",
     applies_to: &["all"],
     method: Method::Journal,
     how: "Looks for the mock's reversals (a transition to CANCELED with the reason \"reversed: status not \

@@ -505,12 +505,8 @@ impl<'a> ScenarioRun<'a> {
                     None => format!("at least {min}"),
                 };
                 let whose = invoice.as_deref().map(|i| format!(" for invoice {i}")).unwrap_or_default();
-                let expected = format!(
-                    "{range} {}{whose} {} within {}",
-                    operation.name(),
-                    mark_words(after),
-                    describe_window(*within, &window)
-                );
+                let expected =
+                    format!("{range} {}{whose} {} within {}", operation.name(), mark_words(after), window.described);
                 let actual = format!("{seen} call(s){}", self.exchanged(invoice.as_deref()));
                 if max.is_some_and(|max| seen > max as usize) {
                     Err(fail(expected, actual))
@@ -835,14 +831,16 @@ impl<'a> ScenarioRun<'a> {
     fn timing_window(&self, timing: Timing) -> (Window, bool) {
         match timing {
             Timing::Within(wait) => (self.window(wait), false),
-            Timing::During(d) => (Window { length: d, cut: None }, true),
+            Timing::During(d) => {
+                (Window { length: d, cut: None, described: humantime::format_duration(d).to_string() }, true)
+            }
         }
     }
 
-    /// `within 5s to be`, `within idle-timeout + 5s (1m 5s) to be`, `for 1s to stay`.
+    /// `within 5s to be`, `within --idle-timeout 1m + 5s = 1m 5s to be`, `for 1s to stay`.
     fn timing_words(&self, timing: Timing) -> String {
         match timing {
-            Timing::Within(wait) => format!("within {} to be", describe_window(wait, &self.window(wait))),
+            Timing::Within(wait) => format!("within {} to be", self.window(wait).described),
             Timing::During(d) => format!("for {} to stay", humantime::format_duration(d)),
         }
     }
@@ -1167,15 +1165,6 @@ fn describe_purchase(report: &PurchaseReport) -> String {
         MockOutcome::Accepted { invoice_reference } => format!("accepted with invoice {invoice_reference}"),
         MockOutcome::Declined { error_code } => format!("declined with errorCode {error_code}"),
         MockOutcome::Violation { violation } => format!("protocol violation: {violation}"),
-    }
-}
-
-/// `5s`, or `idle-timeout + 5s (1m 5s)` for a window measured in a timer.
-fn describe_window(wait: Wait, window: &Window) -> String {
-    let length = humantime::format_duration(window.length);
-    match wait.timer {
-        None if window.cut.is_none() => length.to_string(),
-        _ => format!("{wait} ({length})"),
     }
 }
 

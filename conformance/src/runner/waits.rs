@@ -49,6 +49,9 @@ pub(crate) struct Window {
     /// Set when `--patience` made the window shorter than the scenario asked: why a wait
     /// that runs out proves nothing.
     pub cut: Option<String>,
+    /// The window as messages show it: `5s`, or the timer with where its value came
+    /// from (`--idle-timeout 2s + 5s = 7s`), so a reader sees one length and its source.
+    pub described: String,
 }
 
 /// Everything a window depends on besides the scenario.
@@ -79,12 +82,35 @@ impl Waits {
     pub fn window(&self, wait: Wait, status_deadline: Duration) -> Window {
         let (base, bounded) = self.timer_value(wait.timer, status_deadline);
         let length = wait.length_with(base);
+        let described = self.describe(wait, base, length);
         match self.patience {
-            Some(patience) if !bounded && patience < length => {
-                Window { length: patience, cut: Some(cut_reason(wait, length, patience)) }
-            }
-            _ => Window { length, cut: None },
+            Some(patience) if !bounded && patience < length => Window {
+                length: patience,
+                cut: Some(cut_reason(wait, length, patience)),
+                described: format!("{described}, cut to {} by --patience", humantime::format_duration(patience)),
+            },
+            _ => Window { length, cut: None, described },
         }
+    }
+
+    /// `5s`; `status deadline 20s + 2s = 22s`; `--idle-timeout 2s + 5s = 7s`;
+    /// `idle timeout 3m (undeclared: the library's bound) + 5s = 3m 5s`.
+    fn describe(&self, wait: Wait, timer_value: Duration, length: Duration) -> String {
+        let Some(timer) = wait.timer else { return wait.to_string() };
+        let value = humantime::format_duration(timer_value);
+        let declared = match timer {
+            Timer::StatusDeadline => None,
+            Timer::IdleTimeout => Some(self.timers.idle_timeout.is_some()),
+            Timer::UnpaidTimeout => Some(self.timers.unpaid_timeout.is_some()),
+        };
+        let name = timer.as_str();
+        let source = match declared {
+            None => format!("{} {value}", name.replace('-', " ")),
+            Some(true) => format!("--{name} {value}"),
+            Some(false) => format!("{} {value} (undeclared: the library's bound)", name.replace('-', " ")),
+        };
+        let spelled = wait.to_string().replacen(name, &source, 1);
+        if spelled == source { spelled } else { format!("{spelled} = {}", humantime::format_duration(length)) }
     }
 }
 
@@ -119,7 +145,9 @@ mod tests {
     #[test]
     fn a_declared_timer_is_waited_in_full_whatever_the_patience() {
         let wait = Wait::timer_plus(Timer::IdleTimeout, S(5));
-        assert_eq!(waits(Some(60), Some(10)).window(wait, S(20)), Window { length: S(65), cut: None });
+        let window = waits(Some(60), Some(10)).window(wait, S(20));
+        assert_eq!((window.length, window.cut), (S(65), None));
+        assert_eq!(window.described, "--idle-timeout 1m + 5s = 1m 5s", "one length, and where it came from");
     }
 
     #[test]
@@ -129,14 +157,26 @@ mod tests {
         assert_eq!(window.length, S(10));
         let reason = window.cut.expect("cut");
         assert!(reason.contains("--idle-timeout") && reason.contains("3m 5s"), "{reason}");
-        assert_eq!(waits(None, None).window(wait, S(20)), Window { length: S(185), cut: None });
+        assert_eq!(
+            window.described,
+            "idle timeout 3m (undeclared: the library's bound) + 5s = 3m 5s, cut to 10s by --patience"
+        );
+        let window = waits(None, None).window(wait, S(20));
+        assert_eq!((window.length, window.cut), (S(185), None));
     }
 
     #[test]
     fn the_status_deadline_is_never_cut_and_fixed_waits_are_cut_only_when_longer() {
         let deadline = Wait::timer_plus(Timer::StatusDeadline, S(2));
-        assert_eq!(waits(None, Some(1)).window(deadline, S(20)), Window { length: S(22), cut: None });
-        assert_eq!(waits(None, Some(10)).window(Wait::fixed(S(5)), S(20)), Window { length: S(5), cut: None });
+        let window = waits(None, Some(1)).window(deadline, S(20));
+        assert_eq!(
+            (window.length, window.cut, window.described.as_str()),
+            (S(22), None, "status deadline 20s + 2s = 22s")
+        );
+        let window = waits(None, Some(10)).window(Wait::fixed(S(5)), S(20));
+        assert_eq!((window.length, window.cut, window.described.as_str()), (S(5), None, "5s"));
         assert!(waits(None, Some(3)).window(Wait::fixed(S(5)), S(20)).cut.is_some());
+        let bare = waits(None, None).window(Wait::timer_plus(Timer::StatusDeadline, S(0)), S(20));
+        assert_eq!(bare.described, "status deadline 20s");
     }
 }

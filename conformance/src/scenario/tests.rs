@@ -145,10 +145,14 @@ fn windows_may_be_measured_in_timers_and_checklist_items_are_checked() {
     assert_eq!(wait.to_string(), "idle-timeout + 5s");
     let Step::ExpectCall { within, .. } = &scenario.steps[1].value else { panic!() };
     assert_eq!(within.timer, Some(Timer::StatusDeadline));
-    let slow = load_one("id: a/c\ntitle: t\nprofiles: [webshop]\nsteps:\n  - wait: unpaid-timeout - 2s, at most 1m 30s\n")
-        .unwrap();
+    let slow =
+        load_one("id: a/c\ntitle: t\nprofiles: [webshop]\nsteps:\n  - wait: unpaid-timeout - 2s, at most 1m 30s\n")
+            .unwrap();
     let Step::Wait(wait) = &slow.steps[0].value else { panic!() };
-    assert_eq!((wait.timer, wait.minus.as_secs(), wait.at_most.map(|d| d.as_secs())), (Some(Timer::UnpaidTimeout), 2, Some(90)));
+    assert_eq!(
+        (wait.timer, wait.minus.as_secs(), wait.at_most.map(|d| d.as_secs())),
+        (Some(Timer::UnpaidTimeout), 2, Some(90))
+    );
     assert_eq!(wait.to_string(), "unpaid-timeout - 2s, at most 1m 30s");
     assert_eq!(wait.length_with(std::time::Duration::from_secs(5)).as_secs(), 3);
     assert_eq!(wait.length_with(std::time::Duration::from_secs(120)).as_secs(), 90);

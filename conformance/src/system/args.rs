@@ -20,9 +20,12 @@ pub struct UsageError(pub String);
 /// Every flag also reads `GLASE_CONFORMANCE_<FLAG>` and the `--config` file.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SystemArgs {
-    /// A TOML file declaring your system once for run, load and explore: the keys are
-    /// these flags' names with `_` (create_purchase_url, idle_timeout, …) and a
-    /// `[fixtures]` table. Flags and environment variables win over it.
+    /// A TOML file declaring your system once for run, load and explore. Its keys are
+    /// the flags below with `_`: create_purchase_url, machine_driver, shop_driver,
+    /// glase_listen, idle_timeout, unpaid_timeout, start, wait_for, driver_token,
+    /// system_name, system_version, company (durations as strings: "60s"), plus a
+    /// [fixtures] table (library name = your name). `start` runs in the file's
+    /// directory. Flags and environment variables win over it.
     #[arg(long, value_name = "FILE", env = "GLASE_CONFORMANCE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Your createPurchase endpoint (must end with createPurchase); needed by
@@ -40,8 +43,9 @@ pub struct SystemArgs {
     #[arg(long, value_name = "ADDR", env = "GLASE_CONFORMANCE_GLASE_LISTEN")]
     pub glase_listen: Option<SocketAddr>,
     /// Your system's idle timeout: a reservation nobody uses (the customer walked away)
-    /// is released after it. Walk-away waits last exactly this long; undeclared, `run`
-    /// assumes at most 3m (and --patience may cut that wait, leaving it inconclusive).
+    /// is released after it. Walk-away scenarios wait exactly this long (plus 5 s);
+    /// undeclared, `run` assumes at most 3m (and --patience may cut that wait, leaving
+    /// it inconclusive).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, env = "GLASE_CONFORMANCE_IDLE_TIMEOUT")]
     pub idle_timeout: Option<Duration>,
     /// Your shop's timeout for unpaid orders (cancelled after it); undeclared, `run`
@@ -94,13 +98,22 @@ pub struct ConfigFile {
     /// The system's names for the library's fixtures (`machine-1 = "vm-17"`).
     #[serde(default)]
     pub fixtures: std::collections::BTreeMap<String, String>,
+    /// The file's directory: where its `start` command runs.
+    #[serde(skip)]
+    pub dir: Option<PathBuf>,
 }
 
 impl ConfigFile {
     pub fn read(path: &Path) -> Result<Self, UsageError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| UsageError(format!("--config {}: cannot read it: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| UsageError(format!("--config {}: {}", path.display(), e.to_string().trim())))
+        let mut file: Self = toml::from_str(&text)
+            .map_err(|e| UsageError(format!("--config {}: {}", path.display(), e.to_string().trim())))?;
+        file.dir = Some(match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        });
+        Ok(file)
     }
 }
 
@@ -134,8 +147,12 @@ impl SystemArgs {
                 urls::check(option, url, create_purchase).map_err(UsageError)?;
             }
         }
-        let start =
-            pick(&self.start, file.start).filter(|c| !c.trim().is_empty()).map(|command| StartCommand { command });
+        let start = match (&self.start, file.start) {
+            (Some(flag), _) => Some(StartCommand { command: flag.clone(), dir: None }),
+            (None, Some(command)) => Some(StartCommand { command, dir: file.dir.clone() }),
+            (None, None) => None,
+        }
+        .filter(|start| !start.command.trim().is_empty());
         let wait_for = pick(&self.wait_for, file.wait_for).unwrap_or(if start.is_some() {
             DEFAULT_START_WAIT
         } else {
@@ -174,11 +191,34 @@ mod optional_duration {
     //! `"60s"`, `"2m"` in the config file.
     use std::time::Duration;
 
-    use serde::{Deserialize, Deserializer};
+    use serde::de::{self, Deserializer, Visitor};
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(deserializer)?;
-        text.map(|t| humantime::parse_duration(t.trim()).map_err(serde::de::Error::custom)).transpose()
+        deserializer.deserialize_any(DurationText).map(Some)
+    }
+
+    /// Accepts `"90s"`, `"2m"`, `"1m 30s"`; refuses a bare number with the fix.
+    struct DurationText;
+
+    impl Visitor<'_> for DurationText {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(r#"a duration such as "60s" or "2m""#)
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+            humantime::parse_duration(text.trim())
+                .map_err(|e| E::custom(format!(r#"{text:?} is not a duration such as "60s" or "2m": {e}"#)))
+        }
+
+        fn visit_i64<E: de::Error>(self, number: i64) -> Result<Duration, E> {
+            Err(E::custom(format!(r#"{number} has no unit: write a duration such as "{number}s""#)))
+        }
+
+        fn visit_f64<E: de::Error>(self, number: f64) -> Result<Duration, E> {
+            Err(E::custom(format!(r#"{number} has no unit: write a duration such as "60s""#)))
+        }
     }
 }
 
@@ -216,8 +256,31 @@ mod tests {
     fn a_started_system_is_waited_for_by_default() {
         let flags = SystemArgs { start: Some("./backend".to_owned()), ..SystemArgs::default() };
         let system = flags.merge(ConfigFile::default()).expect("valid");
-        assert_eq!(system.start, Some(StartCommand { command: "./backend".to_owned() }));
+        assert_eq!(system.start, Some(StartCommand { command: "./backend".to_owned(), dir: None }));
         assert_eq!(system.wait_for, DEFAULT_START_WAIT);
+    }
+
+    #[test]
+    fn a_start_command_from_the_file_runs_in_the_files_directory() {
+        let dir = std::env::temp_dir().join(format!("glase-config-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("glase.toml");
+        std::fs::write(&path, "start = \"./backend\"\n").expect("written");
+        let from_file = SystemArgs { config: Some(path), ..SystemArgs::default() };
+        let start = from_file.resolve().expect("valid").start.expect("a start command");
+        assert_eq!(start.dir.as_deref(), Some(dir.as_path()));
+        let flag_wins = SystemArgs { start: Some("./other".to_owned()), ..from_file };
+        let start = flag_wins.resolve().expect("valid").start.expect("a start command");
+        assert_eq!((start.command.as_str(), start.dir), ("./other", None), "a flag runs where the suite runs");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_duration_without_a_unit_says_how_to_write_one() {
+        let error = toml::from_str::<ConfigFile>("idle_timeout = 60").expect_err("no unit").to_string();
+        assert!(error.contains(r#"write a duration such as "60s""#), "{error}");
+        let error = toml::from_str::<ConfigFile>("wait_for = \"soon\"").expect_err("not a duration").to_string();
+        assert!(error.contains(r#"not a duration such as "60s""#), "{error}");
     }
 
     #[test]

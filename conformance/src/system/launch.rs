@@ -35,6 +35,26 @@ pub async fn launch(
     Ok(started)
 }
 
+/// Adds what to try next to an unreachable system's message: start it (or let the suite
+/// start it), or — when the suite started it and it is still running — check where it
+/// listens.
+fn with_hint(error: RunError, system: &System, started: Option<&Started>) -> RunError {
+    let RunError::Unreachable { what, url, reason } = error else { return error };
+    let waited = humantime::format_duration(system.wait_for);
+    let hint = match started {
+        Some(process) => format!(
+            "the started system is still running but nothing answered here within --wait-for {waited}: \
+             does it listen on this address, or does it need longer? Its output: {}",
+            process.log().display()
+        ),
+        None if system.wait_for.is_zero() => "is it running? Start it first, or let the suite start it with \
+             --start COMMAND (--wait-for 60s waits for a slow start)"
+            .to_owned(),
+        None => format!("nothing answered within --wait-for {waited}: is it running and listening on this address?"),
+    };
+    RunError::Unreachable { what, url, reason: format!("{reason}\n  hint: {hint}") }
+}
+
 /// Waits until every endpoint answers: one try, or up to `--wait-for` (the started
 /// system must not exit meanwhile).
 pub async fn wait_until_ready(
@@ -64,7 +84,7 @@ pub async fn wait_until_ready(
             });
         }
         if Instant::now() >= deadline {
-            return Err(error);
+            return Err(with_hint(error, system, started.as_deref()));
         }
         if !announced {
             eprintln!(

@@ -68,6 +68,10 @@ impl Identity {
 pub struct StartCommand {
     /// A shell command line, run with `sh -c`.
     pub command: String,
+    /// The directory it runs in: the config file's when the command comes from one (so
+    /// `start = "./gradlew run"` means the file's neighbour wherever the suite is run
+    /// from), else the suite's own.
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// The system under test, resolved.

@@ -58,7 +58,11 @@ impl Started {
         }
         let out = File::options().create(true).append(true).open(log).map_err(log_error)?;
         let err = out.try_clone().map_err(log_error)?;
-        let child = tokio::process::Command::new("sh")
+        let mut shell = tokio::process::Command::new("sh");
+        if let Some(dir) = &command.dir {
+            shell.current_dir(dir);
+        }
+        let child = shell
             .arg("-c")
             .arg(&command.command)
             .env("GLASE_URL", glase_url)
@@ -164,7 +168,7 @@ mod tests {
     #[tokio::test]
     async fn the_command_sees_glase_url_and_its_output_lands_in_the_log() {
         let log = log_in("env");
-        let command = StartCommand { command: "echo \"glase at $GLASE_URL\"; echo oops >&2".to_owned() };
+        let command = StartCommand { command: "echo \"glase at $GLASE_URL\"; echo oops >&2".to_owned(), dir: None };
         let mut started =
             Started::spawn(&command, "http://127.0.0.1:1/extclientproxy/service/v2", &log).expect("spawn");
         for _ in 0..200 {
@@ -187,7 +191,8 @@ mod tests {
         let log = log_in("group");
         let pid_file = log.with_file_name("grandchild.pid");
         // A wrapper script whose real server is a grandchild that ignores nothing.
-        let command = StartCommand { command: format!("sleep 300 & echo $! > {}; wait", pid_file.display()) };
+        let command =
+            StartCommand { command: format!("sleep 300 & echo $! > {}; wait", pid_file.display()), dir: None };
         let started = Started::spawn(&command, "http://x", &log).expect("spawn");
         let mut grandchild = String::new();
         for _ in 0..200 {
