@@ -174,6 +174,28 @@ impl Document {
         })
     }
 
+    /// Checks a real request: the operation exists, and a JSON `body` fits the request's
+    /// `application/json` schema (a missing body where one is required is a problem too).
+    pub fn check_request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(), String> {
+        let path = path.split('?').next().unwrap_or(path);
+        let (template, operation) =
+            self.find(method, path).ok_or_else(|| format!("{method} {path}: not in the document"))?;
+        let request = operation.get("requestBody").map(|b| self.resolve(b));
+        let required = request.and_then(|r| r.get("required")).and_then(Value::as_bool).unwrap_or(false);
+        let schema = request.and_then(|r| r.pointer("/content/application~1json/schema"));
+        match (body, schema) {
+            (None, _) if required => Err(format!("{method} {template}: a body is required and none was sent")),
+            (Some(body), None) => Err(format!("{method} {template}: the document takes no JSON body, got {body}")),
+            (Some(body), Some(schema)) => self.validate(schema, body).map_err(|errors| {
+                format!(
+                    "{method} {template}: the request does not fit the schema:\n  {}\nrequest: {body}",
+                    errors.join("\n  ")
+                )
+            }),
+            (None, _) => Ok(()),
+        }
+    }
+
     /// Every example (parameters, request bodies, responses) against its schema; the
     /// problems found, one a line.
     pub fn check_examples(&self) -> Vec<String> {
