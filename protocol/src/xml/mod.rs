@@ -5,4 +5,4 @@
 mod fast;
 pub(crate) mod field;
 pub mod tree;
-pub(crate) mod writer;
+pub mod writer;
