@@ -233,6 +233,7 @@ pub(crate) fn describe(entry: &Entry) -> Step {
             Step::reply(Actor::Reseller, Actor::Glase, label).bad(bad)
         }
         Record::Machine { event } => describe_event(event),
+        Record::WireDeviation { rule, path, .. } => Step::note(format!("⚠ {rule} at {path}")).bad(true),
         Record::Control { action, detail } => {
             let lower = action.to_ascii_lowercase();
             if ["driver", "machine", "shop"].iter().any(|p| lower.starts_with(p)) {
