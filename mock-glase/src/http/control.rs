@@ -69,6 +69,7 @@ impl From<CustomerError> for ApiError {
             CustomerError::UnknownMerchant(_) | CustomerError::UnknownPurchase(_) => StatusCode::NOT_FOUND,
             CustomerError::NotAGlaseQr(_)
             | CustomerError::MalformedUnattendedQr { .. }
+            | CustomerError::MalformedQr { .. }
             | CustomerError::UnattendedQr(_)
             | CustomerError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
             CustomerError::SystemError(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -9,7 +9,8 @@
 //!
 //! The parts: [`auth`] checks principals, [`invoices`] the invoice operations,
 //! [`payments`] receipts and refunds, [`terminals`] terminal administration,
-//! [`reports`] periods and reconciliation, [`customer`] the app, [`deadlines`] the
+//! [`reports`] periods and reconciliation, [`customer`] the app (and [`qr`] the codes
+//! it scans), [`deadlines`] the
 //! Glase-side clocks, [`faults`] injected results, [`store`] the invoice table and its
 //! retention, `wallet` the checked credits to the customers' wallets.
 
@@ -21,6 +22,7 @@ pub mod faults;
 pub mod ids;
 pub mod invoices;
 pub mod payments;
+pub mod qr;
 pub mod reports;
 #[cfg(test)]
 mod retention_tests;
