@@ -194,6 +194,18 @@ impl Default for ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// The limits as the accept loop takes them.
+    pub(crate) fn limits(&self) -> crate::listen::Limits {
+        crate::listen::Limits {
+            header_read_timeout: self.header_read_timeout,
+            body_read_timeout: self.body_read_timeout,
+            write_timeout: self.write_timeout,
+            max_connections: self.max_connections,
+        }
+    }
+}
+
 /// Hops a same-origin redirect chain may take.
 pub const MAX_REDIRECTS: usize = 5;
 

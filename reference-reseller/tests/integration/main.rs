@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed setup should panic loudly
 
 mod crash;
+mod server;
 mod staff;
 mod support;
 mod vending;
