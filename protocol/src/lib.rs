@@ -52,3 +52,9 @@ pub use soap::{
     encode_fault, encode_request, encode_response,
 };
 pub use xml::writer::escape_text;
+
+/// Entry points for the fuzz targets in `fuzz/` (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::xml::fast::agrees_with_quick_xml;
+}

@@ -41,6 +41,18 @@ pub fn parse(text: &str) -> Option<Document<'_>> {
     Scanner { text, bytes: text.as_bytes(), at: 0 }.document()
 }
 
+/// For fuzzing: whether the fast path took `text` (`false`: it declined). Panics if it
+/// took a document the full parser refuses or reads differently: the property the
+/// proptests below check, for the fuzz target `fast_path`.
+pub fn agrees_with_quick_xml(text: &str) -> bool {
+    let Some(fast) = parse(text) else { return false };
+    match super::tree::parse_with_quick_xml(text) {
+        Ok(full) => assert_eq!(fast, full, "the fast path and quick-xml read {text:?} differently"),
+        Err(error) => panic!("the fast path accepted {text:?}, which quick-xml refuses: {}", error.chain()),
+    }
+    true
+}
+
 struct Scanner<'i> {
     text: &'i str,
     bytes: &'i [u8],
