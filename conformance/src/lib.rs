@@ -10,6 +10,8 @@
 //!   compiled in by `build.rs`.
 //! - [`rules`]: the obligations of spec section 5 as rules with stable ids, checked over
 //!   each scenario's journal.
+//! - `drivers`: the one client of the machine and shop drivers (spec 8), for run, load
+//!   and explore.
 //! - [`runner`]: the embedded mock ([`Harness`]), the preflight check and [`run`]: steps,
 //!   expectations, tidy-up, rules, verdicts, as [`RunEvent`]s and a [`RunReport`].
 //! - [`report`]: terminal, JSON, JUnit and HTML reporters; [`checklist`]: the
@@ -32,7 +34,9 @@ pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", e
 
 pub mod checklist;
 pub mod cli;
+mod command;
 pub mod demo;
+mod drivers;
 pub mod explore;
 pub mod load;
 pub mod model;

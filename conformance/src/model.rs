@@ -129,8 +129,17 @@ pub struct RunReport {
     pub profile: String,
     pub strict: bool,
     pub seed: u64,
+    /// What the waits were judged against: the declared timers, `--patience`, the
+    /// deadline scale.
+    pub conditions: Conditions,
     pub rules: Vec<RuleInfo>,
     pub results: Vec<ScenarioResult>,
+}
+
+impl Verdict {
+    /// Every verdict, in the order reports count them.
+    pub const ALL: [Self; 6] =
+        [Self::Passed, Self::PassedWithWarnings, Self::Failed, Self::Inconclusive, Self::Skipped, Self::Error];
 }
 
 impl RunReport {
@@ -145,6 +154,40 @@ impl RunReport {
 
     pub fn count(&self, verdict: Verdict) -> usize {
         self.results.iter().filter(|r| r.verdict == verdict).count()
+    }
+}
+
+/// What a run's waits were judged against.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conditions {
+    /// The system's idle timeout as declared (`60s`); `None`: undeclared (the library's
+    /// 3 m bound was assumed).
+    pub idle_timeout: Option<String>,
+    /// Its unpaid-order timeout as declared; `None`: undeclared (5 m assumed).
+    pub unpaid_timeout: Option<String>,
+    /// `--patience`, if given.
+    pub patience: Option<String>,
+    /// Glase's deadlines were multiplied by this.
+    pub deadline_scale: f64,
+}
+
+impl Conditions {
+    /// `idle timeout 60s (declared), unpaid timeout 5m (undeclared: the library's bound), patience 10s, deadlines × 1`.
+    pub fn describe(&self) -> String {
+        let timer = |name: &str, value: &Option<String>, bound: &str| match value {
+            Some(value) => format!("{name} {value} (declared)"),
+            None => format!("{name} undeclared (at most {bound} assumed)"),
+        };
+        let mut parts = vec![
+            timer("idle timeout", &self.idle_timeout, "3m"),
+            timer("unpaid timeout", &self.unpaid_timeout, "5m"),
+        ];
+        if let Some(patience) = &self.patience {
+            parts.push(format!("patience {patience}"));
+        }
+        parts.push(format!("Glase deadlines × {}", self.deadline_scale));
+        parts.join(", ")
     }
 }
 

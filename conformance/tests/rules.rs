@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use glase_conformance::model::Finding;
-use glase_conformance::rules::{CheckContext, check_all};
+use glase_conformance::rules::{CheckContext, check_all, undecided_until};
 use glase_protocol::InvoiceStatus;
 use mock_glase::journal::{Entry, Filter};
 use mock_glase::machine::ups::{PurchaseOutcome, ScanOptions};
@@ -70,11 +70,20 @@ impl World {
         self.mock.journal(&Filter::default())
     }
 
-    /// Every finding over the whole journal (one merchant), after stamping its end.
-    fn findings(&self, profile: &str) -> Vec<Finding> {
+    /// Every finding over the whole journal (one merchant), once every deadline rule can
+    /// decide (as the runner waits: a deadline not passed yet decides nothing).
+    async fn findings(&self, profile: &str) -> Vec<Finding> {
         self.mock.note("test", "end of scenario".to_owned(), None);
-        let journal = self.journal();
-        check_all(&CheckContext { journal: &journal, status_deadline: STATUS_DEADLINE, profile, cut_at_ms: None })
+        loop {
+            let journal = self.journal();
+            let now = self.mock.now().0;
+            let ctx =
+                CheckContext { journal: &journal, status_deadline: STATUS_DEADLINE, profile, cut_at_ms: Some(now) };
+            match undecided_until(&ctx) {
+                Some(due) if due > now => tokio::time::sleep(Duration::from_millis(due - now)).await,
+                _ => return check_all(&ctx),
+            }
+        }
     }
 
     async fn eventually<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
@@ -204,7 +213,7 @@ mod rules {
         tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
         assert_eq!(world.status(&reference), InvoiceStatus::Paid);
         for profile in ["unattended", "all"] {
-            assert_eq!(world.findings(profile), vec![], "{profile}");
+            assert_eq!(world.findings(profile).await, vec![], "{profile}");
         }
     }
 
@@ -223,7 +232,7 @@ mod rules {
         tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
         assert_eq!(world.status(&reference), InvoiceStatus::Paid);
         for profile in ["webshop", "all"] {
-            assert_eq!(world.findings(profile), vec![], "{profile}");
+            assert_eq!(world.findings(profile).await, vec![], "{profile}");
         }
     }
 
@@ -235,7 +244,7 @@ mod rules {
         let reference = world.start_purchase("machine-1").await;
         world.mock.confirm(&reference, None, None).unwrap();
         world.eventually("the reversal", || (world.status(&reference) == InvoiceStatus::Canceled).then_some(())).await;
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         let finding = assert_fired(&findings, "STATUS-BEFORE-DEADLINE");
         assert_eq!(finding.invoice.as_deref(), Some(reference.as_str()));
         assert_fired(&findings, "STATUS-AFTER-NOTIFICATION");
@@ -248,7 +257,7 @@ mod rules {
         world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
         world.wait_for("/driver/machines/machine-1", "unlocked").await;
         world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         assert_fired(&findings, "UNLOCK-ONLY-AFTER-RESERVED");
         assert_fired(&findings, "NOTIFICATION-NOT-TRUSTED");
     }
@@ -262,7 +271,7 @@ mod rules {
         world.wait_for(&format!("/driver/shop/orders/{id}"), "paid").await;
         tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
         assert_eq!(world.status(&reference), InvoiceStatus::Issued);
-        let findings = world.findings("webshop");
+        let findings = world.findings("webshop").await;
         assert_fired(&findings, "NOTIFICATION-NOT-TRUSTED");
         assert_fired(&findings, "STATUS-AFTER-NOTIFICATION");
     }
@@ -271,7 +280,7 @@ mod rules {
     async fn nonzero_client_request_timeout_and_no_client_reference() {
         let world = World::start("context", &[Fault::NonZeroClientRequestTimeout, Fault::NoClientReference]).await;
         world.checkout().await;
-        let findings = world.findings("webshop");
+        let findings = world.findings("webshop").await;
         assert!(assert_fired(&findings, "CTX-REQUEST-TIMEOUT-ZERO").actual.contains("clientRequestTimeout 30"));
         assert!(assert_fired(&findings, "CTX-CLIENT-REFERENCE").actual.contains("absent"));
     }
@@ -281,7 +290,7 @@ mod rules {
         let world = World::start("rows", &[Fault::RowsNotSummingToTotal]).await;
         world.unlocked_purchase("machine-1").await;
         world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         assert!(assert_fired(&findings, "INV-ROWS-SUM").actual.contains("result 49"));
         assert_fired(&findings, "UPS-UPDATE-BEFORE-COMMIT");
     }
@@ -291,7 +300,7 @@ mod rules {
         let world = World::start("commit-more", &[Fault::CommitMoreThanReserved]).await;
         world.unlocked_purchase("machine-1").await;
         world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         assert!(assert_fired(&findings, "UPS-COMMIT-WITHIN-RESERVED").actual.contains("21.00"));
     }
 
@@ -300,7 +309,7 @@ mod rules {
         let world = World::start("skip-update", &[Fault::SkipUpdateBeforeCommit]).await;
         world.unlocked_purchase("machine-1").await;
         world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         assert_eq!(ids(&findings), ["UPS-UPDATE-BEFORE-COMMIT"], "{findings:#?}");
     }
 
@@ -308,7 +317,7 @@ mod rules {
     async fn wrong_invoice_reference() {
         let world = World::start("wrong-ref", &[Fault::WrongInvoiceReference]).await;
         assert!(matches!(world.scan("machine-1").await, PurchaseOutcome::Violation { .. }));
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         assert_eq!(ids(&findings), ["UPS-REFERENCE-MATCHES"], "{findings:#?}");
     }
 
@@ -316,7 +325,7 @@ mod rules {
     async fn immediate_debit_for_unattended() {
         let world = World::start("immediate", &[Fault::ImmediateDebitForUnattended]).await;
         assert!(matches!(world.scan("machine-1").await, PurchaseOutcome::Violation { .. }));
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         assert_eq!(ids(&findings), ["UPS-RESERVATION-MODE"], "{findings:#?}");
     }
 
@@ -325,7 +334,7 @@ mod rules {
         let world = World::start("in-use", &[Fault::IgnoreDeviceInUse]).await;
         world.unlocked_purchase("machine-1").await;
         world.start_purchase("machine-1").await;
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         assert_fired(&findings, "UPS-DEVICE-IN-USE");
     }
 
@@ -336,7 +345,7 @@ mod rules {
         world.mock.cancel(&reference, None).unwrap();
         world.wait_for("/driver/machines/machine-1", "unlocked").await;
         world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended");
+        let findings = world.findings("unattended").await;
         assert_fired(&findings, "UPS-NO-COMMIT-AFTER-CANCEL");
     }
 
@@ -346,7 +355,7 @@ mod rules {
         let (_, reference) = world.paid_order().await;
         world.mock.send_extra_notification(&reference, ExtraNotification::Duplicate, None, None).unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let findings = world.findings("webshop");
+        let findings = world.findings("webshop").await;
         assert!(assert_fired(&findings, "SHOP-INVOICE-VERSION-ECHO").actual.contains("sent 0, latest was 1"));
     }
 
@@ -356,7 +365,7 @@ mod rules {
         let (id, _) = world.paid_order().await;
         let (status, _) = world.post(&format!("/driver/shop/orders/{id}/refund"), json!({"amount": "200.00"})).await;
         assert_eq!(status, 409);
-        let findings = world.findings("webshop");
+        let findings = world.findings("webshop").await;
         assert_eq!(ids(&findings), ["SHOP-REFUND-WITHIN-PAYMENT"], "{findings:#?}");
     }
 }

@@ -386,6 +386,39 @@ mod variants {
     }
 }
 
+/// A test build whose drivers want a bearer token is driven with `--driver-token`; without
+/// it the preflight says the driver refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drivers_behind_a_token_are_driven_with_it() {
+    let _serial = SERIAL.lock().await;
+    fn with_token(config: &mut reference_reseller::Config) {
+        config.driver_token = Some("s3cret".to_owned());
+    }
+    let settings = InProcessSettings {
+        purpose: "self-test-token",
+        faults: Vec::new(),
+        machines: 2,
+        idle_timeout: Duration::from_secs(2),
+        tweak: with_token,
+    };
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let harness = Harness::start(listen, DEMO_DEADLINE_SCALE, 42).await.expect("the mock starts");
+    let reseller = ReferenceReseller::start_on(&harness, &settings).await.expect("the reference reseller starts");
+    let http = runner::http_client().expect("an HTTP client");
+    let without = runner::preflight(&reseller.target(), &http).await;
+    assert!(matches!(without, Err(runner::RunError::Unreachable { .. })), "{without:?}");
+    let mut target = reseller.target();
+    target.driver_token = Some("s3cret".to_owned());
+    let options =
+        RunOptions { target, profile: None, strict: true, seed: 42, patience: None, timers: reseller.timers() };
+    runner::preflight(&options.target, &http).await.expect("the token opens the drivers");
+    let scenarios = pick(&library(), &["unattended/happy-path", "webshop/happy-path"]);
+    let report = runner::run_with_jobs(&harness, &scenarios, &options, 1, &http, &mut |_| {}).await;
+    drop(reseller);
+    harness.shutdown().await;
+    assert!(report.passed(), "{}", problems(&report));
+}
+
 /// One locked machine does not cascade: the scenario that left it held is reported, and
 /// the later scenarios on that machine are blocked (inconclusive, naming it), never
 /// failed with findings that are not theirs.
@@ -579,7 +612,7 @@ fn scenario_file_problems_are_all_listed_with_file_and_line_and_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("3 problems"), "{err}");
     assert!(err.contains("bad.yaml:5:5: steps[0]: unknown step `scna` (did you mean `scan`?)"), "{err}");
-    assert!(err.contains("bad.yaml:6:5: steps[1].wait: \"soon\" is not a duration"), "{err}");
+    assert!(err.contains("bad.yaml:6:5: steps[1].wait: \"soon\" is neither a duration"), "{err}");
     assert!(err.contains("worse.yaml:3:12: profiles[0]: unknown profile \"kiosk\""), "{err}");
 }
 

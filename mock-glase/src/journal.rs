@@ -99,6 +99,10 @@ pub enum Record {
         http_status: Option<u16>,
         /// No further attempt follows (delivered, or retries exhausted).
         last_attempt: bool,
+        /// When the POST went out (ms, the mock's clock; the entry's own time is when its
+        /// answer came): a getPaymentStatus before this was not caused by it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sent_at_ms: Option<u64>,
     },
     /// The UPS's createPurchase request to a merchant.
     CreatePurchaseRequest { purchase: u64, url: String, body: String },

@@ -40,10 +40,14 @@ Examples:
 
 Exit codes: 0 clean shutdown, 2 bad arguments or configuration, 1 runtime failure.";
 
+/// `mock-glase --version`: the version and the git commit it was built from (build.rs), as
+/// `glase-conformance --version` prints them.
+const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GLASE_KIT_COMMIT"), ")");
+
 /// A faithful, stateful mock of the Glase SOAP Payment API, with a simulated customer
 /// app and a JSON control API.
 #[derive(Debug, Parser)]
-#[command(version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+#[command(version = VERSION_LINE, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -63,6 +67,19 @@ enum Command {
     /// Play the customer against a running mock: scan, confirm, cancel, walk away,
     /// pending invoices, wallets (through its control API).
     Customer(customer_cli::CustomerArgs),
+    /// GET a URL and exit 0 if it answers 2xx, else 1: a container health check where
+    /// there is no curl (the kit's image is FROM scratch).
+    Health(HealthArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct HealthArgs {
+    /// What to ask (any HTTP URL: the mock's or the reference reseller's /healthz).
+    #[arg(default_value = "http://127.0.0.1:7070/healthz")]
+    url: String,
+    /// Give up after this long.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -129,6 +146,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Demo(demo)) => run_demo(demo),
         Some(Command::Customer(customer)) => customer_cli::run(customer),
+        Some(Command::Health(health)) => run_health(&health),
         Some(Command::Serve(args)) => serve_main(args),
         None => serve_main(cli.serve),
     }
@@ -150,6 +168,29 @@ fn run_demo(args: DemoArgs) -> ExitCode {
         }
         Err(error) => {
             eprintln!("mock-glase demo: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_health(args: &HealthArgs) -> ExitCode {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        eprintln!("mock-glase health: cannot start the async runtime");
+        return ExitCode::FAILURE;
+    };
+    let answer = runtime.block_on(async {
+        let client = mock_glase::notify::http_client_trusting(args.timeout, None).map_err(|e| format!("{e:#}"))?;
+        let response = client.get(&args.url).send().await.map_err(|e| mock_glase::notify::error_chain(&e))?;
+        Ok::<_, String>(response.status())
+    });
+    match answer {
+        Ok(status) if status.is_success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("mock-glase health: {} answered HTTP {}", args.url, status.as_u16());
+            ExitCode::FAILURE
+        }
+        Err(why) => {
+            eprintln!("mock-glase health: {}: {why}", args.url);
             ExitCode::FAILURE
         }
     }

@@ -337,7 +337,7 @@ impl Mock {
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             for n in &notifications {
-                self.record_notification(n, 0, "not sent: no async runtime".to_owned(), None, true);
+                self.record_notification(n, 0, "not sent: no async runtime".to_owned(), None, true, None);
             }
             return;
         };
@@ -362,6 +362,7 @@ impl Mock {
                     "not sent: dropped by an injected fault".to_owned(),
                     None,
                     true,
+                    None,
                 );
                 return;
             }
@@ -392,6 +393,7 @@ impl Mock {
         outcome: String,
         http_status: Option<u16>,
         last_attempt: bool,
+        sent_at: Option<Timestamp>,
     ) {
         let mut core = self.lock();
         let now = self.inner.clock.now();
@@ -403,6 +405,7 @@ impl Mock {
             outcome,
             http_status,
             last_attempt,
+            sent_at_ms: sent_at.map(|t| t.0),
         };
         core.push(now, terminal.as_deref(), Some(&n.invoice), record);
     }
@@ -451,6 +454,14 @@ impl Mock {
         let mut core = self.lock();
         let now = self.inner.clock.now();
         core.push(now, None, invoice, Record::Control { action: action.to_owned(), detail });
+    }
+
+    /// [`Mock::note`] filed under `merchant` (a test's notes about what it did at the
+    /// merchant's machines or shop belong to that merchant's journal).
+    pub fn note_for(&self, merchant: &str, action: &str, detail: String, invoice: Option<&str>) {
+        let mut core = self.lock();
+        let now = self.inner.clock.now();
+        core.push_for(now, Some(merchant), None, invoice, Record::Control { action: action.to_owned(), detail });
     }
 
     // ---- the simulated customer ----

@@ -152,6 +152,7 @@ impl Notifier {
 
     /// POSTs once and journals the outcome; `true` if it was delivered.
     async fn attempt(&self, mock: &Mock, notification: &Notification, attempt: u32, last: bool) -> bool {
+        let sent_at = mock.now();
         let result = self
             .client
             .post(&notification.url)
@@ -169,7 +170,7 @@ impl Notifier {
             Err(error) => (format!("failed: {}", error_chain(&error)), None, false),
         };
         tracing::info!(invoice = %notification.invoice, url = %notification.url, attempt, %outcome, "notification");
-        mock.record_notification(notification, attempt, outcome, status, delivered || last);
+        mock.record_notification(notification, attempt, outcome, status, delivered || last, Some(sent_at));
         delivered
     }
 }
@@ -182,7 +183,7 @@ fn refuse(mock: &Mock, notification: &Notification) -> bool {
     let outcome = format!(
         "not sent: the notificationUrl's path has a /{segment}/ segment, which names a test or control endpoint, not a merchant's callback"
     );
-    mock.record_notification(notification, 0, outcome, None, true);
+    mock.record_notification(notification, 0, outcome, None, true, None);
     true
 }
 

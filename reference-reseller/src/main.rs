@@ -25,10 +25,14 @@ Examples:
 
 Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad arguments or configuration.";
 
+/// `reference-reseller --version`: the version and the git commit it was built from
+/// (build.rs), as `glase-conformance --version` prints them.
+const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GLASE_KIT_COMMIT"), ")");
+
 /// A correct, durable reseller backend for Glase: vending machines (createPurchase,
 /// reservations, vending) and a webshop (checkout, status, receipts, refunds).
 #[derive(Debug, Parser)]
-#[command(version, after_help = EXAMPLES)]
+#[command(version = VERSION_LINE, after_help = EXAMPLES)]
 struct Args {
     /// TOML configuration (machines, products, credentials; see README).
     #[arg(long, env = "RESELLER_CONFIG")]

@@ -13,33 +13,13 @@ mod list;
 mod run;
 mod select;
 
-use std::process::ExitCode;
-
 use clap::{Parser, Subcommand};
 
 pub use run::{DemoArgs, Output, RunArgs};
 pub use select::{ProfileArg, Selection, load};
 
-use crate::runner::RunError;
-
-/// Named exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Every scenario passed (or was skipped).
-    Passed = 0,
-    /// A scenario failed: a step did not hold or a rule was broken.
-    Failed = 1,
-    /// Bad arguments, configuration or scenario files.
-    Usage = 2,
-    /// The system under test could not be reached.
-    Unreachable = 3,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> Self {
-        ExitCode::from(exit as u8)
-    }
-}
+pub use crate::command::Exit;
+pub(crate) use crate::command::{fail_start, time_seed};
 
 /// The exit codes, as every command's help ends.
 pub(crate) const EXIT_CODES: &str = "\
@@ -136,23 +116,7 @@ pub async fn main(cli: Cli) -> Exit {
     }
 }
 
-/// Prints why a run could not start; exit 3 when the system is unreachable, else 2.
-pub(crate) fn fail_start(error: &RunError) -> Exit {
-    eprintln!("error: {}", mock_glase::notify::error_chain(error));
-    match error {
-        RunError::Unreachable { .. } => Exit::Unreachable,
-        _ => Exit::Usage,
-    }
-}
-
 /// The command line as given (for the evidence bundle).
 pub(crate) fn command_line() -> Vec<String> {
     std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect()
-}
-
-/// A seed from the clock, for runs given none (always printed, so a run can be replayed).
-pub(crate) fn time_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

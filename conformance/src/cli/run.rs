@@ -121,15 +121,10 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         );
         return Exit::Usage;
     }
-    let scenarios = match load(&args.selection, &system.fixtures) {
-        Ok(scenarios) => scenarios,
+    let (scenarios, http, seed) = match prepare(&args.selection, &system.fixtures, &args.output) {
+        Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
-    let http = match runner::http_client() {
-        Ok(http) => http,
-        Err(error) => return fail_start(&error),
-    };
-    let seed = args.output.seed.unwrap_or_else(time_seed);
     // Glase first: a system that fetches the WSDL at start-up finds it.
     let harness = match Harness::start(system.glase_listen, args.deadline_scale, seed).await {
         Ok(harness) => harness,
@@ -152,9 +147,11 @@ pub(super) async fn run(args: RunArgs) -> Exit {
             let exit = fail_start(&error);
             if matches!(error, RunError::Unreachable { .. }) {
                 // The reports say what was unreachable, so CI shows a failure.
-                let report = unreachable_report(&options, &sut, &error);
+                let report = unreachable_report(&options, args.deadline_scale, &sut, &error);
                 let stopped = system.start.as_ref().map(|_| ("stopped: it never answered".to_owned(), log.clone()));
-                let evidence = Evidence::collect(&harness, &scenarios, command_line()).with_system(stopped);
+                let evidence = Evidence::collect(&harness, &scenarios, command_line())
+                    .with_system(stopped)
+                    .with_config(args.system.config.as_deref());
                 finish(&report, &evidence, &args.output);
             }
             harness.shutdown().await;
@@ -164,7 +161,9 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     let mut report = execute(&harness, &scenarios, &options, &http, &args.output).await;
     sut.stamp(&mut report);
     let stopped = stop(started).await;
-    let evidence = Evidence::collect(&harness, &scenarios, command_line()).with_system(stopped);
+    let evidence = Evidence::collect(&harness, &scenarios, command_line())
+        .with_system(stopped)
+        .with_config(args.system.config.as_deref());
     harness.shutdown().await;
     if report.results.iter().all(|r| r.journal.iter().all(|e| !is_sut_soap(e))) {
         eprintln!("note: the system under test never called Glase. Is its Glase URL set to {}?", system.glase_url());
@@ -173,15 +172,10 @@ pub(super) async fn run(args: RunArgs) -> Exit {
 }
 
 pub(super) async fn demo(args: DemoArgs) -> Exit {
-    let scenarios = match load(&args.selection, &[]) {
-        Ok(scenarios) => scenarios,
+    let (scenarios, http, seed) = match prepare(&args.selection, &[], &args.output) {
+        Ok(prepared) => prepared,
         Err(exit) => return exit,
     };
-    let http = match runner::http_client() {
-        Ok(http) => http,
-        Err(error) => return fail_start(&error),
-    };
-    let seed = args.output.seed.unwrap_or_else(time_seed);
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let harness = match Harness::start(listen, DEMO_DEADLINE_SCALE, seed).await {
         Ok(harness) => harness,
@@ -221,6 +215,18 @@ pub(super) async fn demo(args: DemoArgs) -> Exit {
     finish(&report, &evidence, &args.output)
 }
 
+/// What `run` and `demo` need first: the scenarios (with the fixture names), a client
+/// for the system under test, and the run's seed.
+fn prepare(
+    selection: &Selection,
+    fixtures: &[(String, String)],
+    output: &Output,
+) -> Result<(Vec<Scenario>, reqwest::Client, u64), Exit> {
+    let scenarios = load(selection, fixtures)?;
+    let http = runner::http_client().map_err(|error| fail_start(&error))?;
+    Ok((scenarios, http, output.seed.unwrap_or_else(time_seed)))
+}
+
 /// The system's output file in the evidence bundle.
 const SYSTEM_LOG: &str = "system-under-test.log";
 
@@ -256,7 +262,7 @@ async fn stop(started: Option<Started>) -> Option<(String, PathBuf)> {
 
 /// The report of a run that could not start because the system did not answer: one
 /// test case that says what was unreachable, so CI shows a failure, not "no results".
-fn unreachable_report(options: &RunOptions, sut: &Sut<'_>, error: &RunError) -> RunReport {
+fn unreachable_report(options: &RunOptions, deadline_scale: f64, sut: &Sut<'_>, error: &RunError) -> RunReport {
     let result = ScenarioResult {
         id: "preflight/system-under-test-answers".to_owned(),
         title: "The system under test answers on every endpoint it was given".to_owned(),
@@ -280,6 +286,7 @@ fn unreachable_report(options: &RunOptions, sut: &Sut<'_>, error: &RunError) -> 
         profile: options.profile.map_or("all", |p| p.as_str()).to_owned(),
         strict: options.strict,
         seed: options.seed,
+        conditions: options.conditions(deadline_scale),
         rules: rules::catalog(),
         results: vec![result],
     };

@@ -28,7 +28,6 @@ use super::model::{
 };
 use super::report::human;
 use super::sut::{RunSystem, SutError, System};
-use crate::runner::drivers::segment;
 use crate::runner::{Harness, MERCHANT};
 
 /// How often a reaction is re-checked while waiting for it.
@@ -334,7 +333,6 @@ impl Execution<'_> {
         };
         let token = self.token(machine);
         let mark = self.last_seq();
-        let since = Instant::now();
         let confirmation = self
             .mock
             .confirm(&purchase.invoice, Some(&purchase.msisdn), None)
@@ -344,7 +342,13 @@ impl Execution<'_> {
             return Err(Stop::Error(ExecError::Harness(format!("the right PIN was refused: {confirmation:?}"))));
         }
         let window = self.model.timing.reaction();
-        if let Err(seen) = self.wait_state(machine, "unlocked", window).await? {
+        let waited = self.wait_state(machine, "unlocked", window).await?;
+        // The reseller's idle clock starts when it unlocks the machine (UPS-IDLE-RELEASE:
+        // "arm an idle timer when the machine unlocks"), which can be a poll interval after
+        // the confirmation when the notification was lost: measured from when the unlock
+        // was seen, never earlier.
+        let unlocked_at = Instant::now();
+        if let Err(seen) = waited {
             return Err(fail(
                 Property::UnlockAfterConfirm,
                 format!("{token} unlocked within {} of the confirmation", human(window)),
@@ -360,7 +364,7 @@ impl Execution<'_> {
             ));
         }
         let reserved = self.mock.invoice(&purchase.invoice).and_then(|v| v.record.reserved_amount);
-        self.model.unlock(machine, reserved, since);
+        self.model.unlock(machine, reserved, unlocked_at);
         Ok(format!("unlocked, {} reserved", reserved.map_or("?".to_owned(), money)))
     }
 
@@ -431,9 +435,8 @@ impl Execution<'_> {
         let mark = self.last_seq();
         let body =
             json!({ "items": items.iter().map(|(sku, q)| json!({ "sku": sku, "quantity": q })).collect::<Vec<_>>() });
-        let path = format!("/driver/machines/{}/vend", segment(&token));
         let answer =
-            self.sut.driver.post(&path, Some(body)).await.map_err(|e| Stop::Error(ExecError::Unreachable(e.0)))?;
+            self.sut.driver.vend(&token, &body).await.map_err(|e| Stop::Error(ExecError::Unreachable(e.detail)))?;
         let invoice = hold.purchase().map(|p| p.invoice.clone());
         match expectation {
             VendExpectation::Paid(total) => {

@@ -16,7 +16,6 @@ use super::action::{Action, Choice};
 use super::execute::{Execution, POLL, Step, Stop, fail};
 use super::model::{End, Hold, Property, money};
 use super::report::human;
-use crate::runner::drivers::segment;
 
 /// After the sequence, how long the journal must stay quiet before it is cut…
 const QUIET: Duration = Duration::from_millis(150);
@@ -188,8 +187,7 @@ impl Execution<'_> {
             if let Ok((state, _)) = self.machine_state(machine).await
                 && state == "unlocked"
             {
-                let path = format!("/driver/machines/{}/vend", segment(&self.token(machine)));
-                let _ = self.sut.driver.post(&path, Some(json!({ "items": [] }))).await;
+                let _ = self.sut.driver.vend(&self.token(machine), &json!({ "items": [] })).await;
             }
         }
         self.settle().await;

@@ -202,8 +202,8 @@ pub(crate) struct Purchase {
     pub reserved: Option<Decimal>,
     /// When the action that started the purchase began (the scan).
     pub started: Instant,
-    /// When the reseller's idle clock last restarted at the latest (the scan, or the
-    /// confirmation that unlocked the machine).
+    /// When the reseller's idle clock last restarted at the latest (the scan, or when
+    /// the machine was seen unlocked).
     pub active_since: Instant,
 }
 

@@ -9,13 +9,14 @@ use mock_glase::journal::{Filter, Record};
 
 use super::execute::{ExecError, Execution, POLL, Step, Stop, fail};
 use super::model::{Property, Purchase};
+use crate::drivers::Answer;
 use crate::runner::MERCHANT;
-use crate::runner::drivers::{Answer, segment};
 
 impl Execution<'_> {
     pub(super) async fn machine_state(&self, machine: usize) -> Step<(String, Answer)> {
-        let path = format!("/driver/machines/{}", segment(&self.token(machine)));
-        let answer = self.sut.driver.get(&path).await.map_err(|e| Stop::Error(ExecError::Unreachable(e.0)))?;
+        let token = self.token(machine);
+        let answer =
+            self.sut.driver.machine(&token).await.map_err(|e| Stop::Error(ExecError::Unreachable(e.detail)))?;
         let state = answer.field("state").unwrap_or("?").to_owned();
         Ok((state, answer))
     }

@@ -16,9 +16,9 @@ use super::report::{self, human};
 use super::rng::run_seed;
 use super::shrink::{self, Oracle, Shrunk};
 use super::sut::{BUILTIN_IDLE_TIMEOUT, System};
-use crate::cli::{Exit, time_seed};
+use crate::command::{Exit, fail_start, time_seed};
 use crate::demo::DEMO_DEADLINE_SCALE;
-use crate::runner::{self, Harness, RunError, Target};
+use crate::runner::{self, Harness, Target};
 
 /// An external system's idle timeout unless `--idle-timeout` says otherwise (the
 /// reference reseller's default).
@@ -58,12 +58,12 @@ pub async fn main(args: ExploreArgs) -> Exit {
     };
     let http = match runner::http_client() {
         Ok(http) => http,
-        Err(error) => return start_failed(&error),
+        Err(error) => return fail_start(&error),
     };
     let listen = if builtin { SocketAddr::from(([127, 0, 0, 1], 0)) } else { declared.glase_listen };
     let harness = match Harness::start(listen, scale, seed).await {
         Ok(harness) => harness,
-        Err(error) => return start_failed(&error),
+        Err(error) => return fail_start(&error),
     };
     // Yours: started once Glase listens (--start), waited for (--wait-for).
     let _started = if builtin {
@@ -74,7 +74,7 @@ pub async fn main(args: ExploreArgs) -> Exit {
             Ok(started) => started,
             Err(error) => {
                 harness.shutdown().await;
-                return start_failed(&error);
+                return fail_start(&error);
             }
         }
     };
@@ -318,12 +318,4 @@ fn progress(verbose: bool, run: u32, done: usize, actions: &[Action], result: &R
         println!();
     }
     let _ = std::io::stdout().flush();
-}
-
-fn start_failed(error: &RunError) -> Exit {
-    eprintln!("error: {error}");
-    match error {
-        RunError::Unreachable { .. } => Exit::Unreachable,
-        _ => Exit::Usage,
-    }
 }

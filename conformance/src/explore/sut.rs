@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::model::{Machine, Product};
 use crate::demo::{InProcessSettings, ReferenceReseller};
-use crate::runner::drivers::{Driver, segment};
+use crate::drivers::{DriverClient as Driver, segment};
 use crate::runner::{Harness, Target};
 
 /// The built-in reseller's idle timeout.
@@ -90,7 +90,11 @@ impl System {
             }
         };
         harness.point_at(&create_purchase_url).map_err(|e| SutError::Fleet(e.to_string()))?;
-        let driver = Driver::new(&driver_url, http.clone());
+        let token = match self {
+            Self::External { target } => target.driver_token.as_deref(),
+            Self::Builtin { .. } => None,
+        };
+        let driver = Driver::new(&driver_url, http.clone(), token);
         let deadline = tokio::time::Instant::now() + patience;
         let fleet = loop {
             match fleet(&driver, machines).await {
@@ -106,13 +110,11 @@ impl System {
 
 /// The first `machines` machines the driver lists, each idle, with their products.
 async fn fleet(driver: &Driver, machines: usize) -> Result<Vec<Machine>, SutError> {
-    let answer = driver
-        .get("/driver/machines")
-        .await
-        .map_err(|e| SutError::Unreachable { url: driver.url("/driver/machines"), reason: e.0 })?;
+    let list = format!("{}/driver/machines", driver.base());
+    let answer = driver.machines().await.map_err(|e| SutError::Unreachable { url: list.clone(), reason: e.detail })?;
     let listed = answer.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
     if !answer.ok() || listed.is_empty() {
-        return Err(SutError::Fleet(format!("GET {} listed no machines: {answer}", driver.url("/driver/machines"))));
+        return Err(SutError::Fleet(format!("GET {list} listed no machines: {answer}")));
     }
     if listed.len() < machines {
         return Err(SutError::Fleet(format!(
@@ -128,8 +130,8 @@ async fn fleet(driver: &Driver, machines: usize) -> Result<Vec<Machine>, SutErro
         if state != "idle" {
             return Err(SutError::Busy(format!(
                 "machine {token} is {state}, not idle: finish its purchase (or wait for the idle timeout) and start again; \
-                 GET {} shows it",
-                driver.url(&format!("/driver/machines/{}", segment(&token)))
+                 GET {list}/{} shows it",
+                segment(&token)
             )));
         }
         let products = entry

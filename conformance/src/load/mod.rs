@@ -16,7 +16,6 @@
 //! - [`stats`]: histograms and counters; [`progress`]: the live line; [`report`]: the
 //!   terminal summary and `load-report.json`.
 
-mod driver;
 mod follow;
 mod invariants;
 mod ledger;
@@ -39,8 +38,8 @@ use clap::Args;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use crate::cli::{Exit, time_seed};
-use crate::runner::{self, RunError};
+use crate::command::{Exit, fail_start, time_seed};
+use crate::runner;
 use crate::system::{System, SystemArgs};
 use invariants::{FinalInvoice, JournalStats, Observed};
 use options::{DEFAULT_MIX, FlowKind, Mix, Pace, Plan, Stop};
@@ -344,8 +343,10 @@ async fn settle(system: &target::System, used: &[String], limit: Duration) -> Ve
 /// (token, state) of the used machines, from the machine driver.
 async fn machine_states(system: &target::System, used: &[String]) -> Vec<(String, String)> {
     let Some(driver) = &system.machine_driver else { return Vec::new() };
-    let listed = match driver.get("/driver/machines").await {
-        Ok((200, body)) => body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default(),
+    let listed = match driver.machines().await {
+        Ok(answer) if answer.status == 200 => {
+            answer.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     let states: HashMap<&str, &str> =
@@ -463,12 +464,4 @@ fn finish(report: &LoadReport, out: Option<&std::path::Path>) -> Exit {
         eprintln!("error: no flow completed");
     }
     if report.passed { Exit::Passed } else { Exit::Failed }
-}
-
-fn fail_start(error: &RunError) -> Exit {
-    eprintln!("error: {error}");
-    match error {
-        RunError::Unreachable { .. } => Exit::Unreachable,
-        _ => Exit::Usage,
-    }
 }

@@ -11,10 +11,10 @@ use reference_reseller::Fault;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::driver::Driver;
 use super::stats::Stats;
 use super::timing::TimedMock;
 use crate::demo::{InProcessSettings, ReferenceReseller};
+use crate::drivers::DriverClient as Driver;
 use crate::runner::{MERCHANT, RunError, Target};
 
 /// Where the system under test is, and how to set up the mock for it.
@@ -113,6 +113,7 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
                 create_purchase_url: Some(format!("{url}/seqr/createPurchase")),
                 machine_driver: Some(url.clone()),
                 shop_driver: Some(url.clone()),
+                driver_token: None,
             };
             let faults: Vec<&str> = options.faults.iter().map(|f| f.name()).collect();
             let description = if faults.is_empty() {
@@ -127,8 +128,9 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
         mock.set_create_purchase_url(MERCHANT, Some(url), None)
             .map_err(|e| RunError::Config(format!("--create-purchase-url {url}: {e}")))?;
     }
-    let machine_driver = target.machine_driver.as_deref().map(|base| Driver::new(base, http.clone()));
-    let shop_driver = target.shop_driver.as_deref().map(|base| Driver::new(base, http.clone()));
+    let token = target.driver_token.as_deref();
+    let machine_driver = target.machine_driver.as_deref().map(|base| Driver::new(base, http.clone(), token));
+    let shop_driver = target.shop_driver.as_deref().map(|base| Driver::new(base, http.clone(), token));
     let machines = match &machine_driver {
         Some(driver) => find_machines(driver, options.machines).await?,
         None => Vec::new(),
@@ -175,11 +177,11 @@ async fn find_machines(driver: &Driver, count: usize) -> Result<Vec<MachineInfo>
         url: format!("{}/driver/machines", driver.base()),
         reason,
     };
-    let (status, body) = driver.get("/driver/machines").await.map_err(unreachable)?;
-    if status != 200 {
-        return Err(unreachable(format!("answered HTTP {status}")));
+    let answer = driver.machines().await.map_err(|e| unreachable(e.detail))?;
+    if answer.status != 200 {
+        return Err(unreachable(format!("answered HTTP {}", answer.status)));
     }
-    let listed = body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
+    let listed = answer.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
     let machines: Vec<MachineInfo> = listed
         .iter()
         .filter(|m| m.get("state").and_then(Value::as_str) == Some("idle"))

@@ -17,12 +17,12 @@ use mock_glase::machine::ups::{PurchaseOutcome, ScanOptions};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::driver::Driver;
 use super::invariants::Vend;
 use super::options::FlowKind;
 use super::rng::Rng;
 use super::stats::{Side, Stats};
 use super::target::{CustomerInfo, MachineInfo, WRONG_PIN};
+use crate::drivers::{Answer, DriverClient as Driver, Unreachable};
 use crate::runner::MERCHANT;
 
 /// What every flow shares.
@@ -213,20 +213,19 @@ impl World {
     /// without one, then and for the rest of the run.
     async fn vend(&self, token: &str, vend_id: &str, items: Vec<Value>) -> Result<(u16, Value), String> {
         let driver = self.machines()?;
-        let path = format!("/driver/machines/{token}/vend");
         let plain = json!({ "items": items });
         if self.handed.no_vend_ids.load(Ordering::Relaxed) {
-            return driver.post(&path, &plain).await;
+            return pair(driver.vend(token, &plain).await);
         }
         let body = json!({ "vendId": vend_id, "items": plain["items"] });
         let deadline = Instant::now() + self.patience;
         let mut pause = Duration::from_millis(20);
         let mut first = true;
         loop {
-            let answer = driver.post(&path, &body).await;
+            let answer = pair(driver.vend(token, &body).await);
             let settled = match &answer {
                 Ok((400, _)) if first => {
-                    let retried = driver.post(&path, &plain).await;
+                    let retried = pair(driver.vend(token, &plain).await);
                     if !matches!(retried, Ok((400, _))) {
                         self.handed.no_vend_ids.store(true, Ordering::Relaxed);
                     }
@@ -300,11 +299,10 @@ impl World {
     /// `bad`), backing off from 1 ms to `slowest`.
     pub async fn wait_machine(&self, token: &str, want: &str, bad: &[&str], slowest: Duration) -> Result<(), String> {
         let driver = self.machines()?;
-        let path = format!("/driver/machines/{token}");
         let deadline = Instant::now() + self.patience;
         let mut pause = Duration::from_millis(1);
         loop {
-            let (status, body) = driver.get(&path).await?;
+            let (status, body) = pair(driver.machine(token).await)?;
             let state = body.get("state").and_then(Value::as_str).unwrap_or("?");
             if status == 200 && state == want {
                 return Ok(());
@@ -329,7 +327,7 @@ impl World {
         let started = Instant::now();
         let items: Vec<Value> = self.shop_items.iter().map(|(sku, q)| json!({"sku": sku, "quantity": q})).collect();
         let (status, order) =
-            driver.post("/driver/shop/checkout", &json!({ "items": items })).await.map_err(|e| fail("checkout", e))?;
+            pair(driver.checkout(&json!({ "items": items })).await).map_err(|e| fail("checkout", e))?;
         let text = |name: &str| order.get(name).and_then(Value::as_str).map(str::to_owned);
         let (Some(id), Some(reference)) = (text("orderId"), text("invoiceReference")) else {
             return Err(fail("checkout", format!("HTTP {status} {}", error_of(&order))));
@@ -345,11 +343,10 @@ impl World {
         self.record("customer: pay", at);
         let at = Instant::now();
         self.wait_acknowledged(&reference).await.map_err(|e| fail("status fetch", e))?;
-        let path = format!("/driver/shop/orders/{id}");
         let deadline = Instant::now() + self.patience;
         let mut pause = Duration::from_millis(1);
         loop {
-            let (_, order) = driver.get(&path).await.map_err(|e| fail("order", e))?;
+            let (_, order) = pair(driver.order(&id).await).map_err(|e| fail("order", e))?;
             match order.get("state").and_then(Value::as_str) {
                 Some("paid") => break,
                 Some("pending") | None => {}
@@ -396,6 +393,12 @@ fn error_of(body: &Value) -> String {
 fn first_words(text: &str) -> String {
     let cut: String = text.chars().take(80).collect();
     if cut.len() < text.len() { format!("{cut}…") } else { cut }
+}
+
+/// A driver's answer as the load counts it: status and body, or the short reason it
+/// could not be had (failures are counted by that text).
+fn pair(result: Result<Answer, Unreachable>) -> Result<(u16, Value), String> {
+    result.map(|answer| (answer.status, answer.body)).map_err(|error| error.short)
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub struct Evidence {
     pub journal_dropped: u64,
     /// A system the suite started (`--start`): how it ended, and its output file.
     pub started_system: Option<(String, std::path::PathBuf)>,
+    /// The `--config` file: its path and text (with any `driver_token` value hidden).
+    pub config: Option<(std::path::PathBuf, String)>,
 }
 
 impl Evidence {
@@ -50,7 +52,29 @@ impl Evidence {
             journal: mock.journal(&Filter::default()),
             journal_dropped: mock.journal_stats().1,
             started_system: None,
+            config: None,
         }
+    }
+
+    /// With the config file the run read (copied into the bundle as `config.toml`; a
+    /// `driver_token` line's value is replaced by `"(hidden)"`).
+    #[must_use]
+    pub fn with_config(mut self, path: Option<&std::path::Path>) -> Self {
+        self.config = path.and_then(|path| {
+            let text = std::fs::read_to_string(path).ok()?;
+            let hidden: Vec<String> = text
+                .lines()
+                .map(|line| {
+                    if line.trim_start().starts_with("driver_token") {
+                        "driver_token = \"(hidden)\"".to_owned()
+                    } else {
+                        line.to_owned()
+                    }
+                })
+                .collect();
+            Some((path.to_owned(), hidden.join("\n") + "\n"))
+        });
+        self
     }
 
     /// With the system the suite started: how it ended and where its output is.
@@ -69,6 +93,11 @@ struct Manifest<'a> {
     started_at: &'a str,
     /// Who the system under test is, as declared.
     system: &'a crate::system::Identity,
+    /// What the waits were judged against.
+    conditions: &'a crate::model::Conditions,
+    /// The `--config` file, copied as `config.toml`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config_file: Option<String>,
     target: &'a str,
     profile: &'a str,
     strict: bool,
@@ -114,6 +143,8 @@ pub fn write_evidence(report: &RunReport, evidence: &Evidence, dir: &Path) -> io
         suite_commit: &report.suite_commit,
         started_at: &report.started_at,
         system: &report.system,
+        conditions: &report.conditions,
+        config_file: evidence.config.as_ref().map(|(path, _)| path.display().to_string()),
         target: &report.target,
         profile: &report.profile,
         strict: report.strict,
@@ -140,6 +171,11 @@ pub fn write_evidence(report: &RunReport, evidence: &Evidence, dir: &Path) -> io
     out.write_all(b"\n")?;
     out.flush()?;
 
+    if let Some((_, text)) = &evidence.config {
+        let mut out = super::create(&dir.join("config.toml"))?;
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+    }
     let mut out = super::create(&dir.join("journal.jsonl"))?;
     for entry in &evidence.journal {
         serde_json::to_writer(&mut out, entry)?;
@@ -184,6 +220,7 @@ mod tests {
             journal: journal.clone(),
             journal_dropped: 0,
             started_system: None,
+            config: None,
         };
         let dir = std::env::temp_dir().join(format!("glase-evidence-{}", std::process::id()));
         write_evidence(&report, &evidence, &dir).expect("written");

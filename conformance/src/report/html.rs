@@ -174,26 +174,19 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
     } else {
         ("fail", "FAIL", "Fix the failures below before booking the certification.")
     };
-    let counts: Vec<String> = [
-        Verdict::Passed,
-        Verdict::PassedWithWarnings,
-        Verdict::Failed,
-        Verdict::Inconclusive,
-        Verdict::Skipped,
-        Verdict::Error,
-    ]
-    .into_iter()
-    .filter(|v| report.count(*v) > 0)
-    .map(|v| {
-        format!(
-            r#"<span class="pill {}">{} {} {}</span>"#,
-            verdict_class(v),
-            report.count(v),
-            verdict_symbol(v),
-            verdict_label(v)
-        )
-    })
-    .collect();
+    let counts: Vec<String> = Verdict::ALL
+        .into_iter()
+        .filter(|v| report.count(*v) > 0)
+        .map(|v| {
+            format!(
+                r#"<span class="pill {}">{} {} {}</span>"#,
+                verdict_class(v),
+                report.count(v),
+                verdict_symbol(v),
+                verdict_label(v)
+            )
+        })
+        .collect();
     let strict = if report.strict { " (strict: SHOULD findings and inconclusive scenarios fail)" } else { "" };
     let who = report.system.describe().unwrap_or_else(|| "The system under test".to_owned());
     let company = report
@@ -213,6 +206,7 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
 <div class="overall" aria-label="overall result">{word}</div></div>
 <dl class="meta">
 {company}<div><dt>Profile</dt><dd>{}{strict}</dd></div>
+<div><dt>Waits judged by</dt><dd>{}</dd></div>
 <div><dt>Started</dt><dd>{}</dd></div>
 <div><dt>Duration</dt><dd>{}</dd></div>
 <div><dt>Seed</dt><dd>{}</dd></div>
@@ -225,6 +219,7 @@ fn header(h: &mut String, report: &RunReport, passed: bool) {
         escape(&who),
         endpoints(&report.target),
         escape(&report.profile),
+        escape(&report.conditions.describe()),
         escape(&report.started_at.replacen('T', " ", 1)),
         format_duration(report.duration),
         report.seed,
@@ -983,6 +978,7 @@ mod sample {
             profile: "all".into(),
             strict: false,
             seed: 1_795_000,
+            conditions: crate::model::Conditions::default(),
             rules: vec![
                 RuleInfo {
                     id: "UPS-COMMIT-LE-RESERVED".into(),

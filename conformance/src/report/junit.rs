@@ -53,6 +53,7 @@ fn to_junit(report: &RunReport) -> Report {
             Property::new("strict", report.strict.to_string()),
             Property::new("suiteVersion", report.suite_version.as_str()),
             Property::new("suiteCommit", report.suite_commit.as_str()),
+            Property::new("conditions", report.conditions.describe()),
             Property::new("startedAt", report.started_at.as_str()),
         ]);
         let identity = [

@@ -292,6 +292,7 @@ pub(crate) mod fixtures {
                 outcome: "delivered".into(),
                 http_status: Some(200),
                 last_attempt: true,
+                sent_at_ms: None,
             },
         );
         journal.push(
@@ -341,6 +342,7 @@ pub(crate) mod fixtures {
             profile: "unattended".into(),
             strict,
             seed: 42,
+            conditions: crate::model::Conditions::default(),
             rules: vec![
                 RuleInfo {
                     id: "UPS-COMMIT-LE-RESERVED".into(),

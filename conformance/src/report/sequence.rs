@@ -12,7 +12,8 @@
 //! | `notificationSent` | arrow Glase → Reseller, `notification (reason) → outcome` |
 //! | machine `customerScanned`, `customerWrongPin`, `customerWalkedAway`, `purchaseStarted`, and a `transition` a customer caused | arrow Customer → Glase |
 //! | other machine events (`transition`, `invoiceIssued`, `paymentCreated`, …) | a note on the Glase lifeline |
-//! | `control` whose action starts with `driver`, `machine` or `shop` | arrow Machine / Shop → Reseller |
+//! | `control` whose action starts with `driver`, `machine` or `shop` (the suite at the machine or shop) | arrow Machine / Shop → Reseller |
+//! | `control` `driver-answer` (what the driver answered or showed) | dashed arrow Reseller → Machine / Shop |
 //! | other `control` entries (`warning`, `addFault`, …) | a note on the Glase lifeline |
 //!
 //! Every arrow carries `class="arrow"` and `data-seq`. `notificationDue` events are left out
@@ -236,7 +237,9 @@ pub(crate) fn describe(entry: &Entry) -> Step {
         Record::WireDeviation { rule, path, .. } => Step::note(format!("⚠ {rule} at {path}")).bad(true),
         Record::Control { action, detail } => {
             let lower = action.to_ascii_lowercase();
-            if ["driver", "machine", "shop"].iter().any(|p| lower.starts_with(p)) {
+            if lower == "driver-answer" {
+                Step::reply(Actor::Reseller, Actor::Driver, detail.clone())
+            } else if ["driver", "machine", "shop"].iter().any(|p| lower.starts_with(p)) {
                 let label = if detail.is_empty() { action.clone() } else { detail.clone() };
                 Step::arrow(Actor::Driver, Actor::Reseller, label)
             } else if action == "warning" {
@@ -295,15 +298,30 @@ fn describe_event(event: &Event) -> Step {
     }
 }
 
-/// `text` cut to `max` characters, with an ellipsis.
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
+/// Average width of a label character at 12 px, and of a note's at 11 px (system-ui).
+const LABEL_CHAR: f64 = 6.4;
+const NOTE_CHAR: f64 = 6.9;
+
+/// Where an arrow's label goes, as SVG attributes, so that it is never cut: centred over
+/// the arrow when it fits; else ending at the arrow's right end and reaching left; else,
+/// longer than the diagram is wide, squeezed into its width (`textLength`). The whole
+/// label is also in the row's `<title>`.
+fn label_placement(label: &str, x1: f64, x2: f64) -> String {
+    let natural = label.chars().count() as f64 * LABEL_CHAR;
+    let (left, right) = (x1.min(x2), x1.max(x2));
+    if natural <= right - left - 16.0 {
+        format!(r#"x="{}" text-anchor="middle""#, (left + right) / 2.0)
+    } else if natural <= right - 46.0 {
+        format!(r#"x="{}" text-anchor="end""#, right - 8.0)
     } else {
-        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
+        format!(r#"x="40" text-anchor="start"{}"#, squeeze(natural, WIDTH - 50.0))
     }
+}
+
+/// ` textLength="…" lengthAdjust="spacingAndGlyphs"` when text `natural` wide must fit
+/// `room`; nothing when it fits.
+fn squeeze(natural: f64, room: f64) -> String {
+    if natural <= room { String::new() } else { format!(r#" textLength="{room:.0}" lengthAdjust="spacingAndGlyphs""#) }
 }
 
 /// What one row of the diagram shows.
@@ -478,19 +496,18 @@ fn draw_entry(svg: &mut String, entry: &Entry, step: &Step, hot: bool, y: f64) {
                 x2 - dir * 9.0,
                 mid + 4.5
             );
-            let span = (x2 - x1).abs();
-            let max_chars = ((span - 16.0) / 6.4).max(12.0) as usize;
             let _ = write!(
                 svg,
-                r#"<text x="{}" y="{}" text-anchor="middle" fill="{colour}" font-weight="{weight}">{}</text>"#,
-                (x1 + x2) / 2.0,
+                r#"<text {} y="{}" fill="{colour}" font-weight="{weight}">{}</text>"#,
+                label_placement(&step.label, x1, x2),
                 mid - 5.0,
-                escape(&truncate(&step.label, max_chars))
+                escape(&step.label)
             );
         }
         Shape::Note => {
-            let label = truncate(&step.label, 90);
-            let w = (label.chars().count() as f64 * 6.9 + 20.0).min(WIDTH - 70.0);
+            let label = &step.label;
+            let natural = label.chars().count() as f64 * NOTE_CHAR;
+            let w = (natural + 20.0).min(WIDTH - 70.0);
             let x = (Actor::Glase.x() - 40.0).min(WIDTH - 10.0 - w);
             let (fill, stroke) = if hot {
                 ("#fecaca", RED)
@@ -501,12 +518,13 @@ fn draw_entry(svg: &mut String, entry: &Entry, step: &Step, hot: bool, y: f64) {
             };
             let _ = write!(
                 svg,
-                r#"<rect x="{x}" y="{}" width="{w}" height="{}" rx="3" fill="{fill}" stroke="{stroke}"/><text x="{}" y="{}" fill="{colour}" font-size="11" font-weight="{weight}">{}</text>"#,
+                r#"<rect x="{x}" y="{}" width="{w}" height="{}" rx="3" fill="{fill}" stroke="{stroke}"/><text x="{}" y="{}" fill="{colour}" font-size="11" font-weight="{weight}"{}>{}</text>"#,
                 y + 4.0,
                 ROW - 8.0,
                 x + 10.0,
                 mid - 0.5,
-                escape(&label)
+                squeeze(natural, w - 20.0),
+                escape(label)
             );
         }
     }
@@ -563,6 +581,25 @@ mod tests {
             }
         }
         assert_eq!(depth, 0);
+    }
+
+    #[test]
+    fn labels_are_never_cut_and_the_machine_lane_shows_what_the_driver_did() {
+        let mut journal = Journal::new(10);
+        let control = |action: &str, detail: &str| Record::Control { action: action.into(), detail: detail.into() };
+        let vend = "machine-1: the customer takes 2 × cola, water, 3 × crisps, chocolate";
+        let answer = "200 paid 11.45 EUR";
+        let long_note = "note ".repeat(60);
+        for record in [control("driver", vend), control("driver-answer", answer), control("remark", &long_note)] {
+            journal.push(Timestamp(1), Tags::default(), record);
+        }
+        let svg = sequence_svg(&journal.query(&Filter::default()), &[]);
+        assert!(svg.contains(&format!(">{}</text>", escape(vend))), "the whole vend label: {svg}");
+        assert!(svg.contains(&format!(">{answer}</text>")));
+        assert!(svg.contains(&format!(">{}</text>", escape(&format!("remark: {long_note}")))));
+        assert!(svg.contains(r#"lengthAdjust="spacingAndGlyphs""#), "a label wider than the diagram is squeezed");
+        assert!(!svg.contains('…'), "nothing cut");
+        assert!(svg.contains(r#"stroke-dasharray="6 4""#), "the driver's answer is drawn as a reply");
     }
 
     #[test]

@@ -241,14 +241,7 @@ impl Drop for TerminalReporter {
 pub fn print_summary(report: &RunReport, out: &mut dyn Write) -> io::Result<()> {
     let total = report.results.len();
     let mut counts = Vec::new();
-    for verdict in [
-        Verdict::Passed,
-        Verdict::PassedWithWarnings,
-        Verdict::Failed,
-        Verdict::Inconclusive,
-        Verdict::Skipped,
-        Verdict::Error,
-    ] {
+    for verdict in Verdict::ALL {
         let n = report.count(verdict);
         if n > 0 {
             let label = match verdict {

@@ -124,7 +124,11 @@ impl StatusAfterNotification {
                 continue;
             }
             let deadline = notice.at.saturating_add(view.status_deadline_ms);
-            let fetch = view.calls_about(invoice).find(|c| c.is(Operation::GetPaymentStatus) && c.seq > trigger.seq);
+            // A poll that happened to fall between what caused the notification and its
+            // POST was not the merchant's answer to it.
+            let fetch = view
+                .calls_about(invoice)
+                .find(|c| c.is(Operation::GetPaymentStatus) && c.seq > trigger.seq && c.at >= notice.sent_at);
             owed.push(Owed { notice, invoice, trigger_seq: trigger.seq, deadline, fetch });
         }
         owed
@@ -284,7 +288,8 @@ impl NotificationNotTrusted {
         }
         // (b) stopped asking about an invoice that stayed ISSUED.
         let polled_before = view.calls_about(invoice).any(|c| c.seq < trigger && c.is(Operation::GetPaymentStatus));
-        let asked_after = later(Operation::GetPaymentStatus).next().is_some();
+        // Asked after the POST went out (a poll already on its way does not count).
+        let asked_after = later(Operation::GetPaymentStatus).any(|c| c.at >= notice.sent_at);
         let moved = view.transitions.iter().any(|t| t.invoice == invoice && t.seq > trigger);
         let long_enough = view.end_at >= notice.at.saturating_add(view.status_deadline_ms);
         (polled_before && !asked_after && !moved && long_enough).then(|| {
@@ -359,6 +364,7 @@ mod tests {
                 outcome: "HTTP 404 Not Found".into(),
                 http_status: Some(404),
                 last_attempt: true,
+                sent_at_ms: None,
             },
         );
         assert_eq!(other.check(&NotifyAnswered200), vec![]);
@@ -476,5 +482,28 @@ mod tests {
         journal.advance(60_000);
         end(&mut journal, 1);
         assert_eq!(journal.check(&StatusAfterNotification), vec![]);
+    }
+
+    /// The cause of an old flaky test: a poll that happened to fall between what caused
+    /// a notification and its POST is not the merchant's answer to it.
+    #[test]
+    fn a_poll_already_on_its_way_is_not_the_answer_to_the_notification() {
+        let mut journal = Journal::new();
+        journal.send_invoice("W1", invoice(PaymentMode::ImmediateDebit, &["10.00"]));
+        journal.advance(200).status("W1", Some(0), InvoiceStatus::Issued, 0);
+        // A forged notification: its cause is journaled, a poll lands, then the POST goes out.
+        journal
+            .advance(100)
+            .push(Some("W1"), Record::Control { action: "sendNotification".into(), detail: "forged".into() });
+        journal.advance(2).status("W1", Some(0), InvoiceStatus::Issued, 0);
+        journal.advance(3);
+        journal.due_at = journal.now;
+        journal.notice("W1", Some(200));
+        journal.advance(60_000);
+        end(&mut journal, 1);
+        let after = journal.check(&StatusAfterNotification);
+        assert_eq!(after.len(), 1, "the poll before the POST does not count: {after:?}");
+        let trusted = journal.check(&NotificationNotTrusted);
+        assert_eq!(trusted.len(), 1, "it stopped asking once notified: {trusted:?}");
     }
 }

@@ -192,7 +192,10 @@ impl Purchase {
 #[derive(Debug)]
 pub(crate) struct Notice<'a> {
     pub seq: u64,
+    /// When its answer came (the entry's time).
     pub at: u64,
+    /// When the POST went out: a getPaymentStatus before it was not its answer.
+    pub sent_at: u64,
     pub invoice: Option<&'a str>,
     pub url: &'a str,
     pub reason: &'a str,
@@ -339,15 +342,18 @@ impl<'a> View<'a> {
                     });
                 }
             }
-            Record::NotificationSent { url, reason, outcome, http_status, .. } => self.notices.push(Notice {
-                seq,
-                at,
-                invoice: entry.invoice.as_deref(),
-                url,
-                reason,
-                outcome,
-                http_status: *http_status,
-            }),
+            Record::NotificationSent { url, reason, outcome, http_status, sent_at_ms, .. } => {
+                self.notices.push(Notice {
+                    seq,
+                    at,
+                    sent_at: sent_at_ms.unwrap_or(at).min(at),
+                    invoice: entry.invoice.as_deref(),
+                    url,
+                    reason,
+                    outcome,
+                    http_status: *http_status,
+                })
+            }
             Record::Control { action, .. } if action == "sendNotification" => {
                 if let Some(invoice) = entry.invoice.as_deref() {
                     self.triggers.push(Trigger { seq, invoice });
@@ -609,11 +615,13 @@ pub(crate) mod testing {
     pub struct Journal {
         pub entries: Vec<Entry>,
         pub now: u64,
+        /// When the latest notification was due: its POST goes out then.
+        pub due_at: u64,
     }
 
     impl Journal {
         pub fn new() -> Self {
-            Self { entries: Vec::new(), now: 1_000_000 }
+            Self { entries: Vec::new(), now: 1_000_000, due_at: 1_000_000 }
         }
 
         pub fn advance(&mut self, ms: u64) -> &mut Self {
@@ -757,6 +765,7 @@ pub(crate) mod testing {
 
         /// The machine's NotificationDue (comes with the transition that causes it).
         pub fn due(&mut self, reference: &str) -> u64 {
+            self.due_at = self.now;
             self.event(Event::NotificationDue {
                 invoice: reference.into(),
                 url: "https://shop.example/notify/abc".into(),
@@ -774,6 +783,7 @@ pub(crate) mod testing {
                     outcome: http_status.map_or("failed: connection refused".into(), |s| format!("HTTP {s}")),
                     http_status,
                     last_attempt: true,
+                    sent_at_ms: Some(self.due_at),
                 },
             )
         }
@@ -912,6 +922,7 @@ pub(crate) mod testing {
                 outcome: String::new(),
                 http_status: None,
                 last_attempt: true,
+                sent_at_ms: None,
             },
         );
         journal.now = 1;

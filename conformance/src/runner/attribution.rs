@@ -343,6 +343,7 @@ mod tests {
             outcome: "delivered".into(),
             http_status: Some(200),
             last_attempt: true,
+            sent_at_ms: None,
         };
         let refund = Event::RefundCreated { payment: "E1".into(), refund: "R1".into(), amount: Decimal::ONE };
         // A refund of OLD's payment (made before the stretch).

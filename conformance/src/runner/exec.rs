@@ -26,10 +26,10 @@ use serde_json::{Value, json};
 
 use super::Target;
 use super::attribution::{self, Attributor, Invoicing};
-use super::drivers::{Answer, Driver, Unreachable, segment};
 use super::harness::{Harness, MERCHANT};
 use super::machines::Ledger;
 use super::waits::{Waits, Window};
+use crate::drivers::{Answer, DriverClient as Driver, Unreachable};
 use crate::rules::{self, CheckContext};
 use crate::scenario::{
     CallScope, ConfirmOutcome, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Mark, NotifyKind,
@@ -94,7 +94,7 @@ impl Missed {
 
 impl From<Unreachable> for StepError {
     fn from(error: Unreachable) -> Self {
-        Self::Unreachable(error.0)
+        Self::Unreachable(error.detail)
     }
 }
 
@@ -168,8 +168,14 @@ impl<'a> ScenarioRun<'a> {
             harness,
             mock,
             target,
-            machine_driver: target.machine_driver.as_deref().map(|url| Driver::new(url, http.clone())),
-            shop_driver: target.shop_driver.as_deref().map(|url| Driver::new(url, http.clone())),
+            machine_driver: target
+                .machine_driver
+                .as_deref()
+                .map(|url| Driver::new(url, http.clone(), target.driver_token.as_deref())),
+            shop_driver: target
+                .shop_driver
+                .as_deref()
+                .map(|url| Driver::new(url, http.clone(), target.driver_token.as_deref())),
             start_seq: mock.journal_stats().2,
             msisdn: format!("4670{:07}", index + 1),
             index,
@@ -335,16 +341,18 @@ impl<'a> ScenarioRun<'a> {
                     Some(machine) => machine.to_owned(),
                     None => return Err(fail("a machine (name one, or scan first)", "none")),
                 };
-                let path = format!("/driver/machines/{}/vend", segment(&machine));
-                let answer = self.machine_driver()?.post(&path, Some(json!({ "items": items(chosen) }))).await?;
+                let what = format!("{machine}: the customer takes {}", describe_items(chosen));
+                let body = json!({ "items": items(chosen) });
+                let answer = self.drive(what, self.machine_driver()?.vend(&machine, &body)).await?;
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "vend")
             }
             Step::OutOfService { machine, expect } | Step::InService { machine, expect } => {
-                let action = if matches!(step, Step::OutOfService { .. }) { "out-of-service" } else { "in-service" };
-                let path = format!("/driver/machines/{}/{action}", segment(machine));
-                let answer = self.machine_driver()?.post(&path, None).await?;
+                let in_service = matches!(step, Step::InService { .. });
+                let action = if in_service { "in-service" } else { "out-of-service" };
+                let call = self.machine_driver()?.set_in_service(machine, in_service);
+                let answer = self.drive(format!("{machine}: {action}"), call).await?;
                 if answer.ok() {
-                    if matches!(step, Step::OutOfService { .. }) {
+                    if !in_service {
                         self.out_of_service.insert(machine.clone());
                     } else {
                         self.out_of_service.remove(machine);
@@ -353,8 +361,9 @@ impl<'a> ScenarioRun<'a> {
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), action)
             }
             Step::Checkout { items: chosen, alias, expect } => {
-                let answer =
-                    self.shop_driver()?.post("/driver/shop/checkout", Some(json!({ "items": items(chosen) }))).await?;
+                let body = json!({ "items": items(chosen) });
+                let what = format!("checkout: {}", describe_items(chosen));
+                let answer = self.drive(what, self.shop_driver()?.checkout(&body)).await?;
                 if *expect == DriverOutcome::Failed {
                     return if answer.ok() {
                         Err(fail(
@@ -381,10 +390,11 @@ impl<'a> ScenarioRun<'a> {
                     Some(amount) => json!({ "amount": format!("{amount:.2}") }),
                     None => json!({}),
                 };
-                let answer = self
-                    .shop_driver()?
-                    .post(&format!("/driver/shop/orders/{}/refund", segment(&order)), Some(body))
-                    .await?;
+                let what = match amount {
+                    Some(amount) => format!("refund {amount:.2} of order {order}"),
+                    None => format!("refund what is left of order {order}"),
+                };
+                let answer = self.drive(what, self.shop_driver()?.refund(&order, &body)).await?;
                 self.last_refund = Some(answer.clone());
                 match expect {
                     Some(expect) => check_driver(&answer, *expect, "refund"),
@@ -394,11 +404,11 @@ impl<'a> ScenarioRun<'a> {
             Step::ShopCancel { expect } => {
                 let order = self.order()?;
                 let answer =
-                    self.shop_driver()?.post(&format!("/driver/shop/orders/{}/cancel", segment(&order)), None).await?;
+                    self.drive(format!("staff cancel order {order}"), self.shop_driver()?.cancel(&order)).await?;
                 check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "cancel")
             }
             Step::ShopClose => {
-                let answer = self.shop_driver()?.post("/driver/shop/close", None).await?;
+                let answer = self.drive("close the period".to_owned(), self.shop_driver()?.close()).await?;
                 check_driver(&answer, DriverOutcome::Ok, "close")
             }
 
@@ -411,8 +421,8 @@ impl<'a> ScenarioRun<'a> {
                 self.mock.advance_clock(*by).map_err(|e| fail("the clock to move", e.to_string()))?;
                 Ok(())
             }
-            Step::Wait(duration) => {
-                tokio::time::sleep(*duration).await;
+            Step::Wait(wait) => {
+                tokio::time::sleep(self.waits.length(*wait, self.status_deadline())).await;
                 Ok(())
             }
             Step::Notify { kind, invoice, delay } => {
@@ -543,28 +553,34 @@ impl<'a> ScenarioRun<'a> {
                     None => return Err(fail("a machine (name one, or scan first)", "none")),
                 };
                 let driver = self.machine_driver()?.clone();
-                let path = format!("/driver/machines/{}", segment(&machine));
                 self.wait_for_async(*timing, || async {
-                    let answer = driver.get(&path).await?;
+                    let answer = driver.machine(&machine).await?;
                     let now = answer.field("state").unwrap_or("?").to_owned();
                     Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
                 })
                 .await?
                 .map_err(|missed| {
                     missed.into_error(format!("machine {machine} {} {state}", self.timing_words(*timing)))
-                })
+                })?;
+                if matches!(timing, Timing::Within(_)) {
+                    self.note_driver("driver-answer", format!("{machine} is {state}"));
+                }
+                Ok(())
             }
             Step::ExpectOrder { state, timing } => {
                 let order = self.order()?;
                 let driver = self.shop_driver()?.clone();
-                let path = format!("/driver/shop/orders/{}", segment(&order));
                 self.wait_for_async(*timing, || async {
-                    let answer = driver.get(&path).await?;
+                    let answer = driver.order(&order).await?;
                     let now = answer.field("state").unwrap_or("?").to_owned();
                     Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
                 })
                 .await?
-                .map_err(|missed| missed.into_error(format!("order {order} {} {state}", self.timing_words(*timing))))
+                .map_err(|missed| missed.into_error(format!("order {order} {} {state}", self.timing_words(*timing))))?;
+                if matches!(timing, Timing::Within(_)) {
+                    self.note_driver("driver-answer", format!("order {order} is {state}"));
+                }
+                Ok(())
             }
             Step::ExpectRefund { outcome } => {
                 let Some(answer) = &self.last_refund else {
@@ -685,6 +701,27 @@ impl<'a> ScenarioRun<'a> {
 
     fn order(&self) -> Result<String, StepError> {
         self.order.clone().ok_or_else(|| fail("an order (checkout first)", "none yet"))
+    }
+
+    /// Calls a driver (POST), noting the call and its answer in the journal, where the
+    /// reports' sequence diagrams draw them in the machine/shop lane. `what` is how the
+    /// call reads for people.
+    async fn drive(
+        &self,
+        what: String,
+        call: impl std::future::Future<Output = Result<Answer, Unreachable>>,
+    ) -> Result<Answer, StepError> {
+        // The call starts when awaited: the note comes first in the journal.
+        self.note_driver("driver", what);
+        let answer = call.await?;
+        self.note_driver("driver-answer", summary(&answer));
+        Ok(answer)
+    }
+
+    /// A note about the machine or shop, filed under the scenario's merchant and its
+    /// current invoice (so it is this scenario's, however many run beside it).
+    fn note_driver(&self, action: &str, detail: String) {
+        self.mock.note_for(MERCHANT, action, detail, self.current.as_deref());
     }
 
     fn machine_driver(&self) -> Result<&Driver, StepError> {
@@ -857,7 +894,7 @@ impl<'a> ScenarioRun<'a> {
     pub async fn tidy_up(&mut self) {
         if let Some(driver) = &self.machine_driver {
             for machine in std::mem::take(&mut self.out_of_service) {
-                let _ = driver.post(&format!("/driver/machines/{}/in-service", segment(&machine)), None).await;
+                let _ = driver.set_in_service(&machine, true).await;
             }
         }
         if self.faults_added {
@@ -886,7 +923,7 @@ impl<'a> ScenarioRun<'a> {
         }
         if open.iter().any(|r| r.status == InvoiceStatus::Reserved)
             && let Some(driver) = &self.machine_driver
-            && let Ok(list) = driver.get("/driver/machines").await
+            && let Ok(list) = driver.machines().await
         {
             let machines = list.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
             for machine in machines {
@@ -894,8 +931,7 @@ impl<'a> ScenarioRun<'a> {
                     && let Some(token) = machine.get("token").and_then(Value::as_str)
                     && self.sharing.machines.is_none_or(|machines| machines.contains(token))
                 {
-                    let path = format!("/driver/machines/{}/vend", segment(token));
-                    let _ = driver.post(&path, Some(json!({ "items": [] }))).await;
+                    let _ = driver.vend(token, &json!({ "items": [] })).await;
                 }
             }
         }
@@ -1005,6 +1041,9 @@ fn makes_invoices(step: &Step) -> bool {
         step,
         Step::Scan { .. }
             | Step::Race { .. }
+            | Step::Vend { .. }
+            | Step::OutOfService { .. }
+            | Step::InService { .. }
             | Step::Checkout { .. }
             | Step::Refund { .. }
             | Step::ShopCancel { .. }
@@ -1022,6 +1061,33 @@ pub(crate) const INVOICE_OPERATIONS: &[&str] = &[
     "submitPaymentReceipt",
     "refundPayment",
 ];
+
+/// `2 × cola, water` (nothing: `nothing`).
+fn describe_items(items: &[Item]) -> String {
+    if items.is_empty() {
+        return "nothing".to_owned();
+    }
+    let each: Vec<String> = items
+        .iter()
+        .map(|i| if i.quantity == 1 { i.sku.clone() } else { format!("{} × {}", i.quantity, i.sku) })
+        .collect();
+    each.join(", ")
+}
+
+/// A driver's answer in a few words: `200 paid 6.20 EUR`, `409 the machine is not unlocked`.
+fn summary(answer: &Answer) -> String {
+    let mut words = vec![answer.status.to_string()];
+    for field in ["outcome", "state", "error"] {
+        if let Some(value) = answer.field(field) {
+            words.push(value.to_owned());
+            break;
+        }
+    }
+    if let (Some(total), Some(currency)) = (answer.field("total"), answer.field("currency")) {
+        words.push(format!("{total} {currency}"));
+    }
+    words.join(" ")
+}
 
 fn items(items: &[Item]) -> Value {
     Value::Array(items.iter().map(|i| json!({ "sku": i.sku, "quantity": i.quantity })).collect())

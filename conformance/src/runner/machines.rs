@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::drivers::{Driver, segment};
+use crate::drivers::DriverClient as Driver;
 
 /// How often a held machine is looked at.
 const POLL: Duration = Duration::from_millis(50);
@@ -129,7 +129,7 @@ async fn wait_until_free(driver: &Driver, machine: &str, until: Instant) -> Opti
 /// The machine's state as the driver reports it; `None` for an unknown machine or no
 /// answer.
 async fn state_of(driver: &Driver, machine: &str) -> Option<String> {
-    let answer = driver.get(&format!("/driver/machines/{}", segment(machine))).await.ok()?;
+    let answer = driver.machine(machine).await.ok()?;
     if !answer.ok() {
         return None;
     }

@@ -14,7 +14,6 @@
 
 mod attribution;
 mod claims;
-pub(crate) mod drivers;
 mod exec;
 mod harness;
 mod machines;
@@ -34,10 +33,11 @@ use crate::scenario::{Driver, Located, Profile, Scenario, Step};
 pub use harness::{Harness, MERCHANT};
 pub use waits::{LIBRARY_IDLE_TIMEOUT, LIBRARY_UNPAID_TIMEOUT, Timers};
 
+use crate::drivers::DriverClient;
 use attribution::Invoicing;
 use claims::Claim;
-use drivers::error_chain;
 use exec::{ScenarioRun, Sharing, StepError};
+use mock_glase::notify::error_chain;
 use schedule::Schedule;
 
 /// `--jobs` when not given: scenarios mostly wait (for the system under test, for
@@ -53,6 +53,8 @@ pub struct Target {
     pub machine_driver: Option<String>,
     /// Base URL of the shop driver (`{base}/driver/shop/…`).
     pub shop_driver: Option<String>,
+    /// The drivers' bearer token, when the test build protects them (`--driver-token`).
+    pub driver_token: Option<String>,
 }
 
 impl Target {
@@ -97,6 +99,19 @@ pub struct RunOptions {
     pub timers: Timers,
 }
 
+impl RunOptions {
+    /// What the run's waits are judged against, for the reports.
+    pub fn conditions(&self, deadline_scale: f64) -> crate::model::Conditions {
+        let human = |d: Duration| humantime::format_duration(d).to_string();
+        crate::model::Conditions {
+            idle_timeout: self.timers.idle_timeout.map(human),
+            unpaid_timeout: self.timers.unpaid_timeout.map(human),
+            patience: self.patience.map(human),
+            deadline_scale,
+        }
+    }
+}
+
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -136,27 +151,34 @@ pub async fn preflight(target: &Target, http: &reqwest::Client) -> Result<(), Ru
             reason: error_chain(&e),
         })?;
     }
+    let token = target.driver_token.as_deref();
     if let Some(base) = &target.machine_driver {
-        let url = format!("{}/driver/machines", base.trim_end_matches('/'));
-        let response = http.get(&url).timeout(timeout).send().await.map_err(|e| RunError::Unreachable {
+        let driver = DriverClient::new(base, http.clone(), token);
+        let url = format!("{}/driver/machines", driver.base());
+        let answer = driver.machines_within(timeout).await.map_err(|e| RunError::Unreachable {
             what: "the machine driver",
             url: url.clone(),
-            reason: error_chain(&e),
+            reason: e.detail,
         })?;
-        if !response.status().is_success() {
+        if !answer.ok() {
+            let hint = if matches!(answer.status, 401 | 403) {
+                "does it want a token? pass --driver-token"
+            } else {
+                "is the driver enabled in this build?"
+            };
             return Err(RunError::Unreachable {
                 what: "the machine driver",
                 url,
-                reason: format!("answered HTTP {} (is the driver enabled in this build?)", response.status().as_u16()),
+                reason: format!("answered HTTP {} ({hint})", answer.status),
             });
         }
     }
     if let Some(base) = &target.shop_driver {
-        let url = format!("{}/driver/shop/orders/conformance-preflight", base.trim_end_matches('/'));
-        http.get(&url).timeout(timeout).send().await.map_err(|e| RunError::Unreachable {
+        let driver = DriverClient::new(base, http.clone(), token);
+        driver.shop_preflight(timeout).await.map_err(|e| RunError::Unreachable {
             what: "the shop driver",
-            url,
-            reason: error_chain(&e),
+            url: format!("{}/driver/shop/orders/conformance-preflight", driver.base()),
+            reason: e.detail,
         })?;
     }
     Ok(())
@@ -231,6 +253,7 @@ pub async fn run_with_jobs(
         profile: options.profile.map_or("all", Profile::as_str).to_owned(),
         strict: options.strict,
         seed: options.seed,
+        conditions: options.conditions(harness.deadline_scale),
         rules: rules::catalog(),
         results,
     }
@@ -307,7 +330,9 @@ async fn run_one(
         return result;
     }
     // A clean machine, or none: an earlier scenario's leftovers are not this one's fault.
-    let machine_driver = options.target.machine_driver.as_deref().map(|url| drivers::Driver::new(url, http.clone()));
+    let token = options.target.driver_token.as_deref();
+    let machine_driver =
+        options.target.machine_driver.as_deref().map(|url| DriverClient::new(url, http.clone(), token));
     let used = claims::claim(scenario).machines;
     if let Some(driver) = &machine_driver
         && let Err(blocked) = sharing.ledger.clear(driver, &used).await
@@ -710,18 +735,23 @@ mod tests {
         Finished(String),
     }
 
-    async fn run_waits(scenarios: &[Scenario], jobs: usize) -> (RunReport, Vec<Seen>) {
-        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
-        let http = http_client().expect("a client");
-        let options = RunOptions {
+    /// Options for a run against no system (scenarios that only wait or read the journal).
+    fn options_for_nothing() -> RunOptions {
+        RunOptions {
             target: Target::default(),
             profile: None,
             strict: false,
             seed: 7,
             patience: None,
             timers: Timers::default(),
-        };
+        }
+    }
+
+    async fn run_waits(scenarios: &[Scenario], jobs: usize) -> (RunReport, Vec<Seen>) {
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
+        let http = http_client().expect("a client");
+        let options = options_for_nothing();
         let mut seen = Vec::new();
         let mut on_event = |event: &RunEvent| match event {
             RunEvent::ScenarioStarted { id, .. } => seen.push(Seen::Started(id.clone())),
@@ -783,14 +813,7 @@ mod tests {
             let listen = SocketAddr::from(([127, 0, 0, 1], 0));
             let harness = Harness::start(listen, 1.0, 7).await.expect("the mock starts");
             let http = http_client().expect("a client");
-            let options = RunOptions {
-                target: Target::default(),
-                profile: None,
-                strict: false,
-                seed: 7,
-                patience: None,
-                timers: Timers::default(),
-            };
+            let options = options_for_nothing();
             // An invoice of an earlier scenario, and the system under test's late calls
             // while this one runs: a poll for that invoice, then the day's closing.
             let mock = harness.mock().clone();

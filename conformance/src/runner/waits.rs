@@ -59,16 +59,26 @@ pub(crate) struct Waits {
 }
 
 impl Waits {
-    /// The window of `wait` in a scenario whose status deadline is `status_deadline`.
-    pub fn window(&self, wait: Wait, status_deadline: Duration) -> Window {
-        let (base, bounded) = match wait.timer {
+    /// How long a `wait` step lasts: the timer's value as declared (or the library's
+    /// bound), plus and minus its durations; `--patience` does not shorten an action.
+    pub fn length(&self, wait: Wait, status_deadline: Duration) -> Duration {
+        wait.length_with(self.timer_value(wait.timer, status_deadline).0)
+    }
+
+    /// A timer's value here, and whether the spec or a declaration bounds it.
+    fn timer_value(&self, timer: Option<Timer>, status_deadline: Duration) -> (Duration, bool) {
+        match timer {
             None => (Duration::ZERO, false),
-            // Glase's own deadline: the spec's bound, never cut.
             Some(Timer::StatusDeadline) => (status_deadline, true),
             Some(Timer::IdleTimeout) => (self.timers.idle_or_library(), self.timers.idle_timeout.is_some()),
             Some(Timer::UnpaidTimeout) => (self.timers.unpaid_or_library(), self.timers.unpaid_timeout.is_some()),
-        };
-        let length = base.saturating_add(wait.plus);
+        }
+    }
+
+    /// The window of `wait` in a scenario whose status deadline is `status_deadline`.
+    pub fn window(&self, wait: Wait, status_deadline: Duration) -> Window {
+        let (base, bounded) = self.timer_value(wait.timer, status_deadline);
+        let length = wait.length_with(base);
         match self.patience {
             Some(patience) if !bounded && patience < length => {
                 Window { length: patience, cut: Some(cut_reason(wait, length, patience)) }
@@ -108,13 +118,13 @@ mod tests {
 
     #[test]
     fn a_declared_timer_is_waited_in_full_whatever_the_patience() {
-        let wait = Wait { timer: Some(Timer::IdleTimeout), plus: S(5) };
+        let wait = Wait::timer_plus(Timer::IdleTimeout, S(5));
         assert_eq!(waits(Some(60), Some(10)).window(wait, S(20)), Window { length: S(65), cut: None });
     }
 
     #[test]
     fn patience_cuts_an_undeclared_timer_and_says_how_to_declare_it() {
-        let wait = Wait { timer: Some(Timer::IdleTimeout), plus: S(5) };
+        let wait = Wait::timer_plus(Timer::IdleTimeout, S(5));
         let window = waits(None, Some(10)).window(wait, S(20));
         assert_eq!(window.length, S(10));
         let reason = window.cut.expect("cut");
@@ -124,7 +134,7 @@ mod tests {
 
     #[test]
     fn the_status_deadline_is_never_cut_and_fixed_waits_are_cut_only_when_longer() {
-        let deadline = Wait { timer: Some(Timer::StatusDeadline), plus: S(2) };
+        let deadline = Wait::timer_plus(Timer::StatusDeadline, S(2));
         assert_eq!(waits(None, Some(1)).window(deadline, S(20)), Window { length: S(22), cut: None });
         assert_eq!(waits(None, Some(10)).window(Wait::fixed(S(5)), S(20)), Window { length: S(5), cut: None });
         assert!(waits(None, Some(3)).window(Wait::fixed(S(5)), S(20)).cut.is_some());

@@ -425,7 +425,7 @@ impl Resolver<'_> {
             }
             "wait" => {
                 let scalar: Scalar = self.args(cx, args)?;
-                Step::Wait(self.duration(cx, "", &scalar)?)
+                Step::Wait(self.wait(cx, "", &scalar)?)
             }
             "notify" => {
                 let a: raw::NotifyArgs = self.args(cx, args)?;
@@ -752,30 +752,65 @@ impl Resolver<'_> {
         }
     }
 
-    /// A window: a duration, a timer, or a timer plus a duration (`idle-timeout + 5s`).
+    /// A window: a duration, a timer, a timer plus or minus durations, and an upper bound
+    /// (`5s`, `status-deadline`, `idle-timeout + 5s`, `unpaid-timeout - 2s, at most 10s`).
+    /// The operators need spaces around them: timer names and `1m 30s` hold `-` and spaces.
     fn wait(&mut self, cx: &StepCx, field: &str, value: &Scalar) -> Option<Wait> {
         let text = value.text();
+        let (sum, bound) = match text.split_once(", at most ") {
+            Some((sum, bound)) => (sum, Some(bound)),
+            None => (text.as_str(), None),
+        };
+        let timers: Vec<&str> = Timer::ALL.iter().map(|t| t.as_str()).collect();
         let mut wait = Wait::fixed(Duration::ZERO);
-        for part in text.split('+').map(str::trim) {
+        let mut sign = '+';
+        let mut rest = sum.trim();
+        loop {
+            let next = [" + ", " - "].iter().filter_map(|op| rest.find(op).map(|i| (i, *op))).min();
+            let (part, after) = match next {
+                Some((i, op)) => (&rest[..i], Some((op, &rest[i + op.len()..]))),
+                None => (rest, None),
+            };
+            let part = part.trim();
             if let Some(timer) = Timer::parse(part) {
-                if wait.timer.replace(timer).is_some() {
-                    self.step_problem(cx, field, format!("{text:?} names two timers; add a duration to one"));
-                    return None;
-                }
-                continue;
-            }
-            match humantime::parse_duration(part) {
-                Ok(duration) => wait.plus = wait.plus.saturating_add(duration),
-                Err(error) => {
-                    let timers: Vec<&str> = Timer::ALL.iter().map(|t| t.as_str()).collect();
+                if sign == '-' || wait.timer.replace(timer).is_some() {
                     self.step_problem(
                         cx,
                         field,
-                        format!(
-                            "{part:?} is neither a duration like 500ms, 2s or 1m ({error}) nor a timer ({})",
-                            timers.join(", ")
-                        ),
+                        format!("{text:?} names two timers, or takes one away: at most one timer, added"),
                     );
+                    return None;
+                }
+            } else {
+                match humantime::parse_duration(part) {
+                    Ok(d) if sign == '+' => wait.plus = wait.plus.saturating_add(d),
+                    Ok(d) => wait.minus = wait.minus.saturating_add(d),
+                    Err(error) => {
+                        self.step_problem(
+                            cx,
+                            field,
+                            format!(
+                                "{part:?} is neither a duration like 500ms, 2s or 1m ({error}) nor a timer ({})",
+                                timers.join(", ")
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+            match after {
+                Some((op, tail)) => {
+                    sign = op.trim().chars().next().unwrap_or('+');
+                    rest = tail;
+                }
+                None => break,
+            }
+        }
+        if let Some(bound) = bound {
+            match humantime::parse_duration(bound.trim()) {
+                Ok(most) => wait.at_most = Some(most),
+                Err(error) => {
+                    self.step_problem(cx, field, format!("{bound:?} after `at most` is not a duration: {error}"));
                     return None;
                 }
             }

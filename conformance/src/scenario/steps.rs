@@ -193,29 +193,57 @@ impl Timer {
     }
 }
 
-/// How long an expectation may wait: `5s`, `status-deadline`, `idle-timeout + 5s`.
+/// How long an expectation may wait, or a `wait` lasts: `5s`, `status-deadline`,
+/// `idle-timeout + 5s`, `unpaid-timeout - 2s, at most 10s`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wait {
     /// The timer the window is measured in, if any.
     pub timer: Option<Timer>,
     /// A fixed time (alone), or the slack added to the timer.
     pub plus: Duration,
+    /// Taken off the timer (`unpaid-timeout - 2s`: just before it fires).
+    pub minus: Duration,
+    /// Never longer than this (`, at most 10s`).
+    pub at_most: Option<Duration>,
 }
 
 impl Wait {
     pub const fn fixed(duration: Duration) -> Self {
-        Self { timer: None, plus: duration }
+        Self { timer: None, plus: duration, minus: Duration::ZERO, at_most: None }
+    }
+
+    /// `timer + plus`.
+    pub const fn timer_plus(timer: Timer, plus: Duration) -> Self {
+        Self { timer: Some(timer), plus, minus: Duration::ZERO, at_most: None }
+    }
+
+    /// The length, given the timer's value (zero without a timer).
+    pub fn length_with(&self, timer: Duration) -> Duration {
+        let length = timer.saturating_add(self.plus).saturating_sub(self.minus);
+        self.at_most.map_or(length, |most| length.min(most))
     }
 }
 
 impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plus = humantime::format_duration(self.plus);
-        match self.timer {
-            None => write!(f, "{plus}"),
-            Some(timer) if self.plus.is_zero() => f.write_str(timer.as_str()),
-            Some(timer) => write!(f, "{} + {plus}", timer.as_str()),
+        let human = |d: Duration| humantime::format_duration(d).to_string();
+        let mut text = match self.timer {
+            None => human(self.plus),
+            Some(timer) => {
+                let mut text = timer.as_str().to_owned();
+                if !self.plus.is_zero() {
+                    text.push_str(&format!(" + {}", human(self.plus)));
+                }
+                text
+            }
+        };
+        if !self.minus.is_zero() {
+            text.push_str(&format!(" - {}", human(self.minus)));
         }
+        if let Some(most) = self.at_most {
+            text.push_str(&format!(", at most {}", human(most)));
+        }
+        f.write_str(&text)
     }
 }
 
@@ -397,7 +425,8 @@ pub enum Step {
     Fault(FaultSpec),
     ClearFaults,
     AdvanceClock(Duration),
-    Wait(Duration),
+    /// Waits this long (a timer-measured wait lasts as the timer does).
+    Wait(Wait),
     Notify {
         kind: NotifyKind,
         invoice: InvoiceRef,

@@ -47,7 +47,7 @@ fn a_valid_file_resolves_to_typed_steps() {
         &scenario.steps[4].value,
         Step::ExpectCall { min: 1, max: Some(3), after: Mark::Notification, .. }
     ));
-    assert!(matches!(&scenario.steps[8].value, Step::Wait(d) if d.as_millis() == 100));
+    assert!(matches!(&scenario.steps[8].value, Step::Wait(d) if d.plus.as_millis() == 100 && d.timer.is_none()));
     assert!(matches!(scenario.steps[9].value, Step::ClearFaults));
     assert_eq!(scenario.steps[6].text, "vend: {items: [{sku: cola, quantity: 2}]}");
     assert_eq!(scenario.steps[9].text, "clear_faults");
@@ -79,7 +79,7 @@ steps:
         "s.yaml:5:9: rules[0]: unknown rule id \"NOPE-1\"",
         "s.yaml:7:5: steps[0]: unknown step `scna` (did you mean `scan`?)",
         "s.yaml:8:5: steps[1].scan: unknown field `amout`",
-        "s.yaml:9:5: steps[2].wait: \"soon\" is not a duration",
+        "s.yaml:9:5: steps[2].wait: \"soon\" is neither a duration",
         "s.yaml:10:5: steps[3].expect_status.status: unknown status \"SETTLED\"",
         "s.yaml:11:5: steps[4].confirm.invoice: no earlier step names an invoice `nobody`",
         "s.yaml:12:5: steps[5].expect_call.after: no `vend` step comes before this one",
@@ -141,10 +141,17 @@ fn windows_may_be_measured_in_timers_and_checklist_items_are_checked() {
     let scenario = load_one(text).unwrap();
     assert_eq!(scenario.covers, ["unattended/9", "unattended/DEVICE_IN_USE"]);
     let Step::ExpectMachine { timing: Timing::Within(wait), .. } = &scenario.steps[0].value else { panic!() };
-    assert_eq!(*wait, Wait { timer: Some(Timer::IdleTimeout), plus: std::time::Duration::from_secs(5) });
+    assert_eq!(*wait, Wait::timer_plus(Timer::IdleTimeout, std::time::Duration::from_secs(5)));
     assert_eq!(wait.to_string(), "idle-timeout + 5s");
     let Step::ExpectCall { within, .. } = &scenario.steps[1].value else { panic!() };
     assert_eq!(within.timer, Some(Timer::StatusDeadline));
+    let slow = load_one("id: a/c\ntitle: t\nprofiles: [webshop]\nsteps:\n  - wait: unpaid-timeout - 2s, at most 1m 30s\n")
+        .unwrap();
+    let Step::Wait(wait) = &slow.steps[0].value else { panic!() };
+    assert_eq!((wait.timer, wait.minus.as_secs(), wait.at_most.map(|d| d.as_secs())), (Some(Timer::UnpaidTimeout), 2, Some(90)));
+    assert_eq!(wait.to_string(), "unpaid-timeout - 2s, at most 1m 30s");
+    assert_eq!(wait.length_with(std::time::Duration::from_secs(5)).as_secs(), 3);
+    assert_eq!(wait.length_with(std::time::Duration::from_secs(120)).as_secs(), 90);
 
     let bad = "id: a/b\ntitle: t\nprofiles: [unattended]\ncovers: [unattended/12]\nsteps:\n  \
                - expect_call: {operation: sendInvoice, within: idle-timeout + status-deadline}\n  \

@@ -57,6 +57,10 @@ pub struct SystemArgs {
     /// with --start, else one try].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, env = "GLASE_CONFORMANCE_WAIT_FOR")]
     pub wait_for: Option<Duration>,
+    /// Your test build's driver token, if its machine and shop drivers want one (sent
+    /// as `Authorization: Bearer TOKEN`).
+    #[arg(long, value_name = "TOKEN", env = "GLASE_CONFORMANCE_DRIVER_TOKEN", hide_env_values = true)]
+    pub driver_token: Option<String>,
     /// Your system's name, for the reports (e.g. "Acme vending backend").
     #[arg(long, value_name = "NAME", env = "GLASE_CONFORMANCE_SYSTEM_NAME")]
     pub system_name: Option<String>,
@@ -86,6 +90,7 @@ pub struct ConfigFile {
     pub system_name: Option<String>,
     pub system_version: Option<String>,
     pub company: Option<String>,
+    pub driver_token: Option<String>,
     /// The system's names for the library's fixtures (`machine-1 = "vm-17"`).
     #[serde(default)]
     pub fixtures: std::collections::BTreeMap<String, String>,
@@ -117,6 +122,7 @@ impl SystemArgs {
             create_purchase_url: pick(&self.create_purchase_url, file.create_purchase_url),
             machine_driver: pick(&self.machine_driver, file.machine_driver),
             shop_driver: pick(&self.shop_driver, file.shop_driver),
+            driver_token: pick(&self.driver_token, file.driver_token).filter(|t| !t.trim().is_empty()),
         };
         let checks = [
             ("--create-purchase-url", &target.create_purchase_url, true),

@@ -1,6 +1,8 @@
 //! The thin axum transport. [`soap`] serves the SOAP endpoints and the WSDL,
 //! [`control`] the JSON control API, [`journal_api`] the journal (query, follow,
-//! export); all only translate between HTTP and [`Mock`].
+//! export); all only translate between HTTP and [`Mock`]. `GET /openapi.json` serves
+//! `docs/openapi/control.yaml`, which lists every route here (tests/contract.rs keeps it
+//! so).
 
 pub mod control;
 pub mod journal_api;
@@ -30,8 +32,17 @@ pub fn router(state: AppState) -> Router {
         .merge(soap::routes(max_body))
         .nest("/control", control::routes().layer(axum::middleware::from_fn_with_state(mock.clone(), control_auth)))
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+        .route("/openapi.json", axum::routing::get(openapi))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(mock, catch_panics))
+}
+
+/// `docs/openapi/control.yaml` as JSON (converted by build.rs): every route of this
+/// router, which a test keeps true.
+pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
 /// With a `control_token` configured, `/control/…` needs `Authorization: Bearer <token>`.

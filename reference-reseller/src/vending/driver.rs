@@ -106,9 +106,11 @@
 //! machine stays `vending` until the reseller has resolved it with getPaymentStatus in
 //! the background, then becomes `idle`), or cancelInvoice failed for an empty
 //! selection (the machine stays `unlocked`; the idle timer retries). Every error body
-//! carries the request's `vendId`, and, once the vend was recorded, its `state`:
-//! `{"error", "vendId", "state"?}` with `state` `canceled` (409), `rejected` or
-//! `pending` (502).
+//! of a request that could be read carries its `vendId` (not a body that is not JSON of
+//! this shape, nor a malformed `vendId`: nothing is recorded then), and, once the vend was
+//! recorded, its `state`: `{"error", "vendId"?, "state"?}` with `state` `canceled` (409),
+//! `rejected` or `pending` (502). `docs/openapi/drivers.yaml` is this contract as
+//! OpenAPI 3.1; the integration tests check every driver answer against it.
 //!
 //! **Asking again.** A request with the `vendId` of a recorded vend (the same machine
 //! and the same products and quantities; else 409) never starts a second vend: it

@@ -7,6 +7,9 @@
 //!
 //! # Contract
 //!
+//! `docs/openapi/drivers.yaml` is this contract as OpenAPI 3.1; the integration tests
+//! check every driver answer against it.
+//!
 //! JSON in and out (`Content-Type: application/json`). Money is a decimal **string**
 //! with two decimals (`"149.99"`); requests may also send a JSON number. Every error is
 //! `{"error": "<human-readable reason>"}` with status 400 (malformed request, unknown

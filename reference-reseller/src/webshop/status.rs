@@ -105,7 +105,9 @@ pub(crate) async fn run(shop: Webshop, mut requests: mpsc::UnboundedReceiver<Ref
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut passes =
         Passes { shop: shop.clone(), running: JoinSet::new(), orders: HashMap::new(), again: HashMap::new() };
-    let mut rota = Rota::new(shop.config().max_polls_per_second, period);
+    // The fault is a shop that polls far too often: it keeps no budget either.
+    let budget = if shop.has_fault(Fault::PollTooOften) { u32::MAX } else { shop.config().max_polls_per_second };
+    let mut rota = Rota::new(budget, period);
     loop {
         tokio::select! {
             _ = ticker.tick() => match shop.orders().active() {

@@ -2,6 +2,7 @@
 //! sockets on 127.0.0.1. One binary; a module per part.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed setup should panic loudly
 
+mod contract;
 mod crash;
 mod server;
 mod staff;

@@ -115,8 +115,7 @@ async fn wait_until(world: &World, what: &str, mut check: impl FnMut() -> bool) 
 }
 
 async fn machine(world: &World, token: &str) -> Value {
-    let url = format!("{}/driver/machines/{token}", world.reseller_url);
-    world.http.get(url).send().await.unwrap().json().await.unwrap()
+    get(world, &format!("/driver/machines/{token}")).await.1
 }
 
 async fn wait_for_state(world: &World, token: &str, state: &str) -> Value {
@@ -138,13 +137,17 @@ async fn post(world: &World, path: &str, body: Option<Value>) -> (u16, Value) {
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let body = response.json().await.unwrap_or(Value::Null);
+    crate::contract::check("POST", path, status, &body);
+    (status, body)
 }
 
 async fn get(world: &World, path: &str) -> (u16, Value) {
     let response = world.http.get(format!("{}{path}", world.reseller_url)).send().await.unwrap();
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let body = response.json().await.unwrap_or(Value::Null);
+    crate::contract::check("GET", path, status, &body);
+    (status, body)
 }
 
 async fn vend(world: &World, token: &str, items: Value) -> (u16, Value) {

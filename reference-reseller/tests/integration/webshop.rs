@@ -32,6 +32,7 @@ async fn shop(name: &str, faults: &[Fault], tweak: impl FnOnce(&mut Config)) -> 
 }
 
 async fn call(world: &World, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let name = method.as_str().to_owned();
     let mut request = world.http.request(method, format!("{}{path}", world.reseller_url));
     if let Some(body) = body {
         request = request.json(&body);
@@ -39,7 +40,9 @@ async fn call(world: &World, method: reqwest::Method, path: &str, body: Option<V
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    crate::contract::check(&name, path, status, &body);
+    (status, body)
 }
 
 async fn post(world: &World, path: &str, body: Value) -> (u16, Value) {

@@ -1,0 +1,248 @@
+//! The one client of the test-build HTTP contracts (spec section 8): the machine driver
+//! (`/driver/machines/…`) and the shop driver (`/driver/shop/…`), as the README and
+//! `docs/openapi/drivers.yaml` define them. `run`, `load` and `explore` all call them
+//! through [`DriverClient`], so a path, a header or a limit is written once.
+//!
+//! JSON in and out; an answer is kept whole ([`Answer`]) for reports. The driver is the
+//! system under test: its answers are bounded ([`MAX_ANSWER`]) and a call that cannot be
+//! made at all is [`Unreachable`], with a short text to count failures by and the full
+//! cause for people.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Longest one driver call may take (a vend includes two Glase calls).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Most bytes of a driver's answer that are read: a driver that streams forever costs
+/// the suite nothing beyond this (its answer is then reported as cut).
+pub(crate) const MAX_ANSWER: usize = 1024 * 1024;
+
+/// An HTTP answer from a driver.
+#[derive(Debug, Clone)]
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// A string field of the body.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.body.get(name).and_then(Value::as_str)
+    }
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {} {}", self.status, self.body)
+    }
+}
+
+/// A driver could not be talked to at all (connection refused, timeout).
+#[derive(Debug, Clone)]
+pub(crate) struct Unreachable {
+    /// `timed out`, `connection failed`, or the cause: short enough to count by.
+    pub short: String,
+    /// The whole chain of causes.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl Unreachable {
+    fn from_reqwest(error: &reqwest::Error) -> Self {
+        let detail = mock_glase::notify::error_chain(error);
+        let short = if error.is_timeout() {
+            "timed out".to_owned()
+        } else if error.is_connect() {
+            "connection failed".to_owned()
+        } else {
+            detail.clone()
+        };
+        Self { short, detail }
+    }
+}
+
+/// A driver's base URL, the client to call it with, and its token.
+#[derive(Debug, Clone)]
+pub(crate) struct DriverClient {
+    base: String,
+    http: reqwest::Client,
+    /// Sent as `Authorization: Bearer …` when the test build's drivers want one.
+    token: Option<String>,
+}
+
+impl DriverClient {
+    pub fn new(base: &str, http: reqwest::Client, token: Option<&str>) -> Self {
+        Self { base: base.trim_end_matches('/').to_owned(), http, token: token.map(str::to_owned) }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    // ---- the machine driver ----
+
+    /// `GET /driver/machines`: every machine.
+    pub async fn machines(&self) -> Result<Answer, Unreachable> {
+        self.get("/driver/machines").await
+    }
+
+    /// `GET /driver/machines/{token}`: one machine, its `state`.
+    pub async fn machine(&self, token: &str) -> Result<Answer, Unreachable> {
+        self.get(&format!("/driver/machines/{}", segment(token))).await
+    }
+
+    /// `POST /driver/machines/{token}/vend` with `body` (`{"items": […], "vendId"?}`).
+    pub async fn vend(&self, token: &str, body: &Value) -> Result<Answer, Unreachable> {
+        self.post(&format!("/driver/machines/{}/vend", segment(token)), Some(body)).await
+    }
+
+    /// `POST /driver/machines/{token}/in-service` or `/out-of-service`.
+    pub async fn set_in_service(&self, token: &str, in_service: bool) -> Result<Answer, Unreachable> {
+        let action = if in_service { "in-service" } else { "out-of-service" };
+        self.post(&format!("/driver/machines/{}/{action}", segment(token)), None).await
+    }
+
+    // ---- the shop driver ----
+
+    /// `POST /driver/shop/checkout` with `body` (`{"items": […]}`).
+    pub async fn checkout(&self, body: &Value) -> Result<Answer, Unreachable> {
+        self.post("/driver/shop/checkout", Some(body)).await
+    }
+
+    /// `GET /driver/shop/orders/{id}`: the order, its `state`.
+    pub async fn order(&self, id: &str) -> Result<Answer, Unreachable> {
+        self.get(&format!("/driver/shop/orders/{}", segment(id))).await
+    }
+
+    /// `POST /driver/shop/orders/{id}/refund` with `body` (`{"amount"?}`).
+    pub async fn refund(&self, id: &str, body: &Value) -> Result<Answer, Unreachable> {
+        self.post(&format!("/driver/shop/orders/{}/refund", segment(id)), Some(body)).await
+    }
+
+    /// `POST /driver/shop/orders/{id}/cancel`: the staff cancel.
+    pub async fn cancel(&self, id: &str) -> Result<Answer, Unreachable> {
+        self.post(&format!("/driver/shop/orders/{}/cancel", segment(id)), None).await
+    }
+
+    /// `POST /driver/shop/close`: the end of the transaction period.
+    pub async fn close(&self) -> Result<Answer, Unreachable> {
+        self.post("/driver/shop/close", None).await
+    }
+
+    /// The shop driver's preflight: `GET /driver/shop/orders/conformance-preflight`, where
+    /// any HTTP answer (404 is expected) proves the driver is there.
+    pub async fn shop_preflight(&self, timeout: Duration) -> Result<Answer, Unreachable> {
+        self.send(self.http.get(self.url("/driver/shop/orders/conformance-preflight")).timeout(timeout)).await
+    }
+
+    /// `GET /driver/machines` within `timeout` (the machine driver's preflight).
+    pub async fn machines_within(&self, timeout: Duration) -> Result<Answer, Unreachable> {
+        self.send(self.http.get(self.url("/driver/machines")).timeout(timeout)).await
+    }
+
+    // ---- the transport ----
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str) -> Result<Answer, Unreachable> {
+        self.send(self.http.get(self.url(path)).timeout(CALL_TIMEOUT)).await
+    }
+
+    async fn post(&self, path: &str, body: Option<&Value>) -> Result<Answer, Unreachable> {
+        let mut request = self.http.post(self.url(path)).timeout(CALL_TIMEOUT);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, Unreachable> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let mut response = request.send().await.map_err(|e| Unreachable::from_reqwest(&e))?;
+        let status = response.status().as_u16();
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut cut = false;
+        while let Some(chunk) = response.chunk().await.map_err(|e| Unreachable::from_reqwest(&e))? {
+            let room = MAX_ANSWER - bytes.len();
+            if chunk.len() > room {
+                bytes.extend_from_slice(&chunk[..room]);
+                cut = true;
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body = match serde_json::from_slice(&bytes) {
+            Ok(body) if !cut => body,
+            _ => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let text = if cut { format!("{text}… (cut at {MAX_ANSWER} bytes)") } else { text };
+                Value::String(text)
+            }
+        };
+        Ok(Answer { status, body })
+    }
+}
+
+/// Encodes a path segment (machine tokens and order ids are URL-safe by contract, but a
+/// scenario may name anything).
+pub(crate) fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(segment("machine-1"), "machine-1");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_is_read_only_up_to_the_limit() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut request = [0_u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n[").await;
+            let chunk = vec![b'1'; 64 * 1024];
+            // Far more than the limit: the client must stop reading on its own.
+            for _ in 0..1024 {
+                if socket.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let http = crate::runner::http_client().expect("a client");
+        let client = DriverClient::new(&format!("http://{addr}"), http, None);
+        let answer = client.machines().await.expect("an answer");
+        assert_eq!(answer.status, 200);
+        let text = answer.body.as_str().expect("kept as text");
+        assert!(text.len() <= MAX_ANSWER + 64 && text.ends_with("(cut at 1048576 bytes)"), "{}", text.len());
+    }
+}

@@ -1,0 +1,26 @@
+//! Helpers that the workspace's build scripts and tests share, so each is written once.
+//!
+//! # Layout
+//!
+//! - [`commit`]: from a build script, the git commit being built, exported as the
+//!   `GLASE_KIT_COMMIT` environment variable of the crate (every binary's `--version`
+//!   names it, and the conformance reports do too).
+//! - [`shared`]: from a test, the project's `shared/` directory (the public reference
+//!   WSDL, the seeds, the spec) beside the checkout, which a clone may not have: a test
+//!   that compares with it skips with one line when it is absent, and fails instead when
+//!   `GLASE_REQUIRE_SHARED=1` (CI).
+//! - [`openapi`] (feature `openapi`, tests only): reads the OpenAPI documents in
+//!   `docs/openapi/`, lists their routes, validates answers and examples against them.
+//!
+//! # Implementation rationale
+//!
+//! A crate rather than a file copied into each build script: three build scripts need the
+//! same commit logic (the mock, the reference reseller, the conformance suite), and a copy
+//! in each drifts (which of them watches `packed-refs`?). A crate with no dependencies
+//! costs one small compilation unit. `#[path]`-including one file from every build script
+//! was the other option; it hides the sharing from cargo and from readers of a manifest.
+
+pub mod commit;
+#[cfg(feature = "openapi")]
+pub mod openapi;
+pub mod shared;
