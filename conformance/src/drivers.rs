@@ -1,5 +1,5 @@
 //! The one client of the test-build HTTP contracts (spec section 8): the machine driver
-//! (`/driver/machines/…`) and the shop driver (`/driver/shop/…`), as the README and
+//! (`/driver/machines/…`) and the shop driver (`/driver/shop/…`), as `docs/reference-reseller.md` and
 //! `docs/openapi/drivers.yaml` define them. `run`, `load` and `explore` all call them
 //! through [`DriverClient`], so a path, a header or a limit is written once.
 //!

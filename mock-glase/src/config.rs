@@ -52,6 +52,21 @@ pub struct Config {
     pub control_token: Option<String>,
     /// How much finished business the state machine keeps in memory.
     pub retention: RetentionConfig,
+    /// How strictly SOAP requests are read.
+    pub wire: WireConfig,
+}
+
+/// How strictly SOAP requests are read **[decision]**. Strict by default, as the real
+/// server (JAX-WS) is: a client bug the mock accepts is one the integrator finds in
+/// production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WireConfig {
+    /// `false` (strict): namespace-qualified children and `mustUnderstand` headers get a
+    /// SOAP fault, amounts with more than two decimals a result code (49 in invoices, 11
+    /// in commits and refunds). `true` (lax): all three are accepted and each is
+    /// journaled as a `wireDeviation` entry, for clients that cannot be fixed yet.
+    pub lax: bool,
 }
 
 /// Bounds the state machine's memory **[decision]**. A mock that runs a load test for
@@ -175,6 +190,18 @@ impl Default for ServerConfig {
             // Well inside the usual 1024-descriptor soft limit once the journal, the
             // outbound calls and the listener have theirs.
             max_connections: 900,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The limits as the accept loop takes them.
+    pub(crate) fn limits(&self) -> crate::listen::Limits {
+        crate::listen::Limits {
+            header_read_timeout: self.header_read_timeout,
+            body_read_timeout: self.body_read_timeout,
+            write_timeout: self.write_timeout,
+            max_connections: self.max_connections,
         }
     }
 }
@@ -343,6 +370,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             control_token: None,
             retention: RetentionConfig::default(),
+            wire: WireConfig::default(),
         }
     }
 }

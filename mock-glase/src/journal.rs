@@ -29,6 +29,8 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use serde::Serialize;
 
+use glase_protocol::DeviationRule;
+
 use crate::clock::Timestamp;
 use crate::machine::Event;
 
@@ -114,6 +116,11 @@ pub enum Record {
     },
     /// A customer or control action taken through the control API or library.
     Control { action: String, detail: String },
+    /// Something a SOAP request did that the schema or the spec does not allow, and that
+    /// was tolerated (lax mode) or answered with a result code rather than a fault: a
+    /// finding for the conformance suite, filed under the request's terminal, merchant
+    /// and invoice.
+    WireDeviation { operation: String, rule: DeviationRule, path: String, detail: String },
 }
 
 /// Which entries a query returns.
@@ -247,6 +254,7 @@ impl Record {
                 opt(content_type) + opt(body) + opt(error)
             }
             Self::Control { action, detail } => action.len() + detail.len(),
+            Self::WireDeviation { operation, path, detail, .. } => operation.len() + path.len() + detail.len(),
         }
     }
 }

@@ -1,7 +1,16 @@
-//! Accepting and serving connections, with limits ([`ServerConfig`]): how many are served
-//! at once, how long a client may take to send a request's headers (which is also how
-//! long a kept-alive connection may sit idle) and its body, and how long an answer may
-//! wait for a client that stopped reading.
+//! Accepting and serving connections, with limits ([`Limits`]): how many are served at
+//! once, how long a client may take to send a request's headers (which is also how long
+//! a kept-alive connection may sit idle) and its body, and how long an answer may wait
+//! for a client that stopped reading.
+//!
+//! **One file, two copies.** This file is `mock-glase/src/listen.rs` and, byte for byte,
+//! `reference-reseller/src/listen.rs`; a test of the reseller compares them. Both servers
+//! need the same defence, and neither may depend on the other: the reference reseller is
+//! the integrator's template and depends only on `glase-protocol` (a dependency on the
+//! mock would point the wrong way), and `glase-protocol` stays free of tokio and axum.
+//! A crate of its own for one module would add a crate to the workspace's layout; a
+//! self-contained file (it uses nothing of either crate) that an integrator can copy as
+//! well is the smaller thing **[decision]**.
 //!
 //! # Implementation rationale
 //! `axum::serve` has no timeouts and no connection limit, and hyper's header timeout needs
@@ -41,14 +50,30 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Sleep;
 
-use crate::config::ServerConfig;
+/// The limits a server enforces on the connections clients open to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A request's complete headers must arrive within this, counted from when the server
+    /// starts waiting for them: on a new connection, and on a kept-alive one after the
+    /// previous answer, so it is also how long an idle connection stays open. An answer
+    /// being streamed (Server-Sent Events, a long-poll) is not idle.
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive completely within this, from its first byte.
+    pub body_read_timeout: Duration,
+    /// Longest an answer may wait for the client to take more of it; the connection is
+    /// then closed.
+    pub write_timeout: Duration,
+    /// Connections served at once. Beyond it the server stops accepting (new connections
+    /// wait in the operating system's listen backlog) and logs it once, until one closes.
+    pub max_connections: usize,
+}
 
 /// Serves `app` on `listener` within `limits` until `shutdown` completes; then lets each
 /// connection finish its current exchange for at most `drain`.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
-    limits: ServerConfig,
+    limits: Limits,
     drain: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) {
@@ -77,7 +102,7 @@ pub(crate) async fn serve(
                     tracing::warn!(
                         limit = limits.max_connections,
                         "connection limit reached: new connections wait in the listen backlog until one closes \
-                         (server.max_connections; idle and slow clients are closed after server.header_read_timeout)"
+                         ([server] max_connections; idle and slow clients are closed after header_read_timeout)"
                     );
                 }
                 tokio::select! {
@@ -119,7 +144,7 @@ pub(crate) async fn serve(
             };
             if let Err(error) = result {
                 // Timeouts, resets and clients that hang up mid-request: routine.
-                tracing::debug!(error = %crate::notify::error_chain(&error), "connection closed");
+                tracing::debug!(error = %error_chain(&error), "connection closed");
             }
         });
     }
@@ -137,9 +162,26 @@ fn log_panic(ended: Result<(), tokio::task::JoinError>) {
     if let Err(error) = ended
         && error.is_panic()
     {
-        let message = crate::supervise::panic_message(&*error.into_panic());
+        let payload = error.into_panic();
+        let message = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+            (Some(text), _) => (*text).to_owned(),
+            (_, Some(text)) => text.clone(),
+            _ => "a panic without a message".to_owned(),
+        };
         tracing::error!(message, "a connection task panicked (a bug); that connection was closed");
     }
+}
+
+/// An error with its causes, `: `-separated.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A failed `accept`: per-connection errors are skipped; running out of descriptors (or

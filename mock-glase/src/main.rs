@@ -98,7 +98,7 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:7070", env = "GLASE_MOCK_LISTEN")]
     listen: SocketAddr,
 
-    /// TOML configuration: resellers, terminals, customers, deadlines (see README).
+    /// TOML configuration: resellers, terminals, customers, deadlines (see docs/mock.md).
     #[arg(long, env = "GLASE_MOCK_CONFIG")]
     config: Option<PathBuf>,
 

@@ -15,7 +15,12 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use glase_protocol::{Reply, Response, ResultCode, SoapFault, decode_request, encode_fault, encode_response};
+use std::borrow::Cow;
+
+use glase_protocol::{
+    DecodeOptions, Deviation, Reply, Response, ResultCode, SoapFault, charset_of, decode_request_with, decode_text,
+    encode_fault, encode_response,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -83,6 +88,22 @@ impl Core {
         };
         let merchant = merchant.or(derived.as_deref());
         self.journal.push(now, Tags { terminal, invoice, merchant }, record)
+    }
+
+    /// Journals what a request did that the spec does not allow but was tolerated.
+    fn push_deviations(
+        &mut self,
+        now: Timestamp,
+        merchant: Option<&str>,
+        terminal: Option<&str>,
+        invoice: Option<&str>,
+        operation: &str,
+        deviations: impl IntoIterator<Item = Deviation>,
+    ) {
+        for Deviation { rule, path, detail } in deviations {
+            let record = Record::WireDeviation { operation: operation.to_owned(), rule, path, detail };
+            self.push_for(now, merchant, terminal, invoice, record);
+        }
     }
 
     fn push_merchant(&mut self, now: Timestamp, merchant: &str, record: Record) -> u64 {
@@ -184,7 +205,14 @@ impl Mock {
     /// Runs one SOAP request through the mock: decode, apply, journal, encode, and any
     /// injected delay. Never fails: bad input becomes a SOAP fault.
     pub async fn handle_soap(&self, path: &str, body: &[u8]) -> SoapAnswer {
-        let (answer, delay, notifications) = self.apply_soap(path, body);
+        self.handle_soap_with(path, None, body).await
+    }
+
+    /// [`Self::handle_soap`] for a request with an HTTP `Content-Type`: its charset, if
+    /// any, must agree with the message's own encoding labels (see
+    /// [`glase_protocol::charset`]).
+    pub async fn handle_soap_with(&self, path: &str, content_type: Option<&str>, body: &[u8]) -> SoapAnswer {
+        let (answer, delay, notifications) = self.apply_soap(path, content_type.and_then(charset_of), body);
         if notifications.is_empty() && delay.is_none() {
             return answer;
         }
@@ -208,13 +236,19 @@ impl Mock {
     /// Only what must be atomic happens under the lock: applying the request and
     /// journaling it with its events and answer (so the journal's order is the machine's).
     /// Decoding and copying the request body for the journal happen before it.
-    fn apply_soap(&self, path: &str, body: &[u8]) -> (SoapAnswer, Option<Duration>, Vec<Notification>) {
-        let decoded = decode_request(body);
-        let request_text = journal_text(body);
+    fn apply_soap(
+        &self,
+        path: &str,
+        charset: Option<&str>,
+        body: &[u8],
+    ) -> (SoapAnswer, Option<Duration>, Vec<Notification>) {
+        let options = DecodeOptions { charset, lax: self.inner.config.wire.lax };
+        let decoded = decode_request_with(body, &options);
+        let request_text = journal_request_text(body, charset);
         let mut core = self.lock();
         let now = self.inner.clock.now();
-        let request = match decoded {
-            Ok(request) => request,
+        let decoded = match decoded {
+            Ok(decoded) => decoded,
             Err(error) => {
                 let fault = SoapFault::from_decode_error(&error);
                 let record = Record::SoapRequest { path: path.to_owned(), operation: None, body: request_text };
@@ -224,6 +258,7 @@ impl Mock {
                 return (answer, None, Vec::new());
             }
         };
+        let request = &decoded.request;
         let op = request.operation().name();
         // Receipts and refunds name a payment; file them under its invoice too.
         let invoice = request
@@ -232,7 +267,7 @@ impl Mock {
             .map(str::to_owned);
         let claimed = crate::machine::auth::claimed_terminal(request.context());
         let (expired, applied) =
-            self.guarded_action(&mut core, now, op, invoice.as_deref(), |machine| machine.apply(&request, now));
+            self.guarded_action(&mut core, now, op, invoice.as_deref(), |machine| machine.apply_decoded(&decoded, now));
         let mut outcome = match applied {
             Ok(outcome) => outcome,
             // A bug (journaled by `guarded_action`): the request is refused as Glase
@@ -257,7 +292,10 @@ impl Mock {
         let invoice = invoice.or_else(|| issued_invoice(&outcome.effects));
         let record = Record::SoapRequest { path: path.to_owned(), operation: Some(op.to_owned()), body: request_text };
         core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
-        let Effects { events, notifications, .. } = outcome.effects;
+        let Effects { events, notifications, deviations } = outcome.effects;
+        // What the codec tolerated, then what the machine did (and tolerated).
+        let deviations = decoded.deviations.iter().cloned().chain(deviations);
+        core.push_deviations(now, merchant, terminal.as_deref(), invoice.as_deref(), op, deviations);
         core.push_events(now, merchant, terminal.as_deref(), events);
         let (mut answer, fault, code) = match &outcome.reply {
             Reply::Response(response) => {
@@ -924,6 +962,30 @@ fn text_of(bytes: &[u8]) -> String {
     }
 }
 
+/// A request body for the journal. A message in another encoding than UTF-8 is journaled
+/// decoded, with its XML declaration's encoding relabelled UTF-8 **[decision]**: the
+/// journal is text, and its entry then decodes to the same request (the journal is for
+/// reading what was sent, not for replaying bytes).
+fn journal_request_text(body: &[u8], charset: Option<&str>) -> String {
+    match decode_text(body, charset) {
+        Ok(Cow::Owned(text)) => journal_text(relabel_utf8(&text).as_bytes()),
+        _ => journal_text(body),
+    }
+}
+
+/// `text` with the `encoding` of its XML declaration (if any) replaced by `UTF-8`.
+fn relabel_utf8(text: &str) -> Cow<'_, str> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let Some(end) = text.starts_with("<?xml").then(|| text.find("?>")).flatten() else { return Cow::Borrowed(text) };
+    let declaration = &text[..end];
+    let Some(at) = declaration.find("encoding") else { return Cow::Borrowed(text) };
+    let value = declaration[at..].find(['"', '\'']).map(|q| at + q);
+    let Some(open) = value else { return Cow::Borrowed(text) };
+    let quote = &declaration[open..=open];
+    let Some(close) = declaration[open + 1..].find(quote).map(|c| open + 1 + c) else { return Cow::Borrowed(text) };
+    Cow::Owned(format!("{}UTF-8{}", &text[..open + 1], &text[close..]))
+}
+
 fn journal_text(body: &[u8]) -> String {
     let cut = &body[..body.len().min(JOURNAL_BODY_LIMIT)];
     let mut text = text_of(cut);
@@ -955,7 +1017,7 @@ mod tests {
         });
         let mut body = Vec::new();
         encode_request(&request, &mut body);
-        mock.apply_soap("/extclientproxy/service/v2", &body);
+        mock.apply_soap("/extclientproxy/service/v2", None, &body);
         let reference = mock.invoices(None)[0].reference.to_string();
         mock.confirm(&reference, None, None).expect("confirm");
         clock.advance(Duration::from_secs(20));
@@ -985,7 +1047,7 @@ mod tests {
         let mut body = Vec::new();
         encode_request(&request, &mut body);
         for _ in 0..200 {
-            let (answer, _, _) = mock.apply_soap("/extclientproxy/service/v2", &body);
+            let (answer, _, _) = mock.apply_soap("/extclientproxy/service/v2", None, &body);
             assert_eq!(answer.status, 200);
         }
         let (kept, dropped, last) = mock.journal_stats();

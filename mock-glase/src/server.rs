@@ -29,7 +29,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     warn_if_exposed(&listener, &mock);
     let app = router(AppState { mock: mock.clone(), public_url });
-    let limits = mock.config().server;
+    let limits = mock.config().server.limits();
     let timer_mock = mock.clone();
     let timer = tokio::spawn(supervise(mock, "the deadline timer", move || deadline_timer(timer_mock.clone())));
     // Dropping the guard (on any return path) stops the timer.

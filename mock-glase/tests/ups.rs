@@ -1142,17 +1142,33 @@ async fn start_without_url() -> Harness {
     start(|config| config.resellers.clear()).await
 }
 
+/// Issue 10: the app reads a machine's QR code as a URL. `t=M%31` reaches the merchant
+/// as the token `M1`, a fragment is dropped, and an all upper-case code (QR alphanumeric
+/// mode) is the same code.
+#[tokio::test]
+async fn a_percent_encoded_upper_case_qr_with_a_fragment_reaches_the_merchant_decoded() {
+    let h = start(|_| {}).await;
+    let qr = "HTTP://SEQR.SE/000/UPS?W=glase-demo&T=M%31%2Fa%20b#printed-label";
+    let (status, body) = h.post("/customer/scan", json!({"qr": qr, "amount": "20.00"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["purchase"]["token"], "M1/a b", "{body}");
+    let Seen::CreatePurchase { body: sent, .. } = &h.reseller.seen()[0] else { panic!("{:?}", h.reseller.seen()) };
+    let sent: Value = serde_json::from_str(sent).unwrap();
+    assert_eq!(sent["token"], "M1/a b");
+}
+
 #[tokio::test]
 async fn malformed_unattended_qr_codes_get_400_with_the_reason() {
     let h = start(|_| {}).await;
     for (qr, reason) in [
         ("HTTP://SEQR.SE/000/ups?w=glase-demo", "missing token t"),
         ("HTTP://SEQR.SE/000/ups?t=machine-1", "missing merchant id w"),
-        ("HTTP://SEQR.SE/000/ups?w=&t=machine-1", "missing merchant id w"),
-        ("HTTP://SEQR.SE/000/ups?w=glase-demo&t=", "missing token t"),
+        ("HTTP://SEQR.SE/000/ups?w=&t=machine-1", "parameter w is empty"),
+        ("HTTP://SEQR.SE/000/ups?w=glase-demo&t=", "parameter t is empty"),
         ("HTTP://SEQR.SE/000/ups?w=glase-demo&t=1&x=2", "unknown parameter \"x\""),
-        ("HTTP://SEQR.SE/000/ups?w=glase-demo&t=1&t=2", "parameter \"t\" appears twice"),
-        ("HTTP://SEQR.SE/000/ups?w=glase-demo&machine-1", "parameters must be key=value"),
+        ("HTTP://SEQR.SE/000/ups?w=glase-demo&t=1&t=2", "parameter t appears twice"),
+        ("HTTP://SEQR.SE/000/ups?w=glase-demo&machine-1", "\"machine-1\" is not key=value"),
+        ("HTTP://SEQR.SE/000/ups?w=glase-demo&t=%4", "malformed percent-encoding"),
     ] {
         let (status, body) = h.post("/customer/scan", json!({"qr": qr})).await;
         assert_eq!(status, 400, "{qr}: {body}");
@@ -1226,7 +1242,7 @@ async fn put_merchant_rejects_a_url_not_ending_in_create_purchase() {
     assert_eq!(status, 404, "{body}");
 }
 
-/// README ("Control API"): `POST /control/resellers` takes "the config file's
+/// docs/mock.md (the control API): `POST /control/resellers` takes "the config file's
 /// `[[resellers]]` fields as JSON (camelCase: `userId`, `createPurchaseUrl`, …)".
 #[tokio::test]
 async fn resellers_added_over_the_control_api_take_the_documented_camel_case_fields() {
@@ -1314,7 +1330,7 @@ async fn expiries_during_a_create_purchase_call_are_journaled_under_their_own_me
     );
 }
 
-/// README: `PUT /control/merchants/{merchantId}` takes `{"createPurchaseUrl", "dialect"?}`
+/// docs/mock.md: `PUT /control/merchants/{merchantId}` takes `{"createPurchaseUrl", "dialect"?}`
 /// and the field's doc says "`null` removes it"; leaving it out must not remove it too.
 #[tokio::test]
 async fn put_merchant_with_only_a_dialect_keeps_the_create_purchase_url() {

@@ -10,6 +10,16 @@
 pub enum CodecError {
     #[error("message is not valid UTF-8")]
     NotUtf8(#[source] std::str::Utf8Error),
+    #[error("message is not valid {encoding} at byte {position}")]
+    Undecodable { encoding: &'static str, position: usize },
+    #[error("unsupported encoding {label:?} in {origin}")]
+    UnsupportedEncoding { origin: &'static str, label: String },
+    #[error("the message's encoding is contradictory: {first}, but {second}")]
+    EncodingMismatch { first: String, second: String },
+    #[error("malformed XML declaration: its encoding is not a quoted name")]
+    BadDeclaration,
+    #[error("character U+{code:04X} is not allowed in XML 1.0 (near byte {position})")]
+    IllegalCharacter { code: u32, position: usize },
     #[error("malformed XML near byte {position}")]
     Malformed {
         position: u64,
@@ -38,8 +48,17 @@ pub enum CodecError {
     UnknownOperation { name: String, namespace: Option<String> },
     #[error("invalid value {value:?} at {path}: expected {expected}")]
     InvalidValue { path: String, value: String, expected: &'static str },
+    #[error("value {value:?} at {path} is an xs:decimal with more than 28 significant digits")]
+    DecimalOutOfRange { path: String, value: String },
     #[error("missing required element {path}")]
     MissingElement { path: String },
+    #[error(
+        "namespace-qualified element {path} (namespace {namespace:?}): the schema is \
+         elementFormDefault=\"unqualified\", so child elements of an operation are in no namespace"
+    )]
+    QualifiedElement { path: String, namespace: String },
+    #[error("SOAP header {{{namespace}}}{name} has mustUnderstand=\"1\" but is not understood by this endpoint")]
+    MustUnderstand { namespace: String, name: String },
 }
 
 impl CodecError {

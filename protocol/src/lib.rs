@@ -6,6 +6,8 @@
 //! - [`model`]: the WSDL's complex types (`invoice`, `clientContext`, `amount`, …).
 //! - [`request`], [`response`], [`operation`], [`result_code`]: the messages.
 //! - [`soap`]: envelope encode/decode in all four directions, and SOAP 1.1 faults.
+//! - [`charset`]: the encodings a request may arrive in; [`deviation`]: what a decoded
+//!   request did that the schema does not allow but the decoder tolerated.
 //! - [`wsdl`]: the served WSDL documents, generated from a schema table.
 //! - `xml` (private): a bounded element tree and the field mapping.
 //!
@@ -21,6 +23,8 @@
 //! assert_eq!(status.invoice_reference.as_deref(), Some("1397240460668"));
 //! ```
 
+pub mod charset;
+pub mod deviation;
 pub mod error;
 pub mod model;
 pub mod operation;
@@ -31,6 +35,8 @@ pub mod soap;
 pub mod wsdl;
 mod xml;
 
+pub use charset::{charset_of, decode_text};
+pub use deviation::{Deviation, DeviationRule};
 pub use error::CodecError;
 pub use model::{
     AcknowledgmentMode, Amount, ClientContext, CustomerToken, Invoice, InvoiceRow, InvoiceStatus, Parameter,
@@ -42,5 +48,13 @@ pub use response::{Response, ResponseDetail};
 pub use result_code::ResultCode;
 pub use rust_decimal::Decimal;
 pub use soap::{
-    FaultCode, Reply, SoapFault, decode_reply, decode_request, encode_fault, encode_request, encode_response,
+    DecodeOptions, Decoded, FaultCode, Reply, SoapFault, decode_reply, decode_request, decode_request_with,
+    encode_fault, encode_request, encode_response,
 };
+pub use xml::writer::escape_text;
+
+/// Entry points for the fuzz targets in `fuzz/` (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::xml::fast::agrees_with_quick_xml;
+}

@@ -4,8 +4,12 @@
 //! conformance suite); responses the other way round. All four directions live here so
 //! that every party speaks through the same, tested code.
 
+use std::cell::RefCell;
+
 use serde::{Deserialize, Serialize};
 
+use crate::charset::decode_text;
+use crate::deviation::{Deviation, DeviationRule};
 use crate::error::CodecError;
 use crate::model::{InvoiceStatus, Receipt, Report};
 use crate::operation::Operation;
@@ -32,6 +36,8 @@ pub enum FaultCode {
     Server,
     /// The envelope namespace was not SOAP 1.1's.
     VersionMismatch,
+    /// A header marked `mustUnderstand="1"` that the receiver does not process.
+    MustUnderstand,
 }
 
 impl FaultCode {
@@ -40,6 +46,7 @@ impl FaultCode {
             Self::Client => "soap:Client",
             Self::Server => "soap:Server",
             Self::VersionMismatch => "soap:VersionMismatch",
+            Self::MustUnderstand => "soap:MustUnderstand",
         }
     }
 
@@ -49,6 +56,7 @@ impl FaultCode {
         match text.rsplit(':').next().and_then(|code| code.split('.').next()) {
             Some("Client") | Some("Sender") => Self::Client,
             Some("VersionMismatch") => Self::VersionMismatch,
+            Some("MustUnderstand") => Self::MustUnderstand,
             _ => Self::Server,
         }
     }
@@ -76,6 +84,7 @@ impl SoapFault {
     pub fn from_decode_error(error: &CodecError) -> Self {
         let code = match error {
             CodecError::VersionMismatch => FaultCode::VersionMismatch,
+            CodecError::MustUnderstand { .. } => FaultCode::MustUnderstand,
             _ => FaultCode::Client,
         };
         Self { code, string: error.chain(), detail: None }
@@ -129,8 +138,8 @@ xml_struct!(ExecuteReport {
     opt parameters: "parameters",
 });
 
-/// Finds the element inside `Envelope/Body`, checking the envelope on the way.
-fn body_element<'d, 'i>(root: Node<'d, 'i>) -> Result<Node<'d, 'i>, CodecError> {
+/// Checks the envelope; returns its `Header` (if any) and the element inside `Body`.
+fn envelope<'d, 'i>(root: Node<'d, 'i>) -> Result<(Option<Node<'d, 'i>>, Node<'d, 'i>), CodecError> {
     if root.name != "Envelope" || root.namespace.as_deref() != Some(SOAP11_NS) {
         if root.name == "Envelope" && root.namespace.as_deref() == Some(SOAP12_NS) {
             return Err(CodecError::VersionMismatch);
@@ -140,17 +149,98 @@ fn body_element<'d, 'i>(root: Node<'d, 'i>) -> Result<Node<'d, 'i>, CodecError> 
             namespace: root.namespace.as_deref().map(str::to_owned),
         });
     }
-    let body = root
-        .children()
-        .find(|c| c.name == "Body" && c.namespace.as_deref() == Some(SOAP11_NS))
-        .ok_or(CodecError::MissingBody)?;
-    body.first_child().ok_or(CodecError::EmptyBody)
+    let in_envelope =
+        |name: &str| root.children().find(|c| c.name == name && c.namespace.as_deref() == Some(SOAP11_NS));
+    let body = in_envelope("Body").ok_or(CodecError::MissingBody)?;
+    Ok((in_envelope("Header"), body.first_child().ok_or(CodecError::EmptyBody)?))
 }
 
-/// Decodes a SOAP request as the mock receives it.
+/// How [`decode_request_with`] reads a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodeOptions<'a> {
+    /// The `charset` of the HTTP `Content-Type`, if it had one (see
+    /// [`charset_of`](crate::charset::charset_of)).
+    pub charset: Option<&'a str>,
+    /// Accept namespace-qualified children of the operation element and headers marked
+    /// `mustUnderstand`, reporting each as a deviation
+    /// ([`DeviationRule::QualifiedElement`], [`DeviationRule::MustUnderstandHeader`]),
+    /// instead of refusing the request.
+    pub lax: bool,
+}
+
+/// A decoded request and what it did that the schema does not allow but the decoder
+/// tolerated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub request: Request,
+    /// Qualified children and mustUnderstand headers (lax mode only) and decimals
+    /// beyond 28 significant digits. An
+    /// out-of-range decimal reads as absent in `request`: a receiver must refuse the
+    /// request (the mock answers the amount's result code) rather than act on it.
+    pub deviations: Vec<Deviation>,
+}
+
+impl Decoded {
+    /// Whether a decimal of the request did not fit (and reads as absent).
+    pub fn has_out_of_range_decimal(&self) -> bool {
+        self.deviations.iter().any(|d| d.rule == DeviationRule::DecimalOutOfRange)
+    }
+}
+
+/// Qualified elements reported per request, at most: a lax client qualifies every child,
+/// and one deviation per element would journal the request again.
+const MAX_QUALIFIED_REPORTED: usize = 8;
+
+/// Decodes a SOAP request as the mock receives it: in the encoding its labels say (see
+/// [`crate::charset`]), refusing (unless `lax`) headers it must understand and
+/// namespace-qualified children, and reporting decimals it cannot hold as deviations
+/// instead of failing.
+///
+/// ```
+/// use glase_protocol::soap::{DecodeOptions, decode_request_with};
+/// use glase_protocol::{CodecError, Request};
+/// let latin1 = b"<?xml version='1.0' encoding='ISO-8859-1'?>\
+///   <s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'><s:Body>\
+///   <e:cancelInvoice xmlns:e='http://external.interfaces.ers.seamless.com/'>\
+///   <invoiceReference>Caf\xe9</invoiceReference></e:cancelInvoice></s:Body></s:Envelope>";
+/// let decoded = decode_request_with(latin1, &DecodeOptions::default()).unwrap();
+/// let Request::CancelInvoice(cancel) = decoded.request else { panic!() };
+/// assert_eq!(cancel.invoice_reference.as_deref(), Some("Café"));
+/// // The same bytes labelled UTF-8 by the HTTP header contradict the declaration.
+/// let options = DecodeOptions { charset: Some("utf-8"), ..DecodeOptions::default() };
+/// assert!(matches!(decode_request_with(latin1, &options), Err(CodecError::EncodingMismatch { .. })));
+/// ```
+pub fn decode_request_with(input: &[u8], options: &DecodeOptions<'_>) -> Result<Decoded, CodecError> {
+    decode(input, options, true)
+}
+
+/// Decodes a SOAP request strictly: [`decode_request_with`] with the default options,
+/// where a decimal beyond 28 significant digits is an error
+/// ([`CodecError::DecimalOutOfRange`]) as well.
 pub fn decode_request(input: &[u8]) -> Result<Request, CodecError> {
-    let document = tree::parse(input)?;
-    let element = body_element(document.root())?;
+    decode(input, &DecodeOptions::default(), false).map(|decoded| decoded.request)
+}
+
+fn decode(input: &[u8], options: &DecodeOptions<'_>, collect: bool) -> Result<Decoded, CodecError> {
+    let text = decode_text(input, options.charset)?;
+    let document = tree::parse_str(&text)?;
+    let (header, element) = envelope(document.root())?;
+    // SOAP 1.1 section 4.2.3: a header addressed to this node with mustUnderstand="1"
+    // that it does not process fails the whole message, before the body is looked at.
+    // This endpoint processes no header. (WCF's `<Action s:mustUnderstand="1"
+    // xmlns="…/addressing/none">` is the usual one: Metro refuses it the same way.)
+    let mut deviations = Vec::new();
+    for header in header.iter().flat_map(|h| h.children()).filter(|c| c.must_understand) {
+        let namespace = header.namespace.as_deref().unwrap_or_default();
+        if !options.lax {
+            return Err(CodecError::MustUnderstand { namespace: namespace.to_owned(), name: header.name.to_string() });
+        }
+        deviations.push(Deviation {
+            rule: DeviationRule::MustUnderstandHeader,
+            path: format!("Header/{}", header.name),
+            detail: format!("header {{{namespace}}}{} has mustUnderstand=\"1\"; it was ignored", header.name),
+        });
+    }
     let unknown = || CodecError::UnknownOperation {
         name: element.name.to_string(),
         namespace: element.namespace.as_deref().map(str::to_owned),
@@ -159,8 +249,10 @@ pub fn decode_request(input: &[u8]) -> Result<Request, CodecError> {
         return Err(unknown());
     }
     let op = Operation::from_name(&element.name).ok_or_else(unknown)?;
-    let path = &Path::root(op.name());
-    Ok(match op {
+    qualified_children(element, &Path::root(op.name()), options.lax, &mut deviations)?;
+    let deviations = RefCell::new(deviations);
+    let path = &if collect { Path::collecting(op.name(), &deviations) } else { Path::root(op.name()) };
+    let request = match op {
         Operation::SendInvoice => Request::SendInvoice(Field::read(element, path)?),
         Operation::UpdateInvoice => Request::UpdateInvoice(Field::read(element, path)?),
         Operation::GetPaymentStatus => Request::GetPaymentStatus(Field::read(element, path)?),
@@ -174,7 +266,39 @@ pub fn decode_request(input: &[u8]) -> Result<Request, CodecError> {
         Operation::MarkTransactionPeriod => Request::MarkTransactionPeriod(Field::read(element, path)?),
         Operation::ExecuteReport => Request::ExecuteReport(Field::read(element, path)?),
         op => Request::Unsupported { op, context: opt(element, "context", path)? },
-    })
+    };
+    Ok(Decoded { request, deviations: deviations.into_inner() })
+}
+
+/// Every element below the operation element must be unqualified (the schema's
+/// `elementFormDefault="unqualified"`): the first qualified one is an error, or in lax
+/// mode each (up to [`MAX_QUALIFIED_REPORTED`]) is a deviation.
+fn qualified_children(
+    node: Node<'_, '_>,
+    path: &Path<'_>,
+    lax: bool,
+    deviations: &mut Vec<Deviation>,
+) -> Result<(), CodecError> {
+    for child in node.children() {
+        let path = path.join(&child.name);
+        if let Some(namespace) = child.namespace.as_deref() {
+            if !lax {
+                return Err(CodecError::QualifiedElement { path: path.to_string(), namespace: namespace.to_owned() });
+            }
+            if deviations.len() < MAX_QUALIFIED_REPORTED {
+                deviations.push(Deviation {
+                    rule: DeviationRule::QualifiedElement,
+                    path: path.to_string(),
+                    detail: format!(
+                        "element in namespace {namespace:?}; the schema is elementFormDefault=\"unqualified\""
+                    ),
+                });
+            }
+        }
+        // Nesting is bounded by the parser's MAX_DEPTH (64), so recursion is too.
+        qualified_children(child, &path, lax, deviations)?;
+    }
+    Ok(())
 }
 
 const REQUEST_HEAD: &str = concat!(
@@ -275,8 +399,9 @@ pub fn encode_fault(fault: &SoapFault, out: &mut Vec<u8>) {
 
 /// Decodes what a server answered: a response or a fault.
 pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
-    let document = tree::parse(input)?;
-    let element = body_element(document.root())?;
+    let text = decode_text(input, None)?;
+    let document = tree::parse_str(&text)?;
+    let (_, element) = envelope(document.root())?;
     if element.name == "Fault" && element.namespace.as_deref() == Some(SOAP11_NS) {
         let path = &Path::root("Fault");
         let code: Option<String> = opt(element, "faultcode", path)?;

@@ -705,10 +705,32 @@ fn zeep_style_minimal_status_request_without_invoice_version() {
 /// Empty and nil elements: an empty string element is an empty string, an empty number is
 /// absent, a nil element is absent. String values are `xs:string` (whitespace preserved),
 /// so the line break before the invoice reference is kept, as the real service keeps it.
+///
+/// The fixture's WCF `Action` header has `s:mustUnderstand="1"`: a SOAP 1.1 server that
+/// does not process it must refuse the message (Metro answers "MustUnderstand headers:
+/// [{…/addressing/none}Action] are not understood"), and so does the codec; lax mode
+/// decodes it and reports the header.
 #[test]
 fn dotnet_style_empty_and_nil_elements() {
+    let xml = fixture!("getPaymentStatus.lax-nil.request.xml");
+    match decode_error(xml) {
+        CodecError::MustUnderstand { namespace, name } => {
+            assert_eq!(
+                (namespace.as_str(), name.as_str()),
+                ("http://schemas.microsoft.com/ws/2005/05/addressing/none", "Action")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let options = glase_protocol::DecodeOptions { lax: true, ..Default::default() };
+    let decoded = glase_protocol::decode_request_with(xml.as_bytes(), &options).unwrap();
+    assert_eq!(decoded.deviations.len(), 1);
+    assert_eq!(decoded.deviations[0].rule, glase_protocol::DeviationRule::MustUnderstandHeader);
+    // Without the header it is an ordinary lax request.
+    let xml = xml.replace(" s:mustUnderstand=\"1\"", "");
+    assert_exact(&decoded.request, &request(&xml));
     lax_request(
-        fixture!("getPaymentStatus.lax-nil.request.xml"),
+        &xml,
         Request::GetPaymentStatus(GetPaymentStatus {
             context: Some(ClientContext {
                 channel: s(""),
@@ -1123,7 +1145,9 @@ fn malformed_xml_is_malformed() {
 #[test]
 fn bytes_that_are_not_utf8_are_refused() {
     assert!(matches!(decode_request(b"<a>\xff</a>"), Err(CodecError::NotUtf8(_))));
-    assert!(matches!(decode_reply(b"\xfe\xff\x00<"), Err(CodecError::NotUtf8(_))));
+    assert!(matches!(decode_reply(b"<a>\xc3</a>"), Err(CodecError::NotUtf8(_))));
+    // A UTF-16 byte order mark followed by half a character.
+    assert!(matches!(decode_reply(b"\xfe\xff\x00<\x00"), Err(CodecError::Undecodable { encoding: "UTF-16BE", .. })));
 }
 
 #[test]
@@ -1235,14 +1259,15 @@ fn a_bad_decimal_names_its_path() {
         "updateInvoice/invoice/invoiceRows/invoiceRow/itemQuantity",
         "1,5",
     );
-    // More digits than a Decimal holds is an invalid value too, not a panic or a rounding.
-    let long = "1234567890.12345678901234567890";
+    // More digits than a Decimal holds is an error of its own for `decode_request`, not a
+    // panic or a rounding (`decode_request_with` reports it as a deviation instead).
+    let long = "1234567890.12345678901234567891";
     match decode_error(&envelope(&format!(
         "<ext:refundPayment><invoice><totalAmount><value>{long}</value></totalAmount></invoice></ext:refundPayment>"
     ))) {
-        CodecError::InvalidValue { path, expected, .. } => {
+        CodecError::DecimalOutOfRange { path, value } => {
             assert_eq!(path, "refundPayment/invoice/totalAmount/value");
-            assert_eq!(expected, "xs:decimal within 28 digits");
+            assert_eq!(value, long);
         }
         other => panic!("{other:?}"),
     }
@@ -1370,4 +1395,216 @@ fn the_seeds_cancelled_spelling_reads_as_canceled() {
         response.detail,
         ResponseDetail::PaymentStatus { status: Some(glase_protocol::InvoiceStatus::Canceled), version: 2, .. }
     ));
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire strictness: what a JAX-WS server refuses or decodes (issue 11)
+
+mod wire {
+    use glase_protocol::soap::{DecodeOptions, Decoded, decode_request_with};
+    use glase_protocol::{CodecError, DeviationRule, FaultCode, Request, SoapFault};
+
+    use super::envelope;
+
+    const CANCEL: &str = "<ext:cancelInvoice><invoiceReference>Café 1</invoiceReference></ext:cancelInvoice>";
+
+    fn with(input: &[u8], charset: Option<&str>, lax: bool) -> Result<Decoded, CodecError> {
+        decode_request_with(input, &DecodeOptions { charset, lax })
+    }
+
+    fn reference(decoded: Decoded) -> String {
+        match decoded.request {
+            Request::CancelInvoice(cancel) => cancel.invoice_reference.unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn utf16(text: &str, little: bool, bom: bool) -> Vec<u8> {
+        bom.then_some(0xFEFF)
+            .into_iter()
+            .chain(text.encode_utf16())
+            .flat_map(|unit| if little { unit.to_le_bytes() } else { unit.to_be_bytes() })
+            .collect()
+    }
+
+    #[test]
+    fn a_correctly_labelled_latin1_request_decodes_by_declaration_or_content_type() {
+        let declared = format!("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>{}", envelope(CANCEL));
+        let latin1: Vec<u8> = declared.chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
+        assert!(std::str::from_utf8(&latin1).is_err(), "the test message must not be UTF-8");
+        assert_eq!(reference(with(&latin1, None, false).unwrap()), "Café 1");
+        assert_eq!(reference(with(&latin1, Some("iso-8859-1"), false).unwrap()), "Café 1");
+        // Labelled by the Content-Type alone.
+        let bare: Vec<u8> = envelope(CANCEL).chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect();
+        assert_eq!(reference(with(&bare, Some("ISO-8859-1"), false).unwrap()), "Café 1");
+        assert!(matches!(with(&bare, None, false), Err(CodecError::NotUtf8(_))));
+    }
+
+    #[test]
+    fn a_utf16_request_decodes_in_both_byte_orders_with_or_without_a_bom() {
+        let declared = format!("<?xml version=\"1.0\" encoding=\"UTF-16\"?>{}", envelope(CANCEL));
+        for little in [true, false] {
+            for bom in [true, false] {
+                let bytes = utf16(&declared, little, bom);
+                assert_eq!(reference(with(&bytes, None, false).unwrap()), "Café 1", "little {little} bom {bom}");
+                assert_eq!(reference(with(&bytes, Some("UTF-16"), false).unwrap()), "Café 1");
+            }
+        }
+        // Content-Type only, with a BOM (.NET's default).
+        let bytes = utf16(&envelope(CANCEL), true, true);
+        assert_eq!(reference(with(&bytes, Some("utf-16"), false).unwrap()), "Café 1");
+    }
+
+    #[test]
+    fn contradictory_or_unknown_encodings_are_client_faults_naming_the_problem() {
+        let latin1 = format!("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>{}", envelope(CANCEL));
+        let error = with(latin1.as_bytes(), Some("UTF-16"), false).unwrap_err();
+        assert!(matches!(error, CodecError::EncodingMismatch { .. }), "{error}");
+        let error = with(latin1.as_bytes(), Some("utf-8"), false).unwrap_err();
+        let fault = SoapFault::from_decode_error(&error);
+        assert_eq!(fault.code, FaultCode::Client);
+        assert!(fault.string.contains("Content-Type charset says UTF-8"), "{}", fault.string);
+        assert!(fault.string.contains("XML declaration says ISO-8859-1"), "{}", fault.string);
+        let error = with(envelope(CANCEL).as_bytes(), Some("Shift_JIS"), false).unwrap_err();
+        assert_eq!(error.to_string(), "unsupported encoding \"Shift_JIS\" in the Content-Type charset");
+        let error = with(&utf16(&envelope(CANCEL), true, true), Some("ISO-8859-1"), false).unwrap_err();
+        assert!(matches!(error, CodecError::EncodingMismatch { .. }), "{error}");
+    }
+
+    #[test]
+    fn namespace_qualified_children_are_refused_naming_the_element_and_the_rule() {
+        let qualified = envelope(
+            "<ext:cancelInvoice><ext:context><clientId>x</clientId></ext:context>\
+             <invoiceReference>1</invoiceReference></ext:cancelInvoice>",
+        );
+        let error = with(qualified.as_bytes(), None, false).unwrap_err();
+        match &error {
+            CodecError::QualifiedElement { path, namespace } => {
+                assert_eq!(path, "cancelInvoice/context");
+                assert_eq!(namespace, "http://external.interfaces.ers.seamless.com/");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(error.to_string().contains("elementFormDefault=\"unqualified\""), "{error}");
+        assert_eq!(SoapFault::from_decode_error(&error).code, FaultCode::Client);
+        assert!(matches!(
+            glase_protocol::decode_request(qualified.as_bytes()),
+            Err(CodecError::QualifiedElement { .. })
+        ));
+        // A default namespace on the operation element qualifies every child: the classic
+        // client bug (.NET with the wrong XmlElement namespace).
+        let defaulted = envelope(
+            "<cancelInvoice xmlns=\"http://external.interfaces.ers.seamless.com/\">\
+             <invoiceReference>1</invoiceReference></cancelInvoice>",
+        );
+        assert!(matches!(with(defaulted.as_bytes(), None, false), Err(CodecError::QualifiedElement { .. })));
+    }
+
+    #[test]
+    fn lax_mode_accepts_qualified_children_and_reports_each_as_a_deviation() {
+        let qualified = envelope(
+            "<ext:cancelInvoice><ext:context><ext:clientId>x</ext:clientId></ext:context>\
+             <ext:invoiceReference>1</ext:invoiceReference></ext:cancelInvoice>",
+        );
+        let decoded = with(qualified.as_bytes(), None, true).unwrap();
+        let paths: Vec<_> = decoded.deviations.iter().map(|d| (d.rule, d.path.as_str())).collect();
+        assert_eq!(
+            paths,
+            [
+                (DeviationRule::QualifiedElement, "cancelInvoice/context"),
+                (DeviationRule::QualifiedElement, "cancelInvoice/context/clientId"),
+                (DeviationRule::QualifiedElement, "cancelInvoice/invoiceReference"),
+            ]
+        );
+        assert_eq!(reference(decoded), "1");
+    }
+
+    #[test]
+    fn a_must_understand_header_gets_a_must_understand_fault() {
+        let with_header = |header: &str| {
+            format!(
+                r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ext="http://external.interfaces.ers.seamless.com/"><s:Header>{header}</s:Header><s:Body>{CANCEL}</s:Body></s:Envelope>"#
+            )
+        };
+        let security = r#"<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" s:mustUnderstand="1"><wsse:UsernameToken/></wsse:Security>"#;
+        let error = with(with_header(security).as_bytes(), None, false).unwrap_err();
+        assert!(matches!(&error, CodecError::MustUnderstand { name, .. } if name == "Security"), "{error:?}");
+        let fault = SoapFault::from_decode_error(&error);
+        assert_eq!(fault.code, FaultCode::MustUnderstand);
+        assert!(fault.string.contains("oasis-200401-wss-wssecurity-secext-1.0.xsd}Security"), "{}", fault.string);
+        // "true" is read as "1"; quick-xml's path (a comment forces it) agrees with the fast one.
+        let truthy = security.replace("\"1\"", "\"true\"");
+        assert!(matches!(with(with_header(&truthy).as_bytes(), None, false), Err(CodecError::MustUnderstand { .. })));
+        let commented = with_header(&format!("<!-- c -->{security}"));
+        assert!(matches!(with(commented.as_bytes(), None, false), Err(CodecError::MustUnderstand { .. })));
+        // Not for this node, not mandatory, or not SOAP's attribute: ignored as before.
+        for fine in [
+            security.replace("\"1\"", "\"0\""),
+            security.replace("s:mustUnderstand=\"1\"", "s:mustUnderstand=\"1\" s:actor=\"urn:elsewhere\""),
+            security.replace("s:mustUnderstand", "mustUnderstand"),
+            security.replace(
+                "s:mustUnderstand=\"1\"",
+                "s:mustUnderstand=\"1\" s:actor=\"http://schemas.xmlsoap.org/soap/actor/next\"",
+            ),
+        ] {
+            let result = with(with_header(&fine).as_bytes(), None, false);
+            let must = fine.contains("actor/next");
+            assert_eq!(matches!(result, Err(CodecError::MustUnderstand { .. })), must, "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_thirty_digit_decimal_is_a_deviation_and_reads_as_absent() {
+        let xml = envelope(
+            "<ext:commitReservation><invoiceReference>1</invoiceReference>\
+             <amount><currency>EUR</currency><value>123456789012345678901234567890</value></amount>\
+             </ext:commitReservation>",
+        );
+        let decoded = with(xml.as_bytes(), None, false).unwrap();
+        assert!(decoded.has_out_of_range_decimal());
+        assert_eq!(decoded.deviations[0].path, "commitReservation/amount/value");
+        match decoded.request {
+            Request::CommitReservation(commit) => assert_eq!(commit.amount.unwrap().value, None),
+            other => panic!("{other:?}"),
+        }
+        // Zeros that do not change the value do not count.
+        let zeros = envelope(
+            "<ext:commitReservation><amount><value>0001.000000000000000000000000000000000</value></amount>\
+             </ext:commitReservation>",
+        );
+        let decoded = with(zeros.as_bytes(), None, false).unwrap();
+        assert!(decoded.deviations.is_empty());
+        match decoded.request {
+            Request::CommitReservation(commit) => assert_eq!(commit.amount.unwrap().value, Some(1.into())),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_refused_raw_or_as_references() {
+        for text in ["a\u{0}b", "\u{1}", "x\u{b}", "\u{1f}", "\u{fffe}", "\u{ffff}"] {
+            let xml = envelope(&format!(
+                "<ext:cancelInvoice><invoiceReference>{text}</invoiceReference></ext:cancelInvoice>"
+            ));
+            let error = with(xml.as_bytes(), None, false).unwrap_err();
+            assert!(matches!(error, CodecError::IllegalCharacter { .. }), "{text:?}: {error:?}");
+            assert_eq!(SoapFault::from_decode_error(&error).code, FaultCode::Client);
+        }
+        for reference in ["&#0;", "&#x1;", "&#xFFFE;", "&#65535;"] {
+            let xml = envelope(&format!(
+                "<ext:cancelInvoice><invoiceReference>{reference}</invoiceReference></ext:cancelInvoice>"
+            ));
+            assert!(with(xml.as_bytes(), None, false).is_err(), "{reference}");
+        }
+        // In an attribute and in the declaration too.
+        let attribute = envelope("<ext:cancelInvoice a=\"\u{0}\"/>");
+        assert!(matches!(with(attribute.as_bytes(), None, false), Err(CodecError::IllegalCharacter { .. })));
+        let declaration = format!("<?xml version=\"1.0\"\u{1}?>{}", envelope(CANCEL));
+        assert!(with(declaration.as_bytes(), None, false).is_err());
+        // Tab, newline, carriage return and U+FFFD are characters like any other.
+        let fine = envelope(
+            "<ext:cancelInvoice><invoiceReference>\t\n\r\u{fffd}\u{f000}</invoiceReference></ext:cancelInvoice>",
+        );
+        assert_eq!(reference(with(fine.as_bytes(), None, false).unwrap()), "\t\n\n\u{fffd}\u{f000}");
+    }
 }

@@ -727,3 +727,37 @@ fn the_relaxing_helper_renames_prefixes_and_indents_only_between_tags() {
     assert!(relaxed.contains(r#"xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns1="#), "{relaxed}");
     assert_eq!(decode_request(relaxed.as_bytes()).unwrap(), original);
 }
+
+// ---------------------------------------------------------------------------------------
+// Every answer is well-formed XML, whatever its strings hold
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Strings from doors other than a decoded request (the control API, configuration)
+    /// may hold characters XML cannot carry: the encoder replaces them by U+FFFD, so the
+    /// answer still parses (and decodes to the string with them replaced).
+    #[test]
+    fn any_string_is_written_as_well_formed_xml(text in ".*", raw in vec(any::<char>(), 0..16)) {
+        let text: String = text.chars().chain(raw).collect();
+        let expected: String = text
+            .chars()
+            .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
+            .collect();
+        let fault = SoapFault::server(text.clone());
+        let mut xml = Vec::new();
+        encode_fault(&fault, &mut xml);
+        match decode_reply(&xml) {
+            Ok(Reply::Fault(decoded)) => prop_assert_eq!(decoded.string, expected.clone()),
+            other => prop_assert!(false, "{other:?}\n{}", String::from_utf8_lossy(&xml)),
+        }
+        let mut response = Response::result(Operation::CancelInvoice, ResultCode::SUCCESS);
+        response.result_description = Some(text.clone().into());
+        let mut xml = Vec::new();
+        encode_response(&response, &mut xml);
+        match decode_reply(&xml) {
+            Ok(Reply::Response(decoded)) => prop_assert_eq!(decoded.result_description.as_deref(), Some(expected.as_str())),
+            other => prop_assert!(false, "{other:?}\n{}", String::from_utf8_lossy(&xml)),
+        }
+    }
+}

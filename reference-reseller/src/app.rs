@@ -83,7 +83,8 @@ impl Reseller {
     }
 }
 
-/// Serves until `shutdown` completes; in-flight requests get 5 s to finish.
+/// Serves until `shutdown` completes, on connections limited by `[server]` (see
+/// `listen`); in-flight requests get 5 s to finish.
 pub async fn run(
     listener: TcpListener,
     reseller: Reseller,
@@ -93,19 +94,9 @@ pub async fn run(
     // itself is dropped (a test's "crash").
     let _tasks = AbortOnDrop(reseller.start_background().await);
     let app = reseller.router();
-    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = drain_tx.send(());
-    });
-    let result = tokio::select! {
-        result = serve => result.map_err(anyhow::Error::from),
-        () = async {
-            let _ = drain_rx.await;
-            tokio::time::sleep(Duration::from_secs(5)).await;
-        } => Ok(()),
-    };
-    result
+    let limits = reseller.context.config.server.limits();
+    crate::listen::serve(listener, app, limits, Duration::from_secs(5), shutdown).await;
+    Ok(())
 }
 
 #[derive(Debug)]

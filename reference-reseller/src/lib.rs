@@ -10,13 +10,15 @@
 //!   deliberate mistakes for the suite's self-test.
 //! - [`vending`]: machines, createPurchase, notifications, vending, the machine driver.
 //! - [`webshop`]: checkout, status polling, receipts, refunds, the shop driver.
-//! - [`app`]: wiring, recovery after a restart, background tasks, serving; `staff`: the
-//!   token the drivers and the shop's staff actions need, when one is configured.
+//! - [`app`]: wiring, recovery after a restart, background tasks, serving (on connections
+//!   limited as `listen` describes, the same file as the mock's); `staff`: the token the
+//!   drivers and the shop's staff actions need, when one is configured.
 
 pub mod app;
 pub mod config;
 pub mod faults;
 pub mod glase;
+mod listen;
 mod staff;
 pub mod store;
 pub mod vending;

@@ -34,7 +34,7 @@ const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!(
 #[derive(Debug, Parser)]
 #[command(version = VERSION_LINE, after_help = EXAMPLES)]
 struct Args {
-    /// TOML configuration (machines, products, credentials; see README).
+    /// TOML configuration (machines, products, credentials; see docs/reference-reseller.md).
     #[arg(long, env = "RESELLER_CONFIG")]
     config: Option<PathBuf>,
 

@@ -517,6 +517,7 @@ fn content(e: &Entry) -> (&'static str, String) {
         Record::Control { action, detail } => {
             ("control", format!("<code>{}</code> {}", escape(action), escape(detail)))
         }
+        Record::WireDeviation { rule, path, .. } => ("wireDeviation", format!("<code>{rule}</code> {}", escape(path))),
     }
 }
 

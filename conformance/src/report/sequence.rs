@@ -234,6 +234,7 @@ pub(crate) fn describe(entry: &Entry) -> Step {
             Step::reply(Actor::Reseller, Actor::Glase, label).bad(bad)
         }
         Record::Machine { event } => describe_event(event),
+        Record::WireDeviation { rule, path, .. } => Step::note(format!("⚠ {rule} at {path}")).bad(true),
         Record::Control { action, detail } => {
             let lower = action.to_ascii_lowercase();
             if lower == "driver-answer" {

@@ -17,7 +17,7 @@ pub(crate) static DRIVER_CONTRACT: Meta = Meta {
     how: "Scenarios drive the machine and the shop through the drivers and expect the documented answers: a \
           machine `reserved` while its purchase waits for the customer, `out-of-service` after the call that \
           says so, a checkout that creates the order for the items asked at their prices, a refused choice \
-          that leaves the machine unlocked. The README defines each answer.",
+          that leaves the machine unlocked. docs/openapi/drivers.yaml defines each answer.",
     fixes: "Implement the driver exactly as documented; it is test-build glue around your real state, so report \
             that state as it is.",
 };

@@ -359,7 +359,7 @@ impl<'a> View<'a> {
                     self.triggers.push(Trigger { seq, invoice });
                 }
             }
-            Record::Control { .. } => {}
+            Record::Control { .. } | Record::WireDeviation { .. } => {}
             Record::Machine { event } => self.absorb_event(seq, at, event, purchase_index, started),
         }
     }

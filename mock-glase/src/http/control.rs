@@ -1,5 +1,5 @@
 //! The JSON control API under `/control`: play the customer, inspect invoices and the
-//! journal, inject faults. Documented in the README ("Control API").
+//! journal, inject faults. Documented in docs/mock.md ("Playing the customer: the control API").
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
@@ -69,6 +69,7 @@ impl From<CustomerError> for ApiError {
             CustomerError::UnknownMerchant(_) | CustomerError::UnknownPurchase(_) => StatusCode::NOT_FOUND,
             CustomerError::NotAGlaseQr(_)
             | CustomerError::MalformedUnattendedQr { .. }
+            | CustomerError::MalformedQr { .. }
             | CustomerError::UnattendedQr(_)
             | CustomerError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
             CustomerError::SystemError(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -244,7 +245,7 @@ async fn get_invoice(State(state): State<AppState>, Path(reference): Path<String
 }
 
 /// `{"operation": "sendInvoice", "terminal": "demo-terminal", "resultCode": 94, "times": 1}`;
-/// see the README for every field.
+/// see docs/mock.md for every field.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FaultBody {
@@ -426,4 +427,89 @@ async fn put_merchant(
     })?;
     let merchant = state.mock.with_machine(|m| m.merchant(&merchant_id).cloned());
     ok(merchant)
+}
+
+/// The control calls whose JSON bodies [`check_body`] reads, in the order of its `kind`.
+#[doc(hidden)]
+pub const BODY_KINDS: &[&str] = &[
+    "customer/scan",
+    "customer/confirm|cancel|walk-away",
+    "customers/{msisdn}",
+    "faults",
+    "notifications",
+    "clock",
+    "clock/advance",
+    "resellers",
+    "terminals",
+    "merchants/{merchantId}",
+];
+
+/// For fuzzing and tests: reads `body` as the JSON body of the control call
+/// `BODY_KINDS[kind % len]`, as its handler's extractor does (serde_json), then runs the
+/// checks its handler makes before it touches the mock (QR codes, durations, bounds,
+/// URLs). `Err` is the 400 the handler would answer; no input panics.
+#[doc(hidden)]
+pub fn check_body(kind: u8, body: &[u8]) -> Result<(), String> {
+    fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+        serde_json::from_slice(body).map_err(|e| e.to_string())
+    }
+    let text = |e: ApiError| e.1;
+    match usize::from(kind) % BODY_KINDS.len() {
+        0 => {
+            let body: ScanBody = json(body)?;
+            crate::machine::customer::parse_qr(&body.qr).map_err(|e| e.to_string())?;
+            if body.amount.is_some_and(|a| a <= Decimal::ZERO) {
+                return Err("amount must be positive".to_owned());
+            }
+        }
+        1 => {
+            let body: InvoiceAction = json(body)?;
+            if let Some(qr) = &body.qr {
+                crate::machine::customer::parse_qr(qr).map_err(|e| e.to_string())?;
+            }
+        }
+        2 => {
+            let body: CustomerBody = json(body)?;
+            if let Some(balance) = body.balance {
+                check_balance(balance).map_err(|e| e.to_string())?;
+            }
+        }
+        3 => {
+            let body: FaultBody = json(body)?;
+            FaultTarget::parse(body.operation.as_deref().unwrap_or("*")).ok_or("unknown operation")?;
+            if let Some(delay) = body.delay.as_deref() {
+                duration(delay, "delay").map_err(text)?;
+            }
+        }
+        4 => {
+            let body: NotificationBody = json(body)?;
+            if let Some(delay) = body.delay.as_deref() {
+                duration(delay, "delay").map_err(text)?;
+            }
+        }
+        5 => {
+            let body: ClockBody = json(body)?;
+            crate::config::check_deadline_scale(body.deadline_scale).map_err(|e| e.to_string())?;
+        }
+        6 => {
+            let body: AdvanceBody = json(body)?;
+            duration(&body.by, "by").map_err(text)?;
+        }
+        7 => {
+            let body: ResellerConfig = json(body)?;
+            if let Some(url) = &body.create_purchase_url {
+                crate::config::check_create_purchase_url(url)?;
+            }
+        }
+        8 => {
+            let _: TerminalConfig = json(body)?;
+        }
+        _ => {
+            let body: MerchantBody = json(body)?;
+            if let Some(Some(url)) = &body.create_purchase_url {
+                crate::config::check_create_purchase_url(url)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -50,8 +50,16 @@ fn fault_response(status: StatusCode, fault: &SoapFault) -> Response {
     (status, [(header::CONTENT_TYPE, XML)], body).into_response()
 }
 
-async fn soap(State(state): State<AppState>, OriginalUri(uri): OriginalUri, SoapBody(body): SoapBody) -> Response {
-    let answer = state.mock.handle_soap(uri.path(), &body).await;
+async fn soap(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    SoapBody(body): SoapBody,
+) -> Response {
+    // The charset must agree with the message's own labels; an unreadable header value
+    // names no charset.
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let answer = state.mock.handle_soap_with(uri.path(), content_type, &body).await;
     if answer.drop_connection {
         tracing::info!(path = uri.path(), "dropping the connection (injected fault)");
         return dropped_connection();

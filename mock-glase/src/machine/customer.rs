@@ -22,6 +22,8 @@ pub enum CustomerError {
     NotAGlaseQr(String),
     #[error("malformed unattended QR code {qr:?}: {reason}")]
     MalformedUnattendedQr { qr: String, reason: String },
+    #[error("malformed QR code {qr:?}: {reason}")]
+    MalformedQr { qr: String, reason: String },
     #[error("no invoice {0:?}")]
     UnknownInvoice(String),
     #[error("no terminal has seqrId {0:?}")]
@@ -56,62 +58,7 @@ pub enum CustomerError {
     SystemError(String),
 }
 
-/// What a scanned QR code points at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum QrTarget {
-    /// `HTTP://SEQR.SE/R<invoiceReference>` (or `seqr://SEQR.SE/R…` from a mobile browser).
-    Invoice { reference: String },
-    /// `HTTP://SEQR.SE/Q<seqrId>`: a till's static sticker **[decision]**.
-    Terminal { seqr_id: String },
-    /// `HTTP://SEQR.SE/000/ups?w=<merchantId>&t=<token>`: an unattended machine.
-    Unattended { merchant_id: String, token: String },
-}
-
-/// Parses the text of a QR code.
-pub fn parse_qr(qr: &str) -> Result<QrTarget, CustomerError> {
-    let text = qr.trim();
-    let not_glase = || CustomerError::NotAGlaseQr(text.to_owned());
-    let prefix_len = ["http://seqr.se/", "https://seqr.se/", "seqr://seqr.se/"]
-        .iter()
-        .find(|p| text.as_bytes().get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p.as_bytes())))
-        .map(|p| p.len())
-        .ok_or_else(not_glase)?;
-    let rest = &text[prefix_len..];
-    if let Some(query) = rest.strip_prefix("000/ups?") {
-        return parse_unattended(text, query);
-    }
-    let (kind, id) = rest.split_at(rest.chars().next().map_or(0, char::len_utf8));
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(not_glase());
-    }
-    match kind {
-        "R" | "r" if id.chars().all(|c| c.is_ascii_digit()) => Ok(QrTarget::Invoice { reference: id.to_owned() }),
-        "Q" | "q" => Ok(QrTarget::Terminal { seqr_id: id.to_owned() }),
-        _ => Err(not_glase()),
-    }
-}
-
-/// `w=<merchantId>&t=<token>`, both present once, non-empty, nothing else.
-fn parse_unattended(qr: &str, query: &str) -> Result<QrTarget, CustomerError> {
-    let malformed =
-        |reason: &str| CustomerError::MalformedUnattendedQr { qr: qr.to_owned(), reason: reason.to_owned() };
-    let (mut merchant, mut token) = (None, None);
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').ok_or_else(|| malformed("parameters must be key=value"))?;
-        let slot = match key {
-            "w" => &mut merchant,
-            "t" => &mut token,
-            other => return Err(malformed(&format!("unknown parameter {other:?}"))),
-        };
-        if slot.replace(value.to_owned()).is_some() {
-            return Err(malformed(&format!("parameter {key:?} appears twice")));
-        }
-    }
-    let merchant_id = merchant.filter(|m| !m.is_empty()).ok_or_else(|| malformed("missing merchant id w"))?;
-    let token = token.filter(|t| !t.is_empty()).ok_or_else(|| malformed("missing token t"))?;
-    Ok(QrTarget::Unattended { merchant_id, token })
-}
+pub use super::qr::{QrTarget, parse_qr};
 
 /// The result of entering a PIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -319,40 +266,5 @@ impl Machine {
             customer.balance = balance;
         }
         customer
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_every_documented_qr_form() {
-        assert_eq!(
-            parse_qr("HTTP://SEQR.SE/R1397240460668").unwrap(),
-            QrTarget::Invoice { reference: "1397240460668".into() }
-        );
-        assert_eq!(parse_qr("seqr://SEQR.SE/R12345").unwrap(), QrTarget::Invoice { reference: "12345".into() });
-        assert_eq!(parse_qr("HTTP://SEQR.SE/Qtill42").unwrap(), QrTarget::Terminal { seqr_id: "till42".into() });
-        assert_eq!(
-            parse_qr("HTTP://SEQR.SE/000/ups?w=glase-demo&t=123456").unwrap(),
-            QrTarget::Unattended { merchant_id: "glase-demo".into(), token: "123456".into() }
-        );
-    }
-
-    #[test]
-    fn rejects_malformed_qr_codes_with_a_reason() {
-        assert!(matches!(parse_qr("https://example.com/R1"), Err(CustomerError::NotAGlaseQr(_))));
-        assert!(matches!(parse_qr("HTTP://SEQR.SE/Rabc"), Err(CustomerError::NotAGlaseQr(_))));
-        assert!(matches!(parse_qr("HTTP://SEQR.SE/R"), Err(CustomerError::NotAGlaseQr(_))));
-        for bad in [
-            "HTTP://SEQR.SE/000/ups?w=m",
-            "HTTP://SEQR.SE/000/ups?t=1",
-            "HTTP://SEQR.SE/000/ups?w=m&t=1&x=2",
-            "HTTP://SEQR.SE/000/ups?w=m&t=1&t=2",
-            "HTTP://SEQR.SE/000/ups?w=&t=1",
-        ] {
-            assert!(matches!(parse_qr(bad), Err(CustomerError::MalformedUnattendedQr { .. })), "{bad}");
-        }
     }
 }

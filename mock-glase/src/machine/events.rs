@@ -1,7 +1,7 @@
 //! What the machine reports back: journal-worthy facts and the notifications the
 //! transport must deliver. The machine does no IO; it returns these.
 
-use glase_protocol::{InvoiceStatus, Operation, PaymentMode};
+use glase_protocol::{Deviation, InvoiceStatus, Operation, PaymentMode};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use smol_str::SmolStr;
@@ -172,13 +172,16 @@ pub struct Notification {
 pub struct Effects {
     pub events: Vec<Event>,
     pub notifications: Vec<Notification>,
+    /// What the request did that the spec does not allow but lax mode accepted.
+    pub deviations: Vec<Deviation>,
 }
 
 impl Effects {
-    /// Adds `later`'s events and notifications after these.
+    /// Adds `later`'s events, notifications and deviations after these.
     pub(crate) fn append(&mut self, later: Effects) {
         self.events.extend(later.events);
         self.notifications.extend(later.notifications);
+        self.deviations.extend(later.deviations);
     }
 
     pub(crate) fn event(&mut self, event: Event) {

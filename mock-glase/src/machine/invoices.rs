@@ -3,7 +3,10 @@
 use glase_protocol::request::{
     CancelInvoice, CommitReservation, GetPaymentStatus, SendInvoice, UpdateInvoice, rows_total,
 };
-use glase_protocol::{Invoice, InvoiceStatus, Operation, PaymentMode, Receipt, Response, ResponseDetail, ResultCode};
+use glase_protocol::{
+    Deviation, DeviationRule, Invoice, InvoiceStatus, Operation, PaymentMode, Receipt, Response, ResponseDetail,
+    ResultCode,
+};
 use rust_decimal::Decimal;
 
 use super::auth::Principal;
@@ -17,16 +20,57 @@ use crate::clock::Timestamp;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CheckedInvoice {
     pub total: Decimal,
+    /// Amounts with more than two decimals that lax mode accepted.
+    pub deviations: Vec<Deviation>,
+}
+
+/// How the amounts of a request are checked: where they are (`sendInvoice/invoice`, for
+/// deviations) and whether lax mode accepts sub-cent amounts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Amounts<'a> {
+    pub path: &'a str,
+    pub lax: bool,
+}
+
+impl Amounts<'_> {
+    /// Spec section 3.3 writes amounts `#.##` **[decision]**: a value with more than two
+    /// decimals (`10.225`; `10.220` is 10.22 and fine) is refused with `code`, as Glase
+    /// cannot charge a fraction of a cent; lax mode accepts it and records a deviation.
+    pub(crate) fn check(
+        self,
+        value: Decimal,
+        at: &str,
+        code: ResultCode,
+        deviations: &mut Vec<Deviation>,
+    ) -> Result<(), ResultCode> {
+        if value.normalize().scale() <= 2 {
+            return Ok(());
+        }
+        if !self.lax {
+            return Err(code);
+        }
+        deviations.push(Deviation {
+            rule: DeviationRule::AmountPrecision,
+            path: format!("{}/{at}", self.path),
+            detail: format!("amount {value} has more than two decimals (#.##); accepted in lax mode"),
+        });
+        Ok(())
+    }
 }
 
 /// Checks an invoice against spec section 3.3. Returns 49 for data that cannot be a valid
-/// invoice (no total, wrong currency, rows that do not add up), 11 for a non-positive
-/// total and 64 for a notificationUrl that is not http(s).
+/// invoice (no total, wrong currency, rows that do not add up, an amount with more than
+/// two decimals), 11 for a non-positive total and 64 for a notificationUrl that is not
+/// http(s).
 ///
 /// Missing *documented* fields that a payment can do without (title, cashierId, rows,
 /// issueDate, clientInvoiceId) are accepted: real clients omit them, and the
 /// conformance rules report that instead **[decision]**.
-pub(crate) fn check_invoice(invoice: Option<&Invoice>, currency: &str) -> Result<CheckedInvoice, ResultCode> {
+pub(crate) fn check_invoice(
+    invoice: Option<&Invoice>,
+    currency: &str,
+    amounts: Amounts<'_>,
+) -> Result<CheckedInvoice, ResultCode> {
     let invoice = invoice.ok_or(ResultCode::INVALID_INVOICE_DATA)?;
     let total = invoice.total_amount.as_ref().ok_or(ResultCode::INVALID_INVOICE_DATA)?;
     let value = total.value.ok_or(ResultCode::INVALID_INVOICE_DATA)?;
@@ -37,9 +81,21 @@ pub(crate) fn check_invoice(invoice: Option<&Invoice>, currency: &str) -> Result
     if value <= Decimal::ZERO {
         return Err(ResultCode::REJECTED_AMOUNT);
     }
+    let mut deviations = Vec::new();
+    let data = ResultCode::INVALID_INVOICE_DATA;
+    amounts.check(value, "totalAmount/value", data, &mut deviations)?;
     if let Some(rows) = invoice.invoice_rows.as_deref().filter(|rows| !rows.is_empty()) {
         for row in rows {
             let amount = row.item_total_amount.as_ref().ok_or(ResultCode::INVALID_INVOICE_DATA)?;
+            for (price, at) in [
+                (Some(amount), "invoiceRows/invoiceRow/itemTotalAmount/value"),
+                (row.item_unit_price.as_ref(), "invoiceRows/invoiceRow/itemUnitPrice/value"),
+                (row.item_discount.as_ref(), "invoiceRows/invoiceRow/itemDiscount/value"),
+            ] {
+                if let Some(value) = price.and_then(|p| p.value) {
+                    amounts.check(value, at, data, &mut deviations)?;
+                }
+            }
             if amount.currency.as_deref().is_some_and(|c| trim(c) != currency) {
                 return Err(ResultCode::INVALID_INVOICE_DATA);
             }
@@ -57,7 +113,7 @@ pub(crate) fn check_invoice(invoice: Option<&Invoice>, currency: &str) -> Result
     {
         return Err(ResultCode::INVALID_NOTIFICATION_URL);
     }
-    Ok(CheckedInvoice { total: value })
+    Ok(CheckedInvoice { total: value, deviations })
 }
 
 /// `http://host…` or `https://host…`, case-insensitive scheme, non-empty host, no spaces.
@@ -111,10 +167,12 @@ impl Machine {
     ) -> Response {
         let op = Operation::SendInvoice;
         let currency = self.currency_of(principal);
-        let checked = match check_invoice(request.invoice.as_ref(), currency.map_or("", SmolStr::as_str)) {
+        let amounts = Amounts { path: "sendInvoice/invoice", lax: self.lax_wire };
+        let checked = match check_invoice(request.invoice.as_ref(), currency.map_or("", SmolStr::as_str), amounts) {
             Ok(checked) => checked,
             Err(code) => return Response::result(op, code),
         };
+        fx.deviations.extend(checked.deviations);
         let currency = currency.cloned().unwrap_or_default();
         // The names are the machine's own (the terminal's, its reseller's), so the copies
         // below are free.
@@ -189,13 +247,15 @@ impl Machine {
             InvoiceStatus::Canceled => return Response::result(op, ResultCode::INVOICE_ALREADY_CANCELED),
             _ => return Response::result(op, ResultCode::INVALID_INVOICE_DATA),
         }
-        let checked = match check_invoice(request.invoice.as_ref(), &record.currency) {
+        let amounts = Amounts { path: "updateInvoice/invoice", lax: self.lax_wire };
+        let checked = match check_invoice(request.invoice.as_ref(), &record.currency, amounts) {
             Ok(checked) => checked,
             Err(code) => return Response::result(op, code),
         };
         if record.reserved_amount.is_some_and(|reserved| checked.total > reserved) {
             return Response::result(op, ResultCode::REJECTED_AMOUNT);
         }
+        fx.deviations.extend(checked.deviations);
         let mut invoice = request.invoice.clone().unwrap_or_default();
         // The payment mode is fixed at sendInvoice; an update cannot turn a payment
         // into a reservation.
@@ -364,6 +424,13 @@ impl Machine {
         };
         if amount <= Decimal::ZERO || amount > reserved {
             return Response::result(op, ResultCode::REJECTED_AMOUNT);
+        }
+        // The invoice's own total was checked when it was sent or updated.
+        let amounts = Amounts { path: "commitReservation", lax: self.lax_wire };
+        if request.amount.is_some()
+            && let Err(code) = amounts.check(amount, "amount/value", ResultCode::REJECTED_AMOUNT, &mut fx.deviations)
+        {
+            return Response::result(op, code);
         }
         // The unused part of the reservation goes back to the customer: checked before
         // anything changes. (0 < amount <= reserved, so the difference cannot overflow.)

@@ -46,7 +46,7 @@ impl Machine {
 
     /// Refunds part or all of a payment. Checks, in order: the payment exists (23), the
     /// reseller may refund (97), the receiving account allows it (99), the amount is
-    /// positive and in the payment's currency (11/49), the sum of refunds stays within
+    /// positive, in the payment's currency and in whole cents (11/49/11), the sum of refunds stays within
     /// the payment (98), and the payer's wallet can take the money back (else 90, see
     /// `wallet`).
     pub(crate) fn refund_payment(
@@ -75,6 +75,13 @@ impl Machine {
         if total.and_then(|t| t.currency.as_deref()).is_some_and(|c| c.trim() != payment.currency) {
             return Response::result(op, ResultCode::INVALID_INVOICE_DATA);
         }
+        // A sub-cent refund cannot be paid back: 11, as for any refund amount Glase
+        // refuses (lax mode: accepted, with a deviation) **[decision]**.
+        let amounts = super::invoices::Amounts { path: "refundPayment/invoice", lax: self.lax_wire };
+        let mut deviations = Vec::new();
+        if let Err(code) = amounts.check(amount, "totalAmount/value", ResultCode::REJECTED_AMOUNT, &mut deviations) {
+            return Response::result(op, code);
+        }
         // Checked: a 28-digit refund amount must answer 98, not overflow.
         if payment.refunded().checked_add(amount).is_none_or(|sum| sum > payment.amount) {
             return Response::result(op, ResultCode::SUM_OF_REFUNDS_CAN_NOT_BE_MORE_THAN_ORIGINAL_TRANSACTION);
@@ -100,6 +107,7 @@ impl Machine {
         self.set_balance(credit);
         self.refund_index.insert(refund_ers.clone(), payment_ers.clone());
         fx.event(Event::RefundCreated { payment: payment_ers, refund: refund_ers.clone(), amount });
+        fx.deviations.extend(deviations);
         Response::result(op, ResultCode::SUCCESS).with_ers_reference(refund_ers.as_str())
     }
 }

@@ -310,15 +310,11 @@ fn summary_row<'a>(
     Some(())
 }
 
+/// `<name>value</name>`, escaped as the codec escapes: ids and names that came in through
+/// the control API or the configuration may hold characters XML cannot carry, which are
+/// replaced, so the report is well-formed whatever they hold.
 fn field(out: &mut String, name: &str, value: &str) {
     let _ = write!(out, "<{name}>");
-    for c in value.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            _ => out.push(c),
-        }
-    }
+    glase_protocol::escape_text(value, out);
     let _ = write!(out, "</{name}>");
 }

@@ -273,50 +273,11 @@ impl Machine {
 
     /// Checks an answer against seed 000; `Err` is the violation.
     fn judge(&self, pending: &PendingPurchase, answer: &PurchaseAnswer) -> Result<PurchaseOutcome, String> {
-        let (status, content_type, body) = match answer {
-            PurchaseAnswer::Http { status, content_type, body } => (*status, content_type.as_deref(), body),
-            PurchaseAnswer::TooLarge { limit, .. } => {
-                return Err(format!(
-                    "createPurchase answer is larger than {limit} bytes (outbound.max_answer_bytes); the UPS stopped reading it"
-                ));
-            }
-            PurchaseAnswer::Timeout => return Err("no createPurchase answer within the UPS timeout".to_owned()),
-            PurchaseAnswer::Failed(error) => return Err(format!("createPurchase could not be called: {error}")),
-        };
-        if (300..400).contains(&status) {
-            return Err(format!(
-                "createPurchase answered HTTP {status}, a redirect, which the UPS does not follow (outbound.redirects); it must always answer 200"
-            ));
-        }
-        if status != 200 {
-            return Err(format!(
-                "createPurchase answered HTTP {status}; it must always answer 200 (errors go in errorCode)"
-            ));
-        }
-        let media = content_type.and_then(|c| c.split(';').next()).map(|c| c.trim().to_ascii_lowercase());
-        if media.as_deref() != Some("application/json") {
-            return Err(format!(
-                "createPurchase answered Content-Type {:?}; it must be application/json;charset=UTF-8",
-                content_type.unwrap_or("(none)")
-            ));
-        }
-        let value: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| format!("createPurchase answer is not valid JSON: {e}"))?;
-        let object = value.as_object().ok_or("createPurchase answer is not a JSON object")?;
-        match (object.get("invoiceReferenceId"), object.get("errorCode")) {
-            (Some(_), Some(_)) => Err("createPurchase answer has both invoiceReferenceId and errorCode".to_owned()),
-            (None, None) => Err("createPurchase answer has neither invoiceReferenceId nor errorCode".to_owned()),
-            (None, Some(code)) => match code.as_str() {
-                Some(code) if ERROR_CODES.contains(&code) => {
-                    Ok(PurchaseOutcome::Declined { error_code: code.to_owned() })
-                }
-                _ => Err(format!("errorCode {code} is not one of {}", ERROR_CODES.join(", "))),
-            },
-            (Some(reference), None) => {
-                let reference =
-                    reference.as_str().ok_or_else(|| format!("invoiceReferenceId {reference} must be a string"))?;
-                self.check_purchase_invoice(pending, reference)?;
-                Ok(PurchaseOutcome::Accepted { invoice_reference: reference.to_owned() })
+        match read_answer(answer)? {
+            AnswerSays::ErrorCode(error_code) => Ok(PurchaseOutcome::Declined { error_code }),
+            AnswerSays::Invoice(reference) => {
+                self.check_purchase_invoice(pending, &reference)?;
+                Ok(PurchaseOutcome::Accepted { invoice_reference: reference })
             }
         }
     }
@@ -356,6 +317,64 @@ impl Machine {
     /// The calls in flight.
     pub fn pending_purchases(&self) -> impl Iterator<Item = &PendingPurchase> {
         self.purchases.pending()
+    }
+}
+
+/// What a createPurchase answer says, once it is a well-formed answer of seed 000.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerSays {
+    /// `{"invoiceReferenceId": "…"}` (the invoice is still to be checked).
+    Invoice(String),
+    /// `{"errorCode": "…"}`, one of [`ERROR_CODES`].
+    ErrorCode(String),
+}
+
+/// Reads a createPurchase answer: HTTP 200, `application/json`, a JSON object with
+/// exactly one of a string `invoiceReferenceId` or a known `errorCode`; `Err` is the
+/// violation. Pure: the fuzz target `create_purchase_answer` drives it.
+pub fn read_answer(answer: &PurchaseAnswer) -> Result<AnswerSays, String> {
+    let (status, content_type, body) = match answer {
+        PurchaseAnswer::Http { status, content_type, body } => (*status, content_type.as_deref(), body),
+        PurchaseAnswer::TooLarge { limit, .. } => {
+            return Err(format!(
+                "createPurchase answer is larger than {limit} bytes (outbound.max_answer_bytes); the UPS stopped reading it"
+            ));
+        }
+        PurchaseAnswer::Timeout => return Err("no createPurchase answer within the UPS timeout".to_owned()),
+        PurchaseAnswer::Failed(error) => return Err(format!("createPurchase could not be called: {error}")),
+    };
+    if (300..400).contains(&status) {
+        return Err(format!(
+            "createPurchase answered HTTP {status}, a redirect, which the UPS does not follow (outbound.redirects); it must always answer 200"
+        ));
+    }
+    if status != 200 {
+        return Err(format!(
+            "createPurchase answered HTTP {status}; it must always answer 200 (errors go in errorCode)"
+        ));
+    }
+    let media = content_type.and_then(|c| c.split(';').next()).map(|c| c.trim().to_ascii_lowercase());
+    if media.as_deref() != Some("application/json") {
+        return Err(format!(
+            "createPurchase answered Content-Type {:?}; it must be application/json;charset=UTF-8",
+            content_type.unwrap_or("(none)")
+        ));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("createPurchase answer is not valid JSON: {e}"))?;
+    let object = value.as_object().ok_or("createPurchase answer is not a JSON object")?;
+    match (object.get("invoiceReferenceId"), object.get("errorCode")) {
+        (Some(_), Some(_)) => Err("createPurchase answer has both invoiceReferenceId and errorCode".to_owned()),
+        (None, None) => Err("createPurchase answer has neither invoiceReferenceId nor errorCode".to_owned()),
+        (None, Some(code)) => match code.as_str() {
+            Some(code) if ERROR_CODES.contains(&code) => Ok(AnswerSays::ErrorCode(code.to_owned())),
+            _ => Err(format!("errorCode {code} is not one of {}", ERROR_CODES.join(", "))),
+        },
+        (Some(reference), None) => {
+            let reference =
+                reference.as_str().ok_or_else(|| format!("invoiceReferenceId {reference} must be a string"))?;
+            Ok(AnswerSays::Invoice(reference.to_owned()))
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`outbound`]: answers that never end, and redirects, from createPurchase and
 //!   notification endpoints.
 //! - [`server`]: slow, half-open and idle clients, and clients that stop reading.
+//! - [`wire`]: what the real server refuses or decodes: encodings, qualified children,
+//!   `mustUnderstand` headers, sub-cent and 30-digit amounts, characters XML forbids.
 #![allow(clippy::unwrap_used)] // test code: a failed setup or assertion should panic loudly
 
 mod auth;
@@ -14,3 +16,4 @@ mod bounds;
 mod outbound;
 mod server;
 mod support;
+mod wire;

@@ -8,14 +8,15 @@
 //! resolution of every name, attribute iterators). This scanner does the common case in
 //! one pass over bytes already known to be UTF-8. It never reports an error: anything
 //! outside its subset (comments, CDATA, DOCTYPE, character references, CR, unusual
-//! names or bindings, malformed or truncated markup, the size limits) makes it return
+//! names or bindings, characters XML 1.0 does not allow, malformed or truncated markup,
+//! the size limits) makes it return
 //! `None`, and the quick-xml path parses the document from the start. So every accepted
 //! document gives exactly the tree the quick-xml path gives (a property test checks),
 //! and every error is still quick-xml's.
 
 use std::borrow::Cow;
 
-use super::tree::{Builder, Document, Element, MAX_DEPTH, MAX_ELEMENTS, append, predefined_entity};
+use super::tree::{ACTOR_NEXT, Builder, Document, Element, MAX_DEPTH, MAX_ELEMENTS, append, predefined_entity};
 
 /// Most attributes on one start tag the fast path takes (SOAP messages have a few
 /// namespace declarations at most).
@@ -24,10 +25,32 @@ const MAX_ATTRIBUTES: usize = 8;
 /// Namespaces quick-xml refuses to see bound the ordinary way.
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+/// The SOAP 1.1 envelope namespace, whose `mustUnderstand` and `actor` attributes matter.
+const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+
+/// What the attributes of a start tag say.
+struct Attributes {
+    nil: bool,
+    must_understand: bool,
+    /// Ended with `/>`.
+    empty: bool,
+}
 
 /// Parses `text` if it is in the simple subset; `None` means "use the full parser".
 pub fn parse(text: &str) -> Option<Document<'_>> {
     Scanner { text, bytes: text.as_bytes(), at: 0 }.document()
+}
+
+/// For fuzzing: whether the fast path took `text` (`false`: it declined). Panics if it
+/// took a document the full parser refuses or reads differently: the property the
+/// proptests below check, for the fuzz target `fast_path`.
+pub fn agrees_with_quick_xml(text: &str) -> bool {
+    let Some(fast) = parse(text) else { return false };
+    match super::tree::parse_with_quick_xml(text) {
+        Ok(full) => assert_eq!(fast, full, "the fast path and quick-xml read {text:?} differently"),
+        Err(error) => panic!("the fast path accepted {text:?}, which quick-xml refuses: {}", error.chain()),
+    }
+    true
 }
 
 struct Scanner<'i> {
@@ -53,7 +76,12 @@ struct Open<'i> {
 impl<'i> Scanner<'i> {
     fn document(mut self) -> Option<Document<'i>> {
         if self.bytes.starts_with(b"<?xml") && matches!(self.bytes.get(5), Some(b' ' | b'\t' | b'\n')) {
-            self.at = declaration_end(self.bytes)? + 2;
+            let end = declaration_end(self.bytes)?;
+            // A declaration is printable ASCII; anything else is left to the full parser.
+            if !self.bytes[..end].iter().all(|&b| matches!(b, b' ' | b'\t' | b'\n' | 0x21..=0x7E)) {
+                return None;
+            }
+            self.at = end + 2;
         }
         self.skip_space();
         let mut tree = Builder::new(self.bytes.len());
@@ -88,7 +116,7 @@ impl<'i> Scanner<'i> {
                     }
                     let before = bindings.len();
                     let Name { qname, prefix, local } = self.name()?;
-                    let (nil, empty) = self.attributes(&mut bindings, before)?;
+                    let Attributes { nil, must_understand, empty } = self.attributes(&mut bindings, before)?;
                     if prefix == "xml" || prefix == "xmlns" {
                         return None;
                     }
@@ -98,7 +126,9 @@ impl<'i> Scanner<'i> {
                         // An unbound prefix: left to the full parser.
                         None => return None,
                     };
-                    tree.open(Element::new(namespace, Cow::Borrowed(local), nil));
+                    let mut element = Element::new(namespace, Cow::Borrowed(local), nil);
+                    element.must_understand = must_understand;
+                    tree.open(element);
                     if empty {
                         bindings.truncate(before);
                         if tree.close() {
@@ -131,11 +161,15 @@ impl<'i> Scanner<'i> {
         if self.at == self.bytes.len() { tree.finish() } else { None }
     }
 
-    /// The attributes of a start tag up to and including `>` or `/>`; returns whether
-    /// the element is nil and whether it was empty (`/>`). Namespace declarations are
-    /// pushed onto `bindings` (those from index `own` on belong to this element).
-    fn attributes(&mut self, bindings: &mut Vec<(&'i str, &'i str)>, own: usize) -> Option<(bool, bool)> {
+    /// The attributes of a start tag up to and including `>` or `/>`. Namespace
+    /// declarations are pushed onto `bindings` (those from index `own` on belong to this
+    /// element).
+    fn attributes(&mut self, bindings: &mut Vec<(&'i str, &'i str)>, own: usize) -> Option<Attributes> {
         let mut nil = false;
+        // `mustUnderstand` and `actor` with their prefixes and values, resolved once all
+        // of the tag's own declarations are known.
+        let mut must_understand: Option<(&'i str, &'i str)> = None;
+        let mut actor: Option<(&'i str, &'i str)> = None;
         // The local names seen so far, to leave repeats to quick-xml. Inline, not a Vec:
         // most start tags have no attributes and allocating for the few that do was a
         // malloc per message; a tag with more than `MAX_ATTRIBUTES` is declined.
@@ -144,14 +178,20 @@ impl<'i> Scanner<'i> {
         loop {
             let spaced = self.skip_space();
             match self.peek()? {
-                b'>' => {
+                b'>' | b'/' => {
+                    let empty = self.peek()? == b'/';
                     self.at += 1;
-                    return Some((nil, false));
-                }
-                b'/' => {
-                    self.at += 1;
-                    self.expect(b'>')?;
-                    return Some((nil, true));
+                    if empty {
+                        self.expect(b'>')?;
+                    }
+                    let soap = |attribute: Option<(&'i str, &'i str)>| -> Option<&'i str> {
+                        let (prefix, value) = attribute?;
+                        let bound = bindings.iter().rev().find(|(p, _)| *p == prefix)?;
+                        (!prefix.is_empty() && bound.1 == SOAP11_NS).then_some(value)
+                    };
+                    let addressed = soap(actor).is_none_or(|actor| actor == ACTOR_NEXT);
+                    let must_understand = soap(must_understand).is_some_and(|v| matches!(v, "1" | "true")) && addressed;
+                    return Some(Attributes { nil, must_understand, empty });
                 }
                 _ if !spaced => return None,
                 _ => {}
@@ -165,7 +205,10 @@ impl<'i> Scanner<'i> {
             let start = self.at + 1;
             let end = start + self.bytes[start..].iter().position(|&b| b == quote)?;
             let value = &self.text[start..end];
-            if value.bytes().any(|b| matches!(b, b'<' | b'>' | b'&' | b'\r' | b'\n' | b'\t')) {
+            // Control characters (tab and newline included: attribute values normalise
+            // them) and U+F000–U+FFFF (among them U+FFFE and U+FFFF, which XML forbids) are
+            // left to the full parser.
+            if value.bytes().any(|b| matches!(b, b'<' | b'>' | b'&' | 0..0x20 | 0xEF)) {
                 return None;
             }
             self.at = end + 1;
@@ -177,6 +220,11 @@ impl<'i> Scanner<'i> {
             locals[count] = local;
             count += 1;
             nil |= local == "nil" && matches!(value, "true" | "1");
+            match local {
+                "mustUnderstand" => must_understand = Some((prefix, value)),
+                "actor" => actor = Some((prefix, value)),
+                _ => {}
+            }
             let declared = match (prefix, local) {
                 ("", "xmlns") => Some(""),
                 ("xmlns", prefix) => Some(prefix),
@@ -211,7 +259,9 @@ impl<'i> Scanner<'i> {
                 b'&' => plain = false,
                 b'>' if end >= start + 2 && &bytes[end - 2..end] == b"]]" => return None,
                 b'>' => {}
-                // The other stops: control characters besides tab and newline.
+                // U+F000–U+FFFF: fine unless it is U+FFFE or U+FFFF.
+                0xEF if !matches!(bytes.get(end + 1..end + 3), Some([0xBF, 0xBE | 0xBF])) => {}
+                // The other stops: control characters besides tab and newline, U+FFFE/F.
                 _ => return None,
             }
             end += 1;
@@ -293,8 +343,9 @@ const NAME_BYTES: [bool; 256] = {
     table
 };
 
-/// Bytes that end a run of plain text in [`Scanner::text_piece`]: markup, references
-/// and control characters other than tab and newline.
+/// Bytes that end a run of plain text in [`Scanner::text_piece`]: markup, references,
+/// control characters other than tab and newline, and the lead byte of U+F000–U+FFFF
+/// (U+FFFE and U+FFFF are not XML characters).
 const TEXT_STOPS: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
@@ -305,6 +356,7 @@ const TEXT_STOPS: [bool; 256] = {
     table[b'<' as usize] = true;
     table[b'&' as usize] = true;
     table[b'>' as usize] = true;
+    table[0xEF] = true;
     table
 };
 
@@ -386,6 +438,24 @@ mod tests {
     }
 
     #[test]
+    fn reads_must_understand_as_the_full_parser_does() {
+        let header = |attrs: &str| {
+            let doc = format!("<s:E xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><h{attrs}/></s:E>");
+            assert!(agrees(&doc), "declined {doc}");
+            parse(&doc).and_then(|d| d.root().first_child().map(|h| h.must_understand))
+        };
+        assert_eq!(header(" s:mustUnderstand=\"1\""), Some(true));
+        assert_eq!(header(" s:mustUnderstand='true' s:actor='http://schemas.xmlsoap.org/soap/actor/next'"), Some(true));
+        assert_eq!(header(" s:mustUnderstand=\"0\""), Some(false));
+        assert_eq!(header(" mustUnderstand=\"1\""), Some(false));
+        assert_eq!(header(" s:mustUnderstand=\"1\" s:actor=\"urn:other\""), Some(false));
+        // Declared on the header itself, after the attribute.
+        let doc = "<E><h p:mustUnderstand=\"1\" xmlns:p=\"http://schemas.xmlsoap.org/soap/envelope/\"/></E>";
+        assert!(agrees(doc));
+        assert_eq!(parse(doc).and_then(|d| d.root().first_child().map(|h| h.must_understand)), Some(true));
+    }
+
+    #[test]
     fn declines_what_it_does_not_handle() {
         for doc in [
             "<a><!-- c --></a>",
@@ -405,6 +475,11 @@ mod tests {
             "\u{feff}<a/>",
             " <?xml version=\"1.0\"?><a/>",
             "<a>]]></a>",
+            "<a>\u{0}</a>",
+            "<a>\u{ffff}</a>",
+            "<a x=\"\u{1}\"/>",
+            "<a x=\"\u{fffe}\"/>",
+            "<?xml version=\"1.0\"\u{0}?><a/>",
         ] {
             assert!(parse(doc).is_none(), "accepted {doc}");
         }
@@ -433,6 +508,15 @@ mod tests {
             Just("<?xml version=\"1.0\"?>"),
             Just("<!-- c -->"),
             Just("é"),
+            Just("<h xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" s:mustUnderstand=\"1\">"),
+            Just("</h>"),
+            Just("<h s:actor='urn:x' s:mustUnderstand='true' xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'/>"),
+            Just("<h mustUnderstand='1' v='\u{0}'/>"),
+            Just("\u{0}"),
+            Just("\u{1f}"),
+            Just("\u{fffe}"),
+            Just("\u{ffff}"),
+            Just("\u{f000}"),
         ];
         prop::collection::vec(token, 0..24).prop_map(|tokens| tokens.concat())
     }
@@ -449,12 +533,29 @@ mod tests {
                 Just(" i:nil=\"true\""),
                 Just(" nil='1'"),
                 Just(" x=\"v\""),
+                Just(" s:mustUnderstand=\"1\""),
+                Just(" s:mustUnderstand='true'"),
+                Just(" s:actor=\"urn:a\""),
+                Just(" s:actor=\"http://schemas.xmlsoap.org/soap/actor/next\""),
+                Just(" mustUnderstand=\"1\""),
+                Just(" p:mustUnderstand=\"1\""),
+                Just(" x=\"\u{1}\""),
             ],
-            0..3,
+            0..4,
         )
         .prop_map(|a| a.concat());
-        let text =
-            prop_oneof![Just(""), Just("t"), Just(" "), Just("\n  "), Just("a&amp;b"), Just("&lt;&gt;"), Just("é")];
+        let text = prop_oneof![
+            Just(""),
+            Just("t"),
+            Just(" "),
+            Just("\n  "),
+            Just("a&amp;b"),
+            Just("&lt;&gt;"),
+            Just("é"),
+            Just("\u{f000}\u{fffd}"),
+            Just("\u{0}"),
+            Just("\u{ffff}"),
+        ];
         let leaf = (name.clone(), attrs.clone(), text.clone())
             .prop_map(|(n, a, t)| if t.is_empty() { format!("<{n}{a}/>") } else { format!("<{n}{a}>{t}</{n}>") });
         let tree = leaf.prop_recursive(4, 32, 4, move |inner| {

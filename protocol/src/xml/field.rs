@@ -5,6 +5,7 @@
 //! field's wire name and occurrence (`opt` 0..1, `many` 0..n, `req` exactly one) in
 //! WSDL order, so the same list drives decoding and encoding.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use base64::Engine as _;
@@ -12,6 +13,7 @@ use rust_decimal::Decimal;
 
 use super::tree::Node;
 use super::writer::XmlWriter;
+use crate::deviation::{Deviation, DeviationRule};
 use crate::error::CodecError;
 use crate::model::*;
 
@@ -29,20 +31,29 @@ pub trait Field: Sized {
 /// Where a node is (`sendInvoice/invoice/totalAmount`), for error messages: a chain of
 /// names on the stack, formatted only when an error names it (formatting every path
 /// eagerly was a sixth of a decode).
+///
+/// A path may carry a list to collect [`DeviationRule::DecimalOutOfRange`] deviations in:
+/// then such a value reads as absent and is reported there instead of failing the decode.
 #[derive(Debug, Clone, Copy)]
 pub struct Path<'a> {
     parent: Option<&'a Path<'a>>,
     name: &'a str,
+    deviations: Option<&'a RefCell<Vec<Deviation>>>,
 }
 
 impl<'a> Path<'a> {
     pub const fn root(name: &'a str) -> Self {
-        Self { parent: None, name }
+        Self { parent: None, name, deviations: None }
+    }
+
+    /// A root whose out-of-range decimals are collected in `deviations`.
+    pub const fn collecting(name: &'a str, deviations: &'a RefCell<Vec<Deviation>>) -> Self {
+        Self { parent: None, name, deviations: Some(deviations) }
     }
 
     /// The path of the child `name`.
     pub const fn join(&'a self, name: &'a str) -> Path<'a> {
-        Path { parent: Some(self), name }
+        Path { parent: Some(self), name, deviations: self.deviations }
     }
 }
 
@@ -60,7 +71,14 @@ impl fmt::Display for Path<'_> {
 pub fn opt<T: Field>(node: Node<'_, '_>, name: &str, path: &Path<'_>) -> Result<Option<T>, CodecError> {
     match node.child(name) {
         Some(child) if !child.has_children() && child.text.trim().is_empty() && T::EMPTY_IS_ABSENT => Ok(None),
-        Some(child) => T::read(child, &path.join(name)).map(Some),
+        Some(child) => match (T::read(child, &path.join(name)), path.deviations) {
+            (Err(CodecError::DecimalOutOfRange { path, value }), Some(deviations)) => {
+                let detail = format!("{value:?} has more significant digits than the 28 an amount can have");
+                deviations.borrow_mut().push(Deviation { rule: DeviationRule::DecimalOutOfRange, path, detail });
+                Ok(None)
+            }
+            (read, _) => read.map(Some),
+        },
         None => Ok(None),
     }
 }
@@ -115,7 +133,21 @@ impl Field for Decimal {
         }
         // xs:decimal allows a leading '+'; rust_decimal does not.
         let digits = text.strip_prefix('+').unwrap_or(text);
-        Decimal::from_str_exact(digits).map_err(|_| invalid(path, text, "xs:decimal within 28 digits"))
+        Decimal::from_str_exact(digits).or_else(|_| {
+            // Leading zeros and trailing fraction zeros do not change the value; without
+            // them it may fit after all (`1.000…0` with 30 zeros is 1, scale 28 at most).
+            let (sign, unsigned) = digits.strip_prefix('-').map_or(("", digits), |u| ("-", u));
+            let unsigned = unsigned.trim_start_matches('0');
+            let unsigned = if unsigned.contains('.') { unsigned.trim_end_matches('0') } else { unsigned };
+            let unsigned = unsigned.strip_suffix('.').unwrap_or(unsigned);
+            let shortened = match unsigned {
+                "" => "0".to_owned(),
+                u if u.starts_with('.') => format!("{sign}0{u}"),
+                u => format!("{sign}{u}"),
+            };
+            Decimal::from_str_exact(&shortened)
+                .map_err(|_| CodecError::DecimalOutOfRange { path: path.to_string(), value: text.to_owned() })
+        })
     }
     fn write(&self, w: &mut XmlWriter<'_>, name: &str) {
         w.leaf(name, &self.to_string());

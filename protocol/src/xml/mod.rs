@@ -2,7 +2,7 @@
 //! common case, quick-xml the rest), [`field`] maps
 //! elements to typed values and back, [`writer`] appends escaped XML to a buffer.
 
-mod fast;
+pub(crate) mod fast;
 pub(crate) mod field;
 pub mod tree;
-pub(crate) mod writer;
+pub mod writer;

@@ -53,6 +53,9 @@ pub struct Element<'i> {
     pub text: Cow<'i, str>,
     /// `xsi:nil="true"`: the element stands for an absent value.
     pub nil: bool,
+    /// SOAP 1.1 `mustUnderstand="1"` (or `"true"`) in the envelope namespace, with no
+    /// `actor` or the actor `…/soap/actor/next`: a header this endpoint must process.
+    pub must_understand: bool,
     first_child: u32,
     next_sibling: u32,
 }
@@ -251,17 +254,52 @@ impl<'i> Builder<'i> {
     }
 }
 
-/// Parses a whole document.
+/// Parses a whole document of UTF-8 bytes (tests; the codec decodes the message's
+/// encoding first, see [`crate::charset`]).
+#[cfg(test)]
 pub fn parse(input: &[u8]) -> Result<Document<'_>, CodecError> {
-    let text = std::str::from_utf8(input).map_err(CodecError::NotUtf8)?;
+    parse_str(std::str::from_utf8(input).map_err(CodecError::NotUtf8)?)
+}
+
+/// Parses a whole document.
+pub fn parse_str(text: &str) -> Result<Document<'_>, CodecError> {
     match super::fast::parse(text) {
         Some(document) => Ok(document),
         None => parse_with_quick_xml(text),
     }
 }
 
+/// The SOAP 1.1 envelope namespace, whose `mustUnderstand` and `actor` attributes matter.
+const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// The actor that means "the next SOAP node", i.e. this endpoint.
+pub(super) const ACTOR_NEXT: &str = "http://schemas.xmlsoap.org/soap/actor/next";
+
+/// Whether `c` is a `Char` of XML 1.0. The others (NUL and most C0 controls, U+FFFE,
+/// U+FFFF) cannot appear in a document, raw or as a reference.
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// The first character of `text` XML 1.0 does not allow, as the error that names it.
+fn illegal_character(text: &str) -> Option<CodecError> {
+    // Bytes first: a control byte, or the lead byte of U+F000–U+FFFF, is rare enough
+    // that only those positions are decoded.
+    text.bytes().enumerate().find_map(|(position, b)| {
+        if b >= 0x20 && b != 0xEF {
+            return None;
+        }
+        let c = text.get(position..)?.chars().next()?;
+        (!is_xml_char(c)).then_some(CodecError::IllegalCharacter { code: u32::from(c), position })
+    })
+}
+
 /// The full parser: any XML quick-xml reads, and the errors it reports.
 pub(crate) fn parse_with_quick_xml(text: &str) -> Result<Document<'_>, CodecError> {
+    // quick-xml does not check characters; a Java parser refuses a document with a NUL
+    // anywhere, and so does this one (the fast path declines such documents).
+    if let Some(error) = illegal_character(text) {
+        return Err(error);
+    }
     let mut reader = NsReader::from_str(text);
     reader.config_mut().expand_empty_elements = false;
     let mut tree = Builder::new(text.len());
@@ -283,12 +321,25 @@ pub(crate) fn parse_with_quick_xml(text: &str) -> Result<Document<'_>, CodecErro
                 // Attributes are parsed lazily by quick-xml; walk them all so that a
                 // malformed one (unquoted, duplicated) is reported instead of skipped.
                 let mut nil = false;
+                let (mut must_understand, mut elsewhere) = (false, false);
                 for attr in start.attributes() {
                     let attr = attr.map_err(|e| malformed(&reader, quick_xml::Error::InvalidAttr(e)))?;
-                    nil |= attr.key.local_name().as_ref() == "nil" && matches!(attr.value.as_ref(), "true" | "1");
+                    let local = attr.key.local_name();
+                    nil |= local.as_ref() == "nil" && matches!(attr.value.as_ref(), "true" | "1");
+                    if matches!(local.as_ref(), "mustUnderstand" | "actor")
+                        && matches!(reader.resolver().resolve_attribute(attr.key).0, ResolveResult::Bound(ns) if ns.into_inner() == SOAP11_NS)
+                    {
+                        if local.as_ref() == "mustUnderstand" {
+                            must_understand = matches!(attr.value.as_ref(), "1" | "true");
+                        } else {
+                            elsewhere = attr.value.as_ref() != ACTOR_NEXT;
+                        }
+                    }
                 }
                 let name = lend(text, start.local_name().into_inner());
-                tree.open(Element::new(resolved, name, nil));
+                let mut element = Element::new(resolved, name, nil);
+                element.must_understand = must_understand && !elsewhere;
+                tree.open(element);
                 if matches!(event, Event::Empty(_)) && tree.close() {
                     return finish(&mut reader, tree);
                 }
@@ -314,6 +365,11 @@ pub(crate) fn parse_with_quick_xml(text: &str) -> Result<Document<'_>, CodecErro
             }
             Event::GeneralRef(r) => {
                 let ch = match r.resolve_char_ref() {
+                    // `&#0;` names a character XML cannot hold, like a raw NUL.
+                    Ok(Some(ch)) if !is_xml_char(ch) => {
+                        let position = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                        return Err(CodecError::IllegalCharacter { code: u32::from(ch), position });
+                    }
                     Ok(Some(ch)) => ch,
                     Ok(None) => predefined_entity(&r.xml10_content())
                         .ok_or_else(|| CodecError::UnknownEntity(r.xml10_content().into_owned()))?,

@@ -4,6 +4,7 @@
 
 mod contract;
 mod crash;
+mod server;
 mod staff;
 mod support;
 mod vending;

@@ -1,0 +1,310 @@
+//! Accepting and serving connections, with limits ([`Limits`]): how many are served at
+//! once, how long a client may take to send a request's headers (which is also how long
+//! a kept-alive connection may sit idle) and its body, and how long an answer may wait
+//! for a client that stopped reading.
+//!
+//! **One file, two copies.** This file is `mock-glase/src/listen.rs` and, byte for byte,
+//! `reference-reseller/src/listen.rs`; a test of the reseller compares them. Both servers
+//! need the same defence, and neither may depend on the other: the reference reseller is
+//! the integrator's template and depends only on `glase-protocol` (a dependency on the
+//! mock would point the wrong way), and `glase-protocol` stays free of tokio and axum.
+//! A crate of its own for one module would add a crate to the workspace's layout; a
+//! self-contained file (it uses nothing of either crate) that an integrator can copy as
+//! well is the smaller thing **[decision]**.
+//!
+//! # Implementation rationale
+//! `axum::serve` has no timeouts and no connection limit, and hyper's header timeout needs
+//! a timer that `axum::serve` does not give it. So this is a small accept loop over
+//! hyper's HTTP/1.1 connection (the mock speaks only HTTP/1.1, as SOAP clients do):
+//! - a semaphore permit per connection; without one the loop stops accepting, so excess
+//!   connections wait in the kernel's listen backlog and cost the mock no descriptor;
+//! - hyper's `header_read_timeout` with a tokio timer. In hyper 1.x it restarts whenever
+//!   the connection goes idle after an answer, so it is the idle timeout too; while an
+//!   answer streams (Server-Sent Events) the connection is not waiting for headers;
+//! - [`BodyDeadline`]: the whole request body within a deadline (a per-chunk timeout
+//!   would let a client trickle a 1 MiB body for weeks);
+//! - [`StallGuard`]: a write that makes no progress for `write_timeout` fails, closing
+//!   the connection. Reads are not timed at this level: during a long-poll or an event
+//!   stream the client rightly sends nothing.
+//!
+//! Connections are tasks in a `JoinSet` owned by [`serve`], so stopping the server (or
+//! dropping its future) stops them all; a graceful shutdown asks each to finish its
+//! current exchange and waits for them for at most the drain period.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use http_body::{Frame, SizeHint};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Sleep;
+
+/// The limits a server enforces on the connections clients open to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A request's complete headers must arrive within this, counted from when the server
+    /// starts waiting for them: on a new connection, and on a kept-alive one after the
+    /// previous answer, so it is also how long an idle connection stays open. An answer
+    /// being streamed (Server-Sent Events, a long-poll) is not idle.
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive completely within this, from its first byte.
+    pub body_read_timeout: Duration,
+    /// Longest an answer may wait for the client to take more of it; the connection is
+    /// then closed.
+    pub write_timeout: Duration,
+    /// Connections served at once. Beyond it the server stops accepting (new connections
+    /// wait in the operating system's listen backlog) and logs it once, until one closes.
+    pub max_connections: usize,
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` completes; then lets each
+/// connection finish its current exchange for at most `drain`.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    drain: Duration,
+    shutdown: impl Future<Output = ()> + Send,
+) {
+    let app = app.layer(axum::middleware::map_request_with_state(limits.body_read_timeout, body_deadline));
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let (stopping_tx, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let mut at_limit = false;
+    tokio::pin!(shutdown);
+    loop {
+        // Finished connections are reaped as they end, so the set holds only live ones.
+        while let Some(ended) = connections.try_join_next() {
+            log_panic(ended);
+        }
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                if std::mem::take(&mut at_limit) {
+                    tracing::info!(limit = limits.max_connections, "below the connection limit again");
+                }
+                permit
+            }
+            Err(_) => {
+                if !std::mem::replace(&mut at_limit, true) {
+                    tracing::warn!(
+                        limit = limits.max_connections,
+                        "connection limit reached: new connections wait in the listen backlog until one closes \
+                         ([server] max_connections; idle and slow clients are closed after header_read_timeout)"
+                    );
+                }
+                tokio::select! {
+                    permit = permits.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break, // never closed; a closed semaphore would mean stop
+                    },
+                    Some(ended) = connections.join_next() => {
+                        log_panic(ended);
+                        continue;
+                    }
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    accept_failed(&error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(StallGuard::new(stream, limits.write_timeout));
+        let connection = builder.serve_connection(io, TowerToHyperService::new(app.clone()));
+        let mut stopping = stopping.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = stopping.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = result {
+                // Timeouts, resets and clients that hang up mid-request: routine.
+                tracing::debug!(error = %error_chain(&error), "connection closed");
+            }
+        });
+    }
+    drop(listener);
+    let _ = stopping_tx.send(true);
+    let drained = tokio::time::timeout(drain, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(open = connections.len(), "connections still open after the drain period; closing them");
+    }
+}
+
+/// A connection task that panicked (hyper itself; handlers' panics are answered with a
+/// 500 by the router) is logged: it cost that one connection.
+fn log_panic(ended: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = ended
+        && error.is_panic()
+    {
+        let payload = error.into_panic();
+        let message = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+            (Some(text), _) => (*text).to_owned(),
+            (_, Some(text)) => text.clone(),
+            _ => "a panic without a message".to_owned(),
+        };
+        tracing::error!(message, "a connection task panicked (a bug); that connection was closed");
+    }
+}
+
+/// An error with its causes, `: `-separated.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A failed `accept`: per-connection errors are skipped; running out of descriptors (or
+/// memory) is logged and waited out briefly, as the connections that hold them close.
+async fn accept_failed(error: &io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset, Interrupted};
+    if matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset | Interrupted) {
+        return;
+    }
+    tracing::error!(%error, "cannot accept connections (file descriptors exhausted?); retrying in 100 ms");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// Gives each request body a deadline ([`BodyDeadline`]).
+async fn body_deadline(axum::extract::State(limit): axum::extract::State<Duration>, request: Request) -> Request {
+    request.map(|body| Body::new(BodyDeadline { body, limit, deadline: None }))
+}
+
+/// A request body that fails once it has taken longer than `limit` to arrive, counted
+/// from the first time it is read. Handlers see a body error: axum's extractors answer
+/// 400, the SOAP endpoint a SOAP fault, and hyper closes the connection.
+struct BodyDeadline {
+    body: Body,
+    limit: Duration,
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl http_body::Body for BodyDeadline {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        if let Poll::Ready(frame) = Pin::new(&mut this.body).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        let limit = this.limit;
+        let deadline = this.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(axum::Error::new(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the request body did not arrive within {}", humantime::format_duration(limit)),
+            ))))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A connection whose writes fail after making no progress for `limit` (the client
+/// stopped reading).
+struct StallGuard {
+    stream: TcpStream,
+    limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl StallGuard {
+    fn new(stream: TcpStream, limit: Duration) -> Self {
+        Self { stream, limit, stalled: None }
+    }
+
+    /// Passes `poll` through, starting the stall clock when it is pending and failing
+    /// once the clock runs out; any progress stops the clock.
+    fn guard<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let limit = self.limit;
+        let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client took nothing of the answer for {}", humantime::format_duration(limit)),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for StallGuard {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StallGuard {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.guard(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.guard(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.stream).poll_flush(cx);
+        self.guard(cx, poll)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let poll = Pin::new(&mut self.stream).poll_shutdown(cx);
+        self.guard(cx, poll)
+    }
+}
