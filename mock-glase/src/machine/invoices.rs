@@ -59,8 +59,8 @@ impl Amounts<'_> {
 }
 
 /// Checks an invoice against spec section 3.3. Returns 49 for data that cannot be a valid
-/// invoice (no total, wrong currency, rows that do not add up, an amount with more than
-/// two decimals), 11 for a non-positive total and 64 for a notificationUrl that is not
+/// invoice (no total, wrong currency, rows that do not add up, a charged amount — total,
+/// row total, discount — with more than two decimals), 11 for a non-positive total and 64 for a notificationUrl that is not
 /// http(s).
 ///
 /// Missing *documented* fields that a payment can do without (title, cashierId, rows,
@@ -87,9 +87,10 @@ pub(crate) fn check_invoice(
     if let Some(rows) = invoice.invoice_rows.as_deref().filter(|rows| !rows.is_empty()) {
         for row in rows {
             let amount = row.item_total_amount.as_ref().ok_or(ResultCode::INVALID_INVOICE_DATA)?;
+            // What is charged must be whole cents; a unit price is not charged, and real
+            // ones have three decimals (fuel per litre, 49.99 for two), so it is not checked.
             for (price, at) in [
                 (Some(amount), "invoiceRows/invoiceRow/itemTotalAmount/value"),
-                (row.item_unit_price.as_ref(), "invoiceRows/invoiceRow/itemUnitPrice/value"),
                 (row.item_discount.as_ref(), "invoiceRows/invoiceRow/itemDiscount/value"),
             ] {
                 if let Some(value) = price.and_then(|p| p.value) {

@@ -216,6 +216,21 @@ async fn a_must_understand_header_gets_a_must_understand_fault() {
     assert_eq!(lax.deviations(), [("must-understand-header".to_owned(), "Header/Action".to_owned())]);
 }
 
+/// Regression (the zeep compatibility test after strict amounts landed): a unit price is
+/// not charged, and real ones have three decimals (fuel per litre 1.789; 49.99 for two
+/// is 24.995 each). Only what is charged must be whole cents.
+#[tokio::test]
+async fn a_unit_price_with_three_decimals_is_accepted() {
+    let h = start(|_| {}).await;
+    let mut request = send_invoice(PaymentMode::ImmediateDebit, "49.99", "t");
+    let Request::SendInvoice(SendInvoice { invoice: Some(invoice), .. }) = &mut request else { unreachable!() };
+    let row = &mut invoice.invoice_rows.as_mut().unwrap()[0];
+    row.item_quantity = Some(Decimal::TWO);
+    row.item_unit_price = eur("24.995");
+    assert_eq!(h.code(&request).await, 0);
+    assert!(h.deviations().is_empty(), "nothing to report: {:?}", h.deviations());
+}
+
 #[tokio::test]
 async fn sub_cent_amounts_are_refused_with_the_amounts_result_code() {
     let h = start(|_| {}).await;
