@@ -522,6 +522,9 @@ impl Execution<'_> {
             action,
             remaining: Some(1),
             probability: None,
+            // Armed mid-run, for the next matching call whatever its invoice: the model
+            // expects exactly that (each run has a mock of its own).
+            issued_from: None,
         };
         self.mock.add_fault(rule).map_err(|e| Stop::Error(ExecError::Harness(e)))?;
         self.faults_added = true;

@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use glase_protocol::InvoiceStatus;
-use mock_glase::Mock;
+use mock_glase::{Mock, Timestamp};
 use mock_glase::journal::{Entry, Filter, Record};
 use mock_glase::machine::customer::{Confirmation, CustomerError};
 use mock_glase::machine::ups::{PurchaseOutcome as MockOutcome, PurchaseReport, ScanOptions};
@@ -128,6 +128,8 @@ pub(crate) struct ScenarioRun<'a> {
     shop_driver: Option<Driver>,
     /// Journal position when the scenario began: its entries come after it.
     pub start_seq: u64,
+    /// The mock's time when the scenario began: its faults leave earlier invoices alone.
+    started_at: Timestamp,
     /// The scenario's own customer.
     msisdn: String,
     /// Extra customers for races, numbered per scenario.
@@ -177,6 +179,7 @@ impl<'a> ScenarioRun<'a> {
                 .as_deref()
                 .map(|url| Driver::new(url, http.clone(), target.driver_token.as_deref())),
             start_seq: mock.journal_stats().2,
+            started_at: mock.now(),
             msisdn: format!("4670{:07}", index + 1),
             index,
             merchants: vec![MERCHANT.to_owned()],
@@ -672,6 +675,10 @@ impl<'a> ScenarioRun<'a> {
             action,
             remaining: spec.times,
             probability: None,
+            // A late call about an earlier scenario's invoice (a retry, a background poll)
+            // must not take this one's fault. Faults run alone, so every invoice issued
+            // since the scenario began is its own.
+            issued_from: Some(self.started_at),
         };
         self.mock.add_fault(rule).map_err(|e| fail("the fault to be accepted", e))?;
         self.faults_added = true;

@@ -262,6 +262,9 @@ struct FaultBody {
     drop_connection: bool,
     times: Option<u32>,
     probability: Option<f64>,
+    /// Leave calls about invoices issued before this rule alone.
+    #[serde(default)]
+    new_invoices_only: bool,
 }
 
 async fn add_fault(State(state): State<AppState>, ApiJson(body): ApiJson<FaultBody>) -> ApiResult {
@@ -297,6 +300,7 @@ async fn add_fault(State(state): State<AppState>, ApiJson(body): ApiJson<FaultBo
         action,
         remaining: body.times,
         probability: body.probability,
+        issued_from: body.new_invoices_only.then(|| state.mock.now()),
     };
     let id = state.mock.add_fault(rule).map_err(bad)?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())

@@ -13,6 +13,7 @@ use glase_protocol::{Operation, Reply, Response, ResultCode, SoapFault};
 use serde::{Deserialize, Serialize};
 
 use super::{Effects, Event, Machine};
+use crate::clock::Timestamp;
 
 /// Which calls a rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +105,12 @@ pub struct FaultRule {
     pub remaining: Option<u32>,
     /// Fault a matching call with this probability (0–1); `None` means always.
     pub probability: Option<f64>,
+    /// Only calls naming no invoice or an invoice issued at or after this instant (ms,
+    /// the mock's clock). A test that arms a fault before its own purchase sets it to the
+    /// present, so a late call about an earlier test's invoice (a retry, a background
+    /// poll) cannot take the fault meant for the new one (control API: `newInvoicesOnly`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_from: Option<Timestamp>,
 }
 
 /// What the transport must do besides sending the machine's answer.
@@ -162,7 +169,8 @@ impl Machine {
             };
             let matches = target_matches
                 && rule.terminal.as_deref().is_none_or(|t| Some(t) == terminal)
-                && rule.merchant.as_deref().is_none_or(|m| Some(m) == merchant);
+                && rule.merchant.as_deref().is_none_or(|m| Some(m) == merchant)
+                && rule.issued_from.is_none_or(|from| !self.issued_before(invoice, from));
             if !matches {
                 continue;
             }
@@ -190,6 +198,12 @@ impl Machine {
             fault: action.describe(),
         });
         Some(action)
+    }
+
+    /// Whether the call is about an invoice the mock issued before `from` (a call about
+    /// an unknown reference cannot be told apart from a new one, so it is not).
+    fn issued_before(&self, invoice: Option<&str>, from: Timestamp) -> bool {
+        invoice.and_then(|reference| self.invoices.get(reference)).is_some_and(|record| record.issued_at < from)
     }
 
     /// Faults for a SOAP call: an answer that replaces the machine's, or something the

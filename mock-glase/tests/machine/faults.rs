@@ -22,6 +22,7 @@ fn rule(
         action,
         remaining,
         probability: None,
+        issued_from: None,
     }
 }
 
@@ -135,4 +136,30 @@ fn a_faulted_status_call_does_not_acknowledge_the_payment() {
     w.advance(STATUS_DEADLINE_MS);
     assert_eq!(w.status(&reference).0, InvoiceStatus::Canceled);
     assert_eq!(w.balance(), dec("1000.00"));
+}
+
+/// Regression (an independent PHP backend through the suite): the fault a scenario armed
+/// for its own purchase was taken by a late getPaymentStatus about the previous
+/// scenario's invoice, and the scenario then failed the backend for its own invoice.
+/// `issued_from` leaves calls about invoices issued before it alone.
+#[test]
+fn a_rule_for_new_invoices_leaves_calls_about_older_ones_alone() {
+    let mut w = World::new();
+    let earlier = w.issue_eur("1.00", PaymentMode::ImmediateDebit);
+    w.advance(1_000);
+    let mut for_new = rule(
+        Some(Operation::GetPaymentStatus),
+        None,
+        FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0),
+        Some(1),
+    );
+    for_new.issued_from = Some(w.now);
+    w.machine.add_fault(for_new).expect("valid rule");
+    // The late call about the earlier invoice is answered, and the rule stays armed.
+    assert_eq!(w.status(&earlier).0, InvoiceStatus::Issued);
+    assert_eq!(w.machine.faults().len(), 1);
+    // The new invoice's call takes it.
+    let new = w.issue_eur("2.00", PaymentMode::ImmediateDebit);
+    assert_eq!(w.code(&get_payment_status(&new)), ResultCode::SYSTEM_BUSY);
+    assert!(w.machine.faults().is_empty());
 }

@@ -263,6 +263,7 @@ fn fault(operation: Option<Operation>, code: ResultCode) -> FaultRule {
         action: FaultAction::ResultCode(code.0),
         remaining: None,
         probability: None,
+        issued_from: None,
     }
 }
 

@@ -114,8 +114,9 @@
 //!
 //! **Asking again.** A request with the `vendId` of a recorded vend (the same machine
 //! and the same products and quantities; else 409) never starts a second vend: it
-//! answers that vend's outcome as above — `200` paid (dispense now, if not done yet),
-//! `409` canceled, `502` `rejected` — and a vend still `pending` is first resolved
+//! answers that vend's outcome as its first answer said it — `200` paid (dispense now,
+//! if not done yet), `200` canceled for an empty selection, `409` canceled when the
+//! reservation ended before the products were charged, `502` `rejected` — and a vend still `pending` is first resolved
 //! (getPaymentStatus; if Glase never got the commit, the same update and commit
 //! again), waiting for a request of it still running. So the machine's rule is: **on
 //! no answer (or 5xx with `state` `pending`), send the same request again until the

@@ -154,6 +154,7 @@ fn add_faults(mock: &Mock) {
         action,
         remaining: None,
         probability: Some(probability),
+        issued_from: None,
     };
     let late = || FaultAction::Delay(Duration::from_millis(1500));
     let slow = || FaultAction::Delay(Duration::from_millis(300));

@@ -312,6 +312,7 @@ fn refuse_once(world: &World, operation: glase_protocol::Operation, code: i32) {
         action: FaultAction::ResultCode(code),
         remaining: Some(1),
         probability: None,
+        issued_from: None,
     };
     world.mock.add_fault(rule).unwrap();
 }
@@ -524,6 +525,7 @@ fn lose_notifications(world: &World) {
         action: FaultAction::DropConnection,
         remaining: None,
         probability: None,
+        issued_from: None,
     };
     world.mock.add_fault(rule).unwrap();
 }
@@ -637,6 +639,7 @@ async fn a_checkout_whose_caller_hangs_up_still_ends_its_invoice() {
         action: slow,
         remaining: Some(1),
         probability: None,
+        issued_from: None,
     };
     world.mock.add_fault(rule).unwrap();
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().unwrap();
@@ -809,6 +812,7 @@ async fn fault_paid_on_notification_shows_a_forged_notification_as_paid_until_th
             action: FaultAction::Delay(Duration::from_millis(400)),
             remaining: None,
             probability: None,
+            issued_from: None,
         };
         world.mock.add_fault(slow).unwrap();
         world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
@@ -894,6 +898,7 @@ async fn fault_resend_invoice_on_lost_answer_sends_a_second_invoice_for_the_orde
             action: FaultAction::DropConnection,
             remaining: Some(1),
             probability: None,
+            issued_from: None,
         };
         world.mock.add_fault(lost).unwrap();
         let (status, answer) =
