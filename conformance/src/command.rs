@@ -35,7 +35,7 @@ pub(crate) fn time_seed() -> u64 {
 
 /// Prints why a run could not start; exit 3 when the system is unreachable, else 2.
 pub(crate) fn fail_start(error: &RunError) -> Exit {
-    eprintln!("error: {}", mock_glase::notify::error_chain(error));
+    eprintln!("error: {}", mock_glase::errors::error_chain(error));
     match error {
         RunError::Unreachable { .. } => Exit::Unreachable,
         _ => Exit::Usage,

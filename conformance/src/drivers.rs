@@ -60,7 +60,7 @@ impl std::fmt::Display for Unreachable {
 
 impl Unreachable {
     fn from_reqwest(error: &reqwest::Error) -> Self {
-        let detail = mock_glase::notify::error_chain(error);
+        let detail = mock_glase::errors::error_chain(error);
         let short = if error.is_timeout() {
             "timed out".to_owned()
         } else if error.is_connect() {

@@ -21,6 +21,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use mock_glase::errors::error_chain;
+
 /// How long one control call may take. Long because an unattended scan waits for the
 /// reseller's createPurchase answer before the mock replies.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -399,16 +401,6 @@ impl Control {
             CliError::Failed(format!("{url}: {}", error_chain(error)))
         }
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 #[derive(Debug, Serialize)]

@@ -24,6 +24,7 @@
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod errors;
 pub mod http;
 pub mod journal;
 mod listen;

@@ -180,7 +180,7 @@ fn run_health(args: &HealthArgs) -> ExitCode {
     };
     let answer = runtime.block_on(async {
         let client = mock_glase::notify::http_client_trusting(args.timeout, None).map_err(|e| format!("{e:#}"))?;
-        let response = client.get(&args.url).send().await.map_err(|e| mock_glase::notify::error_chain(&e))?;
+        let response = client.get(&args.url).send().await.map_err(|e| mock_glase::errors::error_chain(&e))?;
         Ok::<_, String>(response.status())
     });
     match answer {

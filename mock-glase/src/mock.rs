@@ -26,14 +26,15 @@ use serde::Serialize;
 
 use crate::clock::{Clock, ClockError, Timestamp};
 use crate::config::{Config, ConfigError, Dialect, LimitError, ResellerConfig, TerminalConfig};
+use crate::errors::error_chain;
 use crate::journal::{Entry, Filter, Journal, Page, Record, Tags};
 use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
 use crate::machine::{
     CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultTarget, InvoiceRecord, Machine,
-    Notification, Outcome, Payment, SmolStr, TransportFault,
+    Notification, Outcome, Payment, RegistryError, SmolStr, TransportFault,
 };
-use crate::notify::{Notifier, ReadError, error_chain, outbound_client, read_capped};
+use crate::notify::{Notifier, ReadError, outbound_client, read_capped};
 use crate::supervise::{guarded, spawn_reported};
 
 /// Longest request body kept verbatim in the journal; longer ones are cut (a 10 MB body
@@ -641,7 +642,7 @@ impl Mock {
 
     // ---- merchants and terminals at run time ----
 
-    pub fn add_reseller(&self, config: &ResellerConfig) -> Result<(), String> {
+    pub fn add_reseller(&self, config: &ResellerConfig) -> Result<(), RegistryError> {
         self.lock().machine.add_reseller(config)?;
         self.note(
             "addReseller",
@@ -651,7 +652,7 @@ impl Mock {
         Ok(())
     }
 
-    pub fn add_terminal(&self, config: &TerminalConfig) -> Result<(), String> {
+    pub fn add_terminal(&self, config: &TerminalConfig) -> Result<(), RegistryError> {
         self.lock().machine.add_terminal(config)?;
         self.note("addTerminal", format!("{} (reseller {})", config.id, config.reseller), None);
         Ok(())

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::{ConfigError, MAX_REDIRECTS, NotificationConfig, OutboundConfig, Redirects};
+use crate::errors::error_chain;
 use crate::machine::Notification;
 use crate::mock::Mock;
 
@@ -224,18 +225,6 @@ fn percent_decoded(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// An error with its causes, `a: b: c` (what `{:#}` prints for anyhow errors).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

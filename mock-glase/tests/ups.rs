@@ -1265,6 +1265,33 @@ async fn resellers_added_over_the_control_api_take_the_documented_camel_case_fie
     assert!(body.starts_with(r#"{"token":"m2","#), "{body}");
 }
 
+/// Regression (issue 14): every refusal of `POST /control/resellers` and
+/// `/control/terminals` answered 409, bad input included. Bad input is 400, a name that
+/// is taken 409, an unknown reseller 404; each changes nothing.
+#[tokio::test]
+async fn refused_merchants_and_terminals_get_the_status_of_their_reason() {
+    let h = start(|_| {}).await;
+    let url = h.reseller.create_purchase_url();
+    let shop =
+        |id: &str, url: &str| json!({"id": id, "userId": "8801", "password": "secret1", "createPurchaseUrl": url});
+    let (status, body) = h.post("/resellers", shop("bad-url", "ftp://shop.example/createPurchase")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("must be https://"), "{body}");
+    assert_eq!(h.post("/resellers", shop("vending-co", &url)).await.0, 201);
+    let (status, body) = h.post("/resellers", shop("vending-co", &url)).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("exists already"), "{body}");
+    let till = |id: &str, reseller: &str, password: &str| json!({"id": id, "reseller": reseller, "password": password});
+    let (status, body) = h.post("/terminals", till("till-9", "vending-co", "abc")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("at least 4 characters"), "{body}");
+    let (status, body) = h.post("/terminals", till("till-9", "nobody", "secret1")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(h.post("/terminals", till("till-9", "vending-co", "secret1")).await.0, 201);
+    assert_eq!(h.post("/terminals", till("till-9", "vending-co", "secret1")).await.0, 409);
+    assert!(h.mock.with_machine(|m| m.merchant("bad-url").is_none()), "a refused reseller was added");
+}
+
 // ====================================================================== bugs found
 
 /// Every entry about a purchase should be found by the merchant filter, like purchaseEnded.

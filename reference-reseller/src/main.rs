@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use reference_reseller::{Config, Context, Fault, Reseller, store::Db};
 use tokio::net::TcpListener;
@@ -148,8 +149,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let local = listener.local_addr()?;
-    let db = Db::open(&config.database)
-        .map_err(|e| anyhow::anyhow!("cannot open database {}: {e:#}", config.database.display()))?;
+    let db =
+        Db::open(&config.database).with_context(|| format!("cannot open database {}", config.database.display()))?;
     let database = config.database.display().to_string();
     let auth = if config.driver_token.is_some() { "token required" } else { "no authentication" };
     if config.driver_token.is_none() && !local.ip().is_loopback() {

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mock_glase::notify::error_chain;
+use mock_glase::errors::error_chain;
 
 use super::action::{self, Action};
 use super::args::ExploreArgs;

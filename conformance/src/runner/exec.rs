@@ -15,12 +15,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use glase_protocol::InvoiceStatus;
-use mock_glase::{Mock, Timestamp};
 use mock_glase::journal::{Entry, Filter, Record};
 use mock_glase::machine::customer::{Confirmation, CustomerError};
 use mock_glase::machine::ups::{PurchaseOutcome as MockOutcome, PurchaseReport, ScanOptions};
 use mock_glase::machine::{Event, FaultAction, FaultRule, FaultTarget};
 use mock_glase::mock::ExtraNotification;
+use mock_glase::{Mock, Timestamp};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -256,7 +256,7 @@ impl<'a> ScenarioRun<'a> {
                         let id = self
                             .harness
                             .merchant_in(currency, url)
-                            .map_err(|e| fail("a merchant in that currency", e))?;
+                            .map_err(|e| fail("a merchant in that currency", e.to_string()))?;
                         if !self.merchants.contains(&id) {
                             self.merchants.push(id.clone());
                         }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mock_glase::config::{Dialect, ResellerConfig};
+use mock_glase::machine::RegistryError;
 use mock_glase::server::RunningServer;
 use mock_glase::{Mock, OffsetClock};
 
@@ -74,7 +75,7 @@ impl Harness {
 
     /// A merchant whose scans carry `currency`, calling the same createPurchase URL:
     /// `conformance-sek` for SEK. Made on first use.
-    pub(crate) fn merchant_in(&self, currency: &str, create_purchase_url: &str) -> Result<String, String> {
+    pub(crate) fn merchant_in(&self, currency: &str, create_purchase_url: &str) -> Result<String, RegistryError> {
         let id = format!("conformance-{}", currency.to_ascii_lowercase());
         let mut made = self.extra_merchants.lock().unwrap_or_else(|p| p.into_inner());
         if made.insert(currency.to_owned()) {

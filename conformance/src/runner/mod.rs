@@ -37,7 +37,7 @@ use crate::drivers::DriverClient;
 use attribution::Invoicing;
 use claims::Claim;
 use exec::{ScenarioRun, Sharing, StepError};
-use mock_glase::notify::error_chain;
+use mock_glase::errors::error_chain;
 use schedule::Schedule;
 
 /// `--jobs` when not given: scenarios mostly wait (for the system under test, for

@@ -20,7 +20,7 @@ pub async fn launch(
     let mut started = match &system.start {
         Some(command) => {
             let started = Started::spawn(command, glase_url, log)
-                .map_err(|e| RunError::Config(mock_glase::notify::error_chain(&e)))?;
+                .map_err(|e| RunError::Config(mock_glase::errors::error_chain(&e)))?;
             eprintln!("Started the system under test: {} (output: {})", command.command, log.display());
             Some(started)
         }

@@ -16,7 +16,7 @@ use super::AppState;
 use crate::clock::ClockError;
 use crate::config::{Dialect, ResellerConfig, TerminalConfig, check_balance};
 use crate::machine::ups::ScanOptions;
-use crate::machine::{CustomerError, FaultAction, FaultRule, FaultTarget};
+use crate::machine::{CustomerError, FaultAction, FaultRule, FaultTarget, RegistryError};
 use crate::mock::ExtraNotification;
 
 pub fn routes() -> Router<AppState> {
@@ -74,6 +74,17 @@ impl From<CustomerError> for ApiError {
             | CustomerError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
             CustomerError::SystemError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::CONFLICT,
+        };
+        Self(status, error.to_string())
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> Self {
+        let status = match error {
+            RegistryError::Invalid(_) => StatusCode::BAD_REQUEST,
+            RegistryError::UnknownReseller(_) => StatusCode::NOT_FOUND,
+            RegistryError::Taken(_) => StatusCode::CONFLICT,
         };
         Self(status, error.to_string())
     }
@@ -393,12 +404,12 @@ async fn advance_clock(State(state): State<AppState>, ApiJson(body): ApiJson<Adv
 }
 
 async fn add_reseller(State(state): State<AppState>, ApiJson(body): ApiJson<ResellerConfig>) -> ApiResult {
-    state.mock.add_reseller(&body).map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
+    state.mock.add_reseller(&body)?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": body.id }))).into_response())
 }
 
 async fn add_terminal(State(state): State<AppState>, ApiJson(body): ApiJson<TerminalConfig>) -> ApiResult {
-    state.mock.add_terminal(&body).map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
+    state.mock.add_terminal(&body)?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": body.id }))).into_response())
 }
 

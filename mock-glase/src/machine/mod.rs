@@ -23,6 +23,7 @@ pub mod ids;
 pub mod invoices;
 pub mod payments;
 pub mod qr;
+pub mod registry;
 pub mod reports;
 #[cfg(test)]
 mod retention_tests;
@@ -48,6 +49,7 @@ pub use deadlines::DeadlineQueue;
 pub use events::{Effects, Event, Notification};
 pub use faults::{CallScope, FaultAction, FaultRule, FaultTarget, TransportFault};
 use ids::IdGenerator;
+pub use registry::RegistryError;
 
 /// [`str::trim`], with a fast path for the usual case of nothing to trim: `str::trim`
 /// decodes characters from both ends to test them for Unicode whitespace, and every call
@@ -371,16 +373,16 @@ impl Machine {
     }
 
     /// Adds a reseller at run time (isolated merchants for parallel scenarios).
-    pub fn add_reseller(&mut self, config: &ResellerConfig) -> Result<(), String> {
+    pub fn add_reseller(&mut self, config: &ResellerConfig) -> Result<(), RegistryError> {
         let merchant_id = config.merchant_id.clone().unwrap_or_else(|| config.id.clone());
+        if let Some(url) = &config.create_purchase_url {
+            crate::config::check_create_purchase_url(url).map_err(RegistryError::Invalid)?;
+        }
         if self.resellers.contains_key(&config.id) {
-            return Err(format!("reseller {:?} exists already", config.id));
+            return Err(RegistryError::Taken(format!("reseller {:?} exists already", config.id)));
         }
         if self.merchant_index.contains_key(&merchant_id) {
-            return Err(format!("merchantId {merchant_id:?} is taken"));
-        }
-        if let Some(url) = &config.create_purchase_url {
-            crate::config::check_create_purchase_url(url)?;
+            return Err(RegistryError::Taken(format!("merchantId {merchant_id:?} is taken")));
         }
         self.merchant_index.insert(merchant_id, config.id.clone());
         self.resellers.insert(config.id.clone(), Reseller::from_config(config));
@@ -388,19 +390,19 @@ impl Machine {
     }
 
     /// Adds a terminal at run time.
-    pub fn add_terminal(&mut self, config: &TerminalConfig) -> Result<(), String> {
-        if self.terminals.contains_key(&config.id) {
-            return Err(format!("terminal {:?} exists already", config.id));
+    pub fn add_terminal(&mut self, config: &TerminalConfig) -> Result<(), RegistryError> {
+        if config.password.chars().count() < terminals::MIN_TERMINAL_PASSWORD {
+            return Err(RegistryError::Invalid("terminal passwords have at least 4 characters".to_owned()));
         }
         if !self.resellers.contains_key(&config.reseller) {
-            return Err(format!("unknown reseller {:?}", config.reseller));
+            return Err(RegistryError::UnknownReseller(config.reseller.clone()));
         }
-        if config.password.chars().count() < terminals::MIN_TERMINAL_PASSWORD {
-            return Err("terminal passwords have at least 4 characters".to_owned());
+        if self.terminals.contains_key(&config.id) {
+            return Err(RegistryError::Taken(format!("terminal {:?} exists already", config.id)));
         }
         if let Some(seqr_id) = &config.seqr_id {
             if self.seqr_ids.contains_key(seqr_id) {
-                return Err(format!("seqrId {seqr_id:?} is taken"));
+                return Err(RegistryError::Taken(format!("seqrId {seqr_id:?} is taken")));
             }
             self.seqr_ids.insert(seqr_id.clone(), config.id.clone());
         }

@@ -147,12 +147,8 @@ fn a_rule_for_new_invoices_leaves_calls_about_older_ones_alone() {
     let mut w = World::new();
     let earlier = w.issue_eur("1.00", PaymentMode::ImmediateDebit);
     w.advance(1_000);
-    let mut for_new = rule(
-        Some(Operation::GetPaymentStatus),
-        None,
-        FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0),
-        Some(1),
-    );
+    let mut for_new =
+        rule(Some(Operation::GetPaymentStatus), None, FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0), Some(1));
     for_new.issued_from = Some(w.now);
     w.machine.add_fault(for_new).expect("valid rule");
     // The late call about the earlier invoice is answered, and the rule stays armed.

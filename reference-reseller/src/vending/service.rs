@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::routing::post;
 use tokio::sync::OwnedMutexGuard;
@@ -44,7 +45,7 @@ impl Vending {
     /// Creates the vending tables and the machine rows of the configured fleet.
     pub fn new(context: Context) -> anyhow::Result<Self> {
         store::migrate(&context.db, &context.config.vending.machines, now_ms())
-            .map_err(|e| anyhow::anyhow!("cannot prepare the vending tables: {e:#}"))?;
+            .context("cannot prepare the vending tables")?;
         let inner = Inner {
             context,
             locks: PurchaseLocks::default(),

@@ -6,6 +6,7 @@ mod contract;
 mod crash;
 mod server;
 mod staff;
+mod startup;
 mod support;
 mod vending;
 mod webshop;

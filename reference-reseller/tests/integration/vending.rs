@@ -164,7 +164,16 @@ async fn unlocked_purchase(world: &World, token: &str, amount: &str) -> String {
 }
 
 fn fault(target: FaultTarget, action: FaultAction, times: Option<u32>) -> FaultRule {
-    FaultRule { id: 0, target, terminal: None, merchant: None, action, remaining: times, probability: None, issued_from: None }
+    FaultRule {
+        id: 0,
+        target,
+        terminal: None,
+        merchant: None,
+        action,
+        remaining: times,
+        probability: None,
+        issued_from: None,
+    }
 }
 
 /// A raw createPurchase POST: (HTTP status, content type, body).
