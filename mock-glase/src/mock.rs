@@ -31,8 +31,8 @@ use crate::journal::{Entry, Filter, Journal, Page, Record, Tags};
 use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
 use crate::machine::{
-    CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultTarget, InvoiceRecord, Machine,
-    Notification, Outcome, Payment, RegistryError, SmolStr, TransportFault,
+    CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultRuleError, FaultTarget, InvoiceRecord,
+    Machine, Notification, Outcome, Payment, RegistryError, SmolStr, TransportFault,
 };
 use crate::notify::{Notifier, ReadError, outbound_client, read_capped};
 use crate::supervise::{guarded, spawn_reported};
@@ -665,7 +665,7 @@ impl Mock {
         merchant_id: &str,
         url: Option<&str>,
         dialect: Option<Dialect>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RegistryError> {
         let mut core = self.lock();
         core.machine.set_create_purchase_url(merchant_id, url, dialect)?;
         let now = self.inner.clock.now();
@@ -727,7 +727,7 @@ impl Mock {
 
     // ---- faults, clock and deadlines ----
 
-    pub fn add_fault(&self, rule: FaultRule) -> Result<u64, String> {
+    pub fn add_fault(&self, rule: FaultRule) -> Result<u64, FaultRuleError> {
         let mut core = self.lock();
         let id = core.machine.add_fault(rule)?;
         let added = core.machine.faults().iter().find(|r| r.id == id).cloned();

@@ -526,7 +526,7 @@ impl Execution<'_> {
             // expects exactly that (each run has a mock of its own).
             issued_from: None,
         };
-        self.mock.add_fault(rule).map_err(|e| Stop::Error(ExecError::Harness(e)))?;
+        self.mock.add_fault(rule).map_err(|e| Stop::Error(ExecError::Harness(e.to_string())))?;
         self.faults_added = true;
         if fault == GlaseFault::SendInvoiceRefused {
             self.model.arm_refusal();

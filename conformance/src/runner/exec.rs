@@ -680,7 +680,7 @@ impl<'a> ScenarioRun<'a> {
             // since the scenario began is its own.
             issued_from: Some(self.started_at),
         };
-        self.mock.add_fault(rule).map_err(|e| fail("the fault to be accepted", e))?;
+        self.mock.add_fault(rule).map_err(|e| fail("the fault to be accepted", e.to_string()))?;
         self.faults_added = true;
         Ok(())
     }

@@ -83,7 +83,7 @@ impl From<RegistryError> for ApiError {
     fn from(error: RegistryError) -> Self {
         let status = match error {
             RegistryError::Invalid(_) => StatusCode::BAD_REQUEST,
-            RegistryError::UnknownReseller(_) => StatusCode::NOT_FOUND,
+            RegistryError::UnknownReseller(_) | RegistryError::UnknownMerchant(_) => StatusCode::NOT_FOUND,
             RegistryError::Taken(_) => StatusCode::CONFLICT,
         };
         Self(status, error.to_string())
@@ -313,7 +313,7 @@ async fn add_fault(State(state): State<AppState>, ApiJson(body): ApiJson<FaultBo
         probability: body.probability,
         issued_from: body.new_invoices_only.then(|| state.mock.now()),
     };
-    let id = state.mock.add_fault(rule).map_err(bad)?;
+    let id = state.mock.add_fault(rule).map_err(|e| bad(e.to_string()))?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())
 }
 
@@ -436,10 +436,7 @@ async fn put_merchant(
         Some(url) => url,
         None => state.mock.with_machine(|m| m.merchant(&merchant_id).and_then(|r| r.create_purchase_url.clone())),
     };
-    state.mock.set_create_purchase_url(&merchant_id, url.as_deref(), body.dialect).map_err(|e| {
-        let status = if e.starts_with("no merchant") { StatusCode::NOT_FOUND } else { StatusCode::BAD_REQUEST };
-        ApiError(status, e)
-    })?;
+    state.mock.set_create_purchase_url(&merchant_id, url.as_deref(), body.dialect)?;
     let merchant = state.mock.with_machine(|m| m.merchant(&merchant_id).cloned());
     ok(merchant)
 }

@@ -62,17 +62,28 @@ pub enum FaultAction {
     DropConnection,
 }
 
+/// Why a fault rule was refused; nothing was added. Every kind is bad input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaultRuleError {
+    #[error("{action} applies to SOAP operations only")]
+    SoapOnly { action: &'static str },
+    #[error("httpStatus must be 500–599, not {0}")]
+    HttpStatus(u16),
+    #[error("probability must be between 0 and 1")]
+    Probability,
+    #[error("times must be at least 1 (omit it to fault until removed)")]
+    ZeroTimes,
+}
+
 impl FaultAction {
     /// Whether the action fits the target.
-    pub fn check(&self, target: FaultTarget) -> Result<(), String> {
+    pub fn check(&self, target: FaultTarget) -> Result<(), FaultRuleError> {
         match self {
             Self::ResultCode(_) | Self::SoapFault(_) if !target.is_soap() => {
-                Err("resultCode and soapFault apply to SOAP operations only".to_owned())
+                Err(FaultRuleError::SoapOnly { action: "resultCode and soapFault" })
             }
-            Self::HttpStatus(_) if !target.is_soap() => Err("httpStatus applies to SOAP operations only".to_owned()),
-            Self::HttpStatus(status) if !(500..=599).contains(status) => {
-                Err(format!("httpStatus must be 500–599, not {status}"))
-            }
+            Self::HttpStatus(_) if !target.is_soap() => Err(FaultRuleError::SoapOnly { action: "httpStatus" }),
+            Self::HttpStatus(status) if !(500..=599).contains(status) => Err(FaultRuleError::HttpStatus(*status)),
             _ => Ok(()),
         }
     }
@@ -123,13 +134,13 @@ pub enum TransportFault {
 
 impl Machine {
     /// Adds a rule; returns its id.
-    pub fn add_fault(&mut self, mut rule: FaultRule) -> Result<u64, String> {
+    pub fn add_fault(&mut self, mut rule: FaultRule) -> Result<u64, FaultRuleError> {
         rule.action.check(rule.target)?;
         if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-            return Err("probability must be between 0 and 1".to_owned());
+            return Err(FaultRuleError::Probability);
         }
         if rule.remaining == Some(0) {
-            return Err("times must be at least 1 (omit it to fault until removed)".to_owned());
+            return Err(FaultRuleError::ZeroTimes);
         }
         rule.id = self.faults.iter().map(|r| r.id).max().unwrap_or(0) + 1;
         let id = rule.id;

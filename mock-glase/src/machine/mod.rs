@@ -47,7 +47,7 @@ use crate::config::{Config, Deadlines, Dialect, LimitError, ResellerConfig, Term
 pub use customer::CustomerError;
 pub use deadlines::DeadlineQueue;
 pub use events::{Effects, Event, Notification};
-pub use faults::{CallScope, FaultAction, FaultRule, FaultTarget, TransportFault};
+pub use faults::{CallScope, FaultAction, FaultRule, FaultRuleError, FaultTarget, TransportFault};
 use ids::IdGenerator;
 pub use registry::RegistryError;
 
@@ -416,15 +416,15 @@ impl Machine {
         merchant_id: &str,
         url: Option<&str>,
         dialect: Option<Dialect>,
-    ) -> Result<&Reseller, String> {
+    ) -> Result<&Reseller, RegistryError> {
         if let Some(url) = url {
-            crate::config::check_create_purchase_url(url)?;
+            crate::config::check_create_purchase_url(url).map_err(RegistryError::Invalid)?;
         }
         let reseller = self
             .merchant_index
             .get(merchant_id)
             .and_then(|id| self.resellers.get_mut(id))
-            .ok_or_else(|| format!("no merchant has merchantId {merchant_id:?}"))?;
+            .ok_or_else(|| RegistryError::UnknownMerchant(merchant_id.to_owned()))?;
         reseller.create_purchase_url = url.map(|u| u.trim().to_owned());
         if let Some(dialect) = dialect {
             reseller.dialect = dialect;
