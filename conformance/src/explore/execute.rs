@@ -440,30 +440,7 @@ impl Execution<'_> {
         let invoice = hold.purchase().map(|p| p.invoice.clone());
         match expectation {
             VendExpectation::Paid(total) => {
-                let total_text = money(total);
-                if !(answer.ok() && answer.field("outcome") == Some("paid")) {
-                    return Err(fail(
-                        Property::VendCommitsTotal,
-                        format!("vend at {token}: 200, outcome paid, total {total_text}"),
-                        format!("{answer}; invoice {}", self.invoice_text(invoice.as_deref().unwrap_or_default())),
-                    ));
-                }
-                let invoice = invoice.unwrap_or_default();
-                let payment = self.mock.invoice(&invoice).and_then(|v| v.payment).map(|p| p.amount);
-                if payment != Some(total) {
-                    return Err(fail(
-                        Property::VendCommitsTotal,
-                        format!("invoice {invoice} PAID with {total_text} (the vended total)"),
-                        format!(
-                            "paid {}; invoice {}",
-                            payment.map_or("nothing".to_owned(), money),
-                            self.invoice_text(&invoice)
-                        ),
-                    ));
-                }
-                self.expect_state(machine, "idle", PROMPT, Property::VendCommitsTotal).await?;
-                self.model.release(machine, End::Paid(total));
-                Ok(format!("paid {total_text}"))
+                self.vend_paid(machine, &token, &answer, &invoice.unwrap_or_default(), total).await
             }
             VendExpectation::Canceled => {
                 let invoice = invoice.unwrap_or_default();
@@ -503,6 +480,37 @@ impl Execution<'_> {
                 Ok(format!("refused (409): {why}"))
             }
         }
+    }
+
+    /// A vend the model expects paid: the driver says so, Glase has the vended total as
+    /// the payment, and the machine is idle again.
+    async fn vend_paid(
+        &mut self,
+        machine: usize,
+        token: &str,
+        answer: &crate::drivers::Answer,
+        invoice: &str,
+        total: Decimal,
+    ) -> Step {
+        let total_text = money(total);
+        if !(answer.ok() && answer.field("outcome") == Some("paid")) {
+            return Err(fail(
+                Property::VendCommitsTotal,
+                format!("vend at {token}: 200, outcome paid, total {total_text}"),
+                format!("{answer}; invoice {}", self.invoice_text(invoice)),
+            ));
+        }
+        let payment = self.mock.invoice(invoice).and_then(|v| v.payment).map(|p| p.amount);
+        if payment != Some(total) {
+            return Err(fail(
+                Property::VendCommitsTotal,
+                format!("invoice {invoice} PAID with {total_text} (the vended total)"),
+                format!("paid {}; invoice {}", payment.map_or("nothing".to_owned(), money), self.invoice_text(invoice)),
+            ));
+        }
+        self.expect_state(machine, "idle", PROMPT, Property::VendCommitsTotal).await?;
+        self.model.release(machine, End::Paid(total));
+        Ok(format!("paid {total_text}"))
     }
 
     fn fault(&mut self, fault: GlaseFault) -> Step {

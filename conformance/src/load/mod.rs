@@ -154,18 +154,7 @@ pub async fn main(args: LoadArgs) -> Exit {
     };
     let stats = Arc::new(Stats::default());
     let load_before = report::load_average();
-    let idle_timeout = match (&external, external.as_ref().and_then(|s| s.timers.idle_timeout)) {
-        (None, _) => args.system.idle_timeout.unwrap_or(BUILTIN_IDLE_TIMEOUT),
-        (Some(_), Some(declared)) => declared,
-        (Some(_), None) => {
-            eprintln!(
-                "note: assuming your idle timeout is {} (declare it with --idle-timeout): walk-aways hold a \
-                 machine that long",
-                humantime::format_duration(EXTERNAL_IDLE_TIMEOUT)
-            );
-            EXTERNAL_IDLE_TIMEOUT
-        }
-    };
+    let idle_timeout = idle_timeout_of(&args, external.as_ref());
     let target_options = TargetOptions {
         external,
         deadline_scale: args.deadline_scale,
@@ -180,12 +169,8 @@ pub async fn main(args: LoadArgs) -> Exit {
         Ok(system) => system,
         Err(error) => return fail_start(&error),
     };
-    if plan.mix.includes(FlowKind::Webshop) && system.shop_driver.is_none() {
-        eprintln!("error: webshop flows need --shop-driver (or --webshop 0)");
-        return Exit::Usage;
-    }
-    if FlowKind::UNATTENDED.iter().any(|k| plan.mix.includes(*k)) && system.machine_driver.is_none() {
-        eprintln!("error: unattended flows need --machine-driver (or --webshop 100)");
+    if let Some(missing) = missing_driver(&plan, &system) {
+        eprintln!("error: {missing}");
         return Exit::Usage;
     }
     if target_options.external.is_some() {
@@ -220,8 +205,28 @@ pub async fn main(args: LoadArgs) -> Exit {
         patience,
     };
     let follower = follow::Follower::start(&system.mock);
-    let used: Vec<String> = system.machines.iter().map(|m| m.token.clone()).collect();
     let run = Arc::new(Run::new(world, plan.clone(), system.customers.clone(), system.machines.clone()));
+    let (elapsed, cpu, machines) = drive_and_drain(&run, &plan, &stats, &system).await;
+    let ledger = follower.finish();
+    let (violations, journal) = check_invariants(&run, &system.mock, &ledger, &machines);
+    let skipped: Vec<&'static str> = if system.machine_driver.is_none() { vec!["MACHINE-RELEASED"] } else { vec![] };
+    let journal = JournalView { stats: journal, read: ledger.entries };
+    let measured = Measured { started_at, elapsed, load_before, cpu };
+    let report = build_report(&args, &plan, &stats, &system.description, measured, &violations, &skipped, journal);
+    drop(system);
+    finish(&report, args.out.as_deref())
+}
+
+/// Drives the flows with a live progress line, then lets the system settle for at most
+/// the drain: how long the flows took, the CPU seconds they cost, and the final state of
+/// every machine used.
+async fn drive_and_drain(
+    run: &Arc<Run>,
+    plan: &Plan,
+    stats: &Arc<Stats>,
+    system: &target::System,
+) -> (Duration, Option<f64>, Vec<(String, String)>) {
+    let used: Vec<String> = system.machines.iter().map(|m| m.token.clone()).collect();
     let live = progress::Live::start(plan.stop, stats.clone());
     let cpu_before = report::cpu_seconds();
     let elapsed = schedule::drive(run.clone()).await;
@@ -233,32 +238,64 @@ pub async fn main(args: LoadArgs) -> Exit {
         humantime::format_duration(plan.drain)
     );
     let drain_started = Instant::now();
-    schedule::drain_releases(&run, plan.drain).await;
-    let machines = settle(&system, &used, plan.drain.saturating_sub(drain_started.elapsed())).await;
-    let ledger = follower.finish();
-    let invoices = final_invoices(&system.mock, &ledger);
-    let (kept, dropped, last_seq) = system.mock.journal_stats();
+    schedule::drain_releases(run, plan.drain).await;
+    let machines = settle(system, &used, plan.drain.saturating_sub(drain_started.elapsed())).await;
+    (elapsed, cpu, machines)
+}
+
+/// The system's idle timeout: declared, or the built-in reseller's, or (said once) the
+/// reference reseller's default for an external system that did not declare one.
+fn idle_timeout_of(args: &LoadArgs, external: Option<&System>) -> Duration {
+    match external.map(|s| s.timers.idle_timeout) {
+        None => args.system.idle_timeout.unwrap_or(BUILTIN_IDLE_TIMEOUT),
+        Some(Some(declared)) => declared,
+        Some(None) => {
+            eprintln!(
+                "note: assuming your idle timeout is {} (declare it with --idle-timeout): walk-aways hold a \
+                 machine that long",
+                humantime::format_duration(EXTERNAL_IDLE_TIMEOUT)
+            );
+            EXTERNAL_IDLE_TIMEOUT
+        }
+    }
+}
+
+/// What the mix needs that the system does not offer, as the usage error to print.
+fn missing_driver(plan: &Plan, system: &target::System) -> Option<&'static str> {
+    if plan.mix.includes(FlowKind::Webshop) && system.shop_driver.is_none() {
+        return Some("webshop flows need --shop-driver (or --webshop 0)");
+    }
+    if FlowKind::UNATTENDED.iter().any(|k| plan.mix.includes(*k)) && system.machine_driver.is_none() {
+        return Some("unattended flows need --machine-driver (or --webshop 100)");
+    }
+    None
+}
+
+/// The invariants over everything the run saw: the followed journal, the invoices as
+/// they ended, the vends, the machines' final states and the invoices handed out.
+fn check_invariants(
+    run: &Run,
+    mock: &mock_glase::Mock,
+    ledger: &ledger::Ledger,
+    machines: &[(String, String)],
+) -> (Vec<invariants::Violation>, JournalStats) {
+    let invoices = final_invoices(mock, ledger);
+    let (kept, dropped, last_seq) = mock.journal_stats();
     let journal = JournalStats { kept, dropped, last_seq };
     let vends = run.world.vends.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let handed = &run.world.handed;
     let machine_invoices = handed.machine_invoices.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let shop_invoices = handed.shop_invoices.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let observed = Observed {
-        ledger: &ledger,
+        ledger,
         journal,
         invoices: &invoices,
         vends: &vends,
-        machines: &machines,
+        machines,
         machine_invoices: &machine_invoices,
         shop_invoices: &shop_invoices,
     };
-    let violations = invariants::check(&observed);
-    let skipped: Vec<&'static str> = if system.machine_driver.is_none() { vec!["MACHINE-RELEASED"] } else { vec![] };
-    let journal = JournalView { stats: journal, read: ledger.entries };
-    let measured = Measured { started_at, elapsed, load_before, cpu };
-    let report = build_report(&args, &plan, &stats, &system.description, measured, &violations, &skipped, journal);
-    drop(system);
-    finish(&report, args.out.as_deref())
+    (invariants::check(&observed), journal)
 }
 
 /// The shortest drain: enough for notification retries and in-flight calls.

@@ -36,6 +36,13 @@ use crate::scenario::{
     PurchaseOutcome, Scenario, Step, Timing, Wait,
 };
 
+// Each step's execution, by who acts: `execute` dispatches.
+mod customer;
+mod expect;
+mod glase;
+mod machine;
+mod shop;
+
 /// How often expectations are re-checked while they wait.
 const POLL: Duration = Duration::from_millis(25);
 /// The PIN every scenario customer gets.
@@ -247,442 +254,54 @@ impl<'a> ScenarioRun<'a> {
         result
     }
 
+    /// Runs one step: each kind is carried out in the module of who acts (`customer`,
+    /// `machine`, `shop`, `glase`, `expect`); this only unpacks it.
     async fn execute(&mut self, step: &Step) -> StepResult {
         match step {
             Step::Scan { machine, amount, notify_early, currency, alias } => {
-                let merchant = match currency {
-                    Some(currency) => {
-                        let url = self.target.create_purchase_url.as_deref().unwrap_or_default();
-                        let id = self
-                            .harness
-                            .merchant_in(currency, url)
-                            .map_err(|e| fail("a merchant in that currency", e.to_string()))?;
-                        if !self.merchants.contains(&id) {
-                            self.merchants.push(id.clone());
-                        }
-                        id
-                    }
-                    None => MERCHANT.to_owned(),
-                };
-                let options = ScanOptions { amount: *amount, notify_early: *notify_early };
-                let (report, _) = self
-                    .mock
-                    .unattended_purchase(&merchant, machine, Some(&self.msisdn), &options)
-                    .await
-                    .map_err(|e| fail("the UPS to call createPurchase", e.to_string()))?;
-                if let MockOutcome::Accepted { invoice_reference } = &report.outcome {
-                    self.adopt(invoice_reference, alias.as_deref(), &self.msisdn.clone());
-                }
-                self.last_machine = Some(machine.clone());
-                self.last_purchase = Some(report);
-                Ok(())
+                self.scan(machine, *amount, *notify_early, currency.as_deref(), alias.as_deref()).await
             }
-            Step::ScanInvoice { invoice } => {
-                let reference = self.invoice(invoice)?;
-                let qr = mock_glase::Machine::invoice_qr(&reference);
-                let msisdn = self.owner(&reference);
-                self.mock
-                    .scan(&qr, Some(&msisdn))
-                    .map_err(|e| fail("the customer to open the invoice", e.to_string()))?;
-                Ok(())
-            }
-            Step::Confirm { invoice, pin, outcome } => {
-                let reference = self.invoice(invoice)?;
-                let msisdn = self.owner(&reference);
-                let (confirmation, view) = self
-                    .mock
-                    .confirm(&reference, Some(&msisdn), pin.as_deref())
-                    .map_err(|e| fail("the customer to confirm", e.to_string()))?;
-                let got = confirmation_name(confirmation);
-                match outcome {
-                    Some(expected) if expected.as_str() != got => Err(fail(
-                        format!("confirmation: {}", expected.as_str()),
-                        format!("{got} (invoice {})", view.record.status),
-                    )),
-                    None if matches!(confirmation, Confirmation::WrongPin | Confirmation::InsufficientFunds) => {
-                        Err(fail("confirmation: paid or reserved", format!("{got} (invoice {})", view.record.status)))
-                    }
-                    _ => Ok(()),
-                }
-            }
-            Step::WrongPin { invoice } => {
-                let reference = self.invoice(invoice)?;
-                let msisdn = self.owner(&reference);
-                let (confirmation, _) = self
-                    .mock
-                    .confirm(&reference, Some(&msisdn), Some(WRONG_PIN))
-                    .map_err(|e| fail("the customer to enter a PIN", e.to_string()))?;
-                if confirmation == Confirmation::WrongPin {
-                    Ok(())
-                } else {
-                    Err(fail("wrong PIN", confirmation_name(confirmation)))
-                }
-            }
-            Step::Cancel { invoice } => {
-                let reference = self.invoice(invoice)?;
-                let msisdn = self.owner(&reference);
-                self.mock
-                    .cancel(&reference, Some(&msisdn))
-                    .map_err(|e| fail("the customer to cancel", e.to_string()))?;
-                Ok(())
-            }
-            Step::WalkAway { invoice } => {
-                let reference = self.invoice(invoice)?;
-                self.mock.walk_away(&reference).map_err(|e| fail("the customer to walk away", e.to_string()))?;
-                Ok(())
-            }
-            Step::SetWallet { balance } => {
-                self.mock.set_customer(&self.msisdn, None, Some(*balance));
-                Ok(())
-            }
+            Step::ScanInvoice { invoice } => self.scan_invoice(invoice),
+            Step::Confirm { invoice, pin, outcome } => self.confirm(invoice, pin.as_deref(), *outcome),
+            Step::WrongPin { invoice } => self.wrong_pin(invoice),
+            Step::Cancel { invoice } => self.customer_cancels(invoice),
+            Step::WalkAway { invoice } => self.walk_away(invoice),
+            Step::SetWallet { balance } => self.set_wallet(*balance),
             Step::Race { machine, amount, customers, alias } => {
                 self.race(machine, *amount, *customers, alias.as_deref()).await
             }
 
-            Step::Vend { machine, items: chosen, expect } => {
-                let machine = match machine.as_deref().or(self.last_machine.as_deref()) {
-                    Some(machine) => machine.to_owned(),
-                    None => return Err(fail("a machine (name one, or scan first)", "none")),
-                };
-                let what = format!("{machine}: the customer takes {}", describe_items(chosen));
-                let body = json!({ "items": items(chosen) });
-                let answer = self.drive(what, self.machine_driver()?.vend(&machine, &body)).await?;
-                check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "vend")
-            }
+            Step::Vend { machine, items: chosen, expect } => self.vend(machine.as_deref(), chosen, *expect).await,
             Step::OutOfService { machine, expect } | Step::InService { machine, expect } => {
-                let in_service = matches!(step, Step::InService { .. });
-                let action = if in_service { "in-service" } else { "out-of-service" };
-                let call = self.machine_driver()?.set_in_service(machine, in_service);
-                let answer = self.drive(format!("{machine}: {action}"), call).await?;
-                if answer.ok() {
-                    if !in_service {
-                        self.out_of_service.insert(machine.clone());
-                    } else {
-                        self.out_of_service.remove(machine);
-                    }
-                }
-                check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), action)
+                self.set_in_service(machine, matches!(step, Step::InService { .. }), *expect).await
             }
-            Step::Checkout { items: chosen, alias, expect } => {
-                let body = json!({ "items": items(chosen) });
-                let what = format!("checkout: {}", describe_items(chosen));
-                let answer = self.drive(what, self.shop_driver()?.checkout(&body)).await?;
-                if *expect == DriverOutcome::Failed {
-                    return if answer.ok() {
-                        Err(fail(
-                            "checkout: failed (not 2xx: the shop could not create the invoice)",
-                            answer.to_string(),
-                        ))
-                    } else {
-                        Ok(())
-                    };
-                }
-                let (order, reference) = created_order(&answer).map_err(|problem| {
-                    fail(
-                        "checkout: 201 with orderId (a string) and invoiceReference (a string)",
-                        format!("{problem}: {answer}"),
-                    )
-                })?;
-                self.order = Some(order);
-                self.adopt(&reference, alias.as_deref(), &self.msisdn.clone());
-                Ok(())
-            }
-            Step::Refund { amount, expect } => {
-                let order = self.order()?;
-                let body = match amount {
-                    Some(amount) => json!({ "amount": format!("{amount:.2}") }),
-                    None => json!({}),
-                };
-                let what = match amount {
-                    Some(amount) => format!("refund {amount:.2} of order {order}"),
-                    None => format!("refund what is left of order {order}"),
-                };
-                let answer = self.drive(what, self.shop_driver()?.refund(&order, &body)).await?;
-                self.last_refund = Some(answer.clone());
-                match expect {
-                    Some(expect) => check_driver(&answer, *expect, "refund"),
-                    None => Ok(()),
-                }
-            }
-            Step::ShopCancel { expect } => {
-                let order = self.order()?;
-                let answer =
-                    self.drive(format!("staff cancel order {order}"), self.shop_driver()?.cancel(&order)).await?;
-                check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "cancel")
-            }
-            Step::ShopClose => {
-                let answer = self.drive("close the period".to_owned(), self.shop_driver()?.close()).await?;
-                check_driver(&answer, DriverOutcome::Ok, "close")
-            }
-
+            Step::Checkout { items: chosen, alias, expect } => self.checkout(chosen, alias.as_deref(), *expect).await,
+            Step::Refund { amount, expect } => self.refund(*amount, *expect).await,
+            Step::ShopCancel { expect } => self.shop_cancel(*expect).await,
+            Step::ShopClose => self.shop_close().await,
             Step::Fault(spec) => self.add_fault(spec),
-            Step::ClearFaults => {
-                self.mock.clear_faults(None);
-                Ok(())
-            }
-            Step::AdvanceClock(by) => {
-                self.mock.advance_clock(*by).map_err(|e| fail("the clock to move", e.to_string()))?;
-                Ok(())
-            }
-            Step::Wait(wait) => {
-                tokio::time::sleep(self.waits.length(*wait, self.status_deadline())).await;
-                Ok(())
-            }
-            Step::Notify { kind, invoice, delay } => {
-                let reference = self.invoice(invoice)?;
-                let kind = match kind {
-                    NotifyKind::Forged => ExtraNotification::Forged,
-                    NotifyKind::Duplicate => ExtraNotification::Duplicate,
-                };
-                match self.mock.send_extra_notification(&reference, kind, None, *delay) {
-                    Ok(_) => Ok(()),
-                    Err(CustomerError::NoNotificationUrl(_)) => Err(StepError::NotApplicable(format!(
-                        "invoice {reference} has no notificationUrl (the parameter is optional, seed 002): \
-                         there is no notification to send, so the rest of this scenario does not apply"
-                    ))),
-                    Err(error) => Err(fail("a notification to send", error.to_string())),
-                }
-            }
-
-            Step::ExpectPurchase { outcome, error_code } => {
-                let Some(report) = &self.last_purchase else {
-                    return Err(fail("a scan before expect_purchase", "no purchase yet"));
-                };
-                let expected = match error_code {
-                    Some(code) => format!("{} with errorCode {code}", outcome.as_str()),
-                    None => outcome.as_str().to_owned(),
-                };
-                if purchase_matches(report, *outcome, error_code.as_deref()) {
-                    Ok(())
-                } else {
-                    Err(fail(format!("createPurchase {expected}"), describe_purchase(report)))
-                }
-            }
-            Step::ExpectRace { accepted, error_code } => {
-                let got = self.race.iter().filter(|r| matches!(r.outcome, MockOutcome::Accepted { .. })).count();
-                let others_ok = self
-                    .race
-                    .iter()
-                    .filter(|r| !matches!(r.outcome, MockOutcome::Accepted { .. }))
-                    .all(|r| purchase_matches(r, PurchaseOutcome::Declined, error_code.as_deref()));
-                let expected = match error_code {
-                    Some(code) => format!("{accepted} accepted, the others declined with {code}"),
-                    None => format!("{accepted} accepted, the others declined"),
-                };
-                if got == *accepted as usize && others_ok {
-                    Ok(())
-                } else {
-                    let actual: Vec<String> = self.race.iter().map(describe_purchase).collect();
-                    Err(fail(expected, actual.join("; ")))
-                }
-            }
-            Step::ExpectStatus { invoice, status, timing } => {
-                let reference = self.invoice(invoice)?;
-                let mock = self.mock;
-                let current = || mock.invoice(&reference).map(|v| v.record.status);
-                let wanted = *status;
-                self.wait_for(*timing, || {
-                    let now = current();
-                    (now == Some(wanted), now.map_or("no such invoice".to_owned(), |s| s.to_string()))
-                })
-                .await
-                .map_err(|mut missed| {
-                    missed.actual = format!("{}{}", missed.actual, history(mock, &reference));
-                    missed.into_error(format!("invoice {reference} {} {wanted}", self.timing_words(*timing)))
-                })
-            }
+            Step::ClearFaults => self.clear_faults(),
+            Step::AdvanceClock(by) => self.advance_clock(*by),
+            Step::Wait(wait) => self.wait(*wait).await,
+            Step::Notify { kind, invoice, delay } => self.notify(*kind, invoice, *delay),
+            Step::ExpectPurchase { outcome, error_code } => self.expect_purchase(*outcome, error_code.as_deref()),
+            Step::ExpectRace { accepted, error_code } => self.expect_race(*accepted, error_code.as_deref()),
+            Step::ExpectStatus { invoice, status, timing } => self.expect_status(invoice, *status, *timing).await,
             Step::ExpectCall { operation, within, min, max, after, scope } => {
-                let window = self.window(*within);
-                let since = self.mark_seq(after, scope, window.length).await?;
-                let invoice = self.scope_invoice(scope, operation.name())?;
-                let count = |run: &Self| run.calls(operation.name(), since, invoice.as_deref()).len();
-                let deadline = tokio::time::Instant::now() + window.length;
-                let mut seen = count(self);
-                while seen < *min as usize && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(POLL).await;
-                    seen = count(self);
-                }
-                let range = match max {
-                    Some(max) if max == min => format!("exactly {min}"),
-                    Some(max) => format!("{min} to {max}"),
-                    None => format!("at least {min}"),
-                };
-                let whose = invoice.as_deref().map(|i| format!(" for invoice {i}")).unwrap_or_default();
-                let expected =
-                    format!("{range} {}{whose} {} within {}", operation.name(), mark_words(after), window.described);
-                let actual = format!("{seen} call(s){}", self.exchanged(invoice.as_deref()));
-                if max.is_some_and(|max| seen > max as usize) {
-                    Err(fail(expected, actual))
-                } else if seen < *min as usize {
-                    Err(Missed { actual, cut: window.cut }.into_error(expected))
-                } else {
-                    Ok(())
-                }
+                self.expect_call(*operation, *within, *min, *max, after, scope).await
             }
             Step::ExpectNoCall { operation, during, after, scope } => {
-                let invoice = self.scope_invoice(scope, operation.name())?;
-                let since = match after {
-                    Mark::Start => self.start_seq,
-                    other => self.mark_seq(other, scope, Duration::ZERO).await?,
-                };
-                let deadline = tokio::time::Instant::now() + *during;
-                loop {
-                    let calls = self.calls(operation.name(), since, invoice.as_deref());
-                    if let Some(first) = calls.first() {
-                        let whose = invoice.as_deref().map(|i| format!(" for invoice {i}")).unwrap_or_default();
-                        return Err(fail(
-                            format!("no {}{whose} {}", operation.name(), mark_words(after)),
-                            format!(
-                                "{} call(s), the first at journal #{}{}",
-                                calls.len(),
-                                first.seq,
-                                self.exchanged(invoice.as_deref())
-                            ),
-                        ));
-                    }
-                    if tokio::time::Instant::now() >= deadline {
-                        return Ok(());
-                    }
-                    tokio::time::sleep(POLL).await;
-                }
+                self.expect_no_call(*operation, *during, after, scope).await
             }
             Step::ExpectMachine { machine, state, timing } => {
-                let machine = match machine.as_deref().or(self.last_machine.as_deref()) {
-                    Some(machine) => machine.to_owned(),
-                    None => return Err(fail("a machine (name one, or scan first)", "none")),
-                };
-                let driver = self.machine_driver()?.clone();
-                self.wait_for_async(*timing, || async {
-                    let answer = driver.machine(&machine).await?;
-                    let now = answer.field("state").unwrap_or("?").to_owned();
-                    Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
-                })
-                .await?
-                .map_err(|missed| {
-                    missed.into_error(format!("machine {machine} {} {state}", self.timing_words(*timing)))
-                })?;
-                if matches!(timing, Timing::Within(_)) {
-                    self.note_driver("driver-answer", format!("{machine} is {state}"));
-                }
-                Ok(())
+                self.expect_machine(machine.as_deref(), state, *timing).await
             }
-            Step::ExpectOrder { state, timing } => {
-                let order = self.order()?;
-                let driver = self.shop_driver()?.clone();
-                self.wait_for_async(*timing, || async {
-                    let answer = driver.order(&order).await?;
-                    let now = answer.field("state").unwrap_or("?").to_owned();
-                    Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
-                })
-                .await?
-                .map_err(|missed| missed.into_error(format!("order {order} {} {state}", self.timing_words(*timing))))?;
-                if matches!(timing, Timing::Within(_)) {
-                    self.note_driver("driver-answer", format!("order {order} is {state}"));
-                }
-                Ok(())
-            }
-            Step::ExpectRefund { outcome } => {
-                let Some(answer) = &self.last_refund else {
-                    return Err(fail("a refund before expect_refund", "no refund yet"));
-                };
-                check_driver(answer, *outcome, "refund")
-            }
-            Step::ExpectPayment { invoice, amount, refunded } => {
-                let reference = self.invoice(invoice)?;
-                let payment = self.mock.invoice(&reference).and_then(|v| v.payment);
-                let Some(payment) = payment else {
-                    return Err(fail(
-                        format!("a payment for invoice {reference}"),
-                        format!("none{}", history(self.mock, &reference)),
-                    ));
-                };
-                if let Some(amount) = amount
-                    && payment.amount != *amount
-                {
-                    return Err(fail(
-                        format!("payment of {amount:.2}"),
-                        format!("{:.2} {}", payment.amount, payment.currency),
-                    ));
-                }
-                if let Some(refunded) = refunded
-                    && payment.refunded() != *refunded
-                {
-                    return Err(fail(format!("{refunded:.2} refunded"), format!("{:.2} refunded", payment.refunded())));
-                }
-                Ok(())
-            }
+            Step::ExpectOrder { state, timing } => self.expect_order(state, *timing).await,
+            Step::ExpectRefund { outcome } => self.expect_refund(*outcome),
+            Step::ExpectPayment { invoice, amount, refunded } => self.expect_payment(invoice, *amount, *refunded),
             // Judged after the scenario, over its findings.
             Step::ExpectFindings(_) => Ok(()),
         }
-    }
-
-    async fn race(
-        &mut self,
-        machine: &str,
-        amount: Option<Decimal>,
-        customers: u32,
-        alias: Option<&str>,
-    ) -> StepResult {
-        let mut tasks = Vec::new();
-        for n in 0..customers {
-            let msisdn = format!("4680{:05}{n:02}", self.index + 1);
-            self.mock.set_customer(&msisdn, Some(PIN), Some(WALLET));
-            let mock = self.mock.clone();
-            let machine = machine.to_owned();
-            let options = ScanOptions { amount, notify_early: false };
-            tasks.push(tokio::spawn(async move {
-                let result = mock.unattended_purchase(MERCHANT, &machine, Some(&msisdn), &options).await;
-                (msisdn, result)
-            }));
-        }
-        self.race.clear();
-        for task in tasks {
-            let (msisdn, result) = task.await.map_err(|e| fail("the race's scans to finish", e.to_string()))?;
-            let (report, _) = result.map_err(|e| fail("the UPS to call createPurchase", e.to_string()))?;
-            if let MockOutcome::Accepted { invoice_reference } = &report.outcome {
-                self.adopt(invoice_reference, alias, &msisdn);
-            }
-            self.race.push(report);
-        }
-        self.last_machine = Some(machine.to_owned());
-        self.last_purchase = self.race.first().cloned();
-        Ok(())
-    }
-
-    fn adopt(&mut self, reference: &str, alias: Option<&str>, msisdn: &str) {
-        self.current = Some(reference.to_owned());
-        self.owners.insert(reference.to_owned(), msisdn.to_owned());
-        if let Some(alias) = alias {
-            self.named.insert(alias.to_owned(), reference.to_owned());
-        }
-    }
-
-    fn add_fault(&mut self, spec: &FaultSpec) -> StepResult {
-        let target =
-            FaultTarget::parse(&spec.operation).ok_or_else(|| fail("a known fault target", spec.operation.clone()))?;
-        let action = match &spec.action {
-            FaultKind::ResultCode(code) => FaultAction::ResultCode(*code),
-            FaultKind::SoapFault(text) => FaultAction::SoapFault(text.clone()),
-            FaultKind::HttpStatus(status) => FaultAction::HttpStatus(*status),
-            FaultKind::Delay(delay) => FaultAction::Delay(*delay),
-            FaultKind::DropConnection => FaultAction::DropConnection,
-        };
-        let rule = FaultRule {
-            id: 0,
-            target,
-            terminal: None,
-            merchant: Some(MERCHANT.to_owned()),
-            action,
-            remaining: spec.times,
-            probability: None,
-            // A late call about an earlier scenario's invoice (a retry, a background poll)
-            // must not take this one's fault. Faults run alone, so every invoice issued
-            // since the scenario began is its own.
-            issued_from: Some(self.started_at),
-        };
-        self.mock.add_fault(rule).map_err(|e| fail("the fault to be accepted", e.to_string()))?;
-        self.faults_added = true;
-        Ok(())
     }
 
     fn invoice(&self, reference: &InvoiceRef) -> Result<String, StepError> {
@@ -696,6 +315,14 @@ impl<'a> ScenarioRun<'a> {
                 .cloned()
                 .ok_or_else(|| fail(format!("invoice `{name}`"), "its step made no invoice")),
         }
+    }
+
+    /// The machine a step names, or the one the latest scan was at.
+    fn machine_or_last(&self, machine: Option<&str>) -> Result<String, StepError> {
+        machine
+            .or(self.last_machine.as_deref())
+            .map(str::to_owned)
+            .ok_or_else(|| fail("a machine (name one, or scan first)", "none"))
     }
 
     fn owner(&self, reference: &str) -> String {
@@ -1131,65 +758,4 @@ fn check_driver(answer: &Answer, expect: DriverOutcome, action: &str) -> StepRes
         _ => String::new(),
     };
     Err(fail(expected, format!("{why}{answer}")))
-}
-
-/// The order a checkout created: `orderId` (a string; a number is taken as its
-/// digits) and `invoiceReference` (a string), or which field is wrong.
-fn created_order(answer: &Answer) -> Result<(String, String), String> {
-    if !answer.ok() {
-        return Err(format!("the checkout was refused with HTTP {}", answer.status));
-    }
-    let field = |name: &str| match answer.body.get(name) {
-        None => Err(format!("`{name}` is missing")),
-        Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.clone()),
-        Some(Value::String(_)) => Err(format!("`{name}` is empty")),
-        Some(Value::Number(number)) if name == "orderId" => Ok(number.to_string()),
-        Some(other) => Err(format!("`{name}` is {other}, not a string")),
-    };
-    Ok((field("orderId")?, field("invoiceReference")?))
-}
-
-fn confirmation_name(confirmation: Confirmation) -> &'static str {
-    match confirmation {
-        Confirmation::Paid => ConfirmOutcome::Paid.as_str(),
-        Confirmation::Reserved => ConfirmOutcome::Reserved.as_str(),
-        Confirmation::WrongPin => ConfirmOutcome::WrongPin.as_str(),
-        Confirmation::InsufficientFunds => ConfirmOutcome::InsufficientFunds.as_str(),
-    }
-}
-
-fn purchase_matches(report: &PurchaseReport, outcome: PurchaseOutcome, error_code: Option<&str>) -> bool {
-    match (&report.outcome, outcome) {
-        (MockOutcome::Accepted { .. }, PurchaseOutcome::Accepted) => true,
-        (MockOutcome::Declined { error_code: got }, PurchaseOutcome::Declined) => error_code.is_none_or(|c| c == got),
-        (MockOutcome::Violation { .. }, PurchaseOutcome::Violation) => true,
-        _ => false,
-    }
-}
-
-fn describe_purchase(report: &PurchaseReport) -> String {
-    match &report.outcome {
-        MockOutcome::Accepted { invoice_reference } => format!("accepted with invoice {invoice_reference}"),
-        MockOutcome::Declined { error_code } => format!("declined with errorCode {error_code}"),
-        MockOutcome::Violation { violation } => format!("protocol violation: {violation}"),
-    }
-}
-
-fn mark_words(mark: &Mark) -> String {
-    match mark {
-        Mark::Start => "in this scenario".to_owned(),
-        Mark::Notification => "after the notification".to_owned(),
-        Mark::Step(kind) => format!("after `{kind}`"),
-    }
-}
-
-/// `; history: ISSUED → RESERVED (customer confirmed reservation), …`
-fn history(mock: &Mock, reference: &str) -> String {
-    let Some(view) = mock.invoice(reference) else { return String::new() };
-    if view.record.history.is_empty() {
-        return String::new();
-    }
-    let steps: Vec<String> =
-        view.record.history.iter().map(|h| format!("{} → {} ({})", h.from, h.to, h.reason)).collect();
-    format!("; history: {}", steps.join(", "))
 }

@@ -312,19 +312,7 @@ async fn run_one(
     sharing: Sharing<'_>,
 ) -> ScenarioResult {
     let started = Instant::now();
-    let mut result = ScenarioResult {
-        id: scenario.id.clone(),
-        title: scenario.title.clone(),
-        file: scenario.file.clone(),
-        profiles: scenario.profiles.iter().map(|p| p.as_str().to_owned()).collect(),
-        verdict: Verdict::Skipped,
-        reason: None,
-        duration: Duration::ZERO,
-        failures: Vec::new(),
-        findings: Vec::new(),
-        covers: scenario.covers.clone(),
-        journal: Vec::new(),
-    };
+    let mut result = unstarted(scenario);
     if let Some(reason) = skip_reason(scenario, options) {
         result.reason = Some(reason);
         return result;
@@ -356,42 +344,7 @@ async fn run_one(
     };
     let waits = waits::Waits { timers: options.timers, patience: options.patience };
     let mut run = ScenarioRun::new(harness, &options.target, http, index, waits, sharing);
-    let mut ending = Ending::default();
-    // Failed steps that name the rule they check: each becomes a finding of that rule.
-    let mut broken: Vec<BrokenStep> = Vec::new();
-    match run.setup(scenario) {
-        Ok(()) => {
-            for (i, step) in scenario.steps.iter().enumerate() {
-                tracing::debug!(scenario = scenario.id, step = i + 1, "{}", step.text);
-                let from = run.journal_position();
-                let Err(error) = run.step(&step.value).await else {
-                    if step.value.is_expectation() && step.rule.as_deref().is_some_and(|r| r != "DRIVER-CONTRACT") {
-                        ending.judged += 1;
-                    }
-                    continue;
-                };
-                let rule = step.rule.as_deref().and_then(rules::rule);
-                if let (Some(rule), StepError::Failed { expected, actual }) = (&rule, &error) {
-                    broken.push(BrokenStep {
-                        rule: rule.id.clone(),
-                        level: rule.level,
-                        expected: expected.clone(),
-                        actual: actual.clone(),
-                        invoice: run.current_invoice(),
-                        window: (from, run.journal_position()),
-                    });
-                }
-                let soft = rule.as_ref().is_some_and(|r| r.level == Level::Should);
-                ending.record(&mut result, i + 1, step, error);
-                // A SHOULD expectation that does not hold is a warning: the rest of the
-                // scenario still runs, so the MUST obligations after it are judged too.
-                if !(soft && ending.is_clean()) {
-                    break;
-                }
-            }
-        }
-        Err(error) => ending.record_setup(&mut result, &scenario.file, error),
-    }
+    let (ending, broken) = run_steps(&mut run, scenario, &mut result).await;
     run.tidy_up().await;
     // The machines it used must be free again; one that is not is this scenario's
     // finding, and blocks (not fails) the scenarios after it.
@@ -414,23 +367,95 @@ async fn run_one(
         profile,
         cut_at_ms: Some(cut_at),
     };
-    let mut findings = rules::check_all(&ctx);
-    // Reported once, by the scenario that left it (unless it failed already: then its
-    // finding explains the machine, which still blocks the scenarios after it).
-    let explained =
-        !result.failures.is_empty() || !broken.is_empty() || findings.iter().any(|f| f.level == Level::Must);
-    if !left_held.is_empty() && !explained {
-        findings.push(left_held_finding(&left_held, &journal));
-    }
-    for step in broken {
-        if !findings.iter().any(|f| f.rule == step.rule) {
-            findings.push(step.finding(&journal));
-        }
-    }
+    let findings = findings_of(&ctx, &result, broken, &left_held);
     result.journal = journal;
     result.duration = started.elapsed();
     judge(scenario, &mut result, findings, ending);
     result
+}
+
+/// A scenario's result before anything ran: skipped, with what identifies it.
+fn unstarted(scenario: &Scenario) -> ScenarioResult {
+    ScenarioResult {
+        id: scenario.id.clone(),
+        title: scenario.title.clone(),
+        file: scenario.file.clone(),
+        profiles: scenario.profiles.iter().map(|p| p.as_str().to_owned()).collect(),
+        verdict: Verdict::Skipped,
+        reason: None,
+        duration: Duration::ZERO,
+        failures: Vec::new(),
+        findings: Vec::new(),
+        covers: scenario.covers.clone(),
+        journal: Vec::new(),
+    }
+}
+
+/// Runs the setup and then the steps, up to the first that fails — except a SHOULD
+/// expectation, which is a warning: the MUST obligations after it are judged too. The
+/// failed steps that name the rule they check come back, to become findings of it.
+async fn run_steps(
+    run: &mut ScenarioRun<'_>,
+    scenario: &Scenario,
+    result: &mut ScenarioResult,
+) -> (Ending, Vec<BrokenStep>) {
+    let mut ending = Ending::default();
+    let mut broken: Vec<BrokenStep> = Vec::new();
+    if let Err(error) = run.setup(scenario) {
+        ending.record_setup(result, &scenario.file, error);
+        return (ending, broken);
+    }
+    for (i, step) in scenario.steps.iter().enumerate() {
+        tracing::debug!(scenario = scenario.id, step = i + 1, "{}", step.text);
+        let from = run.journal_position();
+        let Err(error) = run.step(&step.value).await else {
+            if step.value.is_expectation() && step.rule.as_deref().is_some_and(|r| r != "DRIVER-CONTRACT") {
+                ending.judged += 1;
+            }
+            continue;
+        };
+        let rule = step.rule.as_deref().and_then(rules::rule);
+        if let (Some(rule), StepError::Failed { expected, actual }) = (&rule, &error) {
+            broken.push(BrokenStep {
+                rule: rule.id.clone(),
+                level: rule.level,
+                expected: expected.clone(),
+                actual: actual.clone(),
+                invoice: run.current_invoice(),
+                window: (from, run.journal_position()),
+            });
+        }
+        let soft = rule.as_ref().is_some_and(|r| r.level == Level::Should);
+        ending.record(result, i + 1, step, error);
+        if !(soft && ending.is_clean()) {
+            break;
+        }
+    }
+    (ending, broken)
+}
+
+/// Every finding of a scenario: the rules over its journal, the failed steps that name a
+/// rule no finding already names, and the machines it left held — reported once, by the
+/// scenario that left them, unless it failed already (then its finding explains the
+/// machine, which still blocks the scenarios after it).
+fn findings_of(
+    ctx: &CheckContext<'_>,
+    result: &ScenarioResult,
+    broken: Vec<BrokenStep>,
+    left_held: &[machines::LeftHeld],
+) -> Vec<Finding> {
+    let mut findings = rules::check_all(ctx);
+    let explained =
+        !result.failures.is_empty() || !broken.is_empty() || findings.iter().any(|f| f.level == Level::Must);
+    if !left_held.is_empty() && !explained {
+        findings.push(left_held_finding(left_held, ctx.journal));
+    }
+    for step in broken {
+        if !findings.iter().any(|f| f.rule == step.rule) {
+            findings.push(step.finding(ctx.journal));
+        }
+    }
+    findings
 }
 
 /// The finding of a scenario that left machines held.

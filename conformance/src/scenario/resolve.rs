@@ -20,6 +20,13 @@ use super::steps::{
 };
 use crate::spelling::closest;
 
+// Each step kind's resolution, by who acts: `step` dispatches.
+mod customer;
+mod expect;
+mod glase;
+mod machine;
+mod shop;
+
 /// The five createPurchase error codes (seed 000).
 const ERROR_CODES: &[&str] = mock_glase::machine::ups::ERROR_CODES;
 /// Machine states of the machine driver contract.
@@ -103,8 +110,43 @@ impl Resolver<'_> {
         if raw.title.value.trim().is_empty() {
             self.problem(Some(raw.title.referenced), "title", "must not be empty");
         }
+        let profiles = self.profiles(&raw.profiles);
+        let requires = self.requires(&raw.requires);
+        let spec = raw
+            .spec
+            .iter()
+            .map(|s| match &s.value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        let rules = self.rules(&raw.rules);
+        let covers = self.covers(&raw.covers);
+        let setup = match raw.setup {
+            Some(setup) => self.setup(setup),
+            None => Setup::default(),
+        };
+        let (steps, expected_findings) = self.steps(raw.steps, &requires);
+        Some(Scenario {
+            id,
+            title: raw.title.value.trim().to_owned(),
+            description: raw.description.map(|d| d.trim().to_owned()),
+            file: self.file.to_owned(),
+            sha256: super::sha256_hex(self.text),
+            profiles,
+            requires,
+            spec,
+            rules,
+            covers,
+            setup,
+            steps,
+            expected_findings,
+        })
+    }
+
+    fn profiles(&mut self, raw: &Spanned<Vec<Spanned<String>>>) -> Vec<Profile> {
         let mut profiles = Vec::new();
-        for (i, p) in raw.profiles.value.iter().enumerate() {
+        for (i, p) in raw.value.iter().enumerate() {
             match Profile::parse(p.value.trim()) {
                 Some(profile) => profiles.push(profile),
                 None => self.problem(
@@ -114,15 +156,15 @@ impl Resolver<'_> {
                 ),
             }
         }
-        if raw.profiles.value.is_empty() {
-            self.problem(
-                Some(raw.profiles.referenced),
-                "profiles",
-                "name at least one profile (unattended, webshop, pos)",
-            );
+        if raw.value.is_empty() {
+            self.problem(Some(raw.referenced), "profiles", "name at least one profile (unattended, webshop, pos)");
         }
+        profiles
+    }
+
+    fn requires(&mut self, raw: &[Spanned<String>]) -> Vec<Driver> {
         let mut requires = Vec::new();
-        for (i, r) in raw.requires.iter().enumerate() {
+        for (i, r) in raw.iter().enumerate() {
             match Driver::parse(r.value.trim()) {
                 Some(driver) => requires.push(driver),
                 None => self.problem(
@@ -132,24 +174,26 @@ impl Resolver<'_> {
                 ),
             }
         }
-        let spec = raw
-            .spec
-            .iter()
-            .map(|s| match &s.value {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            })
-            .collect();
+        requires
+    }
+
+    /// The rule ids a scenario names, upper-cased; unknown ones are problems.
+    fn rules(&mut self, raw: &[Spanned<String>]) -> Vec<String> {
         let mut rules = Vec::new();
-        for (i, r) in raw.rules.iter().enumerate() {
+        for (i, r) in raw.iter().enumerate() {
             if (self.known_rule)(r.value.trim()) {
                 rules.push(r.value.trim().to_ascii_uppercase());
             } else {
                 self.problem(Some(r.referenced), format!("rules[{i}]"), unknown_rule(&r.value));
             }
         }
+        rules
+    }
+
+    /// The certification checklist items a scenario covers; unknown ones are problems.
+    fn covers(&mut self, raw: &[Spanned<String>]) -> Vec<String> {
         let mut covers = Vec::new();
-        for (i, c) in raw.covers.iter().enumerate() {
+        for (i, c) in raw.iter().enumerate() {
             match crate::checklist::find(&c.value) {
                 Some(item) => covers.push(item.id()),
                 None => {
@@ -162,19 +206,24 @@ impl Resolver<'_> {
                 }
             }
         }
-        let setup = match raw.setup {
-            Some(setup) => self.setup(setup),
-            None => Setup::default(),
-        };
+        covers
+    }
 
+    /// The steps, each resolved and located, and the findings `expect_findings` names.
+    /// `as:` names and the kinds of earlier steps are known to the steps after them.
+    fn steps(
+        &mut self,
+        raw: Spanned<Vec<Spanned<Value>>>,
+        requires: &[Driver],
+    ) -> (Vec<Located<Step>>, Option<Vec<String>>) {
         let mut names = HashSet::new();
         let mut seen = HashSet::new();
         let mut steps = Vec::new();
         let mut expected_findings = None;
-        if raw.steps.value.is_empty() {
-            self.problem(Some(raw.steps.referenced), "steps", "a scenario needs at least one step");
+        if raw.value.is_empty() {
+            self.problem(Some(raw.referenced), "steps", "a scenario needs at least one step");
         }
-        for (i, step) in raw.steps.value.into_iter().enumerate() {
+        for (i, step) in raw.value.into_iter().enumerate() {
             let location = step.referenced;
             let Some((kind, args)) = self.split_step(i, step) else { continue };
             let cx = StepCx {
@@ -203,21 +252,7 @@ impl Resolver<'_> {
             };
             steps.push(Located { value: resolved, location, text, rule });
         }
-        Some(Scenario {
-            id,
-            title: raw.title.value.trim().to_owned(),
-            description: raw.description.map(|d| d.trim().to_owned()),
-            file: self.file.to_owned(),
-            sha256: super::sha256_hex(self.text),
-            profiles,
-            requires,
-            spec,
-            rules,
-            covers,
-            setup,
-            steps,
-            expected_findings,
-        })
+        (steps, expected_findings)
     }
 
     /// The step's line as written (`scan: {machine: machine-1}`), when the whole step
@@ -317,244 +352,35 @@ impl Resolver<'_> {
     ) -> Option<Step> {
         let before = self.problems.len();
         let step = match kind {
-            "scan" => {
-                let a: raw::ScanArgs = self.args(cx, args)?;
-                let amount = a.amount.as_ref().and_then(|m| self.money(cx, "amount", m));
-                if let Some(currency) = &a.currency
-                    && (currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()))
-                {
-                    self.step_problem(cx, "currency", format!("{currency:?} is not an ISO 4217 code like SEK"));
-                }
-                let alias = self.define(cx, a.alias, names);
-                Step::Scan { machine: a.machine, amount, notify_early: a.notify_early, currency: a.currency, alias }
-            }
-            "scan_invoice" => {
-                let a: raw::InvoiceArgs = self.args(cx, args)?;
-                Step::ScanInvoice { invoice: self.invoice(cx, a.invoice, names) }
-            }
-            "confirm" => {
-                let a: raw::ConfirmArgs = self.args(cx, args)?;
-                let outcome = a.outcome.as_deref().and_then(|o| {
-                    self.choice(
-                        cx,
-                        "outcome",
-                        o,
-                        &[
-                            ("paid", ConfirmOutcome::Paid),
-                            ("reserved", ConfirmOutcome::Reserved),
-                            ("wrong_pin", ConfirmOutcome::WrongPin),
-                            ("insufficient_funds", ConfirmOutcome::InsufficientFunds),
-                        ],
-                    )
-                });
-                Step::Confirm { invoice: self.invoice(cx, a.invoice, names), pin: a.pin.map(|p| p.text()), outcome }
-            }
+            "scan" => self.scan_step(cx, args, names)?,
+            "scan_invoice" => self.scan_invoice_step(cx, args, names)?,
+            "confirm" => self.confirm_step(cx, args, names)?,
             "wrong_pin" => Step::WrongPin { invoice: self.invoice_arg(cx, args, names)? },
             "cancel" => Step::Cancel { invoice: self.invoice_arg(cx, args, names)? },
             "walk_away" => Step::WalkAway { invoice: self.invoice_arg(cx, args, names)? },
-            "set_wallet" => {
-                let a: raw::WalletArgs = self.args(cx, args)?;
-                Step::SetWallet { balance: self.money(cx, "balance", &a.balance)? }
-            }
-            "race" => {
-                let a: raw::RaceArgs = self.args(cx, args)?;
-                let amount = a.scan.amount.as_ref().and_then(|m| self.money(cx, "scan.amount", m));
-                if a.scan.customers < 2 {
-                    self.step_problem(cx, "scan.customers", "a race needs at least 2 customers");
-                }
-                let alias = self.define(cx, a.scan.alias, names);
-                Step::Race { machine: a.scan.machine, amount, customers: a.scan.customers, alias }
-            }
-            "vend" => {
-                let a: raw::VendArgs = self.args(cx, args)?;
-                let expect = self.driver_outcome(cx, a.expect.as_deref(), &["ok", "paid", "canceled", "refused"]);
-                Step::Vend { machine: a.machine, items: items(a.items), expect }
-            }
-            "out_of_service" | "in_service" => {
-                let a: raw::MachineArgs = self.args(cx, args)?;
-                let expect = self.driver_outcome(cx, a.expect.as_deref(), &["ok", "refused"]);
-                if kind == "out_of_service" {
-                    Step::OutOfService { machine: a.machine, expect }
-                } else {
-                    Step::InService { machine: a.machine, expect }
-                }
-            }
-            "checkout" => {
-                let a: raw::CheckoutArgs = self.args(cx, args)?;
-                if a.items.is_empty() {
-                    self.step_problem(cx, "items", "a checkout needs at least one item");
-                }
-                let expect =
-                    self.driver_outcome(cx, a.expect.as_deref(), &["ok", "failed"]).unwrap_or(DriverOutcome::Ok);
-                // A failed checkout makes no order and no invoice to name.
-                let alias = if expect == DriverOutcome::Failed && a.alias.is_some() {
-                    self.step_problem(cx, "as", "a checkout expected to fail makes no invoice to name");
-                    None
-                } else {
-                    self.define(cx, a.alias, names)
-                };
-                Step::Checkout { items: items(a.items), alias, expect }
-            }
-            "refund" => {
-                let a: raw::RefundArgs = self.args(cx, args)?;
-                let amount = a.amount.as_ref().and_then(|m| self.money(cx, "amount", m));
-                let expect = self.driver_outcome(cx, a.expect.as_deref(), &["ok", "refused"]);
-                Step::Refund { amount, expect }
-            }
-            "shop_cancel" => {
-                let a: raw::ExpectOnlyArgs = self.args(cx, args)?;
-                Step::ShopCancel {
-                    expect: self.driver_outcome(cx, a.expect.as_deref(), &["ok", "canceled", "refused"]),
-                }
-            }
-            "shop_close" => {
-                let _: raw::ExpectOnlyArgs = self.args(cx, args)?;
-                Step::ShopClose
-            }
-            "fault" => {
-                let a: raw::FaultArgs = self.args(cx, args)?;
-                Step::Fault(self.fault(cx, "", a)?)
-            }
-            "clear_faults" => {
-                let _: raw::ExpectOnlyArgs = self.args(cx, args)?;
-                Step::ClearFaults
-            }
-            "advance_clock" => {
-                let a: raw::ByArgs = self.args(cx, args)?;
-                Step::AdvanceClock(self.duration(cx, "by", &a.by)?)
-            }
-            "wait" => {
-                let scalar: Scalar = self.args(cx, args)?;
-                Step::Wait(self.wait(cx, "", &scalar)?)
-            }
-            "notify" => {
-                let a: raw::NotifyArgs = self.args(cx, args)?;
-                let kind = self.choice(
-                    cx,
-                    "kind",
-                    &a.kind,
-                    &[("forged", NotifyKind::Forged), ("duplicate", NotifyKind::Duplicate)],
-                );
-                let delay = a.delay.as_ref().and_then(|d| self.duration(cx, "delay", d));
-                Step::Notify { kind: kind?, invoice: self.invoice(cx, a.invoice, names), delay }
-            }
-            "expect_purchase" => {
-                let a: raw::ExpectPurchaseArgs = self.args(cx, args)?;
-                let outcome = self.choice(
-                    cx,
-                    "outcome",
-                    &a.outcome,
-                    &[
-                        ("accepted", PurchaseOutcome::Accepted),
-                        ("declined", PurchaseOutcome::Declined),
-                        ("violation", PurchaseOutcome::Violation),
-                    ],
-                )?;
-                if let Some(code) = &a.error_code {
-                    self.error_code(cx, code);
-                    if outcome != PurchaseOutcome::Declined {
-                        self.step_problem(cx, "error_code", "an error_code goes with outcome: declined");
-                    }
-                }
-                Step::ExpectPurchase { outcome, error_code: a.error_code }
-            }
-            "expect_race" => {
-                let a: raw::ExpectRaceArgs = self.args(cx, args)?;
-                if let Some(code) = &a.error_code {
-                    self.error_code(cx, code);
-                }
-                self.after_step(cx, "race", seen);
-                Step::ExpectRace { accepted: a.accepted, error_code: a.error_code }
-            }
-            "expect_status" => {
-                let a: raw::ExpectStatusArgs = self.args(cx, args)?;
-                let status = InvoiceStatus::parse(a.status.trim());
-                if status.is_none() {
-                    let all: Vec<&str> = InvoiceStatus::ALL.iter().map(|s| s.as_str()).collect();
-                    self.step_problem(
-                        cx,
-                        "status",
-                        format!("unknown status {:?}; expected one of {}", a.status, all.join(", ")),
-                    );
-                }
-                let timing = self.timing(cx, a.within.as_ref(), a.during.as_ref());
-                Step::ExpectStatus { invoice: self.invoice(cx, a.invoice, names), status: status?, timing: timing? }
-            }
-            "expect_call" => {
-                let a: raw::ExpectCallArgs = self.args(cx, args)?;
-                let operation = self.operation(cx, &a.operation);
-                let within = match &a.within {
-                    Some(w) => self.wait(cx, "within", w),
-                    None => Some(Wait::fixed(DEFAULT_WITHIN)),
-                };
-                let (min, max) = match &a.count {
-                    Some(count) => (count.min.unwrap_or(1), count.max),
-                    None => (1, None),
-                };
-                if max.is_some_and(|max| max < min) {
-                    self.step_problem(cx, "count", "max is below min");
-                }
-                let after = self.mark(cx, a.after.as_deref(), seen);
-                let scope = self.scope(cx, a.invoice, names);
-                Step::ExpectCall { operation: operation?, within: within?, min, max, after: after?, scope }
-            }
-            "expect_no_call" => {
-                let a: raw::ExpectNoCallArgs = self.args(cx, args)?;
-                let operation = self.operation(cx, &a.operation);
-                let during = match &a.during {
-                    Some(d) => self.duration(cx, "during", d),
-                    None => Some(DEFAULT_DURING),
-                };
-                let after = self.mark(cx, a.after.as_deref(), seen);
-                let scope = self.scope(cx, a.invoice, names);
-                Step::ExpectNoCall { operation: operation?, during: during?, after: after?, scope }
-            }
-            "expect_machine" => {
-                let a: raw::ExpectMachineArgs = self.args(cx, args)?;
-                if !MACHINE_STATES.contains(&a.state.as_str()) {
-                    self.step_problem(
-                        cx,
-                        "state",
-                        format!("unknown machine state {:?}; expected one of {}", a.state, MACHINE_STATES.join(", ")),
-                    );
-                }
-                let timing = self.timing(cx, a.within.as_ref(), a.during.as_ref())?;
-                Step::ExpectMachine { machine: a.machine, state: a.state, timing }
-            }
-            "expect_order" => {
-                let a: raw::ExpectOrderArgs = self.args(cx, args)?;
-                if !ORDER_STATES.contains(&a.state.as_str()) {
-                    self.step_problem(
-                        cx,
-                        "state",
-                        format!("unknown order state {:?}; expected one of {}", a.state, ORDER_STATES.join(", ")),
-                    );
-                }
-                let timing = self.timing(cx, a.within.as_ref(), a.during.as_ref())?;
-                self.after_step(cx, "checkout", seen);
-                Step::ExpectOrder { state: a.state, timing }
-            }
-            "expect_refund" => {
-                let a: raw::ExpectRefundArgs = self.args(cx, args)?;
-                let outcome = self.driver_outcome(cx, Some(&a.outcome), &["ok", "refused"])?;
-                self.after_step(cx, "refund", seen);
-                Step::ExpectRefund { outcome }
-            }
-            "expect_payment" => {
-                let a: raw::ExpectPaymentArgs = self.args(cx, args)?;
-                let amount = a.amount.as_ref().and_then(|m| self.money(cx, "amount", m));
-                let refunded = a.refunded.as_ref().and_then(|m| self.money(cx, "refunded", m));
-                Step::ExpectPayment { invoice: self.invoice(cx, a.invoice, names), amount, refunded }
-            }
-            "expect_findings" => {
-                let ids: Vec<String> = self.args(cx, args)?;
-                for id in &ids {
-                    if !(self.known_rule)(id) {
-                        self.step_problem(cx, "", unknown_rule(id));
-                    }
-                }
-                Step::ExpectFindings(ids.iter().map(|id| id.trim().to_ascii_uppercase()).collect())
-            }
+            "set_wallet" => self.set_wallet_step(cx, args)?,
+            "race" => self.race_step(cx, args, names)?,
+            "vend" => self.vend_step(cx, args)?,
+            "out_of_service" | "in_service" => self.machine_service_step(cx, args, kind)?,
+            "checkout" => self.checkout_step(cx, args, names)?,
+            "refund" => self.refund_step(cx, args)?,
+            "shop_cancel" => self.shop_cancel_step(cx, args)?,
+            "shop_close" => self.shop_close_step(cx, args)?,
+            "fault" => self.fault_step(cx, args)?,
+            "clear_faults" => self.clear_faults_step(cx, args)?,
+            "advance_clock" => self.advance_clock_step(cx, args)?,
+            "wait" => self.wait_step(cx, args)?,
+            "notify" => self.notify_step(cx, args, names)?,
+            "expect_purchase" => self.expect_purchase_step(cx, args)?,
+            "expect_race" => self.expect_race_step(cx, args, seen)?,
+            "expect_status" => self.expect_status_step(cx, args, names)?,
+            "expect_call" => self.expect_call_step(cx, args, names, seen)?,
+            "expect_no_call" => self.expect_no_call_step(cx, args, names, seen)?,
+            "expect_machine" => self.expect_machine_step(cx, args)?,
+            "expect_order" => self.expect_order_step(cx, args, seen)?,
+            "expect_refund" => self.expect_refund_step(cx, args, seen)?,
+            "expect_payment" => self.expect_payment_step(cx, args, names)?,
+            "expect_findings" => self.expect_findings_step(cx, args)?,
             // split_step only lets known kinds through.
             other => {
                 self.step_problem(cx, "", format!("unknown step `{other}`"));
