@@ -379,6 +379,8 @@ impl Document {
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 
+    /// Checks `value` against one schema object, keyword by keyword: the keywords that
+    /// hold subschemas recurse here, the others are [`leaf_problem`]s.
     fn check(&self, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
         let Some(schema) = schema.as_object() else {
             if schema == &Value::Bool(false) {
@@ -392,27 +394,6 @@ impl Document {
                     let target = self.pointer(argument.as_str().expect("$ref is a string"));
                     self.check(target, value, at, errors);
                 }
-                "type" => {
-                    let types: Vec<&str> = match argument {
-                        Value::String(t) => vec![t.as_str()],
-                        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
-                        _ => panic!("bad type {argument}"),
-                    };
-                    if !types.iter().any(|t| has_type(value, t)) {
-                        errors.push(format!("{at}: {} is not of type {}", short(value), types.join(" or ")));
-                    }
-                }
-                "enum" => {
-                    let list = argument.as_array().expect("enum is a list");
-                    if !list.contains(value) {
-                        errors.push(format!("{at}: {} is not one of {argument}", short(value)));
-                    }
-                }
-                "const" => {
-                    if argument != value {
-                        errors.push(format!("{at}: {} is not {argument}", short(value)));
-                    }
-                }
                 "properties" | "required" | "additionalProperties" => {
                     if keyword == "properties" {
                         self.check_object(schema, value, at, errors);
@@ -425,72 +406,39 @@ impl Document {
                         }
                     }
                 }
-                "minItems" => {
-                    if let Value::Array(items) = value
-                        && (items.len() as u64) < argument.as_u64().expect("minItems")
-                    {
-                        errors.push(format!("{at}: fewer than {argument} items"));
-                    }
-                }
-                "minLength" | "maxLength" => {
-                    if let Value::String(text) = value {
-                        let length = text.chars().count() as u64;
-                        let bound = argument.as_u64().expect("a length");
-                        if (keyword == "minLength" && length < bound) || (keyword == "maxLength" && length > bound) {
-                            errors.push(format!("{at}: {} breaks {keyword} {bound}", short(value)));
-                        }
-                    }
-                }
-                "minimum" | "maximum" | "exclusiveMinimum" => {
-                    if let (Some(number), Some(bound)) = (value.as_f64(), argument.as_f64()) {
-                        let broken = match keyword.as_str() {
-                            "minimum" => number < bound,
-                            "maximum" => number > bound,
-                            _ => number <= bound,
-                        };
-                        if broken {
-                            errors.push(format!("{at}: {number} breaks {keyword} {bound}"));
-                        }
-                    }
-                }
-                "pattern" => {
-                    if let Value::String(text) = value {
-                        let pattern = argument.as_str().expect("pattern is a string");
-                        let regex = regex::Regex::new(pattern).unwrap_or_else(|e| panic!("pattern {pattern}: {e}"));
-                        if !regex.is_match(text) {
-                            errors.push(format!("{at}: {text:?} does not match {pattern}"));
-                        }
-                    }
-                }
-                "oneOf" | "anyOf" => {
-                    let branches = argument.as_array().expect("a list of schemas");
-                    let fitting: Vec<Vec<String>> = branches
-                        .iter()
-                        .map(|branch| {
-                            let mut branch_errors = Vec::new();
-                            self.check(branch, value, at, &mut branch_errors);
-                            branch_errors
-                        })
-                        .collect();
-                    let fits = fitting.iter().filter(|e| e.is_empty()).count();
-                    if fits == 0 || (keyword == "oneOf" && fits > 1) {
-                        let why: Vec<String> = fitting.iter().map(|e| e.join(", ")).collect();
-                        errors.push(format!("{at}: fits {fits} of the {keyword} branches ({})", why.join(" | ")));
-                    }
-                }
+                "oneOf" | "anyOf" => self.check_branches(keyword, argument, value, at, errors),
                 "allOf" => {
                     for branch in argument.as_array().expect("a list of schemas") {
                         self.check(branch, value, at, errors);
                     }
                 }
                 other if ANNOTATIONS.contains(&other) => {}
-                other => panic!("schema keyword {other:?} is outside the subset this validator checks"),
+                other => errors.extend(leaf_problem(other, argument, value, at)),
             }
         }
         if !schema.contains_key("properties")
             && (schema.contains_key("required") || schema.contains_key("additionalProperties"))
         {
             self.check_object(schema, value, at, errors);
+        }
+    }
+
+    /// `oneOf` (exactly one branch fits) or `anyOf` (at least one does); when not, one
+    /// error that says why each branch did not fit.
+    fn check_branches(&self, keyword: &str, argument: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+        let branches = argument.as_array().expect("a list of schemas");
+        let fitting: Vec<Vec<String>> = branches
+            .iter()
+            .map(|branch| {
+                let mut branch_errors = Vec::new();
+                self.check(branch, value, at, &mut branch_errors);
+                branch_errors
+            })
+            .collect();
+        let fits = fitting.iter().filter(|e| e.is_empty()).count();
+        if fits == 0 || (keyword == "oneOf" && fits > 1) {
+            let why: Vec<String> = fitting.iter().map(|e| e.join(", ")).collect();
+            errors.push(format!("{at}: fits {fits} of the {keyword} branches ({})", why.join(" | ")));
         }
     }
 
@@ -514,6 +462,68 @@ impl Document {
             }
         }
     }
+}
+
+/// What a keyword without subschemas finds wrong with `value`, if anything. A keyword
+/// outside the subset this validator knows is a bug in the document or here: panic.
+fn leaf_problem(keyword: &str, argument: &Value, value: &Value, at: &str) -> Option<String> {
+    match keyword {
+        "type" => type_problem(argument, value, at),
+        "enum" => {
+            let list = argument.as_array().expect("enum is a list");
+            (!list.contains(value)).then(|| format!("{at}: {} is not one of {argument}", short(value)))
+        }
+        "const" => (argument != value).then(|| format!("{at}: {} is not {argument}", short(value))),
+        "minItems" => match value {
+            Value::Array(items) if (items.len() as u64) < argument.as_u64().expect("minItems") => {
+                Some(format!("{at}: fewer than {argument} items"))
+            }
+            _ => None,
+        },
+        "minLength" | "maxLength" => length_problem(keyword, argument, value, at),
+        "minimum" | "maximum" | "exclusiveMinimum" => bound_problem(keyword, argument, value, at),
+        "pattern" => pattern_problem(argument, value, at),
+        other => panic!("schema keyword {other:?} is outside the subset this validator checks"),
+    }
+}
+
+/// `type`: one type name or a list of them.
+fn type_problem(argument: &Value, value: &Value, at: &str) -> Option<String> {
+    let types: Vec<&str> = match argument {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+        _ => panic!("bad type {argument}"),
+    };
+    let fits = types.iter().any(|t| has_type(value, t));
+    (!fits).then(|| format!("{at}: {} is not of type {}", short(value), types.join(" or ")))
+}
+
+/// `minLength` or `maxLength`, counted in characters; only strings are measured.
+fn length_problem(keyword: &str, argument: &Value, value: &Value, at: &str) -> Option<String> {
+    let Value::String(text) = value else { return None };
+    let length = text.chars().count() as u64;
+    let bound = argument.as_u64().expect("a length");
+    let broken = (keyword == "minLength" && length < bound) || (keyword == "maxLength" && length > bound);
+    broken.then(|| format!("{at}: {} breaks {keyword} {bound}", short(value)))
+}
+
+/// `minimum`, `maximum` or `exclusiveMinimum`; only numbers are compared.
+fn bound_problem(keyword: &str, argument: &Value, value: &Value, at: &str) -> Option<String> {
+    let (Some(number), Some(bound)) = (value.as_f64(), argument.as_f64()) else { return None };
+    let broken = match keyword {
+        "minimum" => number < bound,
+        "maximum" => number > bound,
+        _ => number <= bound,
+    };
+    broken.then(|| format!("{at}: {number} breaks {keyword} {bound}"))
+}
+
+/// `pattern`: a regular expression a string must match somewhere.
+fn pattern_problem(argument: &Value, value: &Value, at: &str) -> Option<String> {
+    let Value::String(text) = value else { return None };
+    let pattern = argument.as_str().expect("pattern is a string");
+    let regex = regex::Regex::new(pattern).unwrap_or_else(|e| panic!("pattern {pattern}: {e}"));
+    (!regex.is_match(text)).then(|| format!("{at}: {text:?} does not match {pattern}"))
 }
 
 fn has_type(value: &Value, ty: &str) -> bool {

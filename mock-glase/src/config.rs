@@ -445,97 +445,114 @@ impl Config {
     pub fn resolved(&self) -> Result<Self, ConfigError> {
         let mut config = self.clone();
         if config.keep_demo {
-            let (reseller, terminal, customer) = Self::demo_entries();
-            if !config.resellers.iter().any(|r| r.id == reseller.id) {
-                config.resellers.insert(0, reseller);
-            }
-            if !config.terminals.iter().any(|t| t.id == terminal.id) {
-                config.terminals.insert(0, terminal);
-            }
-            if !config.customers.iter().any(|c| c.msisdn == customer.msisdn) {
-                config.customers.insert(0, customer);
-            }
+            config.add_demo_entries();
         }
+        let mut problems = config.entry_problems();
+        problems.extend(config.setting_problems());
+        if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems.join("; "))) }
+    }
+
+    /// Puts the demo reseller, terminal and customer first, each unless the file has an
+    /// entry with its id.
+    fn add_demo_entries(&mut self) {
+        let (reseller, terminal, customer) = Self::demo_entries();
+        if !self.resellers.iter().any(|r| r.id == reseller.id) {
+            self.resellers.insert(0, reseller);
+        }
+        if !self.terminals.iter().any(|t| t.id == terminal.id) {
+            self.terminals.insert(0, terminal);
+        }
+        if !self.customers.iter().any(|c| c.msisdn == customer.msisdn) {
+            self.customers.insert(0, customer);
+        }
+    }
+
+    /// What is wrong with the resellers, terminals and customers: duplicates, references
+    /// to nobody, short passwords, balances out of bounds, malformed createPurchase URLs,
+    /// no customer at all.
+    fn entry_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        unique(config.resellers.iter().map(|r| r.id.as_str()), "reseller id", &mut problems);
-        unique(config.terminals.iter().map(|t| t.id.as_str()), "terminal id", &mut problems);
-        unique(config.customers.iter().map(|c| c.msisdn.as_str()), "customer msisdn", &mut problems);
-        unique(
-            config.resellers.iter().map(|r| r.merchant_id.as_deref().unwrap_or(&r.id)),
-            "merchant id",
-            &mut problems,
-        );
-        unique(config.terminals.iter().filter_map(|t| t.seqr_id.as_deref()), "seqr id", &mut problems);
-        for terminal in &config.terminals {
-            if !config.resellers.iter().any(|r| r.id == terminal.reseller) {
+        unique(self.resellers.iter().map(|r| r.id.as_str()), "reseller id", &mut problems);
+        unique(self.terminals.iter().map(|t| t.id.as_str()), "terminal id", &mut problems);
+        unique(self.customers.iter().map(|c| c.msisdn.as_str()), "customer msisdn", &mut problems);
+        unique(self.resellers.iter().map(|r| r.merchant_id.as_deref().unwrap_or(&r.id)), "merchant id", &mut problems);
+        unique(self.terminals.iter().filter_map(|t| t.seqr_id.as_deref()), "seqr id", &mut problems);
+        for terminal in &self.terminals {
+            if !self.resellers.iter().any(|r| r.id == terminal.reseller) {
                 problems.push(format!("terminal {:?} names unknown reseller {:?}", terminal.id, terminal.reseller));
             }
             if terminal.password.chars().count() < 4 {
                 problems.push(format!("terminal {:?}: password must have at least 4 characters", terminal.id));
             }
         }
-        for customer in &config.customers {
+        for customer in &self.customers {
             if let Err(error) = check_balance(customer.balance) {
                 problems.push(format!("customer {:?}: {error}", customer.msisdn));
             }
         }
-        if let Some(msisdn) = &config.default_customer
-            && !config.customers.iter().any(|c| &c.msisdn == msisdn)
+        if let Some(msisdn) = &self.default_customer
+            && !self.customers.iter().any(|c| &c.msisdn == msisdn)
         {
             problems.push(format!("default_customer {msisdn:?} is not a configured customer"));
         }
-        if config.customers.is_empty() {
+        if self.customers.is_empty() {
             problems.push("at least one customer is needed to play the app".to_owned());
         }
-        for reseller in &config.resellers {
+        for reseller in &self.resellers {
             if let Some(url) = &reseller.create_purchase_url
                 && let Err(problem) = check_create_purchase_url(url)
             {
                 problems.push(format!("reseller {:?}: {problem}", reseller.id));
             }
         }
-        if let Err(error) = check_deadline_scale(config.deadline_scale) {
+        problems
+    }
+
+    /// What is wrong with the other settings: deadlines, limits and sizes out of bounds.
+    fn setting_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(error) = check_deadline_scale(self.deadline_scale) {
             problems.push(error.to_string());
         }
-        if let Err(error) = config.deadlines.check() {
+        if let Err(error) = self.deadlines.check() {
             problems.push(error.to_string());
         }
-        if config.ups.default_amount <= Decimal::ZERO {
+        if self.ups.default_amount <= Decimal::ZERO {
             problems.push("ups.default_amount must be positive".to_owned());
         }
-        if config.control_token.as_deref().is_some_and(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace)) {
+        if self.control_token.as_deref().is_some_and(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace)) {
             problems.push("control_token must be non-empty and without spaces".to_owned());
         }
-        if config.server.max_connections == 0 {
+        if self.server.max_connections == 0 {
             problems.push("server.max_connections must be at least 1".to_owned());
         }
         for (what, value) in [
-            ("server.header_read_timeout", config.server.header_read_timeout),
-            ("server.body_read_timeout", config.server.body_read_timeout),
-            ("server.write_timeout", config.server.write_timeout),
+            ("server.header_read_timeout", self.server.header_read_timeout),
+            ("server.body_read_timeout", self.server.body_read_timeout),
+            ("server.write_timeout", self.server.write_timeout),
         ] {
             if value.is_zero() {
                 problems.push(format!("{what} must be longer than 0"));
             }
         }
-        if config.outbound.max_answer_bytes == 0 {
+        if self.outbound.max_answer_bytes == 0 {
             problems.push("outbound.max_answer_bytes must be at least 1".to_owned());
         }
-        if config.notifications.attempts == 0 {
+        if self.notifications.attempts == 0 {
             problems.push("notifications.attempts must be at least 1".to_owned());
         }
-        if config.journal_capacity == 0 {
+        if self.journal_capacity == 0 {
             problems.push("journal_capacity must be at least 1".to_owned());
         }
         // The journal always keeps its newest entry, whatever its size; a limit this small
         // would keep little else, and is almost certainly a typo for a bigger number.
-        if config.journal_max_bytes < MIN_JOURNAL_BYTES {
+        if self.journal_max_bytes < MIN_JOURNAL_BYTES {
             problems.push(format!(
                 "journal_max_bytes must be at least {MIN_JOURNAL_BYTES}, not {}",
-                config.journal_max_bytes
+                self.journal_max_bytes
             ));
         }
-        if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems.join("; "))) }
+        problems
     }
 }
 

@@ -42,11 +42,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use http_body::{Frame, SizeHint};
+use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Sleep;
 
@@ -78,45 +79,30 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let app = app.layer(axum::middleware::map_request_with_state(limits.body_read_timeout, body_deadline));
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut slots = Slots::new(limits.max_connections);
     let (stopping_tx, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
-    let mut builder = hyper::server::conn::http1::Builder::new();
+    let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    let mut at_limit = false;
     tokio::pin!(shutdown);
     loop {
         // Finished connections are reaped as they end, so the set holds only live ones.
         while let Some(ended) = connections.try_join_next() {
             log_panic(ended);
         }
-        let permit = match permits.clone().try_acquire_owned() {
-            Ok(permit) => {
-                if std::mem::take(&mut at_limit) {
-                    tracing::info!(limit = limits.max_connections, "below the connection limit again");
+        let permit = match slots.try_take() {
+            Some(permit) => permit,
+            None => tokio::select! {
+                permit = slots.wait() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break, // never closed; a closed semaphore would mean stop
+                },
+                Some(ended) = connections.join_next() => {
+                    log_panic(ended);
+                    continue;
                 }
-                permit
-            }
-            Err(_) => {
-                if !std::mem::replace(&mut at_limit, true) {
-                    tracing::warn!(
-                        limit = limits.max_connections,
-                        "connection limit reached: new connections wait in the listen backlog until one closes \
-                         ([server] max_connections; idle and slow clients are closed after header_read_timeout)"
-                    );
-                }
-                tokio::select! {
-                    permit = permits.clone().acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => break, // never closed; a closed semaphore would mean stop
-                    },
-                    Some(ended) = connections.join_next() => {
-                        log_panic(ended);
-                        continue;
-                    }
-                    () = &mut shutdown => break,
-                }
-            }
+                () = &mut shutdown => break,
+            },
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -131,28 +117,86 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let io = TokioIo::new(StallGuard::new(stream, limits.write_timeout));
         let connection = builder.serve_connection(io, TowerToHyperService::new(app.clone()));
-        let mut stopping = stopping.clone();
+        let stopping = stopping.clone();
         connections.spawn(async move {
+            // The slot stays taken until the connection ends.
             let _permit = permit;
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = stopping.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(error) = result {
-                // Timeouts, resets and clients that hang up mid-request: routine.
-                tracing::debug!(error = %error_chain(&error), "connection closed");
-            }
+            serve_connection(connection, stopping).await;
         });
     }
     drop(listener);
     let _ = stopping_tx.send(true);
+    drain_connections(connections, drain).await;
+}
+
+/// Waits at most `drain` for the connections, which have been asked to stop, to end;
+/// those still open then are closed as the set is dropped.
+async fn drain_connections(mut connections: JoinSet<()>, drain: Duration) {
     let drained = tokio::time::timeout(drain, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!(open = connections.len(), "connections still open after the drain period; closing them");
+    }
+}
+
+/// The connection limit: a semaphore permit per connection served, and whether the
+/// limit has been reported as reached (it is logged once each time, not per connection).
+struct Slots {
+    permits: Arc<Semaphore>,
+    limit: usize,
+    at_limit: bool,
+}
+
+impl Slots {
+    fn new(limit: usize) -> Self {
+        Self { permits: Arc::new(Semaphore::new(limit)), limit, at_limit: false }
+    }
+
+    /// A free slot, if there is one; logs when the limit is first reached, and when
+    /// there is room again.
+    fn try_take(&mut self) -> Option<OwnedSemaphorePermit> {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => {
+                if std::mem::take(&mut self.at_limit) {
+                    tracing::info!(limit = self.limit, "below the connection limit again");
+                }
+                Some(permit)
+            }
+            Err(_) => {
+                if !std::mem::replace(&mut self.at_limit, true) {
+                    tracing::warn!(
+                        limit = self.limit,
+                        "connection limit reached: new connections wait in the listen backlog until one closes \
+                         ([server] max_connections; idle and slow clients are closed after header_read_timeout)"
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// Waits for a slot to become free.
+    fn wait(&self) -> impl Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + use<> {
+        self.permits.clone().acquire_owned()
+    }
+}
+
+/// Serves one connection until it ends, or until `stopping` asks it to finish its
+/// current exchange.
+async fn serve_connection(
+    connection: http1::Connection<TokioIo<StallGuard>, TowerToHyperService<Router>>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stopping.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        // Timeouts, resets and clients that hang up mid-request: routine.
+        tracing::debug!(error = %error_chain(&error), "connection closed");
     }
 }
 

@@ -18,8 +18,8 @@ use std::time::Duration;
 use std::borrow::Cow;
 
 use glase_protocol::{
-    DecodeOptions, Deviation, Reply, Response, ResultCode, SoapFault, charset_of, decode_request_with, decode_text,
-    encode_fault, encode_response,
+    CodecError, DecodeOptions, Decoded, Deviation, Reply, Response, ResultCode, SoapFault, charset_of,
+    decode_request_with, decode_text, encode_fault, encode_response,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -250,14 +250,7 @@ impl Mock {
         let now = self.inner.clock.now();
         let decoded = match decoded {
             Ok(decoded) => decoded,
-            Err(error) => {
-                let fault = SoapFault::from_decode_error(&error);
-                let record = Record::SoapRequest { path: path.to_owned(), operation: None, body: request_text };
-                core.push(now, None, None, record);
-                let answer = fault_answer(&fault);
-                core.push(now, None, None, response_record(None, &answer, Some(&fault), None, None));
-                return (answer, None, Vec::new());
-            }
+            Err(error) => return (answer_undecodable(&mut core, now, path, request_text, &error), None, Vec::new()),
         };
         let request = &decoded.request;
         let op = request.operation().name();
@@ -267,8 +260,32 @@ impl Mock {
             .or_else(|| request.ers_reference().and_then(|ers| core.machine.invoice_of_ers(ers)))
             .map(str::to_owned);
         let claimed = crate::machine::auth::claimed_terminal(request.context());
+        let outcome = self.apply_guarded(&mut core, now, &decoded, invoice.as_deref());
+        let terminal = outcome.terminal.map(String::from).or(claimed);
+        let merchant = outcome.merchant.as_deref();
+        // A sendInvoice names its invoice only in the answer; file the request under it too.
+        let invoice = invoice.or_else(|| issued_invoice(&outcome.effects));
+        let record = Record::SoapRequest { path: path.to_owned(), operation: Some(op.to_owned()), body: request_text };
+        core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
+        let Effects { events, notifications, deviations } = outcome.effects;
+        // What the codec tolerated, then what the machine did (and tolerated).
+        let deviations = decoded.deviations.iter().cloned().chain(deviations);
+        core.push_deviations(now, merchant, terminal.as_deref(), invoice.as_deref(), op, deviations);
+        core.push_events(now, merchant, terminal.as_deref(), events);
+        let (mut answer, fault, code) = encode_reply(&outcome.reply);
+        let delay = apply_transport_fault(&mut answer, outcome.transport_fault);
+        let record = response_record(Some(op.to_owned()), &answer, fault, code, delay);
+        core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
+        (answer, delay, notifications)
+    }
+
+    /// Applies a decoded request to the machine. Deadlines that fell due are fired first
+    /// and their effects come first, as when `apply` fires them itself.
+    fn apply_guarded(&self, core: &mut Core, now: Timestamp, decoded: &Decoded, invoice: Option<&str>) -> Outcome {
+        let request = &decoded.request;
+        let op = request.operation().name();
         let (expired, applied) =
-            self.guarded_action(&mut core, now, op, invoice.as_deref(), |machine| machine.apply_decoded(&decoded, now));
+            self.guarded_action(core, now, op, invoice, |machine| machine.apply_decoded(decoded, now));
         let mut outcome = match applied {
             Ok(outcome) => outcome,
             // A bug (journaled by `guarded_action`): the request is refused as Glase
@@ -281,44 +298,12 @@ impl Mock {
                 merchant: core.machine.claimed_merchant(request.context()).map(SmolStr::from),
             },
         };
-        // Deadlines that fell due came first, as when `apply` fires them itself.
         outcome.effects = {
             let mut effects = expired;
             effects.append(outcome.effects);
             effects
         };
-        let terminal = outcome.terminal.map(String::from).or(claimed);
-        let merchant = outcome.merchant.as_deref();
-        // A sendInvoice names its invoice only in the answer; file the request under it too.
-        let invoice = invoice.or_else(|| issued_invoice(&outcome.effects));
-        let record = Record::SoapRequest { path: path.to_owned(), operation: Some(op.to_owned()), body: request_text };
-        core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
-        let Effects { events, notifications, deviations } = outcome.effects;
-        // What the codec tolerated, then what the machine did (and tolerated).
-        let deviations = decoded.deviations.iter().cloned().chain(deviations);
-        core.push_deviations(now, merchant, terminal.as_deref(), invoice.as_deref(), op, deviations);
-        core.push_events(now, merchant, terminal.as_deref(), events);
-        let (mut answer, fault, code) = match &outcome.reply {
-            Reply::Response(response) => {
-                let mut out = Vec::with_capacity(512);
-                encode_response(response, &mut out);
-                (SoapAnswer { status: 200, body: out, drop_connection: false }, None, Some(response.result_code.0))
-            }
-            Reply::Fault(fault) => (fault_answer(fault), Some(fault), None),
-        };
-        let mut delay = None;
-        match outcome.transport_fault {
-            Some(TransportFault::Delay(d)) => delay = Some(d),
-            Some(TransportFault::Drop) => answer.drop_connection = true,
-            // A bare status without a body, like a failing proxy in front of Glase.
-            Some(TransportFault::HttpStatus(status)) => {
-                answer = SoapAnswer { status, body: Vec::new(), drop_connection: false }
-            }
-            None => {}
-        }
-        let record = response_record(Some(op.to_owned()), &answer, fault, code, delay);
-        core.push_for(now, merchant, terminal.as_deref(), invoice.as_deref(), record);
-        (answer, delay, notifications)
+        outcome
     }
 
     // ---- notifications ----
@@ -927,6 +912,50 @@ fn response_of(call: &PurchaseCall, answer: &PurchaseAnswer) -> Record {
         PurchaseAnswer::Failed(error) => (None, None, None, Some(error.clone())),
     };
     Record::CreatePurchaseResponse { purchase: call.id, http_status, content_type, body, error }
+}
+
+/// Journals a request that could not be decoded, and the SOAP fault that answers it.
+fn answer_undecodable(
+    core: &mut Core,
+    now: Timestamp,
+    path: &str,
+    request_text: String,
+    error: &CodecError,
+) -> SoapAnswer {
+    let fault = SoapFault::from_decode_error(error);
+    let record = Record::SoapRequest { path: path.to_owned(), operation: None, body: request_text };
+    core.push(now, None, None, record);
+    let answer = fault_answer(&fault);
+    core.push(now, None, None, response_record(None, &answer, Some(&fault), None, None));
+    answer
+}
+
+/// The machine's reply as it goes on the wire, with the fault or the result code the
+/// journal records of it.
+fn encode_reply(reply: &Reply) -> (SoapAnswer, Option<&SoapFault>, Option<i32>) {
+    match reply {
+        Reply::Response(response) => {
+            let mut out = Vec::with_capacity(512);
+            encode_response(response, &mut out);
+            (SoapAnswer { status: 200, body: out, drop_connection: false }, None, Some(response.result_code.0))
+        }
+        Reply::Fault(fault) => (fault_answer(fault), Some(fault), None),
+    }
+}
+
+/// Carries out an injected transport fault on the answer; returns the delay to wait
+/// before sending it, if that is the fault.
+fn apply_transport_fault(answer: &mut SoapAnswer, fault: Option<TransportFault>) -> Option<Duration> {
+    match fault {
+        Some(TransportFault::Delay(delay)) => return Some(delay),
+        Some(TransportFault::Drop) => answer.drop_connection = true,
+        // A bare status without a body, like a failing proxy in front of Glase.
+        Some(TransportFault::HttpStatus(status)) => {
+            *answer = SoapAnswer { status, body: Vec::new(), drop_connection: false };
+        }
+        None => {}
+    }
+    None
 }
 
 fn fault_answer(fault: &SoapFault) -> SoapAnswer {

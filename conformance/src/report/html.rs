@@ -30,7 +30,7 @@ use super::{
     verdict_symbol,
 };
 use crate::checklist::{self, CHECKLIST, ChecklistItem};
-use crate::model::{Level, RunReport, ScenarioResult, Verdict};
+use crate::model::{Finding, Level, RunReport, ScenarioResult, StepFailure, Verdict};
 
 /// Bodies longer than this are cut in the raw journal table.
 const MAX_BODY: usize = 64 * 1024;
@@ -354,6 +354,8 @@ fn problems(h: &mut String, report: &RunReport) {
     h.push_str("</section>\n");
 }
 
+/// One scenario that did not pass cleanly: its header, its findings (failing ones first),
+/// its step failures, and the messages exchanged as a diagram and a raw table.
 fn scenario_article(h: &mut String, report: &RunReport, index: usize, r: &ScenarioResult) {
     let id = anchor(index, r);
     let _ = write!(
@@ -377,57 +379,10 @@ fn scenario_article(h: &mut String, report: &RunReport, index: usize, r: &Scenar
     let mut findings: Vec<_> = r.findings.iter().collect();
     findings.sort_by_key(|f| !finding_fails(f, report.strict));
     for f in findings {
-        let rule = report.rules.iter().find(|rule| rule.id == f.rule);
-        let level = if f.level == Level::Must { "must" } else { "should" };
-        let _ = writeln!(
-            h,
-            r#"<div class="finding {level}"><div class="fhead"><span class="level {level}">{}</span> <code class="rule">{}</code> {}</div>"#,
-            level_label(f.level),
-            escape(&f.rule),
-            rule.map(|rule| escape(&rule.summary)).unwrap_or_default()
-        );
-        if let Some(rule) = rule {
-            let _ = writeln!(
-                h,
-                r#"<blockquote class="spec"><span class="section">Spec {}</span> {}</blockquote>"#,
-                escape(&rule.spec_section),
-                escape(&rule.source_text)
-            );
-        }
-        let evidence: Vec<String> =
-            f.evidence.iter().map(|seq| format!(r##"<a class="seq" href="#{id}-j{seq}">#{seq}</a>"##)).collect();
-        let _ = write!(
-            h,
-            r#"<table class="ea"><tr><th>Expected</th><td>{}</td></tr><tr><th>Actual</th><td class="actual">{}</td></tr><tr><th>Evidence</th><td>{}{}</td></tr></table>
-</div>
-"#,
-            escape(&f.expected),
-            escape(&f.actual),
-            if evidence.is_empty() { "—".to_owned() } else { evidence.join(" ") },
-            f.invoice
-                .as_deref()
-                .map(|i| format!(r#" <span class="muted">invoice {}</span>"#, escape(i)))
-                .unwrap_or_default()
-        );
+        finding_block(h, report, &id, f);
     }
     if !r.failures.is_empty() {
-        h.push_str(
-            r#"<table class="steps"><thead><tr><th>Step</th><th>As written</th><th>Checks</th><th>Expected</th><th>Actual</th><th>Where</th></tr></thead><tbody>
-"#,
-        );
-        for s in &r.failures {
-            let _ = writeln!(
-                h,
-                r#"<tr><td class="num">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class="actual">{}</td><td><code>{}</code></td></tr>"#,
-                s.step,
-                escape(&s.description),
-                escape(&super::step_kind(s)),
-                escape(&s.expected),
-                escape(&s.actual),
-                escape(s.location.as_deref().unwrap_or(""))
-            );
-        }
-        h.push_str("</tbody></table>\n");
+        step_failures_table(h, &r.failures);
     }
     if !r.journal.is_empty() {
         let evidence: Vec<u64> = r.findings.iter().flat_map(|f| f.evidence.iter().copied()).collect();
@@ -444,6 +399,64 @@ fn scenario_article(h: &mut String, report: &RunReport, index: usize, r: &Scenar
         journal_table(h, &id, &r.journal, &evidence);
     }
     h.push_str("</article>\n");
+}
+
+/// One finding: its rule and what the spec says, expected next to actual, and the
+/// evidence linked to the rows of the article's journal table (`{anchor}-j{seq}`).
+fn finding_block(h: &mut String, report: &RunReport, anchor: &str, f: &Finding) {
+    let rule = report.rules.iter().find(|rule| rule.id == f.rule);
+    let level = if f.level == Level::Must { "must" } else { "should" };
+    let _ = writeln!(
+        h,
+        r#"<div class="finding {level}"><div class="fhead"><span class="level {level}">{}</span> <code class="rule">{}</code> {}</div>"#,
+        level_label(f.level),
+        escape(&f.rule),
+        rule.map(|rule| escape(&rule.summary)).unwrap_or_default()
+    );
+    if let Some(rule) = rule {
+        let _ = writeln!(
+            h,
+            r#"<blockquote class="spec"><span class="section">Spec {}</span> {}</blockquote>"#,
+            escape(&rule.spec_section),
+            escape(&rule.source_text)
+        );
+    }
+    let evidence: Vec<String> =
+        f.evidence.iter().map(|seq| format!(r##"<a class="seq" href="#{anchor}-j{seq}">#{seq}</a>"##)).collect();
+    let _ = write!(
+        h,
+        r#"<table class="ea"><tr><th>Expected</th><td>{}</td></tr><tr><th>Actual</th><td class="actual">{}</td></tr><tr><th>Evidence</th><td>{}{}</td></tr></table>
+</div>
+"#,
+        escape(&f.expected),
+        escape(&f.actual),
+        if evidence.is_empty() { "—".to_owned() } else { evidence.join(" ") },
+        f.invoice
+            .as_deref()
+            .map(|i| format!(r#" <span class="muted">invoice {}</span>"#, escape(i)))
+            .unwrap_or_default()
+    );
+}
+
+/// The scenario's steps that did not hold, as written, with what they expected and got.
+fn step_failures_table(h: &mut String, failures: &[StepFailure]) {
+    h.push_str(
+        r#"<table class="steps"><thead><tr><th>Step</th><th>As written</th><th>Checks</th><th>Expected</th><th>Actual</th><th>Where</th></tr></thead><tbody>
+"#,
+    );
+    for s in failures {
+        let _ = writeln!(
+            h,
+            r#"<tr><td class="num">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class="actual">{}</td><td><code>{}</code></td></tr>"#,
+            s.step,
+            escape(&s.description),
+            escape(&super::step_kind(s)),
+            escape(&s.expected),
+            escape(&s.actual),
+            escape(s.location.as_deref().unwrap_or(""))
+        );
+    }
+    h.push_str("</tbody></table>\n");
 }
 
 fn journal_table(h: &mut String, anchor: &str, journal: &[Entry], evidence: &[u64]) {

@@ -172,18 +172,7 @@ pub(crate) fn describe(entry: &Entry) -> Step {
         ),
         Record::SoapResponse { operation, http_status, result_code, fault, body, dropped, delayed_ms } => {
             let mut label = operation.clone().map(|op| format!("{op}: ")).unwrap_or_default();
-            if *dropped {
-                label.push_str("connection dropped, no answer");
-            } else if let Some(fault) = fault {
-                let _ = write!(label, "fault {fault}");
-            } else if let Some(code) = result_code {
-                label.push_str(&result_text(*code));
-                if let Some(status) = xml_text(body, "status") {
-                    let _ = write!(label, ", {status}");
-                }
-            } else {
-                label.push_str("no resultCode");
-            }
+            label.push_str(&soap_answer_text(*dropped, fault.as_deref(), *result_code, body));
             if *http_status != 200 && !*dropped {
                 let _ = write!(label, " (HTTP {http_status})");
             }
@@ -202,54 +191,84 @@ pub(crate) fn describe(entry: &Entry) -> Step {
             let bad = http_status.is_none_or(|s| !(200..300).contains(&s));
             Step::arrow(Actor::Glase, Actor::Reseller, label).bad(bad)
         }
-        Record::CreatePurchaseRequest { body, .. } => {
-            let mut label = "createPurchase".to_owned();
-            if let Some(token) = json_field(body, "token").or_else(|| json_field(body, "reservationToken")) {
-                let _ = write!(label, " token={token}");
-            }
-            if let Some(amount) = json_field(body, "amount").or_else(|| json_field(body, "reservationAmount")) {
-                let _ = write!(label, " amount={amount}");
-                if let Some(currency) = json_field(body, "currency") {
-                    let _ = write!(label, " {currency}");
-                }
-            }
-            Step::arrow(Actor::Glase, Actor::Reseller, label)
-        }
+        Record::CreatePurchaseRequest { body, .. } => describe_create_purchase(body),
         Record::CreatePurchaseResponse { http_status, body, error, .. } => {
-            let field = |name: &str| body.as_deref().and_then(|b| json_field(b, name));
-            let (label, bad) = if let Some(error) = error {
-                (format!("no answer: {error}"), true)
-            } else if let Some(code) = field("errorCode") {
-                (format!("errorCode {code}"), true)
-            } else if let Some(reference) = field("invoiceReferenceId") {
-                (format!("invoiceReferenceId {reference}"), false)
-            } else {
-                let status = http_status.map_or_else(|| "no status".to_owned(), |s| format!("HTTP {s}"));
-                (format!("{status}, unexpected body"), true)
-            };
-            let label = match http_status {
-                Some(s) if *s != 200 && error.is_none() => format!("{label} (HTTP {s})"),
-                _ => label,
-            };
-            Step::reply(Actor::Reseller, Actor::Glase, label).bad(bad)
+            describe_create_purchase_answer(*http_status, body.as_deref(), error.as_deref())
         }
         Record::Machine { event } => describe_event(event),
         Record::WireDeviation { rule, path, .. } => Step::note(format!("⚠ {rule} at {path}")).bad(true),
-        Record::Control { action, detail } => {
-            let lower = action.to_ascii_lowercase();
-            if lower == "driver-answer" {
-                Step::reply(Actor::Reseller, Actor::Driver, detail.clone())
-            } else if ["driver", "machine", "shop"].iter().any(|p| lower.starts_with(p)) {
-                let label = if detail.is_empty() { action.clone() } else { detail.clone() };
-                Step::arrow(Actor::Driver, Actor::Reseller, label)
-            } else if action == "warning" {
-                Step::note(format!("⚠ {detail}")).bad(true)
-            } else if detail.is_empty() {
-                Step::note(action.clone())
-            } else {
-                Step::note(format!("{action}: {detail}"))
-            }
+        Record::Control { action, detail } => describe_control(action, detail),
+    }
+}
+
+/// What a SOAP answer said: no answer, a fault, or the resultCode (with the status, if
+/// the body has one).
+fn soap_answer_text(dropped: bool, fault: Option<&str>, result_code: Option<i32>, body: &str) -> String {
+    if dropped {
+        "connection dropped, no answer".to_owned()
+    } else if let Some(fault) = fault {
+        format!("fault {fault}")
+    } else if let Some(code) = result_code {
+        let mut text = result_text(code);
+        if let Some(status) = xml_text(body, "status") {
+            let _ = write!(text, ", {status}");
         }
+        text
+    } else {
+        "no resultCode".to_owned()
+    }
+}
+
+/// `createPurchase token=… amount=… EUR`, in either body dialect.
+fn describe_create_purchase(body: &str) -> Step {
+    let mut label = "createPurchase".to_owned();
+    if let Some(token) = json_field(body, "token").or_else(|| json_field(body, "reservationToken")) {
+        let _ = write!(label, " token={token}");
+    }
+    if let Some(amount) = json_field(body, "amount").or_else(|| json_field(body, "reservationAmount")) {
+        let _ = write!(label, " amount={amount}");
+        if let Some(currency) = json_field(body, "currency") {
+            let _ = write!(label, " {currency}");
+        }
+    }
+    Step::arrow(Actor::Glase, Actor::Reseller, label)
+}
+
+/// The reseller's createPurchase answer: the invoice reference, or what was wrong with it.
+fn describe_create_purchase_answer(http_status: Option<u16>, body: Option<&str>, error: Option<&str>) -> Step {
+    let field = |name: &str| body.and_then(|b| json_field(b, name));
+    let (label, bad) = if let Some(error) = error {
+        (format!("no answer: {error}"), true)
+    } else if let Some(code) = field("errorCode") {
+        (format!("errorCode {code}"), true)
+    } else if let Some(reference) = field("invoiceReferenceId") {
+        (format!("invoiceReferenceId {reference}"), false)
+    } else {
+        let status = http_status.map_or_else(|| "no status".to_owned(), |s| format!("HTTP {s}"));
+        (format!("{status}, unexpected body"), true)
+    };
+    let label = match http_status {
+        Some(s) if s != 200 && error.is_none() => format!("{label} (HTTP {s})"),
+        _ => label,
+    };
+    Step::reply(Actor::Reseller, Actor::Glase, label).bad(bad)
+}
+
+/// A control entry: the suite acting at the machine or shop (and what the driver
+/// answered) is an arrow; anything else a note on the Glase lifeline.
+fn describe_control(action: &str, detail: &str) -> Step {
+    let lower = action.to_ascii_lowercase();
+    if lower == "driver-answer" {
+        Step::reply(Actor::Reseller, Actor::Driver, detail.to_owned())
+    } else if ["driver", "machine", "shop"].iter().any(|p| lower.starts_with(p)) {
+        let label = if detail.is_empty() { action.to_owned() } else { detail.to_owned() };
+        Step::arrow(Actor::Driver, Actor::Reseller, label)
+    } else if action == "warning" {
+        Step::note(format!("⚠ {detail}")).bad(true)
+    } else if detail.is_empty() {
+        Step::note(action.to_owned())
+    } else {
+        Step::note(format!("{action}: {detail}"))
     }
 }
 
@@ -449,16 +468,38 @@ fn actor_box(svg: &mut String, actor: Actor, x: f64, y: f64) {
     );
 }
 
+/// How one row is drawn: its step, how high, and the ink its parts share (red and bold
+/// when highlighted, amber when something went wrong).
+struct Pen<'a> {
+    step: &'a Step,
+    hot: bool,
+    y: f64,
+    colour: &'static str,
+    weight: &'static str,
+}
+
+impl<'a> Pen<'a> {
+    fn new(step: &'a Step, hot: bool, y: f64) -> Self {
+        let colour = if hot {
+            RED
+        } else if step.bad {
+            AMBER
+        } else {
+            INK
+        };
+        Self { step, hot, y, colour, weight: if hot { "700" } else { "400" } }
+    }
+
+    /// The baseline of the row's text, and the height of its arrow.
+    fn mid(&self) -> f64 {
+        self.y + ROW / 2.0 + 4.0
+    }
+}
+
+/// One entry's row: a group with its full description as the tooltip, its `#seq`, and
+/// the arrow or the note.
 fn draw_entry(svg: &mut String, entry: &Entry, step: &Step, hot: bool, y: f64) {
-    let colour = if hot {
-        RED
-    } else if step.bad {
-        AMBER
-    } else {
-        INK
-    };
-    let weight = if hot { "700" } else { "400" };
-    let mid = y + ROW / 2.0 + 4.0;
+    let pen = Pen::new(step, hot, y);
     let seq = entry.seq;
     let title = format!("#{seq} {} — {}: {}", entry.time, step.direction(), step.label);
     let class = match step.shape {
@@ -473,62 +514,72 @@ fn draw_entry(svg: &mut String, entry: &Entry, step: &Step, hot: bool, y: f64) {
     );
     let _ = write!(
         svg,
-        r#"<text x="6" y="{}" font-size="10" fill="{}" font-weight="{weight}">#{seq}</text>"#,
-        y + ROW / 2.0 + 4.0,
-        if hot { RED } else { MUTED }
+        r#"<text x="6" y="{}" font-size="10" fill="{}" font-weight="{}">#{seq}</text>"#,
+        pen.mid(),
+        if hot { RED } else { MUTED },
+        pen.weight
     );
     match step.shape {
-        Shape::Arrow { from, to, reply } => {
-            let (x1, x2) = (from.x(), to.x());
-            let dir = if x2 > x1 { 1.0 } else { -1.0 };
-            let dash = if reply { r#" stroke-dasharray="6 4""# } else { "" };
-            let width = if hot { 2.0 } else { 1.3 };
-            let _ = write!(
-                svg,
-                r#"<line x1="{x1}" y1="{mid}" x2="{}" y2="{mid}" stroke="{colour}" stroke-width="{width}"{dash}/>"#,
-                x2 - dir * 2.0
-            );
-            let _ = write!(
-                svg,
-                r#"<path d="M{x2},{mid} L{},{} L{},{} Z" fill="{colour}"/>"#,
-                x2 - dir * 9.0,
-                mid - 4.5,
-                x2 - dir * 9.0,
-                mid + 4.5
-            );
-            let _ = write!(
-                svg,
-                r#"<text {} y="{}" fill="{colour}" font-weight="{weight}">{}</text>"#,
-                label_placement(&step.label, x1, x2),
-                mid - 5.0,
-                escape(&step.label)
-            );
-        }
-        Shape::Note => {
-            let label = &step.label;
-            let natural = label.chars().count() as f64 * NOTE_CHAR;
-            let w = (natural + 20.0).min(WIDTH - 70.0);
-            let x = (Actor::Glase.x() - 40.0).min(WIDTH - 10.0 - w);
-            let (fill, stroke) = if hot {
-                ("#fecaca", RED)
-            } else if step.bad {
-                ("#fef3c7", "#f59e0b")
-            } else {
-                ("#fffbeb", "#e5d3a1")
-            };
-            let _ = write!(
-                svg,
-                r#"<rect x="{x}" y="{}" width="{w}" height="{}" rx="3" fill="{fill}" stroke="{stroke}"/><text x="{}" y="{}" fill="{colour}" font-size="11" font-weight="{weight}"{}>{}</text>"#,
-                y + 4.0,
-                ROW - 8.0,
-                x + 10.0,
-                mid - 0.5,
-                squeeze(natural, w - 20.0),
-                escape(label)
-            );
-        }
+        Shape::Arrow { from, to, reply } => draw_arrow(svg, &pen, from, to, reply),
+        Shape::Note => draw_note(svg, &pen),
     }
     svg.push_str("</g>");
+}
+
+/// A message from `from` to `to` (dashed for a reply), its label above it.
+fn draw_arrow(svg: &mut String, pen: &Pen<'_>, from: Actor, to: Actor, reply: bool) {
+    let Pen { step, colour, weight, .. } = *pen;
+    let mid = pen.mid();
+    let (x1, x2) = (from.x(), to.x());
+    let dir = if x2 > x1 { 1.0 } else { -1.0 };
+    let dash = if reply { r#" stroke-dasharray="6 4""# } else { "" };
+    let width = if pen.hot { 2.0 } else { 1.3 };
+    let _ = write!(
+        svg,
+        r#"<line x1="{x1}" y1="{mid}" x2="{}" y2="{mid}" stroke="{colour}" stroke-width="{width}"{dash}/>"#,
+        x2 - dir * 2.0
+    );
+    let _ = write!(
+        svg,
+        r#"<path d="M{x2},{mid} L{},{} L{},{} Z" fill="{colour}"/>"#,
+        x2 - dir * 9.0,
+        mid - 4.5,
+        x2 - dir * 9.0,
+        mid + 4.5
+    );
+    let _ = write!(
+        svg,
+        r#"<text {} y="{}" fill="{colour}" font-weight="{weight}">{}</text>"#,
+        label_placement(&step.label, x1, x2),
+        mid - 5.0,
+        escape(&step.label)
+    );
+}
+
+/// A note on the Glase lifeline, as wide as its text (squeezed if the diagram is not).
+fn draw_note(svg: &mut String, pen: &Pen<'_>) {
+    let Pen { step, hot, y, colour, weight } = *pen;
+    let label = &step.label;
+    let natural = label.chars().count() as f64 * NOTE_CHAR;
+    let w = (natural + 20.0).min(WIDTH - 70.0);
+    let x = (Actor::Glase.x() - 40.0).min(WIDTH - 10.0 - w);
+    let (fill, stroke) = if hot {
+        ("#fecaca", RED)
+    } else if step.bad {
+        ("#fef3c7", "#f59e0b")
+    } else {
+        ("#fffbeb", "#e5d3a1")
+    };
+    let _ = write!(
+        svg,
+        r#"<rect x="{x}" y="{}" width="{w}" height="{}" rx="3" fill="{fill}" stroke="{stroke}"/><text x="{}" y="{}" fill="{colour}" font-size="11" font-weight="{weight}"{}>{}</text>"#,
+        y + 4.0,
+        ROW - 8.0,
+        x + 10.0,
+        pen.mid() - 0.5,
+        squeeze(natural, w - 20.0),
+        escape(label)
+    );
 }
 
 #[cfg(test)]

@@ -156,6 +156,8 @@ impl Vending {
         answer
     }
 
+    /// Checks the request, claims the machine and sends the reservation invoice; each
+    /// step that refuses answers with its error code.
     async fn start(&self, id: PurchaseId, request: &PurchaseRequest) -> Answer {
         tracing::info!(
             amount = %request.amount,
@@ -163,94 +165,21 @@ impl Vending {
             msisdn = mask(request.msisdn.as_deref()),
             "createPurchase received"
         );
-        let Some(machine) = self.config().machine(&request.token) else {
-            tracing::warn!("unknown machine token");
-            return Answer::Error(ErrorCode::DeviceUnavailable);
+        let (machine, amount) = match self.accept_request(request) {
+            Ok(accepted) => accepted,
+            Err(answer) => return answer,
         };
-        let db = &self.context().db;
-        match store::machine(db, &machine.token) {
-            Ok(Some(record)) if record.out_of_service => return Answer::Error(ErrorCode::DeviceUnavailable),
-            Ok(Some(_)) => {}
-            Ok(None) => return Answer::Error(ErrorCode::DeviceUnavailable),
-            Err(error) => {
-                tracing::error!(error = %error, "cannot read the machine");
-                return Answer::Error(ErrorCode::SystemError);
-            }
-        }
-        if request.currency != machine.currency {
-            tracing::warn!(machine_currency = machine.currency, "currency mismatch");
-            return Answer::Error(ErrorCode::SystemError);
-        }
-        if request.amount < Decimal::ZERO {
-            return Answer::Error(ErrorCode::SystemError);
-        }
-        // Glase amounts have two decimals; rounding down keeps the total ≤ the amount.
-        let amount = money(request.amount);
-        if machine.cheapest().is_none_or(|cheapest| amount < cheapest) {
-            tracing::info!(cheapest = ?machine.cheapest(), "amount below the cheapest product");
-            return Answer::Error(ErrorCode::InsufficientFunds);
-        }
-
-        let now = now_ms();
-        let purchase = Purchase {
-            id: id.clone(),
-            machine: machine.token.clone(),
-            notify_token: NotifyToken::generate(),
-            invoice_reference: None,
-            amount,
-            currency: machine.currency.clone(),
-            msisdn: request.msisdn.clone(),
-            state: PurchaseState::Claimed,
-            status_version: 0,
-            reserved_amount: None,
-            final_amount: None,
-            rows: Vec::new(),
-            ers_reference: None,
-            created_at: now,
-            updated_at: now,
-            retry_at: None,
-            note: None,
-        };
+        let purchase = new_purchase(id.clone(), machine, request, amount);
         // Nobody else knows this id yet, so the lock is free; holding it makes an early
         // notification wait until the invoice reference is recorded.
         let _guard = self.lock_purchase(&id).await;
-        let ignore_in_use = self.fault(Fault::IgnoreDeviceInUse);
-        match store::claim(db, &purchase, ignore_in_use) {
-            Ok(Claim::Claimed) => {
-                if ignore_in_use {
-                    tracing::warn!("FAULT ignore-device-in-use: claimed the machine without checking it is idle");
-                }
-            }
-            Ok(Claim::InUse) => return Answer::Error(ErrorCode::DeviceInUse),
-            Ok(Claim::OutOfService | Claim::UnknownMachine) => return Answer::Error(ErrorCode::DeviceUnavailable),
-            Err(error) => {
-                tracing::error!(error = %error, "cannot claim the machine");
-                return Answer::Error(ErrorCode::SystemError);
-            }
+        if let Err(answer) = self.claim_machine(&purchase) {
+            return answer;
         }
-
-        let invoice = self.reservation_invoice(machine, &purchase);
-        let reference = match self.context().glase.send_invoice(invoice).await {
-            Ok((reference, _qr)) => reference,
-            Err(error) => {
-                tracing::warn!(error = %error, "sendInvoice failed: INVOICING_ERROR, machine released");
-                let note = format!("sendInvoice failed: {error}");
-                let ending = Ending { state: PurchaseState::Failed, ers_reference: None, note: &note, release: true };
-                if let Err(error) = store::finish(db, &id, &ending, now_ms()) {
-                    tracing::error!(error = %error, "cannot release the machine");
-                }
-                return Answer::Error(ErrorCode::InvoicingError);
-            }
+        let reference = match self.send_reservation(machine, &purchase).await {
+            Ok(reference) => reference,
+            Err(answer) => return answer,
         };
-        tracing::Span::current().record("invoice", reference.as_str());
-        if let Err(error) = store::set_invoice(db, &id, &reference, now_ms()) {
-            // We cannot remember the invoice, so nobody may use it.
-            tracing::error!(error = %error, "cannot record the invoice; cancelling it");
-            if let Err(error) = self.context().glase.cancel_invoice(&reference).await {
-                tracing::error!(error = %error, "cancelInvoice failed too");
-            }
-            return Answer::Error(ErrorCode::SystemError);
-        }
         tracing::info!(amount = %amount, "reservation invoice sent; waiting for the customer");
         if self.fault(Fault::WrongInvoiceReference) {
             let wrong = wrong_reference(&reference);
@@ -258,6 +187,89 @@ impl Vending {
             return Answer::Invoice(wrong);
         }
         Answer::Invoice(reference)
+    }
+
+    /// The machine the request names and the amount offered, rounded to cents; or the
+    /// answer when the machine is unknown or out of service, the currency is not the
+    /// machine's or the amount buys nothing.
+    fn accept_request(&self, request: &PurchaseRequest) -> Result<(&MachineConfig, Decimal), Answer> {
+        let Some(machine) = self.config().machine(&request.token) else {
+            tracing::warn!("unknown machine token");
+            return Err(Answer::Error(ErrorCode::DeviceUnavailable));
+        };
+        match store::machine(&self.context().db, &machine.token) {
+            Ok(Some(record)) if record.out_of_service => return Err(Answer::Error(ErrorCode::DeviceUnavailable)),
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(Answer::Error(ErrorCode::DeviceUnavailable)),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot read the machine");
+                return Err(Answer::Error(ErrorCode::SystemError));
+            }
+        }
+        if request.currency != machine.currency {
+            tracing::warn!(machine_currency = machine.currency, "currency mismatch");
+            return Err(Answer::Error(ErrorCode::SystemError));
+        }
+        if request.amount < Decimal::ZERO {
+            return Err(Answer::Error(ErrorCode::SystemError));
+        }
+        // Glase amounts have two decimals; rounding down keeps the total ≤ the amount.
+        let amount = money(request.amount);
+        if machine.cheapest().is_none_or(|cheapest| amount < cheapest) {
+            tracing::info!(cheapest = ?machine.cheapest(), "amount below the cheapest product");
+            return Err(Answer::Error(ErrorCode::InsufficientFunds));
+        }
+        Ok((machine, amount))
+    }
+
+    /// Records the purchase and claims its machine, unless another customer has it (see
+    /// the module's rationale); the answer when that fails.
+    fn claim_machine(&self, purchase: &Purchase) -> Result<(), Answer> {
+        let ignore_in_use = self.fault(Fault::IgnoreDeviceInUse);
+        match store::claim(&self.context().db, purchase, ignore_in_use) {
+            Ok(Claim::Claimed) => {
+                if ignore_in_use {
+                    tracing::warn!("FAULT ignore-device-in-use: claimed the machine without checking it is idle");
+                }
+                Ok(())
+            }
+            Ok(Claim::InUse) => Err(Answer::Error(ErrorCode::DeviceInUse)),
+            Ok(Claim::OutOfService | Claim::UnknownMachine) => Err(Answer::Error(ErrorCode::DeviceUnavailable)),
+            Err(error) => {
+                tracing::error!(error = %error, "cannot claim the machine");
+                Err(Answer::Error(ErrorCode::SystemError))
+            }
+        }
+    }
+
+    /// Sends the reservation invoice and records its reference. When sendInvoice fails
+    /// the machine is released; when the reference cannot be recorded the invoice is
+    /// cancelled. Either way the answer says so.
+    async fn send_reservation(&self, machine: &MachineConfig, purchase: &Purchase) -> Result<String, Answer> {
+        let db = &self.context().db;
+        let invoice = self.reservation_invoice(machine, purchase);
+        let reference = match self.context().glase.send_invoice(invoice).await {
+            Ok((reference, _qr)) => reference,
+            Err(error) => {
+                tracing::warn!(error = %error, "sendInvoice failed: INVOICING_ERROR, machine released");
+                let note = format!("sendInvoice failed: {error}");
+                let ending = Ending { state: PurchaseState::Failed, ers_reference: None, note: &note, release: true };
+                if let Err(error) = store::finish(db, &purchase.id, &ending, now_ms()) {
+                    tracing::error!(error = %error, "cannot release the machine");
+                }
+                return Err(Answer::Error(ErrorCode::InvoicingError));
+            }
+        };
+        tracing::Span::current().record("invoice", reference.as_str());
+        if let Err(error) = store::set_invoice(db, &purchase.id, &reference, now_ms()) {
+            // We cannot remember the invoice, so nobody may use it.
+            tracing::error!(error = %error, "cannot record the invoice; cancelling it");
+            if let Err(error) = self.context().glase.cancel_invoice(&reference).await {
+                tracing::error!(error = %error, "cancelInvoice failed too");
+            }
+            return Err(Answer::Error(ErrorCode::SystemError));
+        }
+        Ok(reference)
     }
 
     /// The reservation invoice: one row for the whole amount offered, to be replaced by
@@ -289,6 +301,30 @@ impl Vending {
             notification_url: Some(notify::url(&self.context().public_url, &purchase.notify_token)),
             ..Invoice::default()
         }
+    }
+}
+
+/// A purchase just accepted: the machine's, for `amount`, not yet claimed.
+fn new_purchase(id: PurchaseId, machine: &MachineConfig, request: &PurchaseRequest, amount: Decimal) -> Purchase {
+    let now = now_ms();
+    Purchase {
+        id,
+        machine: machine.token.clone(),
+        notify_token: NotifyToken::generate(),
+        invoice_reference: None,
+        amount,
+        currency: machine.currency.clone(),
+        msisdn: request.msisdn.clone(),
+        state: PurchaseState::Claimed,
+        status_version: 0,
+        reserved_amount: None,
+        final_amount: None,
+        rows: Vec::new(),
+        ers_reference: None,
+        created_at: now,
+        updated_at: now,
+        retry_at: None,
+        note: None,
     }
 }
 
