@@ -134,6 +134,7 @@ impl ReferenceReseller {
             create_purchase_url: Some(format!("{}/seqr/createPurchase", self.url)),
             machine_driver: Some(self.url.clone()),
             shop_driver: Some(self.url.clone()),
+            pos_driver: Some(self.url.clone()),
             driver_token: None,
         }
     }

@@ -1,6 +1,8 @@
 //! The one client of the test-build HTTP contracts (spec section 8): the machine driver
-//! (`/driver/machines/…`) and the shop driver (`/driver/shop/…`), as `docs/reference-reseller.md` and
-//! `docs/openapi/drivers.yaml` define them. `run`, `load` and `explore` all call them
+//! (`/driver/machines/…`), the shop driver (`/driver/shop/…`) and the point-of-sale
+//! driver (`/driver/pos/…`), as `docs/reference-reseller.md` and
+//! `docs/openapi/drivers.yaml` define them. A webshop order and a till sale are driven
+//! alike (create, read, cancel, refund, close the period): [`Counter`] says which. `run`, `load` and `explore` all call them
 //! through [`DriverClient`], so a path, a header or a limit is written once.
 //!
 //! JSON in and out; an answer is kept whole ([`Answer`]) for reports. The driver is the
@@ -72,6 +74,55 @@ impl Unreachable {
     }
 }
 
+/// Where a sale is made: the shop and the till drivers have the same order operations
+/// under their own paths, and name the order `orderId` and `saleId`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counter {
+    /// The webshop: `/driver/shop/checkout`, `/driver/shop/orders/{orderId}`, …
+    Shop,
+    /// The till: `/driver/pos/sales`, `/driver/pos/sales/{saleId}`, …
+    Till,
+}
+
+impl Counter {
+    /// The field of a created order that names it.
+    pub fn id_field(self) -> &'static str {
+        match self {
+            Self::Shop => "orderId",
+            Self::Till => "saleId",
+        }
+    }
+
+    /// What people call one order here.
+    pub fn order_noun(self) -> &'static str {
+        match self {
+            Self::Shop => "order",
+            Self::Till => "sale",
+        }
+    }
+
+    fn create_path(self) -> &'static str {
+        match self {
+            Self::Shop => "/driver/shop/checkout",
+            Self::Till => "/driver/pos/sales",
+        }
+    }
+
+    fn order_path(self, id: &str) -> String {
+        match self {
+            Self::Shop => format!("/driver/shop/orders/{}", segment(id)),
+            Self::Till => format!("/driver/pos/sales/{}", segment(id)),
+        }
+    }
+
+    fn close_path(self) -> &'static str {
+        match self {
+            Self::Shop => "/driver/shop/close",
+            Self::Till => "/driver/pos/close",
+        }
+    }
+}
+
 /// A driver's base URL, the client to call it with, and its token.
 #[derive(Debug, Clone)]
 pub(crate) struct DriverClient {
@@ -113,31 +164,49 @@ impl DriverClient {
         self.post(&format!("/driver/machines/{}/{action}", segment(token)), None).await
     }
 
-    // ---- the shop driver ----
+    // ---- the shop and till drivers: orders and sales ----
 
-    /// `POST /driver/shop/checkout` with `body` (`{"items": […]}`).
-    pub async fn checkout(&self, body: &Value) -> Result<Answer, Unreachable> {
-        self.post("/driver/shop/checkout", Some(body)).await
+    /// `POST /driver/shop/checkout` or `POST /driver/pos/sales` with `body`
+    /// (`{"items": […]}`).
+    pub async fn checkout(&self, counter: Counter, body: &Value) -> Result<Answer, Unreachable> {
+        self.post(counter.create_path(), Some(body)).await
     }
 
-    /// `GET /driver/shop/orders/{id}`: the order, its `state`.
-    pub async fn order(&self, id: &str) -> Result<Answer, Unreachable> {
-        self.get(&format!("/driver/shop/orders/{}", segment(id))).await
+    /// `GET /driver/shop/orders/{id}` or `/driver/pos/sales/{id}`: the order, its `state`.
+    pub async fn order(&self, counter: Counter, id: &str) -> Result<Answer, Unreachable> {
+        self.get(&counter.order_path(id)).await
     }
 
-    /// `POST /driver/shop/orders/{id}/refund` with `body` (`{"amount"?}`).
-    pub async fn refund(&self, id: &str, body: &Value) -> Result<Answer, Unreachable> {
-        self.post(&format!("/driver/shop/orders/{}/refund", segment(id)), Some(body)).await
+    /// `POST …/{id}/refund` with `body` (`{"amount"?}`).
+    pub async fn refund(&self, counter: Counter, id: &str, body: &Value) -> Result<Answer, Unreachable> {
+        self.post(&format!("{}/refund", counter.order_path(id)), Some(body)).await
     }
 
-    /// `POST /driver/shop/orders/{id}/cancel`: the staff cancel.
-    pub async fn cancel(&self, id: &str) -> Result<Answer, Unreachable> {
-        self.post(&format!("/driver/shop/orders/{}/cancel", segment(id)), None).await
+    /// `POST …/{id}/cancel`: the staff's (or cashier's) cancel.
+    pub async fn cancel(&self, counter: Counter, id: &str) -> Result<Answer, Unreachable> {
+        self.post(&format!("{}/cancel", counter.order_path(id)), None).await
     }
 
-    /// `POST /driver/shop/close`: the end of the transaction period.
-    pub async fn close(&self) -> Result<Answer, Unreachable> {
-        self.post("/driver/shop/close", None).await
+    /// `POST /driver/shop/close` or `/driver/pos/close`: the end of the transaction period.
+    pub async fn close(&self, counter: Counter) -> Result<Answer, Unreachable> {
+        self.post(counter.close_path(), None).await
+    }
+
+    // ---- the till alone ----
+
+    /// `GET /driver/pos/till`: its registration, sticker (`qrCode`) and `state`.
+    pub async fn till(&self) -> Result<Answer, Unreachable> {
+        self.get("/driver/pos/till").await
+    }
+
+    /// `POST /driver/pos/register` or `/driver/pos/unregister`.
+    pub async fn set_registered(&self, registered: bool) -> Result<Answer, Unreachable> {
+        self.post(if registered { "/driver/pos/register" } else { "/driver/pos/unregister" }, None).await
+    }
+
+    /// `GET /driver/pos/till` within `timeout` (the till driver's preflight).
+    pub async fn till_within(&self, timeout: Duration) -> Result<Answer, Unreachable> {
+        self.send(self.http.get(self.url("/driver/pos/till")).timeout(timeout)).await
     }
 
     /// The shop driver's preflight: `GET /driver/shop/orders/conformance-preflight`, where

@@ -1,5 +1,5 @@
 //! The suite's side of `docs/openapi/drivers.yaml`: every request the suite sends to a
-//! machine or shop driver, over the whole library, fits the document an integrator
+//! machine, shop or point-of-sale driver, over the whole library, fits the document an integrator
 //! implements from (and every answer the reference reseller gives it does too).
 //!
 //! A recording proxy sits between the suite and the in-process reference reseller's
@@ -95,7 +95,7 @@ async fn every_driver_request_the_suite_sends_fits_the_document() {
     let reseller = ReferenceReseller::start_on(&harness, &settings).await.expect("the reference reseller starts");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut target = reseller.target();
-    for driver in [&mut target.machine_driver, &mut target.shop_driver] {
+    for driver in [&mut target.machine_driver, &mut target.shop_driver, &mut target.pos_driver] {
         if let Some(url) = driver.as_mut() {
             *url = proxy_to(url, seen.clone()).await;
         }
@@ -121,8 +121,9 @@ async fn every_driver_request_the_suite_sends_fits_the_document() {
         .collect();
     assert!(
         exchanges.iter().any(|e| e.path.ends_with("/vend"))
-            && exchanges.iter().any(|e| e.path.contains("/driver/shop/")),
-        "the library drove both drivers ({} scenarios ran): {routes:?}",
+            && exchanges.iter().any(|e| e.path.contains("/driver/shop/"))
+            && exchanges.iter().any(|e| e.path.contains("/driver/pos/")),
+        "the library drove all three drivers ({} scenarios ran): {routes:?}",
         report.results.len()
     );
     let problems: Vec<String> = exchanges

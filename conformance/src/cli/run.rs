@@ -34,6 +34,9 @@ Examples:
   glase-conformance run --start 'java -jar build/backend.jar --test-drivers' --wait-for 90s \\
       --create-purchase-url http://127.0.0.1:8000/seqr/createPurchase --machine-driver http://127.0.0.1:8000
 
+  # A till (point of sale): its driver, and its payment window as the unpaid timeout
+  glase-conformance run --pos-driver http://127.0.0.1:8000 --unpaid-timeout 30s --profile pos
+
   # Everything about your system in one file (keys as the options, plus [fixtures])
   glase-conformance run --config glase-conformance.toml --profile unattended
 
@@ -116,8 +119,8 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     };
     if !system.has_target() {
         eprintln!(
-            "error: name the system under test: --create-purchase-url, --machine-driver and/or --shop-driver \
-             (or the same keys in --config FILE)"
+            "error: name the system under test: --create-purchase-url, --machine-driver, --shop-driver \
+             and/or --pos-driver (or the same keys in --config FILE)"
         );
         return Exit::Usage;
     }

@@ -113,6 +113,7 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
                 create_purchase_url: Some(format!("{url}/seqr/createPurchase")),
                 machine_driver: Some(url.clone()),
                 shop_driver: Some(url.clone()),
+                pos_driver: None,
                 driver_token: None,
             };
             let faults: Vec<&str> = options.faults.iter().map(|f| f.name()).collect();

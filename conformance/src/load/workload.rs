@@ -22,7 +22,7 @@ use super::options::FlowKind;
 use super::rng::Rng;
 use super::stats::{Side, Stats};
 use super::target::{CustomerInfo, MachineInfo, WRONG_PIN};
-use crate::drivers::{Answer, DriverClient as Driver, Unreachable};
+use crate::drivers::{Answer, Counter, DriverClient as Driver, Unreachable};
 use crate::runner::MERCHANT;
 
 /// What every flow shares.
@@ -327,7 +327,7 @@ impl World {
         let started = Instant::now();
         let items: Vec<Value> = self.shop_items.iter().map(|(sku, q)| json!({"sku": sku, "quantity": q})).collect();
         let (status, order) =
-            pair(driver.checkout(&json!({ "items": items })).await).map_err(|e| fail("checkout", e))?;
+            pair(driver.checkout(Counter::Shop, &json!({ "items": items })).await).map_err(|e| fail("checkout", e))?;
         let text = |name: &str| order.get(name).and_then(Value::as_str).map(str::to_owned);
         let (Some(id), Some(reference)) = (text("orderId"), text("invoiceReference")) else {
             return Err(fail("checkout", format!("HTTP {status} {}", error_of(&order))));
@@ -346,7 +346,7 @@ impl World {
         let deadline = Instant::now() + self.patience;
         let mut pause = Duration::from_millis(1);
         loop {
-            let (_, order) = pair(driver.order(&id).await).map_err(|e| fail("order", e))?;
+            let (_, order) = pair(driver.order(Counter::Shop, &id).await).map_err(|e| fail("order", e))?;
             match order.get("state").and_then(Value::as_str) {
                 Some("paid") => break,
                 Some("pending") | None => {}

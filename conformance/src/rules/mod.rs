@@ -19,6 +19,7 @@
 //!   `NOTIFICATION-NOT-TRUSTED`).
 //! - `webshop`: polling, versions, refunds, cancellation, certification (`SHOP-…`,
 //!   `CERT-…`).
+//! - `pos`: the till's own obligations (`POS-…`): its sticker, receipts, unregistering.
 //! - `driver`: the kit's own test-build contract (`DRIVER-CONTRACT`), not a protocol
 //!   rule but named like one so every finding can be looked up.
 //!
@@ -29,6 +30,7 @@
 mod context;
 mod driver;
 mod invoice;
+mod pos;
 mod status;
 mod support;
 mod unattended;
@@ -207,6 +209,9 @@ pub(crate) static RULES: &[&dyn Rule] = &[
     &ScenarioChecked(&webshop::REFUND_ONLY_PAID),
     &ScenarioChecked(&webshop::ONE_INVOICE_PER_ORDER),
     &ScenarioChecked(&webshop::CANCEL_CHECKED),
+    &pos::ReceiptAfterPaid,
+    &ScenarioChecked(&pos::SEQR_ID_ASSIGNED),
+    &ScenarioChecked(&pos::UNREGISTER),
     &ScenarioChecked(&driver::DRIVER_CONTRACT),
 ];
 

@@ -15,9 +15,9 @@ pub(crate) struct PollCadence;
 static POLL_CADENCE: Meta = Meta {
     id: "SHOP-POLL-CADENCE",
     level: Level::Must,
-    summary: "A webshop payment is fetched within a second: at once when its notification arrives, or — a shop without a notificationUrl — by polling each second.",
+    summary: "A webshop or till payment is fetched within a second: at once when its notification arrives, or — a shop without a notificationUrl, and every till — by polling each second.",
     spec_section: "2.2 step 3, 2.3, 5",
-    source_text: "Note! The web server must check the status each second, to verify that payment is completed. Otherwise Glase server does not receive any notification that transaction is finalized and the payment will then be reversed (canceled)!",
+    source_text: "Note! The web server must check the status each second, to verify that payment is completed. Otherwise Glase server does not receive any notification that transaction is finalized and the payment will then be reversed (canceled)!\n…\nPOS polls `getPaymentStatus` once a second for up to 30 s",
     applies_to: SHOP,
     method: Method::Journal,
     how: "For every IMMEDIATE_DEBIT invoice that became PAID: when its notification was delivered, the first \

@@ -27,6 +27,9 @@ pub(crate) enum Alone {
     /// `shop_close` or a count of an operation that names no invoice: whose call it was
     /// cannot be told from the journal.
     Unattributable,
+    /// It drives the point-of-sale driver: the system has one till, whose sticker opens
+    /// its newest invoice and whose registration every sale there depends on.
+    Till,
 }
 
 impl Alone {
@@ -36,6 +39,7 @@ impl Alone {
             Self::Faults => "injects faults",
             Self::Clock => "moves the clock",
             Self::Unattributable => "expects calls that name no invoice",
+            Self::Till => "drives the one till",
         }
     }
 }
@@ -79,6 +83,9 @@ pub(crate) fn claim(scenario: &Scenario) -> Claim {
     if !scenario.setup.faults.is_empty() {
         alone(Alone::Faults, &mut claim);
     }
+    if scenario.requires.contains(&crate::scenario::Driver::Pos) {
+        alone(Alone::Till, &mut claim);
+    }
     for step in &scenario.steps {
         match &step.value {
             Step::Scan { machine, .. } | Step::Race { machine, .. } => {
@@ -114,6 +121,13 @@ mod tests {
         let text =
             format!("id: a/b\ntitle: t\nprofiles: [unattended]\nrequires: [machine-driver, shop-driver]\n{steps}");
         claim(&load_str("t.yaml", &text, &|id| rules::rule(id).is_some()).expect("valid scenario"))
+    }
+
+    #[test]
+    fn a_scenario_at_the_till_runs_alone() {
+        let text = "id: pos/a\ntitle: t\nprofiles: [pos]\nrequires: [pos-driver]\nsteps:\n  - checkout: {items: [{sku: coffee}]}\n";
+        let scenario = load_str("t.yaml", text, &|id| rules::rule(id).is_some()).expect("valid scenario");
+        assert_eq!(claim(&scenario).alone, Some(Alone::Till));
     }
 
     fn machines(claim: &Claim) -> Vec<&str> {

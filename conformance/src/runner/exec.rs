@@ -29,7 +29,7 @@ use super::attribution::{self, Attributor, Invoicing};
 use super::harness::{Harness, MERCHANT};
 use super::machines::Ledger;
 use super::waits::{Waits, Window};
-use crate::drivers::{Answer, DriverClient as Driver, Unreachable};
+use crate::drivers::{Answer, Counter, DriverClient as Driver, Unreachable};
 use crate::rules::{self, CheckContext};
 use crate::scenario::{
     CallScope, ConfirmOutcome, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Mark, NotifyKind,
@@ -42,6 +42,7 @@ mod expect;
 mod glase;
 mod machine;
 mod shop;
+mod till;
 
 /// How often expectations are re-checked while they wait.
 const POLL: Duration = Duration::from_millis(25);
@@ -133,6 +134,10 @@ pub(crate) struct ScenarioRun<'a> {
     target: &'a Target,
     machine_driver: Option<Driver>,
     shop_driver: Option<Driver>,
+    pos_driver: Option<Driver>,
+    /// Where the shop steps (checkout, refund, …) sell: the till when the scenario
+    /// needs the point-of-sale driver, else the webshop.
+    counter: Counter,
     /// Journal position when the scenario began: its entries come after it.
     pub start_seq: u64,
     /// The mock's time when the scenario began: its faults leave earlier invoices alone.
@@ -185,6 +190,11 @@ impl<'a> ScenarioRun<'a> {
                 .shop_driver
                 .as_deref()
                 .map(|url| Driver::new(url, http.clone(), target.driver_token.as_deref())),
+            pos_driver: target
+                .pos_driver
+                .as_deref()
+                .map(|url| Driver::new(url, http.clone(), target.driver_token.as_deref())),
+            counter: Counter::Shop,
             start_seq: mock.journal_stats().2,
             started_at: mock.now(),
             msisdn: format!("4670{:07}", index + 1),
@@ -223,6 +233,9 @@ impl<'a> ScenarioRun<'a> {
 
     /// Creates the scenario's customer and applies `setup`.
     pub fn setup(&mut self, scenario: &Scenario) -> StepResult {
+        if scenario.requires.contains(&crate::scenario::Driver::Pos) {
+            self.counter = Counter::Till;
+        }
         let wallet = scenario.setup.wallet.unwrap_or(WALLET);
         self.mock.set_customer(&self.msisdn, Some(PIN), Some(wallet));
         if let Some(scale) = scenario.setup.deadline_scale {
@@ -279,6 +292,8 @@ impl<'a> ScenarioRun<'a> {
             Step::Refund { amount, expect } => self.refund(*amount, *expect).await,
             Step::ShopCancel { expect } => self.shop_cancel(*expect).await,
             Step::ShopClose => self.shop_close().await,
+            Step::TillRegistration { register, expect } => self.till_registration(*register, *expect).await,
+            Step::ScanTill { alias } => self.scan_till(alias.as_deref()).await,
             Step::Fault(spec) => self.add_fault(spec),
             Step::ClearFaults => self.clear_faults(),
             Step::AdvanceClock(by) => self.advance_clock(*by),
@@ -358,8 +373,19 @@ impl<'a> ScenarioRun<'a> {
         self.machine_driver.as_ref().ok_or_else(|| fail("a machine driver (--machine-driver)", "none configured"))
     }
 
-    fn shop_driver(&self) -> Result<&Driver, StepError> {
-        self.shop_driver.as_ref().ok_or_else(|| fail("a shop driver (--shop-driver)", "none configured"))
+    /// The driver the shop steps use, and where it sells.
+    fn counter(&self) -> Result<(&Driver, Counter), StepError> {
+        match self.counter {
+            Counter::Shop => {
+                self.shop_driver.as_ref().ok_or_else(|| fail("a shop driver (--shop-driver)", "none configured"))
+            }
+            Counter::Till => self.till_driver(),
+        }
+        .map(|driver| (driver, self.counter))
+    }
+
+    fn till_driver(&self) -> Result<&Driver, StepError> {
+        self.pos_driver.as_ref().ok_or_else(|| fail("a point-of-sale driver (--pos-driver)", "none configured"))
     }
 
     /// The invoice a call count is about: `None` counts every call.
@@ -680,6 +706,7 @@ fn makes_invoices(step: &Step) -> bool {
             | Step::Refund { .. }
             | Step::ShopCancel { .. }
             | Step::ShopClose
+            | Step::TillRegistration { .. }
     )
 }
 

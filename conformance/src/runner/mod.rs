@@ -33,7 +33,7 @@ use crate::scenario::{Driver, Located, Profile, Scenario, Step};
 pub use harness::{Harness, MERCHANT};
 pub use waits::{LIBRARY_IDLE_TIMEOUT, LIBRARY_UNPAID_TIMEOUT, Timers};
 
-use crate::drivers::DriverClient;
+use crate::drivers::{Answer, DriverClient, Unreachable};
 use attribution::Invoicing;
 use claims::Claim;
 use exec::{ScenarioRun, Sharing, StepError};
@@ -53,6 +53,8 @@ pub struct Target {
     pub machine_driver: Option<String>,
     /// Base URL of the shop driver (`{base}/driver/shop/…`).
     pub shop_driver: Option<String>,
+    /// Base URL of the point-of-sale driver (`{base}/driver/pos/…`).
+    pub pos_driver: Option<String>,
     /// The drivers' bearer token, when the test build protects them (`--driver-token`).
     pub driver_token: Option<String>,
 }
@@ -70,6 +72,9 @@ impl Target {
         if let Some(url) = &self.shop_driver {
             parts.push(format!("shop driver {url}"));
         }
+        if let Some(url) = &self.pos_driver {
+            parts.push(format!("point-of-sale driver {url}"));
+        }
         if parts.is_empty() { "nothing (no URL given)".to_owned() } else { parts.join(", ") }
     }
 
@@ -77,7 +82,7 @@ impl Target {
         match driver {
             Driver::Machine => self.machine_driver.is_some(),
             Driver::Shop => self.shop_driver.is_some(),
-            Driver::Pos => false,
+            Driver::Pos => self.pos_driver.is_some(),
         }
     }
 }
@@ -155,23 +160,13 @@ pub async fn preflight(target: &Target, http: &reqwest::Client) -> Result<(), Ru
     if let Some(base) = &target.machine_driver {
         let driver = DriverClient::new(base, http.clone(), token);
         let url = format!("{}/driver/machines", driver.base());
-        let answer = driver.machines_within(timeout).await.map_err(|e| RunError::Unreachable {
-            what: "the machine driver",
-            url: url.clone(),
-            reason: e.detail,
-        })?;
-        if !answer.ok() {
-            let hint = if matches!(answer.status, 401 | 403) {
-                "does it want a token? pass --driver-token"
-            } else {
-                "is the driver enabled in this build?"
-            };
-            return Err(RunError::Unreachable {
-                what: "the machine driver",
-                url,
-                reason: format!("answered HTTP {} ({hint})", answer.status),
-            });
-        }
+        let answer = driver.machines_within(timeout).await;
+        answered_ok("the machine driver", url, answer)?;
+    }
+    if let Some(base) = &target.pos_driver {
+        let driver = DriverClient::new(base, http.clone(), token);
+        let url = format!("{}/driver/pos/till", driver.base());
+        answered_ok("the point-of-sale driver", url, driver.till_within(timeout).await)?;
     }
     if let Some(base) = &target.shop_driver {
         let driver = DriverClient::new(base, http.clone(), token);
@@ -182,6 +177,20 @@ pub async fn preflight(target: &Target, http: &reqwest::Client) -> Result<(), Ru
         })?;
     }
     Ok(())
+}
+
+/// A driver's preflight: it must answer, and with 2xx.
+fn answered_ok(what: &'static str, url: String, answer: Result<Answer, Unreachable>) -> Result<(), RunError> {
+    let answer = answer.map_err(|e| RunError::Unreachable { what, url: url.clone(), reason: e.detail })?;
+    if answer.ok() {
+        return Ok(());
+    }
+    let hint = if matches!(answer.status, 401 | 403) {
+        "does it want a token? pass --driver-token"
+    } else {
+        "is the driver enabled in this build?"
+    };
+    Err(RunError::Unreachable { what, url, reason: format!("answered HTTP {} ({hint})", answer.status) })
 }
 
 /// Runs the scenarios one after another and judges them.
@@ -292,7 +301,7 @@ fn skip_reason(scenario: &Scenario, options: &RunOptions) -> Option<String> {
             return Some(match driver {
                 Driver::Machine => "needs the machine driver: pass --machine-driver URL".to_owned(),
                 Driver::Shop => "needs the shop driver: pass --shop-driver URL".to_owned(),
-                Driver::Pos => "needs a point-of-sale driver, which this kit does not define yet".to_owned(),
+                Driver::Pos => "needs the point-of-sale driver: pass --pos-driver URL".to_owned(),
             });
         }
     }

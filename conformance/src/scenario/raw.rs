@@ -166,6 +166,13 @@ pub(crate) struct ExpectOnlyArgs {
     pub expect: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AliasOnlyArgs {
+    #[serde(rename = "as")]
+    pub alias: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaultArgs {

@@ -26,6 +26,7 @@ mod expect;
 mod glase;
 mod machine;
 mod shop;
+mod till;
 
 /// The five createPurchase error codes (seed 000).
 const ERROR_CODES: &[&str] = mock_glase::machine::ups::ERROR_CODES;
@@ -242,8 +243,13 @@ impl Resolver<'_> {
             }
             if let Some(driver) = resolved.driver()
                 && !requires.contains(&driver)
+                && !(driver == Driver::Shop && requires.contains(&Driver::Pos))
             {
-                self.step_problem(&cx, "", format!("this step needs the {}: add it to `requires`", driver.as_str()));
+                let needs = match driver {
+                    Driver::Shop => "the shop-driver (or, to sell at a till, the pos-driver)".to_owned(),
+                    other => format!("the {}", other.as_str()),
+                };
+                self.step_problem(&cx, "", format!("this step needs {needs}: add it to `requires`"));
             }
             seen.insert(kind.clone());
             let location = match cx.line {
@@ -366,6 +372,8 @@ impl Resolver<'_> {
             "refund" => self.refund_step(cx, args)?,
             "shop_cancel" => self.shop_cancel_step(cx, args)?,
             "shop_close" => self.shop_close_step(cx, args)?,
+            "till_register" | "till_unregister" => self.till_registration_step(cx, args, kind)?,
+            "scan_till" => self.scan_till_step(cx, args, names)?,
             "fault" => self.fault_step(cx, args)?,
             "clear_faults" => self.clear_faults_step(cx, args)?,
             "advance_clock" => self.advance_clock_step(cx, args)?,

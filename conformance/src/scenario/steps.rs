@@ -93,7 +93,8 @@ impl fmt::Display for Profile {
 pub enum Driver {
     Machine,
     Shop,
-    /// No point-of-sale driver contract exists yet: such scenarios are always skipped.
+    /// The till's point-of-sale driver (`/driver/pos/…`): the shop steps sell at the
+    /// till, and the till steps register it and scan its sticker.
     Pos,
 }
 
@@ -421,6 +422,19 @@ pub enum Step {
     },
     ShopClose,
 
+    // ---- the point-of-sale driver ----
+    /// Register the till (registerTerminal, assignSeqrId), or take it out of service
+    /// (unregisterTerminal).
+    TillRegistration {
+        register: bool,
+        expect: Option<DriverOutcome>,
+    },
+    /// The customer scans the till's static QR sticker (the till driver's `qrCode`):
+    /// Glase opens the till's newest invoice, which must be the current sale's.
+    ScanTill {
+        alias: Option<String>,
+    },
+
     // ---- the mock ----
     Fault(FaultSpec),
     ClearFaults,
@@ -500,6 +514,9 @@ impl Step {
             Self::Refund { .. } => "refund",
             Self::ShopCancel { .. } => "shop_cancel",
             Self::ShopClose => "shop_close",
+            Self::TillRegistration { register: true, .. } => "till_register",
+            Self::TillRegistration { register: false, .. } => "till_unregister",
+            Self::ScanTill { .. } => "scan_till",
             Self::Fault(_) => "fault",
             Self::ClearFaults => "clear_faults",
             Self::AdvanceClock(_) => "advance_clock",
@@ -537,13 +554,16 @@ impl Step {
             | Self::InService { .. }
             | Self::Checkout { .. }
             | Self::ShopCancel { .. }
-            | Self::ShopClose => true,
+            | Self::ShopClose
+            | Self::TillRegistration { .. }
+            | Self::ScanTill { .. } => true,
             Self::Refund { expect, .. } => expect.is_some(),
             _ => false,
         }
     }
 
-    /// The driver a step needs, if any.
+    /// The driver a step needs, if any. The shop steps say `Shop`; a point-of-sale
+    /// scenario's point-of-sale driver serves them too (they sell at its till).
     pub fn driver(&self) -> Option<Driver> {
         match self {
             Self::Vend { .. } | Self::OutOfService { .. } | Self::InService { .. } | Self::ExpectMachine { .. } => {
@@ -555,6 +575,7 @@ impl Step {
             | Self::ShopClose
             | Self::ExpectOrder { .. }
             | Self::ExpectRefund { .. } => Some(Driver::Shop),
+            Self::TillRegistration { .. } | Self::ScanTill { .. } => Some(Driver::Pos),
             _ => None,
         }
     }
@@ -577,6 +598,9 @@ pub const STEP_KINDS: &[&str] = &[
     "refund",
     "shop_cancel",
     "shop_close",
+    "till_register",
+    "till_unregister",
+    "scan_till",
     "fault",
     "clear_faults",
     "advance_clock",

@@ -165,3 +165,24 @@ fn windows_may_be_measured_in_timers_and_checklist_items_are_checked() {
     assert!(error.contains("names two timers"), "{error}");
     assert!(error.contains("\"soonish\" is neither a duration") && error.contains("unpaid-timeout"), "{error}");
 }
+
+#[test]
+fn a_till_scenario_sells_with_the_shop_steps_and_its_own_steps_need_the_pos_driver() {
+    let till = "id: pos/a\ntitle: t\nprofiles: [pos]\nrequires: [pos-driver]\nsteps:\n  \
+                - till_register: {}\n  - checkout: {items: [{sku: coffee}], as: sale}\n  \
+                - scan_till: {}\n  - shop_cancel: {expect: canceled}\n  - shop_close\n  \
+                - till_unregister: {expect: refused}\n";
+    let scenario = load_one(till).expect("the shop steps sell at the till");
+    let kinds: Vec<&str> = scenario.steps.iter().map(|s| s.value.kind()).collect();
+    assert_eq!(kinds, ["till_register", "checkout", "scan_till", "shop_cancel", "shop_close", "till_unregister"]);
+    assert!(matches!(
+        scenario.steps[5].value,
+        Step::TillRegistration { register: false, expect: Some(DriverOutcome::Refused) }
+    ));
+    let shop_only = "id: w/a\ntitle: t\nprofiles: [webshop]\nrequires: [shop-driver]\nsteps:\n  - scan_till: {}\n";
+    let error = load_one(shop_only).unwrap_err().to_string();
+    assert!(error.contains("this step needs the pos-driver"), "{error}");
+    let neither = "id: w/b\ntitle: t\nprofiles: [webshop]\nsteps:\n  - checkout: {items: [{sku: a}]}\n";
+    let error = load_one(neither).unwrap_err().to_string();
+    assert!(error.contains("the shop-driver (or, to sell at a till, the pos-driver)"), "{error}");
+}

@@ -21,7 +21,7 @@ pub struct UsageError(pub String);
 #[derive(Debug, Clone, Default, Args)]
 pub struct SystemArgs {
     /// A TOML file declaring your system once for run, load and explore. Its keys are
-    /// the flags below with `_`: create_purchase_url, machine_driver, shop_driver,
+    /// the flags below with `_`: create_purchase_url, machine_driver, shop_driver, pos_driver,
     /// glase_listen, idle_timeout, unpaid_timeout, start, wait_for, driver_token,
     /// system_name, system_version, company (durations as strings: "60s"), plus a
     /// [fixtures] table (library name = your name). `start` runs in the file's
@@ -38,6 +38,9 @@ pub struct SystemArgs {
     /// Base URL of your shop driver (serves /driver/shop/…).
     #[arg(long, value_name = "URL", env = "GLASE_CONFORMANCE_SHOP_DRIVER")]
     pub shop_driver: Option<String>,
+    /// Base URL of your till's point-of-sale driver (serves /driver/pos/…).
+    #[arg(long, value_name = "URL", env = "GLASE_CONFORMANCE_POS_DRIVER")]
+    pub pos_driver: Option<String>,
     /// Where the embedded Glase listens: your system's configured Glase address
     /// [default: 127.0.0.1:7070].
     #[arg(long, value_name = "ADDR", env = "GLASE_CONFORMANCE_GLASE_LISTEN")]
@@ -48,8 +51,8 @@ pub struct SystemArgs {
     /// it inconclusive).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, env = "GLASE_CONFORMANCE_IDLE_TIMEOUT")]
     pub idle_timeout: Option<Duration>,
-    /// Your shop's timeout for unpaid orders (cancelled after it); undeclared, `run`
-    /// assumes at most 5m.
+    /// Your shop's timeout for unpaid orders (cancelled after it), or your till's payment
+    /// window (the provider's procedure: 30s); undeclared, `run` assumes at most 5m.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, env = "GLASE_CONFORMANCE_UNPAID_TIMEOUT")]
     pub unpaid_timeout: Option<Duration>,
     /// Start your system with this shell command once the embedded Glase listens
@@ -83,6 +86,7 @@ pub struct ConfigFile {
     pub create_purchase_url: Option<String>,
     pub machine_driver: Option<String>,
     pub shop_driver: Option<String>,
+    pub pos_driver: Option<String>,
     pub glase_listen: Option<SocketAddr>,
     #[serde(default, with = "optional_duration")]
     pub idle_timeout: Option<Duration>,
@@ -135,12 +139,14 @@ impl SystemArgs {
             create_purchase_url: pick(&self.create_purchase_url, file.create_purchase_url),
             machine_driver: pick(&self.machine_driver, file.machine_driver),
             shop_driver: pick(&self.shop_driver, file.shop_driver),
+            pos_driver: pick(&self.pos_driver, file.pos_driver),
             driver_token: pick(&self.driver_token, file.driver_token).filter(|t| !t.trim().is_empty()),
         };
         let checks = [
             ("--create-purchase-url", &target.create_purchase_url, true),
             ("--machine-driver", &target.machine_driver, false),
             ("--shop-driver", &target.shop_driver, false),
+            ("--pos-driver", &target.pos_driver, false),
         ];
         for (option, url, create_purchase) in checks {
             if let Some(url) = url {

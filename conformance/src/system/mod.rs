@@ -94,7 +94,10 @@ impl System {
     /// Whether any endpoint was named.
     pub fn has_target(&self) -> bool {
         let t = &self.target;
-        t.create_purchase_url.is_some() || t.machine_driver.is_some() || t.shop_driver.is_some()
+        t.create_purchase_url.is_some()
+            || t.machine_driver.is_some()
+            || t.shop_driver.is_some()
+            || t.pos_driver.is_some()
     }
 
     /// The SOAP URL the system must be configured with.

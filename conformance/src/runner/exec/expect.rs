@@ -150,16 +150,19 @@ impl ScenarioRun<'_> {
 
     pub(super) async fn expect_order(&mut self, state: &str, timing: Timing) -> StepResult {
         let order = self.order()?;
-        let driver = self.shop_driver()?.clone();
+        let (driver, counter) = self.counter()?;
+        let driver = driver.clone();
         self.wait_for_async(timing, || async {
-            let answer = driver.order(&order).await?;
+            let answer = driver.order(counter, &order).await?;
             let now = answer.field("state").unwrap_or("?").to_owned();
             Ok((now == *state, if answer.ok() { now } else { answer.to_string() }))
         })
         .await?
-        .map_err(|missed| missed.into_error(format!("order {order} {} {state}", self.timing_words(timing))))?;
+        .map_err(|missed| {
+            missed.into_error(format!("{} {order} {} {state}", counter.order_noun(), self.timing_words(timing)))
+        })?;
         if matches!(timing, Timing::Within(_)) {
-            self.note_driver("driver-answer", format!("order {order} is {state}"));
+            self.note_driver("driver-answer", format!("{} {order} is {state}", counter.order_noun()));
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The shop driver's steps: checkout, refund, the staff's cancel and the period's close.
+//! The shop driver's steps: checkout, refund, the staff's cancel and the period's close —
+//! at the webshop, or at the till when the scenario drives a point of sale ([`Counter`]).
 
 use super::*;
 
@@ -6,7 +7,8 @@ impl ScenarioRun<'_> {
     pub(super) async fn checkout(&mut self, chosen: &[Item], alias: Option<&str>, expect: DriverOutcome) -> StepResult {
         let body = json!({ "items": items(chosen) });
         let what = format!("checkout: {}", describe_items(chosen));
-        let answer = self.drive(what, self.shop_driver()?.checkout(&body)).await?;
+        let (driver, counter) = self.counter()?;
+        let answer = self.drive(what, driver.checkout(counter, &body)).await?;
         if expect == DriverOutcome::Failed {
             return if answer.ok() {
                 Err(fail("checkout: failed (not 2xx: the shop could not create the invoice)", answer.to_string()))
@@ -14,9 +16,9 @@ impl ScenarioRun<'_> {
                 Ok(())
             };
         }
-        let (order, reference) = created_order(&answer).map_err(|problem| {
+        let (order, reference) = created_order(&answer, counter.id_field()).map_err(|problem| {
             fail(
-                "checkout: 201 with orderId (a string) and invoiceReference (a string)",
+                format!("checkout: 201 with {} (a string) and invoiceReference (a string)", counter.id_field()),
                 format!("{problem}: {answer}"),
             )
         })?;
@@ -31,11 +33,13 @@ impl ScenarioRun<'_> {
             Some(amount) => json!({ "amount": format!("{amount:.2}") }),
             None => json!({}),
         };
+        let (driver, counter) = self.counter()?;
+        let noun = counter.order_noun();
         let what = match amount {
-            Some(amount) => format!("refund {amount:.2} of order {order}"),
-            None => format!("refund what is left of order {order}"),
+            Some(amount) => format!("refund {amount:.2} of {noun} {order}"),
+            None => format!("refund what is left of {noun} {order}"),
         };
-        let answer = self.drive(what, self.shop_driver()?.refund(&order, &body)).await?;
+        let answer = self.drive(what, driver.refund(counter, &order, &body)).await?;
         self.last_refund = Some(answer.clone());
         match expect {
             Some(expect) => check_driver(&answer, expect, "refund"),
@@ -45,19 +49,22 @@ impl ScenarioRun<'_> {
 
     pub(super) async fn shop_cancel(&mut self, expect: Option<DriverOutcome>) -> StepResult {
         let order = self.order()?;
-        let answer = self.drive(format!("staff cancel order {order}"), self.shop_driver()?.cancel(&order)).await?;
+        let (driver, counter) = self.counter()?;
+        let what = format!("staff cancel {} {order}", counter.order_noun());
+        let answer = self.drive(what, driver.cancel(counter, &order)).await?;
         check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), "cancel")
     }
 
     pub(super) async fn shop_close(&mut self) -> StepResult {
-        let answer = self.drive("close the period".to_owned(), self.shop_driver()?.close()).await?;
+        let (driver, counter) = self.counter()?;
+        let answer = self.drive("close the period".to_owned(), driver.close(counter)).await?;
         check_driver(&answer, DriverOutcome::Ok, "close")
     }
 }
 
-/// The order a checkout created: `orderId` (a string; a number is taken as its
-/// digits) and `invoiceReference` (a string), or which field is wrong.
-fn created_order(answer: &Answer) -> Result<(String, String), String> {
+/// The order a checkout created: its id (`orderId` or `saleId`, a string; a number is
+/// taken as its digits) and `invoiceReference` (a string), or which field is wrong.
+fn created_order(answer: &Answer, id_field: &str) -> Result<(String, String), String> {
     if !answer.ok() {
         return Err(format!("the checkout was refused with HTTP {}", answer.status));
     }
@@ -65,8 +72,8 @@ fn created_order(answer: &Answer) -> Result<(String, String), String> {
         None => Err(format!("`{name}` is missing")),
         Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.clone()),
         Some(Value::String(_)) => Err(format!("`{name}` is empty")),
-        Some(Value::Number(number)) if name == "orderId" => Ok(number.to_string()),
+        Some(Value::Number(number)) if name == id_field => Ok(number.to_string()),
         Some(other) => Err(format!("`{name}` is {other}, not a string")),
     };
-    Ok((field("orderId")?, field("invoiceReference")?))
+    Ok((field(id_field)?, field("invoiceReference")?))
 }
