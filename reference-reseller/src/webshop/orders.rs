@@ -820,6 +820,56 @@ mod tests {
     }
 
     #[test]
+    fn each_channel_sees_only_its_own_orders() {
+        let db = Db::in_memory().expect("in-memory database");
+        let web = Orders::open(db.clone(), Channel::Web).expect("schema");
+        let till = Orders::open(db, Channel::Till).expect("schema");
+        let order = |id: &str| Order {
+            id: OrderId(id.to_owned()),
+            token: id.to_owned(),
+            state: OrderState::Pending,
+            reason: None,
+            currency: "EUR".to_owned(),
+            total: decimal("1.00"),
+            created_at_ms: 5,
+            invoice_reference: None,
+            qr_code: None,
+            version: 0,
+            ers_reference: None,
+        };
+        web.insert(&order("W1"), &[]).expect("insert");
+        till.insert(&order("P1"), &[]).expect("insert");
+        till.set_invoice(&OrderId("P1".to_owned()), "7", "QR").expect("invoice");
+        assert!(web.get(&OrderId("P1".to_owned())).expect("db").is_none());
+        assert_eq!(till.active().expect("db"), [OrderId("P1".to_owned())]);
+        assert!(web.active().expect("db").is_empty());
+        assert_eq!(till.open_counts().expect("db"), (1, 0));
+        assert_eq!(till.latest_since(5).expect("db").map(|o| o.id.0), Some("P1".to_owned()));
+        assert_eq!(web.fail_orders_without_invoice(9).expect("db"), [OrderId("W1".to_owned())]);
+        assert_eq!(till.get(&OrderId("P1".to_owned())).expect("db").map(|o| o.state), Some(OrderState::Pending));
+    }
+
+    #[test]
+    fn a_database_from_before_the_till_gets_the_channel_column_and_keeps_its_orders_as_web() {
+        let db = Db::in_memory().expect("in-memory database");
+        db.migrate(
+            "CREATE TABLE webshop_orders (id TEXT PRIMARY KEY, token TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+                 reason TEXT, currency TEXT NOT NULL, total TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+                 invoice_reference TEXT UNIQUE, qr_code TEXT, version INTEGER NOT NULL DEFAULT 0,
+                 ers_reference TEXT, finished_at_ms INTEGER);
+             CREATE TABLE webshop_periods (id INTEGER PRIMARY KEY AUTOINCREMENT, transaction_period_id TEXT,
+                 closed_at_ms INTEGER NOT NULL);
+             INSERT INTO webshop_orders (id, token, state, currency, total, created_at_ms, invoice_reference)
+                 VALUES ('W1', 't', 'pending', 'EUR', '1.00', 1, '9');",
+        )
+        .expect("old schema");
+        let web = Orders::open(db.clone(), Channel::Web).expect("migrated");
+        assert_eq!(web.active().expect("db"), [OrderId("W1".to_owned())]);
+        Orders::open(db, Channel::Till).expect("migrating twice changes nothing");
+        web.insert_period(Some("1"), 2).expect("periods have a channel");
+    }
+
+    #[test]
     fn the_unpaid_timeout_counts_from_the_stored_creation_time() {
         let (orders, id) = store_with_order("10.00");
         let order = orders.get(&id).expect("get").expect("exists");
