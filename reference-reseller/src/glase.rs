@@ -372,7 +372,8 @@ impl GlaseClient {
 
     /// assignSeqrId: binds the static QR sticker `seqr_id` to this terminal.
     pub async fn assign_seqr_id(&self, seqr_id: &str) -> Result<(), GlaseError> {
-        let request = Request::AssignSeqrId(AssignSeqrId { context: self.context(), seqr_id: Some(seqr_id.to_owned()) });
+        let request =
+            Request::AssignSeqrId(AssignSeqrId { context: self.context(), seqr_id: Some(seqr_id.to_owned()) });
         self.call(request).await.map(drop)
     }
 

@@ -116,7 +116,9 @@ async fn unregister_now(till: &Till) -> Result<(), ShopError> {
         return Ok(());
     }
     if till.has_fault(Fault::TillNoUnregister) {
-        tracing::warn!("DELIBERATE FAULT till-no-unregister: recording the till unregistered without unregisterTerminal");
+        tracing::warn!(
+            "DELIBERATE FAULT till-no-unregister: recording the till unregistered without unregisterTerminal"
+        );
     } else {
         match till.glase().unregister_terminal().await {
             Ok(()) => {}

@@ -106,10 +106,10 @@ impl Terminals {
 
     /// Stores a new password before registerTerminal carries it.
     pub(crate) fn choose_password(&self, password: &str) -> Result<(), StoreError> {
-        self.update("UPDATE pos_terminal SET pending_password = ?2 WHERE external_id = ?1", params![
-            self.external_id,
-            password
-        ])
+        self.update(
+            "UPDATE pos_terminal SET pending_password = ?2 WHERE external_id = ?1",
+            params![self.external_id, password],
+        )
     }
 
     /// registerTerminal answered: the pending password is the password now, the sticker
@@ -125,17 +125,16 @@ impl Terminals {
 
     /// Glase refused registerTerminal: nothing changed there, nor here.
     pub(crate) fn registration_refused(&self) -> Result<(), StoreError> {
-        self.update("UPDATE pos_terminal SET pending_password = NULL WHERE external_id = ?1", params![
-            self.external_id
-        ])
+        self.update("UPDATE pos_terminal SET pending_password = NULL WHERE external_id = ?1", params![self.external_id])
     }
 
     /// registerTerminal's answer was lost: Glase may hold the old password or the new
     /// one, so the till counts as not registered until it registers again.
     pub(crate) fn registration_lost(&self) -> Result<(), StoreError> {
-        self.update("UPDATE pos_terminal SET registered = 0, seqr_assigned = 0 WHERE external_id = ?1", params![
-            self.external_id
-        ])
+        self.update(
+            "UPDATE pos_terminal SET registered = 0, seqr_assigned = 0 WHERE external_id = ?1",
+            params![self.external_id],
+        )
     }
 
     pub(crate) fn seqr_assigned(&self) -> Result<(), StoreError> {

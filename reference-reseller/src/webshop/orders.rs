@@ -377,7 +377,14 @@ impl Orders {
         tx.execute_cached(
             "INSERT INTO webshop_orders (id, token, state, currency, total, created_at_ms, channel)
              VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6)",
-            params![order.id.0, order.token, order.currency, order.total.to_string(), order.created_at_ms, self.channel],
+            params![
+                order.id.0,
+                order.token,
+                order.currency,
+                order.total.to_string(),
+                order.created_at_ms,
+                self.channel
+            ],
         )?;
         for (position, row) in rows.iter().enumerate() {
             tx.execute_cached(

@@ -58,7 +58,8 @@ async fn till_document(world: &World) -> Value {
 
 /// Starts a sale of two coffees; returns (saleId, invoiceReference, the answer).
 async fn coffees(world: &World) -> (String, String, Value) {
-    let (status, body) = post(world, "/driver/pos/sales", Some(json!({"items": [{"sku": "coffee", "quantity": 2}]}))).await;
+    let (status, body) =
+        post(world, "/driver/pos/sales", Some(json!({"items": [{"sku": "coffee", "quantity": 2}]}))).await;
     assert_eq!(status, 201, "{body}");
     (body["saleId"].as_str().unwrap().to_owned(), body["invoiceReference"].as_str().unwrap().to_owned(), body)
 }
@@ -161,7 +162,10 @@ async fn a_till_sale_is_paid_through_the_sticker_receipted_refunded_closed_repor
     assert_eq!(invoice.title, Some(format!("Glase Demo Till sale {id}")));
     let rows = invoice.invoice_rows.unwrap();
     assert_eq!(rows[0].item_quantity.map(|q| q.to_string()).as_deref(), Some("2"));
-    assert_eq!(rows[0].item_total_amount.as_ref().and_then(|a| a.value).map(|v| v.to_string()).as_deref(), Some("7.00"));
+    assert_eq!(
+        rows[0].item_total_amount.as_ref().and_then(|a| a.value).map(|v| v.to_string()).as_deref(),
+        Some("7.00")
+    );
     let waiting = till_document(&world).await;
     assert_eq!((waiting["state"].clone(), waiting["saleId"].clone()), (json!("waiting"), json!(id)));
 
@@ -179,7 +183,8 @@ async fn a_till_sale_is_paid_through_the_sticker_receipted_refunded_closed_repor
     assert_eq!(till_document(&world).await["state"], "paid");
 
     // Refund, close, report.
-    let (status, refunded) = post(&world, &format!("/driver/pos/sales/{id}/refund"), Some(json!({"amount": "2.00"}))).await;
+    let (status, refunded) =
+        post(&world, &format!("/driver/pos/sales/{id}/refund"), Some(json!({"amount": "2.00"}))).await;
     assert_eq!(status, 201, "{refunded}");
     assert_eq!((refunded["saleId"].clone(), refunded["remaining"].clone()), (json!(id), json!("5.00")));
     let (status, closed) = post(&world, "/driver/pos/close", None).await;
@@ -197,13 +202,18 @@ async fn a_till_sale_is_paid_through_the_sticker_receipted_refunded_closed_repor
     };
     let ers = paid["ersReference"].as_str().unwrap();
     let content = report["content"].as_str().unwrap();
-    assert!(content.contains("<TransactionDetails>") && content.contains(ers) && content.contains("REFUND"), "{content}");
+    assert!(
+        content.contains("<TransactionDetails>") && content.contains(ers) && content.contains("REFUND"),
+        "{content}"
+    );
 
     // Unregistration; every call after registration came from the till's terminal.
     let (status, unregistered) = post(&world, "/driver/pos/unregister", None).await;
     assert_eq!((status, unregistered["registered"].clone()), (200, json!(false)), "{unregistered}");
     assert_eq!(result_codes(&world, "unregisterTerminal"), [Some(0)]);
-    for op in ["assignSeqrId", "sendInvoice", "getPaymentStatus", "submitPaymentReceipt", "refundPayment", "executeReport"] {
+    for op in
+        ["assignSeqrId", "sendInvoice", "getPaymentStatus", "submitPaymentReceipt", "refundPayment", "executeReport"]
+    {
         for (_, body) in requests(&world, None, op) {
             assert!(body.contains(&format!("<id>{terminal}</id>")) && body.contains("TERMINALID"), "{op}: {body}");
         }
@@ -289,12 +299,14 @@ async fn a_refused_registration_is_a_502_and_changes_nothing() {
     let (status, body) = post(&world, "/driver/pos/register", None).await;
     assert_eq!(status, 502, "{body}");
     assert!(body["error"].as_str().unwrap().starts_with("registerTerminal failed"), "{body}");
-    let (status, body) = post(&world, "/driver/pos/sales", Some(json!({"items": [{"sku": "coffee", "quantity": 1}]}))).await;
+    let (status, body) =
+        post(&world, "/driver/pos/sales", Some(json!({"items": [{"sku": "coffee", "quantity": 1}]}))).await;
     assert_eq!(status, 502, "{body}");
     let after = till_document(&world).await;
     assert_eq!((after["registered"].clone(), after["terminalId"].clone()), (json!(false), Value::Null));
     // A bad basket never reaches Glase; closing needs a registered till.
-    let (status, _) = post(&world, "/driver/pos/sales", Some(json!({"items": [{"sku": "toaster", "quantity": 1}]}))).await;
+    let (status, _) =
+        post(&world, "/driver/pos/sales", Some(json!({"items": [{"sku": "toaster", "quantity": 1}]}))).await;
     assert_eq!(status, 400);
     let (status, _) = post(&world, "/driver/pos/close", None).await;
     assert_eq!(status, 409);
@@ -334,7 +346,8 @@ async fn fault_till_poll_slowly_polls_every_three_seconds() {
 #[tokio::test]
 async fn fault_till_give_up_polling_stops_without_cancelling() {
     let faults = [Fault::TillGiveUpPolling];
-    let world = till("pos-fault-give-up", &faults, |config| config.pos.payment_window = Duration::from_millis(900)).await;
+    let world =
+        till("pos-fault-give-up", &faults, |config| config.pos.payment_window = Duration::from_millis(900)).await;
     let (id, reference, _) = coffees(&world).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let polls = requests(&world, Some(&reference), "getPaymentStatus");
