@@ -1,5 +1,5 @@
-//! Wiring: the shared context, the HTTP router of both parts, start-up recovery, the
-//! background tasks and graceful shutdown.
+//! Wiring: the shared context, the HTTP router of the three parts (vending, webshop,
+//! till), start-up recovery, the background tasks and graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::faults::{Fault, Faults};
 use crate::glase::{ClientQuirks, Credentials, GlaseClient};
+use crate::pos::Till;
 use crate::store::Db;
 use crate::vending::Vending;
 use crate::webshop::Webshop;
@@ -41,6 +42,7 @@ impl Context {
         let quirks = ClientQuirks {
             client_request_timeout: if faults.has(Fault::NonZeroClientRequestTimeout) { 30 } else { 0 },
             omit_client_reference: faults.has(Fault::NoClientReference),
+            static_client_reference: false,
         };
         let glase = GlaseClient::new(config.glase_url.clone(), credentials, config.glase_timeout)?.with_quirks(quirks);
         let public_url = config.public_url();
@@ -54,6 +56,8 @@ pub struct Reseller {
     pub context: Context,
     pub vending: Vending,
     pub webshop: Webshop,
+    /// The till; `None` with `[pos] enabled = false`.
+    pub pos: Option<Till>,
 }
 
 impl Reseller {
@@ -61,7 +65,8 @@ impl Reseller {
     pub fn new(context: Context) -> anyhow::Result<Self> {
         let vending = Vending::new(context.clone())?;
         let webshop = Webshop::new(context.clone())?;
-        Ok(Self { context, vending, webshop })
+        let pos = if context.config.pos.enabled { Some(Till::new(context.clone())?) } else { None };
+        Ok(Self { context, vending, webshop, pos })
     }
 
     pub fn router(&self) -> Router {
@@ -69,6 +74,7 @@ impl Reseller {
         Router::new()
             .merge(self.vending.routes())
             .merge(self.webshop.routes())
+            .merge(self.pos.as_ref().map(Till::routes).unwrap_or_default())
             .route("/healthz", axum::routing::get(|| async { "ok\n" }))
             .layer(axum::middleware::from_fn_with_state(token, crate::staff::require_token))
     }
@@ -77,14 +83,27 @@ impl Reseller {
     pub async fn start_background(&self) -> Vec<JoinHandle<()>> {
         self.vending.recover().await;
         self.webshop.recover().await;
+        if let Some(till) = &self.pos {
+            till.recover().await;
+        }
         let mut tasks = self.vending.spawn_background();
         tasks.extend(self.webshop.spawn_background());
+        tasks.extend(self.pos.iter().flat_map(Till::spawn_background));
         tasks
+    }
+
+    /// What a graceful shutdown does once the server has drained: the till unregisters
+    /// its terminal unless sales or receipts are still open.
+    pub async fn shutdown(&self) {
+        if let Some(till) = &self.pos {
+            till.shutdown().await;
+        }
     }
 }
 
 /// Serves until `shutdown` completes, on connections limited by `[server]` (see
-/// `listen`); in-flight requests get 5 s to finish.
+/// `listen`); in-flight requests get 5 s to finish; then [`Reseller::shutdown`] (the
+/// background tasks still run meanwhile, so a till's last receipt is not cut off).
 pub async fn run(
     listener: TcpListener,
     reseller: Reseller,
@@ -96,6 +115,7 @@ pub async fn run(
     let app = reseller.router();
     let limits = reseller.context.config.server.limits();
     crate::listen::serve(listener, app, limits, Duration::from_secs(5), shutdown).await;
+    reseller.shutdown().await;
     Ok(())
 }
 

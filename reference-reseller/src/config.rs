@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::faults::Fault;
+use crate::pos::PosConfig;
 use crate::vending::VendingConfig;
 use crate::webshop::WebshopConfig;
 
@@ -33,9 +34,11 @@ pub struct Config {
     pub database: PathBuf,
     pub vending: VendingConfig,
     pub webshop: WebshopConfig,
+    /// The point-of-sale till.
+    pub pos: PosConfig,
     /// Deliberate faults (never on by default).
     pub faults: Vec<Fault>,
-    /// When set, the machine and shop drivers (`/driver/…`) and the shop's staff actions
+    /// When set, the machine, shop and till drivers (`/driver/…`) and the shop's staff actions
     /// (refund, close the period) need it: `Authorization: Bearer <token>`, or HTTP Basic
     /// with any user name and the token as password (a browser's login prompt). Without
     /// it they are open to anyone who reaches the port: test builds on loopback only.
@@ -116,6 +119,7 @@ impl Default for Config {
             database: PathBuf::from("reference-reseller.sqlite"),
             vending: VendingConfig::default(),
             webshop: WebshopConfig::default(),
+            pos: PosConfig::default(),
             faults: Vec::new(),
             driver_token: None,
             server: ServerConfig::default(),
@@ -167,6 +171,9 @@ impl Config {
         problems.extend(self.server.problems());
         problems.extend(self.vending.problems());
         problems.extend(self.webshop.problems());
+        if self.pos.enabled {
+            problems.extend(self.pos.problems());
+        }
         if problems.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(problems.join("; "))) }
     }
 }

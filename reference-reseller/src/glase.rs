@@ -2,17 +2,23 @@
 //! `glase-protocol`. Every call carries a complete `clientContext` (clientId, a unique
 //! clientReference, clientRequestTimeout 0, the terminal's credentials), as
 //! certification requires.
+//!
+//! The terminal's credentials can be replaced while the client is in use: a till
+//! registers its terminal at run time (registerTerminal, as a RESELLERUSER) and then
+//! calls as that terminal. Two clients (the reseller's terminal and the till's) share
+//! one clientReference counter, so references stay unique per clientId across both.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use glase_protocol::request::{
-    CancelInvoice, CommitReservation, GetPaymentStatus, MarkTransactionPeriod, RefundPayment, SendInvoice,
-    SubmitPaymentReceipt, UpdateInvoice,
+    AssignSeqrId, CancelInvoice, CommitReservation, ExecuteReport, GetPaymentStatus, MarkTransactionPeriod,
+    RefundPayment, RegisterTerminal, SendInvoice, SubmitPaymentReceipt, UnregisterTerminal, UpdateInvoice,
 };
 use glase_protocol::{
-    Amount, ClientContext, Invoice, InvoiceStatus, Parameters, ReceiptDocument, Reply, Request, Response,
-    ResponseDetail, ResultCode, decode_reply, encode_request,
+    Amount, ClientContext, Invoice, InvoiceStatus, Parameters, PrincipalId, PrincipalType, ReceiptDocument, Reply,
+    Report, Request, Response, ResponseDetail, ResultCode, decode_reply, encode_request,
 };
 use rust_decimal::Decimal;
 
@@ -69,12 +75,24 @@ pub struct PaymentStatus {
     pub ers_reference: Option<String>,
 }
 
+/// A reseller user's login (RESELLERUSER principal): who may register terminals.
+#[derive(Debug, Clone)]
+pub struct ResellerLogin {
+    /// The reseller's id (`initiatorPrincipalId.id`).
+    pub reseller_id: String,
+    /// The user within the reseller (`initiatorPrincipalId.userId`).
+    pub user_id: String,
+    pub password: String,
+}
+
 /// Deviations from the documented client context, used only by the deliberate faults.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientQuirks {
     /// The documented value is 0.
     pub client_request_timeout: i64,
     pub omit_client_reference: bool,
+    /// Every call carries the same clientReference (the documented one is unique).
+    pub static_client_reference: bool,
 }
 
 /// A SOAP client for one terminal.
@@ -82,8 +100,11 @@ pub struct ClientQuirks {
 pub struct GlaseClient {
     http: reqwest::Client,
     endpoint: String,
-    credentials: Credentials,
-    counter: AtomicU64,
+    /// Replaced when a till (re-)registers its terminal; a std lock, never held across
+    /// an `.await` (each call copies what it needs).
+    credentials: RwLock<Credentials>,
+    /// Shared with the other clients of this reseller ([`GlaseClient::for_terminal`]).
+    counter: Arc<AtomicU64>,
     /// Seconds since the epoch at start-up, in clientReference.
     started: u64,
     quirks: ClientQuirks,
@@ -103,11 +124,50 @@ impl GlaseClient {
         Ok(Self {
             http,
             endpoint: endpoint.into(),
-            credentials,
-            counter: AtomicU64::new(0),
+            credentials: RwLock::new(credentials),
+            counter: Arc::new(AtomicU64::new(0)),
             started,
             quirks: ClientQuirks::default(),
         })
+    }
+
+    /// A client for another terminal of the same reseller (a till): the same endpoint,
+    /// HTTP client, clientId and system name, drawing its clientReferences from this
+    /// client's counter so that no two calls of the two carry the same reference.
+    pub fn for_terminal(&self, terminal_id: &str, password: &str, quirks: ClientQuirks) -> Self {
+        let mut credentials = self.credentials();
+        credentials.terminal_id = terminal_id.to_owned();
+        credentials.password = password.to_owned();
+        Self {
+            http: self.http.clone(),
+            endpoint: self.endpoint.clone(),
+            credentials: RwLock::new(credentials),
+            counter: self.counter.clone(),
+            started: self.started,
+            quirks,
+        }
+    }
+
+    /// The deviations this client makes (none unless a deliberate fault is on).
+    pub fn quirks(&self) -> ClientQuirks {
+        self.quirks
+    }
+
+    /// Calls from now on are made as this terminal.
+    pub fn set_terminal(&self, terminal_id: &str, password: &str) {
+        let mut credentials = self.credentials.write().unwrap_or_else(|p| p.into_inner());
+        credentials.terminal_id = terminal_id.to_owned();
+        credentials.password = password.to_owned();
+    }
+
+    /// The terminal calls are made as.
+    pub fn terminal_id(&self) -> String {
+        self.credentials().terminal_id
+    }
+
+    fn credentials(&self) -> Credentials {
+        // Nothing panics while holding the lock; a poisoned one still holds whole values.
+        self.credentials.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The same client with deliberate deviations (fault self-tests only).
@@ -120,18 +180,25 @@ impl GlaseClient {
         &self.endpoint
     }
 
-    fn context(&self) -> Option<ClientContext> {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        // Unique per clientId: the system name, this run's start and a counter, kept to
-        // the documented 32 characters (the tail is the part that varies).
-        let mut reference = format!("{}-{:x}-{n}", self.credentials.system, self.started);
+    /// A clientReference: unique per clientId, from the system name, this run's start
+    /// and the shared counter, kept to the documented 32 characters (the tail is the
+    /// part that varies).
+    fn reference(&self, system: &str) -> String {
+        let n = if self.quirks.static_client_reference { 0 } else { self.counter.fetch_add(1, Ordering::Relaxed) };
+        let mut reference = format!("{system}-{:x}-{n}", self.started);
         if reference.len() > 32 {
             reference = reference.split_off(reference.len() - 32);
         }
+        reference
+    }
+
+    fn context(&self) -> Option<ClientContext> {
+        let credentials = self.credentials();
+        let reference = self.reference(&credentials.system);
         let mut context = ClientContext::for_terminal(
-            self.credentials.terminal_id.clone(),
-            self.credentials.password.clone(),
-            self.credentials.client_id.clone(),
+            credentials.terminal_id,
+            credentials.password,
+            credentials.client_id,
             reference,
         );
         // Only the deliberate faults change these.
@@ -263,14 +330,78 @@ impl GlaseClient {
 
     /// markTransactionPeriod for this terminal; returns the transactionPeriodId.
     pub async fn mark_transaction_period(&self) -> Result<Option<String>, GlaseError> {
+        let terminal = self.terminal_id();
         let request = Request::MarkTransactionPeriod(MarkTransactionPeriod {
             context: self.context(),
-            parameters: Some(Parameters::from_pairs([("TERMINALID", self.credentials.terminal_id.as_str())])),
+            parameters: Some(Parameters::from_pairs([("TERMINALID", terminal.as_str())])),
         });
         let response = self.call(request).await?;
         Ok(match response.detail {
             ResponseDetail::MarkTransactionPeriod { transaction_period_id } => transaction_period_id,
             _ => None,
         })
+    }
+
+    /// registerTerminal as the reseller user `login` (RESELLERUSER principal; the
+    /// client's own terminal credentials are not used); returns the terminalId.
+    pub async fn register_terminal(
+        &self,
+        login: &ResellerLogin,
+        external_terminal_id: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<String, GlaseError> {
+        let mut context = self.context().unwrap_or_default();
+        context.initiator_principal_id = Some(PrincipalId {
+            id: Some(login.reseller_id.clone()),
+            kind: Some(PrincipalType::ResellerUser.as_str().to_owned()),
+            user_id: Some(login.user_id.clone()),
+        });
+        context.password = Some(login.password.clone());
+        let request = Request::RegisterTerminal(RegisterTerminal {
+            context: Some(context),
+            external_terminal_id: Some(external_terminal_id.to_owned()),
+            password: Some(password.to_owned()),
+            name: Some(name.to_owned()),
+        });
+        match self.call(request).await?.detail {
+            ResponseDetail::RegisterTerminal { terminal_id: Some(id) } if !id.trim().is_empty() => Ok(id),
+            _ => Err(GlaseError::Fault("registerTerminal answer has no terminalId".to_owned())),
+        }
+    }
+
+    /// assignSeqrId: binds the static QR sticker `seqr_id` to this terminal.
+    pub async fn assign_seqr_id(&self, seqr_id: &str) -> Result<(), GlaseError> {
+        let request =
+            Request::AssignSeqrId(AssignSeqrId { context: self.context(), seqr_id: Some(seqr_id.to_owned()) });
+        self.call(request).await.map(drop)
+    }
+
+    /// unregisterTerminal of this terminal.
+    pub async fn unregister_terminal(&self) -> Result<(), GlaseError> {
+        self.call(Request::UnregisterTerminal(UnregisterTerminal { context: self.context() })).await.map(drop)
+    }
+
+    /// executeReport for a transaction period of this terminal.
+    pub async fn execute_report(
+        &self,
+        report_id: &str,
+        language: &str,
+        transaction_period_id: &str,
+    ) -> Result<Report, GlaseError> {
+        let terminal = self.terminal_id();
+        let request = Request::ExecuteReport(ExecuteReport {
+            context: self.context(),
+            report_id: Some(report_id.to_owned()),
+            language: Some(language.to_owned()),
+            parameters: Some(Parameters::from_pairs([
+                ("transactionPeriodId", transaction_period_id),
+                ("TERMINALID", terminal.as_str()),
+            ])),
+        });
+        match self.call(request).await?.detail {
+            ResponseDetail::ExecuteReport { report: Some(report) } => Ok(report),
+            _ => Err(GlaseError::Fault("executeReport answer has no report".to_owned())),
+        }
     }
 }

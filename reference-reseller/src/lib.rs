@@ -1,6 +1,7 @@
 //! The reference reseller: a correct, durable reseller/merchant backend for Glase —
 //! unattended vending machines (`createPurchase`, reservation, unlock, `updateInvoice`,
-//! `commitReservation`) and webshops (`sendInvoice`, status polling, receipts, refunds).
+//! `commitReservation`), webshops (`sendInvoice`, status polling, receipts, refunds) and
+//! a point-of-sale till (a registered terminal with a static QR sticker).
 //! It is the code integrators copy and the known-good system the conformance suite tests
 //! itself against.
 //!
@@ -10,6 +11,8 @@
 //!   deliberate mistakes for the suite's self-test.
 //! - [`vending`]: machines, createPurchase, notifications, vending, the machine driver.
 //! - [`webshop`]: checkout, status polling, receipts, refunds, the shop driver.
+//! - [`pos`]: the point-of-sale till (registerTerminal, assignSeqrId, sales on the
+//!   webshop's order engine, closing and reports, unregisterTerminal), the till driver.
 //! - [`app`]: wiring, recovery after a restart, background tasks, serving (on connections
 //!   limited as `listen` describes, the same file as the mock's); `staff`: the token the
 //!   drivers and the shop's staff actions need, when one is configured.
@@ -19,6 +22,7 @@ pub mod config;
 pub mod faults;
 pub mod glase;
 mod listen;
+pub mod pos;
 mod staff;
 pub mod store;
 pub mod vending;

@@ -31,7 +31,8 @@ Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad arguments or configuratio
 const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GLASE_KIT_COMMIT"), ")");
 
 /// A correct, durable reseller backend for Glase: vending machines (createPurchase,
-/// reservations, vending) and a webshop (checkout, status, receipts, refunds).
+/// reservations, vending), a webshop (checkout, status, receipts, refunds) and a
+/// point-of-sale till (registered terminal, static QR sticker).
 #[derive(Debug, Parser)]
 #[command(version = VERSION_LINE, after_help = EXAMPLES)]
 struct Args {
@@ -64,7 +65,7 @@ struct Args {
     #[arg(long = "fault", value_enum)]
     faults: Vec<Fault>,
 
-    /// Require this token on the machine and shop drivers and the shop's staff actions
+    /// Require this token on the machine, shop and till drivers and the shop's staff actions
     /// (overrides the config's `driver_token`): `Authorization: Bearer TOKEN`.
     #[arg(long, value_name = "TOKEN", env = "RESELLER_DRIVER_TOKEN", hide_env_values = true)]
     driver_token: Option<String>,
@@ -157,7 +158,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!(
             addr = %local,
             "listening beyond loopback with no driver token: anyone who can reach this port can vend, take machines \
-             out of service, refund and close the shop's period; set --driver-token (RESELLER_DRIVER_TOKEN)"
+             out of service, ring up till sales, refund and close periods; set --driver-token (RESELLER_DRIVER_TOKEN)"
         );
     }
     let context = Context::new(config, db)?;

@@ -1,6 +1,6 @@
 //! Who may use the drivers and the shop's staff actions. With `driver_token` configured,
-//! the machine and shop drivers (`/driver/…`, spec section 8: they vend, take machines
-//! out of service, refund) and the staff actions of the shop's own pages (refund, close
+//! the machine, shop and till drivers (`/driver/…`, spec section 8: they vend, take
+//! machines out of service, register the till, refund) and the staff actions of the shop's own pages (refund, close
 //! the transaction period) need the token; everything a customer or Glase calls
 //! (createPurchase, notifications, the shop's pages, the order status, the customer's
 //! cancel) stays open. Without a token nothing is checked: the drivers are for test
@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn drivers_and_staff_actions_need_the_token_and_customer_routes_do_not() {
-        for path in ["/driver/machines", "/driver/machines/m-1/vend", "/driver/shop/close"] {
+        for path in ["/driver/machines", "/driver/machines/m-1/vend", "/driver/shop/close", "/driver/pos/register"] {
             assert!(needs_token(&Method::GET, path) && needs_token(&Method::POST, path), "{path}");
         }
         assert!(needs_token(&Method::POST, "/shop/orders/W1/refund"));

@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::config::{WebshopConfig, two_decimals};
 use super::error::ShopError;
 use super::orders::{Order, OrderId, OrderRow, OrderState};
-use super::shop::{Webshop, now_ms, random_hex, rfc3339};
+use super::shop::{Channel, Webshop, now_ms, random_hex, rfc3339};
 use crate::faults::Fault;
 use crate::glase::GlaseError;
 
@@ -76,15 +76,17 @@ pub(crate) fn price(config: &WebshopConfig, items: &[(String, u32)]) -> Result<(
 /// The invoice for an order: IMMEDIATE_DEBIT, NO_ACKNOWLEDGMENT, every field
 /// certification asks for, rows that add up to the total, the session token in the
 /// notificationUrl (unless `notification_url = false`) and the customer's order page as
-/// backURL.
+/// backURL. A till's sale has neither: the till polls, and the customer has no page to
+/// go back to (they stand at the counter).
 pub(crate) fn invoice(shop: &Webshop, order: &Order, rows: &[OrderRow]) -> Invoice {
     let config = shop.config();
+    let web = shop.channel() == Channel::Web;
     let amount = |value: Decimal| Some(Amount::new(value, order.currency.clone()));
     Invoice {
         payment_mode: Some(PaymentMode::ImmediateDebit),
         acknowledgment_mode: Some(AcknowledgmentMode::NoAcknowledgment),
         issue_date: Some(rfc3339(order.created_at_ms)),
-        title: Some(format!("{} order {}", config.name, order.id)),
+        title: Some(format!("{} {} {}", config.name, shop.channel().noun(), order.id)),
         client_invoice_id: Some(order.id.0.clone()),
         invoice_rows: Some(
             rows.iter()
@@ -101,9 +103,8 @@ pub(crate) fn invoice(shop: &Webshop, order: &Order, rows: &[OrderRow]) -> Invoi
         total_amount: amount(order.total),
         cashier_id: Some(config.cashier_id.clone()),
         footer: None,
-        back_url: Some(format!("{}/shop/orders/{}", shop.public_url(), order.id)),
-        notification_url: config
-            .notification_url
+        back_url: web.then(|| format!("{}/shop/orders/{}", shop.public_url(), order.id)),
+        notification_url: (web && config.notification_url)
             .then(|| format!("{}/seqr/shop/notify/{}", shop.public_url(), order.token)),
         commit_reservation_timeout: None,
     }
@@ -125,7 +126,7 @@ pub(crate) async fn checkout(shop: &Webshop, items: &[(String, u32)]) -> Result<
 async fn create(shop: &Webshop, items: &[(String, u32)]) -> Result<Created, ShopError> {
     let (rows, total) = price(shop.config(), items).map_err(ShopError::BadRequest)?;
     let order = Order {
-        id: OrderId(format!("W{}", random_hex(8))),
+        id: OrderId(format!("{}{}", shop.channel().id_prefix(), random_hex(8))),
         token: random_hex(16),
         state: OrderState::Pending,
         reason: None,

@@ -134,35 +134,7 @@ impl WebshopConfig {
     /// Every problem at once, for [`crate::config::Config::validate`].
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.name.trim().is_empty() {
-            problems.push("webshop.name must not be empty".to_owned());
-        }
-        if !(self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase())) {
-            problems.push(format!("webshop.currency {:?} must be an ISO 4217 code such as EUR", self.currency));
-        }
-        if self.products.is_empty() {
-            problems.push("webshop.products must list at least one product".to_owned());
-        }
-        for (i, product) in self.products.iter().enumerate() {
-            if !is_valid_sku(&product.sku) {
-                problems.push(format!(
-                    "webshop.products[{i}].sku {:?} must be 1–64 letters, digits, '-' or '_'",
-                    product.sku
-                ));
-            }
-            if self.products[..i].iter().any(|p| p.sku == product.sku) {
-                problems.push(format!("webshop.products[{i}].sku {:?} is listed twice", product.sku));
-            }
-            if product.name.trim().is_empty() {
-                problems.push(format!("webshop.products[{i}].name must not be empty"));
-            }
-            if product.price <= Decimal::ZERO || product.price.normalize().scale() > 2 {
-                problems.push(format!(
-                    "webshop.products[{i}].price {} must be positive with at most two decimals",
-                    product.price
-                ));
-            }
-        }
+        problems.extend(catalogue_problems("webshop", &self.name, &self.currency, &self.products));
         if self.unpaid_timeout.is_zero() {
             problems.push("webshop.unpaid_timeout must be positive".to_owned());
         }
@@ -190,6 +162,42 @@ impl WebshopConfig {
     pub(crate) fn product(&self, sku: &str) -> Option<&Product> {
         self.products.iter().find(|p| p.sku == sku)
     }
+}
+
+/// The problems of a name, currency and catalogue (the webshop's or the till's), named
+/// under `section`.
+pub(crate) fn catalogue_problems(section: &str, name: &str, currency: &str, products: &[Product]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if name.trim().is_empty() {
+        problems.push(format!("{section}.name must not be empty"));
+    }
+    if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
+        problems.push(format!("{section}.currency {currency:?} must be an ISO 4217 code such as EUR"));
+    }
+    if products.is_empty() {
+        problems.push(format!("{section}.products must list at least one product"));
+    }
+    for (i, product) in products.iter().enumerate() {
+        if !is_valid_sku(&product.sku) {
+            problems.push(format!(
+                "{section}.products[{i}].sku {:?} must be 1–64 letters, digits, '-' or '_'",
+                product.sku
+            ));
+        }
+        if products[..i].iter().any(|p| p.sku == product.sku) {
+            problems.push(format!("{section}.products[{i}].sku {:?} is listed twice", product.sku));
+        }
+        if product.name.trim().is_empty() {
+            problems.push(format!("{section}.products[{i}].name must not be empty"));
+        }
+        if product.price <= Decimal::ZERO || product.price.normalize().scale() > 2 {
+            problems.push(format!(
+                "{section}.products[{i}].price {} must be positive with at most two decimals",
+                product.price
+            ));
+        }
+    }
+    problems
 }
 
 pub(crate) fn is_valid_sku(sku: &str) -> bool {

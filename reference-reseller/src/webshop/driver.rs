@@ -113,7 +113,7 @@ use super::error::{JsonBody, ShopError};
 use super::orders::{OrderId, OrderState, Refund, RefundState};
 use super::periods;
 use super::refunds::{self, RefundRequest};
-use super::shop::{Webshop, now_ms, rfc3339};
+use super::shop::{Channel, Webshop, now_ms, rfc3339};
 use crate::faults::Fault;
 
 pub(crate) fn routes() -> Router<Webshop> {
@@ -205,11 +205,32 @@ pub(crate) async fn cancel_order(shop: &Webshop, id: &OrderId) -> Result<(), Sho
     }
 }
 
-/// The order document of the driver and the shop's status endpoint.
+/// An order's id under the name its channel's driver gives it: `orderId` (the shop
+/// driver) or `saleId` (the till's, `crate::pos::driver`).
+#[derive(Debug, Clone, Serialize)]
+enum SubjectId {
+    #[serde(rename = "orderId")]
+    Order(OrderId),
+    #[serde(rename = "saleId")]
+    Sale(OrderId),
+}
+
+impl SubjectId {
+    fn of(shop: &Webshop, id: OrderId) -> Self {
+        match shop.channel() {
+            Channel::Web => Self::Order(id),
+            Channel::Till => Self::Sale(id),
+        }
+    }
+}
+
+/// The order document of the driver and the shop's status endpoint (and, with
+/// `saleId`, the till's sale document).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OrderView {
-    order_id: OrderId,
+    #[serde(flatten)]
+    id: SubjectId,
     state: OrderState,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
@@ -274,7 +295,7 @@ impl OrderView {
         let rows = orders.rows(id)?;
         let refunds = orders.refunds(id)?;
         Ok(Self {
-            order_id: order.id,
+            id: SubjectId::of(shop, order.id),
             state: order.state,
             reason: order.reason,
             invoice_reference: order.invoice_reference,
@@ -302,7 +323,8 @@ impl OrderView {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RefundAnswer {
-    order_id: OrderId,
+    #[serde(flatten)]
+    id: SubjectId,
     refund: Option<RefundView>,
     #[serde(with = "money")]
     refunded: Decimal,
@@ -317,7 +339,7 @@ impl RefundAnswer {
         let paid = shop.orders().payment(id)?.map_or(Decimal::ZERO, |p| p.amount);
         let held: Decimal = refunds.iter().filter(|r| r.state != RefundState::Rejected).map(|r| r.amount).sum();
         Ok(Self {
-            order_id: id.clone(),
+            id: SubjectId::of(shop, id.clone()),
             refund: refunds.iter().find(|r| r.id == refund).map(RefundView::from),
             refunded: refunded(&refunds),
             remaining: (paid - held).max(Decimal::ZERO),

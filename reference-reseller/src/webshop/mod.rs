@@ -12,18 +12,22 @@
 //! notifications, serialising the calls per order so each one echoes the latest
 //! `version`; it cancels overdue invoices and submits receipts. `recovery` resumes all
 //! of that after a restart. [`Webshop`] is the shared handle.
+//!
+//! The same engine also runs the till of [`crate::pos`] (a sale is an order of another
+//! channel): that module reuses checkout, the status loop, refunds, cancel and the order
+//! documents, hence the `pub(crate)` modules.
 
 mod cancel;
-mod checkout;
-mod config;
-mod driver;
-mod error;
-mod orders;
+pub(crate) mod checkout;
+pub(crate) mod config;
+pub(crate) mod driver;
+pub(crate) mod error;
+pub(crate) mod orders;
 mod pages;
-mod periods;
+pub(crate) mod periods;
 mod recovery;
-mod refunds;
-mod shop;
+pub(crate) mod refunds;
+pub(crate) mod shop;
 mod status;
 mod web;
 

@@ -7,6 +7,11 @@
 //! the payment (and submits the receipt); a refund is checked against the payment and
 //! reserved in the same transaction, so two concurrent refunds cannot both pass.
 //!
+//! Both instances of the engine (the webshop and the till, see `shop`) keep their orders
+//! in these tables, told apart by the `channel` column; every query that lists or looks
+//! up orders is narrowed to the instance's channel, so each status loop and recovery
+//! sees only its own.
+//!
 //! # Implementation rationale
 //! Amounts are stored as decimal text and summed in Rust: SQLite's `SUM` over text goes
 //! through floating point. Times are milliseconds since the epoch of the reseller's
@@ -18,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::shop::Channel;
 use crate::glase::PaymentStatus;
 use crate::store::{CachedStatements, Db, StoreError};
 use glase_protocol::InvoiceStatus;
@@ -35,7 +41,8 @@ CREATE TABLE IF NOT EXISTS webshop_orders (
     qr_code           TEXT,
     version           INTEGER NOT NULL DEFAULT 0,
     ers_reference     TEXT,
-    finished_at_ms    INTEGER
+    finished_at_ms    INTEGER,
+    channel           TEXT NOT NULL DEFAULT 'web'
 );
 CREATE INDEX IF NOT EXISTS webshop_orders_state ON webshop_orders (state);
 CREATE TABLE IF NOT EXISTS webshop_order_rows (
@@ -70,9 +77,19 @@ CREATE TABLE IF NOT EXISTS webshop_refunds (
 CREATE TABLE IF NOT EXISTS webshop_periods (
     id                    INTEGER PRIMARY KEY AUTOINCREMENT,
     transaction_period_id TEXT,
-    closed_at_ms          INTEGER NOT NULL
+    closed_at_ms          INTEGER NOT NULL,
+    channel               TEXT NOT NULL DEFAULT 'web'
 );
 ";
+
+/// Columns added after the first release: added to an existing database when missing
+/// (its rows were all the webshop's, hence the default), then indexed.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("webshop_orders", "channel", "TEXT NOT NULL DEFAULT 'web'"),
+    ("webshop_periods", "channel", "TEXT NOT NULL DEFAULT 'web'"),
+];
+const AFTER_ADDED_COLUMNS: &str =
+    "CREATE INDEX IF NOT EXISTS webshop_orders_channel_state ON webshop_orders (channel, state);";
 
 /// How often submitPaymentReceipt is tried for one payment before giving up.
 pub(crate) const RECEIPT_ATTEMPTS: i64 = 5;
@@ -275,10 +292,11 @@ pub(crate) struct ReservedRefund {
     pub(crate) payment: StoredPayment,
 }
 
-/// The webshop's tables, over the shared connection.
+/// The webshop's tables, over the shared connection, seen by one channel.
 #[derive(Debug, Clone)]
 pub(crate) struct Orders {
     db: Db,
+    channel: &'static str,
 }
 
 fn decimal(text: &str) -> Decimal {
@@ -337,10 +355,19 @@ fn refunds_of(conn: &Connection, order: &OrderId) -> rusqlite::Result<Vec<Refund
 }
 
 impl Orders {
-    /// Creates the tables if needed.
-    pub(crate) fn open(db: Db) -> Result<Self, StoreError> {
+    /// Creates the tables if needed (and adds the columns an older database lacks).
+    pub(crate) fn open(db: Db, channel: Channel) -> Result<Self, StoreError> {
         db.migrate(SCHEMA)?;
-        Ok(Self { db })
+        {
+            let conn = db.lock();
+            for (table, column, definition) in ADDED_COLUMNS {
+                if !has_column(&conn, table, column)? {
+                    conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))?;
+                }
+            }
+        }
+        db.migrate(AFTER_ADDED_COLUMNS)?;
+        Ok(Self { db, channel: channel.as_str() })
     }
 
     /// Stores a new pending order (no invoice yet) with its rows.
@@ -348,9 +375,16 @@ impl Orders {
         let mut conn = self.db.lock();
         let tx = conn.transaction()?;
         tx.execute_cached(
-            "INSERT INTO webshop_orders (id, token, state, currency, total, created_at_ms)
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5)",
-            params![order.id.0, order.token, order.currency, order.total.to_string(), order.created_at_ms],
+            "INSERT INTO webshop_orders (id, token, state, currency, total, created_at_ms, channel)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6)",
+            params![
+                order.id.0,
+                order.token,
+                order.currency,
+                order.total.to_string(),
+                order.created_at_ms,
+                self.channel
+            ],
         )?;
         for (position, row) in rows.iter().enumerate() {
             tx.execute_cached(
@@ -384,15 +418,51 @@ impl Orders {
         Ok(self
             .db
             .lock()
-            .query_row_cached("SELECT * FROM webshop_orders WHERE id = ?1", [&id.0], order_of)
+            .query_row_cached(
+                "SELECT * FROM webshop_orders WHERE id = ?1 AND channel = ?2",
+                params![id.0, self.channel],
+                order_of,
+            )
             .optional()?)
+    }
+
+    /// The newest order created at or after `since_ms`.
+    pub(crate) fn latest_since(&self, since_ms: i64) -> Result<Option<Order>, StoreError> {
+        Ok(self
+            .db
+            .lock()
+            .query_row_cached(
+                "SELECT * FROM webshop_orders WHERE channel = ?1 AND created_at_ms >= ?2
+                 ORDER BY created_at_ms DESC, rowid DESC LIMIT 1",
+                params![self.channel, since_ms],
+                order_of,
+            )
+            .optional()?)
+    }
+
+    /// How many orders are still pending, and how many paid ones still owe their
+    /// receipt (with attempts left).
+    pub(crate) fn open_counts(&self) -> Result<(i64, i64), StoreError> {
+        Ok(self.db.lock().query_row_cached(
+            "SELECT
+                (SELECT COUNT(*) FROM webshop_orders WHERE channel = ?1 AND state = 'pending'),
+                (SELECT COUNT(*) FROM webshop_orders o JOIN webshop_payments p ON p.order_id = o.id
+                 WHERE o.channel = ?1 AND o.state = 'paid' AND p.receipt_submitted_at_ms IS NULL
+                   AND p.receipt_attempts < ?2)",
+            params![self.channel, RECEIPT_ATTEMPTS],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?)
     }
 
     pub(crate) fn by_token(&self, token: &str) -> Result<Option<Order>, StoreError> {
         Ok(self
             .db
             .lock()
-            .query_row_cached("SELECT * FROM webshop_orders WHERE token = ?1", [token], order_of)
+            .query_row_cached(
+                "SELECT * FROM webshop_orders WHERE token = ?1 AND channel = ?2",
+                params![token, self.channel],
+                order_of,
+            )
             .optional()?)
     }
 
@@ -429,12 +499,15 @@ impl Orders {
         let conn = self.db.lock();
         let mut statement = conn.prepare_cached(
             "SELECT o.id FROM webshop_orders o
-             WHERE (o.state = 'pending' AND o.invoice_reference IS NOT NULL)
+             WHERE o.channel = ?2
+               AND ((o.state = 'pending' AND o.invoice_reference IS NOT NULL)
                 OR (o.state = 'paid' AND EXISTS (SELECT 1 FROM webshop_payments p WHERE p.order_id = o.id
-                      AND p.receipt_submitted_at_ms IS NULL AND p.receipt_attempts < ?1))
+                      AND p.receipt_submitted_at_ms IS NULL AND p.receipt_attempts < ?1)))
              ORDER BY o.created_at_ms",
         )?;
-        let ids = statement.query_map([RECEIPT_ATTEMPTS], |row| row.get(0).map(OrderId))?.collect::<Result<_, _>>()?;
+        let ids = statement
+            .query_map(params![RECEIPT_ATTEMPTS, self.channel], |row| row.get(0).map(OrderId))?
+            .collect::<Result<_, _>>()?;
         Ok(ids)
     }
 
@@ -550,8 +623,13 @@ impl Orders {
     ) -> Result<Result<ReservedRefund, RefundRefusal>, StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(order) =
-            tx.query_row_cached("SELECT * FROM webshop_orders WHERE id = ?1", [&id.0], order_of).optional()?
+        let Some(order) = tx
+            .query_row_cached(
+                "SELECT * FROM webshop_orders WHERE id = ?1 AND channel = ?2",
+                params![id.0, self.channel],
+                order_of,
+            )
+            .optional()?
         else {
             return Ok(Err(RefundRefusal::UnknownOrder));
         };
@@ -608,8 +686,9 @@ impl Orders {
         Ok(self.db.lock().execute_cached(
             "UPDATE webshop_refunds SET state = 'unknown', finished_at_ms = ?1,
                  error = 'the reseller stopped during refundPayment; reconcile with the transaction report'
-             WHERE state = 'requested'",
-            [now_ms],
+             WHERE state = 'requested'
+               AND order_id IN (SELECT id FROM webshop_orders WHERE channel = ?2)",
+            params![now_ms, self.channel],
         )?)
     }
 
@@ -620,9 +699,9 @@ impl Orders {
         let tx = conn.transaction()?;
         let ids: Vec<OrderId> = {
             let mut statement = tx.prepare_cached(
-                "SELECT id FROM webshop_orders WHERE state = 'pending' AND invoice_reference IS NULL",
+                "SELECT id FROM webshop_orders WHERE state = 'pending' AND invoice_reference IS NULL AND channel = ?1",
             )?;
-            statement.query_map([], |row| row.get(0).map(OrderId))?.collect::<Result<_, _>>()?
+            statement.query_map([self.channel], |row| row.get(0).map(OrderId))?.collect::<Result<_, _>>()?
         };
         for id in &ids {
             end(&tx, id, OrderState::Failed, "the reseller stopped while sending the invoice", now_ms)?;
@@ -633,11 +712,17 @@ impl Orders {
 
     pub(crate) fn insert_period(&self, transaction_period_id: Option<&str>, now_ms: i64) -> Result<(), StoreError> {
         self.db.lock().execute_cached(
-            "INSERT INTO webshop_periods (transaction_period_id, closed_at_ms) VALUES (?1, ?2)",
-            params![transaction_period_id, now_ms],
+            "INSERT INTO webshop_periods (transaction_period_id, closed_at_ms, channel) VALUES (?1, ?2, ?3)",
+            params![transaction_period_id, now_ms, self.channel],
         )?;
         Ok(())
     }
+}
+
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    let mut statement = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = statement.query_map([], |row| row.get::<_, String>("name"))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(names.iter().any(|name| name == column))
 }
 
 fn end(conn: &Connection, id: &OrderId, state: OrderState, reason: &str, now_ms: i64) -> rusqlite::Result<Recorded> {
@@ -653,7 +738,7 @@ mod tests {
     use super::*;
 
     fn store_with_order(total: &str) -> (Orders, OrderId) {
-        let orders = Orders::open(Db::in_memory().expect("in-memory database")).expect("schema");
+        let orders = Orders::open(Db::in_memory().expect("in-memory database"), Channel::Web).expect("schema");
         let id = OrderId("W1".to_owned());
         let order = Order {
             id: id.clone(),
@@ -739,6 +824,56 @@ mod tests {
         let unchecked = RefundChecks { paid: false, ..RefundChecks::ALL };
         let reserved = orders.reserve_refund(&id, None, unchecked, 2).expect("db").expect("not checked");
         assert_eq!((reserved.amount, reserved.payment.ers_reference.as_str()), (decimal("10.00"), ""));
+    }
+
+    #[test]
+    fn each_channel_sees_only_its_own_orders() {
+        let db = Db::in_memory().expect("in-memory database");
+        let web = Orders::open(db.clone(), Channel::Web).expect("schema");
+        let till = Orders::open(db, Channel::Till).expect("schema");
+        let order = |id: &str| Order {
+            id: OrderId(id.to_owned()),
+            token: id.to_owned(),
+            state: OrderState::Pending,
+            reason: None,
+            currency: "EUR".to_owned(),
+            total: decimal("1.00"),
+            created_at_ms: 5,
+            invoice_reference: None,
+            qr_code: None,
+            version: 0,
+            ers_reference: None,
+        };
+        web.insert(&order("W1"), &[]).expect("insert");
+        till.insert(&order("P1"), &[]).expect("insert");
+        till.set_invoice(&OrderId("P1".to_owned()), "7", "QR").expect("invoice");
+        assert!(web.get(&OrderId("P1".to_owned())).expect("db").is_none());
+        assert_eq!(till.active().expect("db"), [OrderId("P1".to_owned())]);
+        assert!(web.active().expect("db").is_empty());
+        assert_eq!(till.open_counts().expect("db"), (1, 0));
+        assert_eq!(till.latest_since(5).expect("db").map(|o| o.id.0), Some("P1".to_owned()));
+        assert_eq!(web.fail_orders_without_invoice(9).expect("db"), [OrderId("W1".to_owned())]);
+        assert_eq!(till.get(&OrderId("P1".to_owned())).expect("db").map(|o| o.state), Some(OrderState::Pending));
+    }
+
+    #[test]
+    fn a_database_from_before_the_till_gets_the_channel_column_and_keeps_its_orders_as_web() {
+        let db = Db::in_memory().expect("in-memory database");
+        db.migrate(
+            "CREATE TABLE webshop_orders (id TEXT PRIMARY KEY, token TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+                 reason TEXT, currency TEXT NOT NULL, total TEXT NOT NULL, created_at_ms INTEGER NOT NULL,
+                 invoice_reference TEXT UNIQUE, qr_code TEXT, version INTEGER NOT NULL DEFAULT 0,
+                 ers_reference TEXT, finished_at_ms INTEGER);
+             CREATE TABLE webshop_periods (id INTEGER PRIMARY KEY AUTOINCREMENT, transaction_period_id TEXT,
+                 closed_at_ms INTEGER NOT NULL);
+             INSERT INTO webshop_orders (id, token, state, currency, total, created_at_ms, invoice_reference)
+                 VALUES ('W1', 't', 'pending', 'EUR', '1.00', 1, '9');",
+        )
+        .expect("old schema");
+        let web = Orders::open(db.clone(), Channel::Web).expect("migrated");
+        assert_eq!(web.active().expect("db"), [OrderId("W1".to_owned())]);
+        Orders::open(db, Channel::Till).expect("migrating twice changes nothing");
+        web.insert_period(Some("1"), 2).expect("periods have a channel");
     }
 
     #[test]

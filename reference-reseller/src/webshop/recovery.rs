@@ -40,7 +40,8 @@ pub(crate) async fn recover(shop: &Webshop) {
     // with thousands of pending orders does not fire thousands of calls at once.
     match orders.active() {
         Ok(ids) if !ids.is_empty() => {
-            tracing::info!(count = ids.len(), "webshop: resuming pending orders and due receipts");
+            let channel = shop.channel().as_str();
+            tracing::info!(count = ids.len(), channel, "resuming pending orders and due receipts");
         }
         Ok(_) => {}
         Err(error) => tracing::error!(error = ?error, "webshop recovery: cannot list pending orders"),

@@ -38,7 +38,7 @@ pub(crate) async fn refund(shop: &Webshop, id: &OrderId, amount: Option<Decimal>
         Err(refusal) => return Err(refused(id, &shop.config().currency, refusal)),
     };
     let payment = &reserved.payment;
-    let title = format!("Refund of {} order {id}", shop.config().name);
+    let title = format!("Refund of {} {} {id}", shop.config().name, shop.channel().noun());
     let answer = shop
         .glase()
         .refund_payment(&payment.ers_reference, reserved.amount, &payment.currency, &title, &shop.config().cashier_id)

@@ -1,5 +1,10 @@
 //! [`Webshop`]: the handle every handler and task shares — the reseller's context, the
 //! order store, and the queue of status refreshes the status loop works through.
+//!
+//! The same engine runs twice: as the webshop ([`Channel::Web`], `[webshop]`, the
+//! reseller's terminal) and as the till of `crate::pos` ([`Channel::Till`], its own
+//! configuration built from `[pos]`, its own Glase client calling as the registered
+//! till terminal). Each instance sees only the orders of its channel.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,8 +18,42 @@ use super::config::WebshopConfig;
 use super::orders::{OrderId, Orders};
 use super::{driver, recovery, status, web};
 use crate::app::Context;
-use crate::faults::Fault;
+use crate::faults::{Fault, Faults};
 use crate::glase::GlaseClient;
+
+/// Which front end an engine instance serves; stored with each order (`channel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// The webshop: customer pages, notificationUrl, backURL, ids `W…`.
+    Web,
+    /// The point-of-sale till: no pages, no notificationUrl (the till polls), ids `P…`.
+    Till,
+}
+
+impl Channel {
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Till => "till",
+        }
+    }
+
+    /// First letter of this channel's order ids.
+    pub(crate) const fn id_prefix(self) -> char {
+        match self {
+            Self::Web => 'W',
+            Self::Till => 'P',
+        }
+    }
+
+    /// What people call one order: in invoice titles, refund titles, receipts.
+    pub(crate) const fn noun(self) -> &'static str {
+        match self {
+            Self::Web => "order",
+            Self::Till => "sale",
+        }
+    }
+}
 
 /// A request to look at one order again (fetch its status, cancel it when overdue,
 /// submit its receipt).
@@ -36,6 +75,13 @@ pub struct Webshop {
 #[derive(Debug)]
 struct Inner {
     context: Context,
+    /// `[webshop]`, or the till's configuration in the engine's terms.
+    config: WebshopConfig,
+    /// The terminal this instance calls Glase as.
+    glase: Arc<GlaseClient>,
+    channel: Channel,
+    /// The deliberate faults that reach this instance.
+    faults: Faults,
     orders: Orders,
     refresh: mpsc::UnboundedSender<Refresh>,
     /// Taken by [`Webshop::spawn_background`]; requests queue up until then (recovery
@@ -46,9 +92,26 @@ struct Inner {
 impl Webshop {
     /// Creates the webshop's tables.
     pub fn new(context: Context) -> anyhow::Result<Self> {
-        let orders = Orders::open(context.db.clone())?;
+        let config = context.config.webshop.clone();
+        let glase = context.glase.clone();
+        // The till's own faults concern the till's instance of the engine only.
+        let faults = context.faults.only(|fault| !fault.till_only());
+        Self::engine(context, Channel::Web, config, glase, faults)
+    }
+
+    /// An instance of the engine for `channel`, with its own configuration, Glase client
+    /// and faults (the till's: see `crate::pos`).
+    pub(crate) fn engine(
+        context: Context,
+        channel: Channel,
+        config: WebshopConfig,
+        glase: Arc<GlaseClient>,
+        faults: Faults,
+    ) -> anyhow::Result<Self> {
+        let orders = Orders::open(context.db.clone(), channel)?;
         let (refresh, queue) = mpsc::unbounded_channel();
-        Ok(Self { inner: Arc::new(Inner { context, orders, refresh, refresh_queue: Mutex::new(Some(queue)) }) })
+        let refresh_queue = Mutex::new(Some(queue));
+        Ok(Self { inner: Arc::new(Inner { context, config, glase, channel, faults, orders, refresh, refresh_queue }) })
     }
 
     /// The shop pages, the notification endpoint and (unless switched off) the driver.
@@ -74,14 +137,18 @@ impl Webshop {
         match queue {
             Some(queue) => vec![tokio::spawn(status::run(self.clone(), queue))],
             None => {
-                tracing::warn!("webshop background tasks were already started");
+                tracing::warn!(channel = self.channel().as_str(), "webshop background tasks were already started");
                 Vec::new()
             }
         }
     }
 
     pub(crate) fn config(&self) -> &WebshopConfig {
-        &self.inner.context.config.webshop
+        &self.inner.config
+    }
+
+    pub(crate) fn channel(&self) -> Channel {
+        self.inner.channel
     }
 
     pub(crate) fn orders(&self) -> &Orders {
@@ -89,11 +156,11 @@ impl Webshop {
     }
 
     pub(crate) fn glase(&self) -> &GlaseClient {
-        &self.inner.context.glase
+        &self.inner.glase
     }
 
     pub(crate) fn has_fault(&self, fault: Fault) -> bool {
-        self.inner.context.faults.has(fault)
+        self.inner.faults.has(fault)
     }
 
     /// Base URL for notificationUrls and backURLs (no trailing slash).

@@ -98,6 +98,9 @@ pub(crate) async fn run(shop: Webshop, mut requests: mpsc::UnboundedReceiver<Ref
         let period = (shop.config().poll_interval / 20).max(Duration::from_millis(1));
         tracing::warn!("FAULT poll-too-often: polling every {period:?}");
         period
+    } else if shop.has_fault(Fault::TillPollSlowly) {
+        tracing::warn!("FAULT till-poll-slowly: polling every {TILL_SLOW_POLL:?}");
+        TILL_SLOW_POLL
     } else {
         shop.config().poll_interval
     };
@@ -229,6 +232,13 @@ async fn pass(shop: &Webshop, id: &OrderId, notified: bool) {
 async fn step(shop: &Webshop, order: Order, notified: bool) -> Result<(), StoreError> {
     let skip_fetch = shop.has_fault(Fault::SkipStatusFetch);
     let unpaid_timeout = i64::try_from(shop.config().unpaid_timeout.as_millis()).unwrap_or(i64::MAX);
+    if shop.has_fault(Fault::TillGiveUpPolling)
+        && order.state == OrderState::Pending
+        && now_ms() - order.created_at_ms >= unpaid_timeout / 3
+    {
+        tracing::debug!("FAULT till-give-up-polling: neither polling nor cancelling this sale any more");
+        return Ok(());
+    }
     if order.state == OrderState::Pending {
         // Whether cancelInvoice's answer leaves the outcome to getPaymentStatus.
         let mut status_decides = false;
@@ -255,6 +265,10 @@ async fn step(shop: &Webshop, order: Order, notified: bool) -> Result<(), StoreE
     }
     Ok(())
 }
+
+/// How often the `till-poll-slowly` fault polls (instead of every `poll_interval`, at
+/// most 1 s).
+const TILL_SLOW_POLL: Duration = Duration::from_secs(3);
 
 /// How long after checkout the `give-up-polling` fault stops polling an order.
 const GIVE_UP_POLLING_AFTER_MS: i64 = 1000;
@@ -316,6 +330,11 @@ async fn submit_receipt(shop: &Webshop, order: &Order) -> Result<(), StoreError>
     let Some(payment) = shop.orders().payment(&order.id)? else { return Ok(()) };
     if payment.receipt_submitted || payment.receipt_attempts >= RECEIPT_ATTEMPTS {
         return Ok(());
+    }
+    if shop.has_fault(Fault::TillNoReceipt) {
+        // Given up at once, so that the sale does not count as owing a receipt forever.
+        tracing::warn!(ers_reference = %payment.ers_reference, "DELIBERATE FAULT till-no-receipt: no submitPaymentReceipt");
+        return shop.orders().receipt_abandoned(&payment.ers_reference);
     }
     shop.orders().receipt_attempt(&payment.ers_reference)?;
     let rows = shop.orders().rows(&order.id)?;

@@ -1,11 +1,11 @@
 //! What an integrator who does not compile Rust relies on, checked from outside:
 //!
 //! - `reference-reseller --version` names the build's commit;
-//! - `docs/openapi/drivers.yaml` (the machine and shop drivers an integrator implements)
+//! - `docs/openapi/drivers.yaml` (the machine, shop and till drivers an integrator implements)
 //!   lists exactly the driver routes this reseller registers, its examples fit its
 //!   schemas, and every example runs against a running reseller with the documented status
 //!   and an answer that fits the documented schema;
-//! - every driver answer the other integration tests receive (`vending`, `webshop`: every
+//! - every driver answer the other integration tests receive (`vending`, `webshop`, `pos`: every
 //!   state, error and deliberate fault they reach) fits the document too: their HTTP
 //!   helpers call [`check`].
 
@@ -25,6 +25,9 @@ static DOCUMENT: LazyLock<Document> =
 
 /// The order id the document's examples use; each run replaces it with an order it made.
 const EXAMPLE_ORDER: &str = "W3f9a1c0e7b2d4a68";
+/// The same for the till's sale ids and transaction periods.
+const EXAMPLE_SALE: &str = "P3f9a1c0e7b2d4a68";
+const EXAMPLE_PERIOD: &str = "2026112318145100000000001";
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -62,8 +65,18 @@ fn the_document_lists_exactly_the_driver_routes_the_reseller_registers() {
     let read = |file: &str| std::fs::read_to_string(crate_dir().join("src").join(file)).unwrap();
     let mut registered = routes_in_source(&read("vending/driver.rs"), "");
     registered.extend(routes_in_source(&read("webshop/driver.rs"), ""));
+    registered.extend(routes_in_source(&read("pos/driver.rs"), ""));
     // No other file registers a driver route.
-    for file in ["app.rs", "vending/mod.rs", "webshop/mod.rs", "webshop/web.rs", "webshop/pages.rs", "staff.rs"] {
+    for file in [
+        "app.rs",
+        "vending/mod.rs",
+        "webshop/mod.rs",
+        "webshop/web.rs",
+        "webshop/pages.rs",
+        "staff.rs",
+        "pos/mod.rs",
+        "pos/till.rs",
+    ] {
         let path = crate_dir().join("src").join(file);
         if let Ok(text) = std::fs::read_to_string(&path) {
             let stray: Vec<_> =
@@ -140,6 +153,69 @@ async fn order(world: &World, pay: bool) -> String {
     id
 }
 
+/// A pending sale of two coffees at the till (paid through the till's sticker when
+/// `pay`): its id.
+async fn sale(world: &World, pay: bool) -> String {
+    let items = json!({"items": [{"sku": "coffee", "quantity": 2}]});
+    let (status, created) =
+        send(world, "POST", "/driver/pos/sales", Some(("application/json".into(), items.to_string()))).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["saleId"].as_str().unwrap().to_owned();
+    if pay {
+        let opened = world.mock.scan(created["qrCode"].as_str().unwrap(), None).unwrap();
+        world.mock.confirm(&opened.record.reference, None, None).unwrap();
+        eventually(world, "the sale", &format!("/driver/pos/sales/{id}"), "state", "paid").await;
+    }
+    id
+}
+
+/// A registered till with a closed period whose report is ready: the period's id.
+async fn closed_period(world: &World) -> String {
+    let (status, body) = send(world, "POST", "/driver/pos/register", None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, closed) = send(world, "POST", "/driver/pos/close", None).await;
+    assert_eq!(status, 200, "{closed}");
+    let period = closed["transactionPeriodId"].as_str().unwrap().to_owned();
+    for _ in 0..250 {
+        let (status, _) = send(world, "GET", &format!("/driver/pos/periods/{period}/report"), None).await;
+        if status != 409 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    period
+}
+
+/// What each example starts from; returns the (example id, real id) to replace.
+async fn prepare(world: &World, operation_id: &str) -> Option<(&'static str, String)> {
+    match operation_id {
+        "vend" => unlocked(world).await,
+        "getVend" => {
+            unlocked(world).await;
+            let vend = json!({"vendId": "m1-000731", "items": [{"sku": "cola", "quantity": 2}, {"sku": "water", "quantity": 1}]});
+            let (status, body) = send(
+                world,
+                "POST",
+                "/driver/machines/machine-1/vend",
+                Some(("application/json".into(), vend.to_string())),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        "getOrder" | "cancelOrder" => return Some((EXAMPLE_ORDER, order(world, false).await)),
+        "refund" => return Some((EXAMPLE_ORDER, order(world, true).await)),
+        "getSale" | "cancelSale" => return Some((EXAMPLE_SALE, sale(world, false).await)),
+        "refundSale" => return Some((EXAMPLE_SALE, sale(world, true).await)),
+        "closeTill" => {
+            let (status, body) = send(world, "POST", "/driver/pos/register", None).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        "tillReport" => return Some((EXAMPLE_PERIOD, closed_period(world).await)),
+        _ => {}
+    }
+    None
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_example_runs_against_the_reference_reseller_as_documented() {
     let runs = DOCUMENT.runs();
@@ -147,28 +223,14 @@ async fn every_example_runs_against_the_reference_reseller_as_documented() {
     let mut failures = Vec::new();
     for run in &runs {
         // What each example starts from, in a fresh mock and reseller.
-        let world = World::start("contract", &[], |c| c.webshop.poll_interval = Duration::from_millis(50)).await;
-        let mut order_id = None;
-        match run.operation_id.as_str() {
-            "vend" => unlocked(&world).await,
-            "getVend" => {
-                unlocked(&world).await;
-                let vend = json!({"vendId": "m1-000731", "items": [{"sku": "cola", "quantity": 2}, {"sku": "water", "quantity": 1}]});
-                let (status, body) = send(
-                    &world,
-                    "POST",
-                    "/driver/machines/machine-1/vend",
-                    Some(("application/json".into(), vend.to_string())),
-                )
-                .await;
-                assert_eq!(status, 200, "{body}");
-            }
-            "getOrder" | "cancelOrder" => order_id = Some(order(&world, false).await),
-            "refund" => order_id = Some(order(&world, true).await),
-            _ => {}
-        }
-        let replace = |text: &str| match &order_id {
-            Some(id) => text.replace(EXAMPLE_ORDER, id),
+        let world = World::start("contract", &[], |c| {
+            c.webshop.poll_interval = Duration::from_millis(50);
+            c.pos.poll_interval = Duration::from_millis(50);
+        })
+        .await;
+        let replacement = prepare(&world, &run.operation_id).await;
+        let replace = |text: &str| match &replacement {
+            Some((example, id)) => text.replace(example, id),
             None => text.to_owned(),
         };
         let path = replace(&run.path_and_query);

@@ -4,6 +4,7 @@
 
 mod contract;
 mod crash;
+mod pos;
 mod server;
 mod staff;
 mod startup;

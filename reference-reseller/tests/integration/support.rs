@@ -22,6 +22,8 @@ pub struct World {
     pub reseller_url: String,
     pub http: reqwest::Client,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Sending (or dropping) it starts the running reseller's graceful shutdown.
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// The database file, kept across restarts.
     pub database: PathBuf,
     config: Config,
@@ -59,8 +61,20 @@ impl World {
             reseller_url: booted.url,
             http: reqwest::Client::new(),
             task: Some(booted.task),
+            shutdown: Some(booted.shutdown),
             database,
             config,
+        }
+    }
+
+    /// Shuts the reseller down gracefully (what Ctrl-C does to the binary) and waits
+    /// until `run` has returned.
+    pub async fn shut_down(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
         }
     }
 
@@ -75,6 +89,7 @@ impl World {
         self.reseller = booted.reseller;
         self.reseller_url = booted.url;
         self.task = Some(booted.task);
+        self.shutdown = Some(booted.shutdown);
     }
 
     /// Polls `check` every 20 ms until it returns `Some`, for at most `limit`.
@@ -96,6 +111,7 @@ struct Booted {
     reseller: Reseller,
     url: String,
     task: JoinHandle<anyhow::Result<()>>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 /// Starts a reseller on a new loopback port over the config's database file and points
@@ -111,9 +127,16 @@ async fn boot(mock: &Mock, config: &Config) -> Booted {
     let url = format!("http://{addr}");
     mock.set_create_purchase_url("glase-demo", Some(&format!("{url}/seqr/createPurchase")), None).unwrap();
     let running = reseller.clone();
-    // Runs until the task is aborted: a crash, as far as the database can tell.
-    let task = tokio::spawn(async move { reference_reseller::run(listener, running, std::future::pending()).await });
-    Booted { reseller, url, task }
+    // Runs until the task is aborted (a crash, as far as the database can tell) or the
+    // shutdown is sent (a graceful shutdown, [`World::shut_down`]).
+    let (shutdown, requested) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let requested = async move {
+            let _ = requested.await;
+        };
+        reference_reseller::run(listener, running, requested).await
+    });
+    Booted { reseller, url, task, shutdown }
 }
 
 impl Drop for World {
