@@ -112,6 +112,11 @@ impl ReferenceReseller {
         config.webshop.poll_interval = (status_deadline / 40).clamp(Duration::from_millis(25), Duration::from_secs(1));
         config.webshop.unpaid_timeout = UNPAID_TIMEOUT;
         config.webshop.driver = true;
+        // The till polls as the shop does, and its payment window is the shop's unpaid
+        // timeout: the one `--unpaid-timeout` declares for both.
+        config.pos.poll_interval = config.webshop.poll_interval;
+        config.pos.payment_window = UNPAID_TIMEOUT;
+        config.pos.driver = true;
         (settings.tweak)(&mut config);
         let timers = Timers {
             idle_timeout: Some(config.vending.idle_timeout),
@@ -136,6 +141,7 @@ impl ReferenceReseller {
             shop_driver: Some(self.url.clone()),
             pos_driver: Some(self.url.clone()),
             driver_token: None,
+            company: None,
         }
     }
 }

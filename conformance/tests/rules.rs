@@ -91,8 +91,13 @@ impl World {
         loop {
             let journal = self.journal();
             let now = self.mock.now().0;
-            let ctx =
-                CheckContext { journal: &journal, status_deadline: STATUS_DEADLINE, profile, cut_at_ms: Some(now) };
+            let ctx = CheckContext {
+                journal: &journal,
+                status_deadline: STATUS_DEADLINE,
+                profile,
+                cut_at_ms: Some(now),
+                company: None,
+            };
             match undecided_until(&ctx) {
                 Some(due) if due > now => tokio::time::sleep(Duration::from_millis(due - now)).await,
                 _ => return check_all(&ctx),

@@ -200,6 +200,13 @@ const CASES: &[Case] = &[
         rules: &["SHOP-REFUND-WITHIN-PAYMENT"],
         strict: false,
     },
+    // The till shares the webshop's order engine, and this fault with it.
+    Case {
+        fault: Fault::RefundBeyondPayment,
+        scenarios: &["pos/refund-beyond-payment"],
+        rules: &["SHOP-REFUND-WITHIN-PAYMENT"],
+        strict: false,
+    },
     Case {
         fault: Fault::RecommitAfterLostAnswer,
         scenarios: &["unattended/glase-commit-no-answer"],
@@ -253,6 +260,31 @@ const CASES: &[Case] = &[
         scenarios: &["webshop/send-invoice-no-answer"],
         rules: &["SHOP-ONE-INVOICE-PER-ORDER"],
         strict: true,
+    },
+    Case { fault: Fault::TillPollSlowly, scenarios: &["pos/happy-path"], rules: &["SHOP-POLL-CADENCE"], strict: false },
+    Case {
+        fault: Fault::TillGiveUpPolling,
+        scenarios: &["pos/slow-customer"],
+        rules: &["STATUS-BEFORE-DEADLINE"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::TillNoReceipt,
+        scenarios: &["pos/happy-path"],
+        rules: &["POS-RECEIPT-AFTER-PAID"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::TillNoUnregister,
+        scenarios: &["pos/certification"],
+        rules: &["POS-UNREGISTER"],
+        strict: false,
+    },
+    Case {
+        fault: Fault::TillNoSeqrId,
+        scenarios: &["pos/happy-path"],
+        rules: &["POS-SEQR-ID-ASSIGNED"],
+        strict: false,
     },
     Case {
         fault: Fault::RefundUnpaidOrder,

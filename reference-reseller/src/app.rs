@@ -42,7 +42,6 @@ impl Context {
         let quirks = ClientQuirks {
             client_request_timeout: if faults.has(Fault::NonZeroClientRequestTimeout) { 30 } else { 0 },
             omit_client_reference: faults.has(Fault::NoClientReference),
-            static_client_reference: false,
         };
         let glase = GlaseClient::new(config.glase_url.clone(), credentials, config.glase_timeout)?.with_quirks(quirks);
         let public_url = config.public_url();

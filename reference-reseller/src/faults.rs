@@ -59,7 +59,6 @@ faults! {
     TillNoReceipt = "till-no-receipt": "Till: never submits a receipt (submitPaymentReceipt) after a payment.";
     TillNoUnregister = "till-no-unregister": "Till: the unregister action and shutdown report the till unregistered but never call unregisterTerminal.";
     TillNoSeqrId = "till-no-seqr-id": "Till: registers the terminal but never calls assignSeqrId, so the till's QR sticker leads nowhere.";
-    TillStaticClientReference = "till-static-client-reference": "Till: sends the same clientReference on every call instead of a unique one.";
 }
 
 impl Fault {
@@ -72,7 +71,6 @@ impl Fault {
                 | Self::TillNoReceipt
                 | Self::TillNoUnregister
                 | Self::TillNoSeqrId
-                | Self::TillStaticClientReference
         )
     }
 

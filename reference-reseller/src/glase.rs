@@ -91,8 +91,6 @@ pub struct ClientQuirks {
     /// The documented value is 0.
     pub client_request_timeout: i64,
     pub omit_client_reference: bool,
-    /// Every call carries the same clientReference (the documented one is unique).
-    pub static_client_reference: bool,
 }
 
 /// A SOAP client for one terminal.
@@ -184,7 +182,7 @@ impl GlaseClient {
     /// and the shared counter, kept to the documented 32 characters (the tail is the
     /// part that varies).
     fn reference(&self, system: &str) -> String {
-        let n = if self.quirks.static_client_reference { 0 } else { self.counter.fetch_add(1, Ordering::Relaxed) };
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let mut reference = format!("{system}-{:x}-{n}", self.started);
         if reference.len() > 32 {
             reference = reference.split_off(reference.len() - 32);

@@ -86,6 +86,7 @@ pub(crate) fn rule_failure(harness: &Harness, journal: &[Entry], strict: bool) -
         status_deadline: harness.status_deadline(harness.deadline_scale),
         profile: "unattended",
         cut_at_ms: None,
+        company: None,
     };
     let finding = rules::check_all(&ctx).into_iter().find(|f| strict || f.level == Level::Must)?;
     let summary = rules::rule(&finding.rule).map(|r| r.summary).unwrap_or_default();

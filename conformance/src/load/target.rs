@@ -115,6 +115,7 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
                 shop_driver: Some(url.clone()),
                 pos_driver: None,
                 driver_token: None,
+                company: None,
             };
             let faults: Vec<&str> = options.faults.iter().map(|f| f.name()).collect();
             let description = if faults.is_empty() {

@@ -106,12 +106,13 @@ pub(crate) struct ClientId;
 static CLIENT_ID: Meta = Meta {
     id: "CTX-CLIENT-ID",
     level: Level::Must,
-    summary: "Every request carries a clientId (the software's or company's name).",
+    summary: "Every request carries a clientId (the software's or company's name); the declared company's, when one is declared.",
     spec_section: "3.2, 5, 7",
-    source_text: EVERY_REQUEST,
+    source_text: "Every request: `clientRequestTimeout` = 0; `clientReference` present and ≤ 32; `clientId` present; `channel` ≤ 40; authenticates as the right principal type for the operation.\n…\nPrerequisite: `clientId` = company name",
     applies_to: &["all"],
     method: Method::Journal,
-    how: "Decodes every SOAP request and reads context/clientId: it must be present and not blank.",
+    how: "Decodes every SOAP request and reads context/clientId: it must be present and not blank, and when \
+          `--company` declares the company, equal to it (ignoring case and surrounding spaces).",
     fixes: "Send clientId in every call: your company name (certification) or software name and version.",
 };
 
@@ -121,12 +122,19 @@ impl Rule for ClientId {
     }
 
     fn check(&self, view: &View<'_>) -> Vec<Finding> {
-        check_contexts(&CLIENT_ID, view, "clientId present in every request", |_, ctx| {
+        let expected = match view.company {
+            Some(company) => format!("clientId {company:?} (the company --company declares) in every request"),
+            None => "clientId present in every request".to_owned(),
+        };
+        check_contexts(&CLIENT_ID, view, &expected, |_, ctx| {
             let Some(ctx) = ctx else { return Some("no context".to_owned()) };
-            match ctx.client_id.as_deref().map(str::trim) {
-                None => Some("clientId absent".to_owned()),
-                Some("") => Some("clientId empty".to_owned()),
-                Some(_) => None,
+            match (ctx.client_id.as_deref().map(str::trim), view.company.map(str::trim)) {
+                (None, _) => Some("clientId absent".to_owned()),
+                (Some(""), _) => Some("clientId empty".to_owned()),
+                (Some(sent), Some(company)) if !sent.eq_ignore_ascii_case(company) => {
+                    Some(format!("clientId {sent:?}"))
+                }
+                (Some(_), _) => None,
             }
         })
     }
@@ -269,5 +277,38 @@ mod tests {
             mock_glase::journal::Record::SoapRequest { path: "/x".into(), operation: None, body: "<nope".into() },
         );
         assert_eq!(journal.check_all(), vec![]);
+    }
+}
+
+#[cfg(test)]
+mod declared_company {
+    use glase_protocol::PaymentMode;
+
+    use super::*;
+    use crate::rules::CheckContext;
+    use crate::rules::support::testing::{DEADLINE, Journal, context, invoice};
+
+    fn findings(sent: &str, company: Option<&str>) -> Vec<Finding> {
+        let mut ctx = context();
+        ctx.client_id = Some(sent.to_owned());
+        let mut journal = Journal::new();
+        journal.send_invoice_with("1", invoice(PaymentMode::ImmediateDebit, &["1.00"]), ctx);
+        let check = CheckContext {
+            journal: &journal.entries,
+            status_deadline: DEADLINE,
+            profile: "pos",
+            cut_at_ms: None,
+            company,
+        };
+        ClientId.check(&View::new(&check))
+    }
+
+    #[test]
+    fn a_declared_company_must_be_the_client_id_of_every_call() {
+        assert_eq!(findings("Other Corp", None), vec![], "undeclared: any clientId will do");
+        assert_eq!(findings(" acme ab ", Some("Acme AB")), vec![], "case and spaces aside");
+        let wrong = findings("Other Corp", Some("Acme AB"));
+        assert_eq!(wrong.len(), 1, "{wrong:?}");
+        assert!(wrong[0].expected.contains("\"Acme AB\"") && wrong[0].actual.contains("\"Other Corp\""), "{wrong:?}");
     }
 }

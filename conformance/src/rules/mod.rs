@@ -57,6 +57,9 @@ pub struct CheckContext<'a> {
     /// last entry and then, so a deadline that passed by then is decided even if no
     /// entry marks it. `None`: the journal ends with its last entry.
     pub cut_at_ms: Option<u64>,
+    /// The company the integrator declared (`--company`): certification's clientId.
+    /// `None`: any clientId that is present will do.
+    pub company: Option<&'a str>,
 }
 
 /// How a rule is checked.

@@ -186,6 +186,7 @@ mod tests {
             status_deadline: crate::rules::support::testing::DEADLINE,
             profile: "pos",
             cut_at_ms: None,
+            company: None,
         };
         let view = View::new(&ctx);
         assert_eq!(ReceiptAfterPaid.undecided_until(&view), Some(early.now - 5_000 + 20_000));

@@ -460,6 +460,7 @@ mod tests {
                 status_deadline: std::time::Duration::from_secs(20),
                 profile: "all",
                 cut_at_ms: cut,
+                company: None,
             };
             crate::rules::undecided_until(&ctx)
         };

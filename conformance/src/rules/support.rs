@@ -245,6 +245,8 @@ pub(crate) struct AmountChange<'a> {
 #[derive(Debug)]
 pub(crate) struct View<'a> {
     pub status_deadline_ms: u64,
+    /// The declared company (`--company`), whose name is certification's clientId.
+    pub company: Option<&'a str>,
     pub calls: Vec<Call<'a>>,
     pub purchases: Vec<Purchase>,
     pub notices: Vec<Notice<'a>>,
@@ -261,6 +263,7 @@ impl<'a> View<'a> {
     pub fn new(ctx: &CheckContext<'a>) -> Self {
         let mut view = View {
             status_deadline_ms: u64::try_from(ctx.status_deadline.as_millis()).unwrap_or(u64::MAX),
+            company: ctx.company,
             calls: Vec::new(),
             purchases: Vec::new(),
             notices: Vec::new(),
@@ -867,15 +870,25 @@ pub(crate) mod testing {
         }
 
         pub fn check(&self, rule: &dyn Rule) -> Vec<Finding> {
-            let ctx =
-                CheckContext { journal: &self.entries, status_deadline: DEADLINE, profile: "all", cut_at_ms: None };
+            let ctx = CheckContext {
+                journal: &self.entries,
+                status_deadline: DEADLINE,
+                profile: "all",
+                cut_at_ms: None,
+                company: None,
+            };
             rule.check(&View::new(&ctx))
         }
 
         /// Every journal rule's findings.
         pub fn check_all(&self) -> Vec<Finding> {
-            let ctx =
-                CheckContext { journal: &self.entries, status_deadline: DEADLINE, profile: "all", cut_at_ms: None };
+            let ctx = CheckContext {
+                journal: &self.entries,
+                status_deadline: DEADLINE,
+                profile: "all",
+                cut_at_ms: None,
+                company: None,
+            };
             crate::rules::check_all(&ctx)
         }
     }
@@ -929,8 +942,13 @@ pub(crate) mod testing {
         journal.status("1", None, InvoiceStatus::Paid, 3);
         let findings = journal.check_all();
         assert!(findings.iter().any(|f| f.rule == "STATUS-BEFORE-DEADLINE"), "{findings:?}");
-        let empty =
-            CheckContext { journal: &[], status_deadline: Duration::ZERO, profile: "nonsense", cut_at_ms: None };
+        let empty = CheckContext {
+            journal: &[],
+            status_deadline: Duration::ZERO,
+            profile: "nonsense",
+            cut_at_ms: None,
+            company: None,
+        };
         assert_eq!(crate::rules::check_all(&empty), vec![]);
     }
 

@@ -641,7 +641,8 @@ impl<'a> ScenarioRun<'a> {
         loop {
             let journal = self.journal();
             let now = self.mock.now().0;
-            let ctx = CheckContext { journal: &journal, status_deadline, profile, cut_at_ms: Some(now) };
+            let company = self.target.company.as_deref();
+            let ctx = CheckContext { journal: &journal, status_deadline, profile, cut_at_ms: Some(now), company };
             match rules::undecided_until(&ctx) {
                 Some(due) if due > now && tokio::time::Instant::now() < limit => {
                     tokio::time::sleep(Duration::from_millis(due - now).clamp(POLL, POLL * 8)).await;

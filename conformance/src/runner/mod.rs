@@ -57,6 +57,9 @@ pub struct Target {
     pub pos_driver: Option<String>,
     /// The drivers' bearer token, when the test build protects them (`--driver-token`).
     pub driver_token: Option<String>,
+    /// The company it is built for (`--company`): the clientId certification expects in
+    /// every call (`CTX-CLIENT-ID`). `None`: any clientId will do.
+    pub company: Option<String>,
 }
 
 impl Target {
@@ -375,6 +378,7 @@ async fn run_one(
         status_deadline: harness.status_deadline(run.deadline_scale),
         profile,
         cut_at_ms: Some(cut_at),
+        company: options.target.company.as_deref(),
     };
     let findings = findings_of(&ctx, &result, broken, &left_held);
     result.journal = journal;

@@ -22,7 +22,7 @@ pub enum FixtureKind {
     Machine,
     /// A product sold at a machine (`vend` items).
     Sku,
-    /// An item of the webshop's catalogue (`checkout` items).
+    /// An item of the webshop's or the till's catalogue (`checkout` items).
     ShopItem,
 }
 
@@ -31,7 +31,7 @@ impl FixtureKind {
         match self {
             Self::Machine => "machine",
             Self::Sku => "sku",
-            Self::ShopItem => "shop item",
+            Self::ShopItem => "shop or till item",
         }
     }
 }

@@ -74,7 +74,8 @@ pub struct SystemArgs {
     /// Your system's version, for the reports.
     #[arg(long, value_name = "VERSION", env = "GLASE_CONFORMANCE_SYSTEM_VERSION")]
     pub system_version: Option<String>,
-    /// Your company, for the reports (certification uses it as the clientId).
+    /// Your company, for the reports; certification uses it as the clientId, so every
+    /// call's clientId must then be it (CTX-CLIENT-ID).
     #[arg(long, value_name = "NAME", env = "GLASE_CONFORMANCE_COMPANY")]
     pub company: Option<String>,
 }
@@ -141,6 +142,7 @@ impl SystemArgs {
             shop_driver: pick(&self.shop_driver, file.shop_driver),
             pos_driver: pick(&self.pos_driver, file.pos_driver),
             driver_token: pick(&self.driver_token, file.driver_token).filter(|t| !t.trim().is_empty()),
+            company: pick(&self.company, file.company.clone()).filter(|c| !c.trim().is_empty()),
         };
         let checks = [
             ("--create-purchase-url", &target.create_purchase_url, true),

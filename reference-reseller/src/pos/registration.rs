@@ -70,6 +70,13 @@ pub(crate) async fn shutdown(till: &Till) {
     }
 }
 
+/// Forgets a stored registration Glase no longer accepts, so that the next
+/// [`ensure_registered`] registers the terminal again. The caller holds the lock.
+pub(crate) fn forget(till: &Till) -> Result<(), ShopError> {
+    till.terminals().registration_lost()?;
+    Ok(())
+}
+
 /// registerTerminal with a new password (stored first), then assignSeqrId.
 async fn register_now(till: &Till) -> Result<(), ShopError> {
     let config = till.config();

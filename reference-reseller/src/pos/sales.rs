@@ -7,8 +7,11 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use glase_protocol::ResultCode;
+
 use super::registration;
 use super::till::Till;
+use crate::glase::GlaseError;
 use crate::webshop::checkout;
 use crate::webshop::error::ShopError;
 use crate::webshop::orders::OrderId;
@@ -44,7 +47,19 @@ async fn start_now(till: &Till, items: &[(String, u32)]) -> Result<SaleCreated, 
     // (sales start one at a time; each is one sendInvoice).
     let _guard = till.lock_registration().await;
     registration::ensure_registered(till).await?;
-    let created = checkout::checkout(till.engine(), items).await?;
+    let created = match checkout::checkout(till.engine(), items).await {
+        // Glase no longer knows the stored terminal (a new Glase, a test run's fresh
+        // mock, or an administrator's change): the refused sendInvoice made nothing, so
+        // the till registers again and starts the sale once more. The refused attempt
+        // stays in the history as a failed sale.
+        Err(ShopError::Glase { source, .. }) if terminal_unknown(&source) => {
+            tracing::warn!(error = %source, "till: Glase no longer knows its terminal; registering again");
+            registration::forget(till)?;
+            registration::ensure_registered(till).await?;
+            checkout::checkout(till.engine(), items).await?
+        }
+        other => other?,
+    };
     Ok(SaleCreated {
         sale_id: created.order_id,
         invoice_reference: created.invoice_reference,
@@ -52,4 +67,17 @@ async fn start_now(till: &Till, items: &[(String, u32)]) -> Result<SaleCreated, 
         total: created.total,
         currency: created.currency,
     })
+}
+
+/// Whether Glase refused a call because of who the till is: the terminal is unknown (29),
+/// unregistered or disabled (33), or its password no longer matches (20).
+fn terminal_unknown(error: &GlaseError) -> bool {
+    matches!(
+        error.code(),
+        Some(
+            ResultCode::INVALID_INITIATOR_PRINCIPAL_ID
+                | ResultCode::INVALID_INITIATOR_PRINCIPAL_STATE
+                | ResultCode::AUTHENTICATION_FAILED
+        )
+    )
 }

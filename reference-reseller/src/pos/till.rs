@@ -12,7 +12,7 @@ use super::registration;
 use super::terminal::{TerminalRecord, Terminals};
 use crate::app::Context;
 use crate::faults::{Fault, Faults};
-use crate::glase::{ClientQuirks, GlaseClient};
+use crate::glase::GlaseClient;
 use crate::store::StoreError;
 use crate::webshop::Webshop;
 use crate::webshop::orders::{Order, OrderState};
@@ -48,11 +48,7 @@ impl Till {
         let terminals = Terminals::open(context.db.clone(), &config.external_terminal_id, &config.seqr_id)?;
         let record = terminals.load()?;
         let (terminal_id, password) = record.credentials().unwrap_or(("", ""));
-        let quirks = ClientQuirks {
-            static_client_reference: faults.has(Fault::TillStaticClientReference),
-            ..context.glase.quirks()
-        };
-        let glase = Arc::new(context.glase.for_terminal(terminal_id, password, quirks));
+        let glase = Arc::new(context.glase.for_terminal(terminal_id, password, context.glase.quirks()));
         if record.registered {
             tracing::info!(terminal_id, external_terminal_id = %record.external_id, "till: reusing the stored terminal");
         }

@@ -386,11 +386,46 @@ async fn fault_till_no_seqr_id_leaves_the_sticker_unassigned() {
     assert!(world.mock.scan(STICKER, None).is_err(), "the sticker leads nowhere");
 }
 
+/// Registers the till's terminal at Glase as someone else would (the same
+/// externalTerminalId, another password): the till's stored password no longer works.
+async fn register_elsewhere(world: &World) {
+    use glase_protocol::request::RegisterTerminal;
+    use glase_protocol::{ClientContext, PrincipalId, Request};
+    let context = ClientContext {
+        client_id: Some("Someone else".to_owned()),
+        client_reference: Some("elsewhere-1".to_owned()),
+        client_request_timeout: Some(0),
+        initiator_principal_id: Some(PrincipalId {
+            id: Some("glase-demo".to_owned()),
+            kind: Some("RESELLERUSER".to_owned()),
+            user_id: Some("9900".to_owned()),
+        }),
+        password: Some("demo1234".to_owned()),
+        ..ClientContext::default()
+    };
+    let request = Request::RegisterTerminal(RegisterTerminal {
+        context: Some(context),
+        external_terminal_id: Some("till-1".to_owned()),
+        password: Some("not-the-tills-password".to_owned()),
+        name: None,
+    });
+    let mut body = Vec::new();
+    glase_protocol::encode_request(&request, &mut body);
+    let answer = world.http.post(world.mock_server.soap_url()).header("content-type", "text/xml").body(body);
+    let text = answer.send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("<resultCode>0</resultCode>"), "{text}");
+}
+
 #[tokio::test]
-async fn fault_till_static_client_reference_repeats_one_reference() {
-    let world = till("pos-fault-reference", &[Fault::TillStaticClientReference], |_| {}).await;
+async fn a_terminal_glase_no_longer_accepts_is_registered_again_and_the_sale_goes_through() {
+    let world = till("pos-forgotten", &[], |_| {}).await;
     coffees(&world).await;
-    let references = client_references(&world);
-    assert!(references.len() >= 3, "{references:?}");
-    assert_eq!(references.iter().collect::<BTreeSet<_>>().len(), 1, "{references:?}");
+    register_elsewhere(&world).await;
+    // Glase refuses the stored password (20): the till registers again and sends the
+    // sale once more, instead of failing every sale from now on.
+    let (id, reference, _) = coffees(&world).await;
+    assert_eq!(result_codes(&world, "sendInvoice"), [Some(0), Some(20), Some(0)]);
+    assert_eq!(requests(&world, None, "registerTerminal").len(), 3, "the till's, someone else's, the till's again");
+    assert_eq!(scan_and_pay(&world), reference);
+    wait_for_state(&world, &id, "paid").await;
 }

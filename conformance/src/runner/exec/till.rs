@@ -8,7 +8,17 @@ impl ScenarioRun<'_> {
     pub(super) async fn till_registration(&mut self, register: bool, expect: Option<DriverOutcome>) -> StepResult {
         let what = if register { "register the till" } else { "unregister the till" };
         let answer = self.drive(what.to_owned(), self.till_driver()?.set_registered(register)).await?;
-        check_driver(&answer, expect.unwrap_or(DriverOutcome::Ok), if register { "register" } else { "unregister" })
+        let action = if register { "register" } else { "unregister" };
+        let expect = expect.unwrap_or(DriverOutcome::Ok);
+        check_driver(&answer, expect, action)?;
+        // A 2xx answers the till document: it must say what the till now is.
+        if answer.ok() && answer.body.get("registered") != Some(&Value::Bool(register)) {
+            return Err(fail(
+                format!("{action}: 2xx with the till document, registered {register}"),
+                answer.to_string(),
+            ));
+        }
+        Ok(())
     }
 
     /// Reads the sticker's text from the till driver (`qrCode`) and scans it as the
