@@ -52,6 +52,9 @@ pub(crate) struct Unreachable {
     pub short: String,
     /// The whole chain of causes.
     pub detail: String,
+    /// The request could not be sent or its answer began to arrive (a connection closed
+    /// under it), as opposed to a timeout or a refused connection.
+    unsent: bool,
 }
 
 impl std::fmt::Display for Unreachable {
@@ -70,7 +73,8 @@ impl Unreachable {
         } else {
             detail.clone()
         };
-        Self { short, detail }
+        let unsent = error.is_request() && !error.is_timeout() && !error.is_connect();
+        Self { short, detail, unsent }
     }
 }
 
@@ -226,8 +230,15 @@ impl DriverClient {
         format!("{}{path}", self.base)
     }
 
+    /// A GET, asked once more when it could not be sent: a kept-alive connection the
+    /// driver closed just as it was reused fails that way, and a GET changes nothing, so
+    /// asking again is safe (a POST is never repeated).
     async fn get(&self, path: &str) -> Result<Answer, Unreachable> {
-        self.send(self.http.get(self.url(path)).timeout(CALL_TIMEOUT)).await
+        let request = || self.http.get(self.url(path)).timeout(CALL_TIMEOUT);
+        match self.send(request()).await {
+            Err(unreachable) if unreachable.unsent => self.send(request()).await,
+            answered => answered,
+        }
     }
 
     async fn post(&self, path: &str, body: Option<&Value>) -> Result<Answer, Unreachable> {
@@ -287,6 +298,46 @@ mod tests {
     fn path_segments_are_escaped() {
         assert_eq!(segment("machine-1"), "machine-1");
         assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
+
+    /// Reads one request's head from `socket` (the drivers' GETs have no body).
+    async fn read_head(socket: &mut tokio::net::TcpStream) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut head = Vec::new();
+        let mut byte = [0_u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match socket.read(&mut byte).await {
+                Ok(1) => head.push(byte[0]),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    #[tokio::test]
+    async fn a_get_on_a_kept_alive_connection_the_driver_closes_is_asked_again() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move {
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n[]";
+            // The first connection answers once, keeps alive, then closes under the next
+            // request without answering it: the race with a server's idle timeout.
+            let (mut first, _) = listener.accept().await.expect("a connection");
+            assert!(read_head(&mut first).await);
+            first.write_all(answer).await.expect("written");
+            let _ = read_head(&mut first).await;
+            drop(first);
+            // A new connection answers.
+            let (mut second, _) = listener.accept().await.expect("a second connection");
+            assert!(read_head(&mut second).await);
+            second.write_all(answer).await.expect("written");
+        });
+        let http = crate::runner::http_client().expect("a client");
+        let client = DriverClient::new(&format!("http://{addr}"), http, None);
+        assert_eq!(client.machines().await.expect("the first answer").status, 200);
+        let again = client.machines().await;
+        assert!(again.as_ref().is_ok_and(|a| a.status == 200), "asked again on a new connection: {again:?}");
     }
 
     #[tokio::test]

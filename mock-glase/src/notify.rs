@@ -25,10 +25,17 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error>
     builder(timeout).build()
 }
 
+/// How long an idle kept-alive connection to a merchant (or, for the suite, a system
+/// under test) is kept for reuse: well below the idle timeouts servers close them after
+/// (5 s in Node and Apache, 10 s in the reference reseller). Reusing one just as the
+/// server closes it fails the request with "connection closed before message completed";
+/// reqwest's default of 90 s invited exactly that after every pause in a scenario.
+const POOL_IDLE: Duration = Duration::from_secs(2);
+
 fn builder(timeout: Duration) -> reqwest::ClientBuilder {
     // Err only means a provider is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(timeout).connect_timeout(timeout)
+    reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).pool_idle_timeout(POOL_IDLE)
 }
 
 /// A client that also trusts the CA certificates in a PEM file (for merchants' test
