@@ -45,7 +45,7 @@ pub struct Config {
     /// Limits on every call the mock makes to a merchant (createPurchase, notifications).
     pub outbound: OutboundConfig,
     /// Limits on the connections clients open to the mock.
-    pub server: ServerConfig,
+    pub server: glase_listen::Limits,
     /// When set, every `/control/…` call must carry `Authorization: Bearer <token>`
     /// **[decision]**: the control API can pay, inject faults and move the clock. SOAP,
     /// the WSDL and `/healthz` stay open (SOAP has its own principals).
@@ -153,56 +153,6 @@ impl Default for OutboundConfig {
         // A createPurchase answer is a one-line JSON object; 64 KiB is also what the
         // journal keeps of a body.
         Self { max_answer_bytes: 64 * 1024, redirects: Redirects::None }
-    }
-}
-
-/// Limits on the connections clients open to the mock **[decision]**: without them 1000
-/// slowloris connections were held for 90 s, and 20 000 half-open ones used up the file
-/// descriptors until the mock stopped answering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    /// A client must send a request's complete headers within this, counted from when the
-    /// mock starts waiting for them: on a new connection, and on a kept-alive connection
-    /// after the previous answer, so it is also how long an idle connection stays open.
-    /// An answer being streamed (the journal's Server-Sent Events, a long-poll) is not
-    /// idle.
-    #[serde(with = "humantime_serde")]
-    pub header_read_timeout: Duration,
-    /// A request's body must arrive completely within this, from its first byte.
-    #[serde(with = "humantime_serde")]
-    pub body_read_timeout: Duration,
-    /// Longest an answer may wait for the client to take more of it (a client that stops
-    /// reading); the connection is then closed.
-    #[serde(with = "humantime_serde")]
-    pub write_timeout: Duration,
-    /// Connections served at once. Beyond it the mock stops accepting (new connections
-    /// wait in the operating system's listen backlog) and logs it once, until one closes.
-    pub max_connections: usize,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(30),
-            write_timeout: Duration::from_secs(30),
-            // Well inside the usual 1024-descriptor soft limit once the journal, the
-            // outbound calls and the listener have theirs.
-            max_connections: 900,
-        }
-    }
-}
-
-impl ServerConfig {
-    /// The limits as the accept loop takes them.
-    pub(crate) fn limits(&self) -> crate::listen::Limits {
-        crate::listen::Limits {
-            header_read_timeout: self.header_read_timeout,
-            body_read_timeout: self.body_read_timeout,
-            write_timeout: self.write_timeout,
-            max_connections: self.max_connections,
-        }
     }
 }
 
@@ -367,7 +317,7 @@ impl Default for Config {
             notifications: NotificationConfig::default(),
             tls: TlsConfig::default(),
             outbound: OutboundConfig::default(),
-            server: ServerConfig::default(),
+            server: glase_listen::Limits::default(),
             control_token: None,
             retention: RetentionConfig::default(),
             wire: WireConfig::default(),
@@ -523,18 +473,7 @@ impl Config {
         if self.control_token.as_deref().is_some_and(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace)) {
             problems.push("control_token must be non-empty and without spaces".to_owned());
         }
-        if self.server.max_connections == 0 {
-            problems.push("server.max_connections must be at least 1".to_owned());
-        }
-        for (what, value) in [
-            ("server.header_read_timeout", self.server.header_read_timeout),
-            ("server.body_read_timeout", self.server.body_read_timeout),
-            ("server.write_timeout", self.server.write_timeout),
-        ] {
-            if value.is_zero() {
-                problems.push(format!("{what} must be longer than 0"));
-            }
-        }
+        problems.extend(self.server.problems());
         if self.outbound.max_answer_bytes == 0 {
             problems.push("outbound.max_answer_bytes must be at least 1".to_owned());
         }

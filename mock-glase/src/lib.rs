@@ -27,7 +27,6 @@ pub mod demo;
 pub mod errors;
 pub mod http;
 pub mod journal;
-mod listen;
 pub mod machine;
 pub mod mock;
 pub mod notify;

@@ -255,7 +255,7 @@ async fn serve(args: Args, config: Config) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     print_banner(&mock, local, args.public_url.as_deref());
     warn_if_descriptors_short(config.server.max_connections);
-    mock_glase::server::run(listener, mock, args.public_url, shutdown_signal()).await?;
+    mock_glase::server::run(listener, mock, args.public_url, glase_listen::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -328,26 +328,4 @@ fn init_tracing(format: LogFormat, default_level: &str) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested; draining connections");
 }

@@ -29,12 +29,12 @@ pub async fn run(
 ) -> std::io::Result<()> {
     warn_if_exposed(&listener, &mock);
     let app = router(AppState { mock: mock.clone(), public_url });
-    let limits = mock.config().server.limits();
+    let limits = mock.config().server;
     let timer_mock = mock.clone();
     let timer = tokio::spawn(supervise(mock, "the deadline timer", move || deadline_timer(timer_mock.clone())));
     // Dropping the guard (on any return path) stops the timer.
     let _timer_guard = AbortOnDrop(timer);
-    crate::listen::serve(listener, app, limits, DRAIN_TIMEOUT, shutdown).await;
+    glase_listen::serve(listener, app, limits, DRAIN_TIMEOUT, shutdown).await;
     Ok(())
 }
 

@@ -112,8 +112,8 @@ pub async fn run(
     // itself is dropped (a test's "crash").
     let _tasks = AbortOnDrop(reseller.start_background().await);
     let app = reseller.router();
-    let limits = reseller.context.config.server.limits();
-    crate::listen::serve(listener, app, limits, Duration::from_secs(5), shutdown).await;
+    let limits = reseller.context.config.server;
+    glase_listen::serve(listener, app, limits, Duration::from_secs(5), shutdown).await;
     reseller.shutdown().await;
     Ok(())
 }

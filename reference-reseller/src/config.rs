@@ -44,66 +44,7 @@ pub struct Config {
     /// it they are open to anyone who reaches the port: test builds on loopback only.
     pub driver_token: Option<String>,
     /// Limits on the connections clients (Glase, browsers, drivers) open to the reseller.
-    pub server: ServerConfig,
-}
-
-/// Limits on the connections clients open to the reseller **[decision]**, as the mock has
-/// them: a createPurchase endpoint on the internet meets slow and half-open clients, and
-/// without limits each holds a task and a file descriptor for as long as it likes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    /// A request's headers must arrive within this; also how long a kept-alive connection
-    /// may sit idle between requests.
-    #[serde(with = "duration_serde")]
-    pub header_read_timeout: Duration,
-    /// A request's whole body must arrive within this.
-    #[serde(with = "duration_serde")]
-    pub body_read_timeout: Duration,
-    /// A client that takes nothing of an answer for this long is disconnected.
-    #[serde(with = "duration_serde")]
-    pub write_timeout: Duration,
-    /// Connections served at once; beyond it new ones wait in the listen backlog.
-    pub max_connections: usize,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(30),
-            write_timeout: Duration::from_secs(30),
-            max_connections: 900,
-        }
-    }
-}
-
-impl ServerConfig {
-    pub(crate) fn limits(&self) -> crate::listen::Limits {
-        crate::listen::Limits {
-            header_read_timeout: self.header_read_timeout,
-            body_read_timeout: self.body_read_timeout,
-            write_timeout: self.write_timeout,
-            max_connections: self.max_connections,
-        }
-    }
-
-    fn problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if self.max_connections == 0 {
-            problems.push("server.max_connections must be at least 1".to_owned());
-        }
-        for (name, value) in [
-            ("server.header_read_timeout", self.header_read_timeout),
-            ("server.body_read_timeout", self.body_read_timeout),
-            ("server.write_timeout", self.write_timeout),
-        ] {
-            if value.is_zero() || value > Duration::from_secs(24 * 3600) {
-                problems.push(format!("{name} must be more than 0 and at most a day"));
-            }
-        }
-        problems
-    }
+    pub server: glase_listen::Limits,
 }
 
 impl Default for Config {
@@ -122,7 +63,7 @@ impl Default for Config {
             pos: PosConfig::default(),
             faults: Vec::new(),
             driver_token: None,
-            server: ServerConfig::default(),
+            server: glase_listen::Limits::default(),
         }
     }
 }

@@ -21,7 +21,6 @@ pub mod app;
 pub mod config;
 pub mod faults;
 pub mod glase;
-mod listen;
 pub mod pos;
 mod staff;
 pub mod store;

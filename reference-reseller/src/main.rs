@@ -172,7 +172,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("  public URL      {}", reseller.context.public_url);
     println!("  database        {database}");
     println!("  drivers, staff  /driver/…, refund, close   ({auth})");
-    reference_reseller::run(listener, reseller, shutdown_signal()).await
+    reference_reseller::run(listener, reseller, glase_listen::shutdown_signal()).await
 }
 
 fn init_tracing(format: LogFormat) {
@@ -183,26 +183,4 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown requested");
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use mock_glase::config::ServerConfig;
+use glase_listen::Limits;
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -14,7 +14,7 @@ use crate::support::*;
 
 /// Short limits, so the tests take well under a second each.
 fn short(config: &mut mock_glase::Config) {
-    config.server = ServerConfig {
+    config.server = Limits {
         header_read_timeout: Duration::from_millis(300),
         body_read_timeout: Duration::from_millis(500),
         write_timeout: Duration::from_millis(500),
