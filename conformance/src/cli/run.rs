@@ -305,7 +305,8 @@ async fn execute(
     http: &reqwest::Client,
     output: &Output,
 ) -> RunReport {
-    let mut terminal = TerminalReporter::new(output.verbose);
+    let profile = options.profile.map(|p| p.as_str());
+    let mut terminal = TerminalReporter::new(output.verbose).for_profile(profile);
     let mut on_event = |event: &RunEvent| terminal.on_event(event);
     runner::run_with_jobs(harness, scenarios, options, output.jobs, http, &mut on_event).await
 }

@@ -41,6 +41,11 @@ pub struct TerminalReporter {
     /// Draw a progress line (a TTY).
     progress: bool,
     ticker: Option<Ticker>,
+    /// `--profile`: scenarios of other profiles are skipped by choice, so they are
+    /// counted in one line instead of listed (`--verbose` lists them).
+    profile: Option<String>,
+    /// How many were not listed for that reason.
+    other_profiles: usize,
 }
 
 struct Shared {
@@ -88,7 +93,27 @@ impl TerminalReporter {
     /// Writes to `out` (a file, stderr, a buffer in tests), without a progress line.
     pub fn with_output(out: Box<dyn Write + Send>, verbose: bool, colour: bool) -> Self {
         let shared = Shared { out, progress: None, drawn: false };
-        Self { shared: Arc::new(Mutex::new(shared)), verbose, colour, progress: false, ticker: None }
+        Self {
+            shared: Arc::new(Mutex::new(shared)),
+            verbose,
+            colour,
+            progress: false,
+            ticker: None,
+            profile: None,
+            other_profiles: 0,
+        }
+    }
+
+    /// The run selected `profile`: its other scenarios are counted, not listed.
+    pub fn for_profile(mut self, profile: Option<&str>) -> Self {
+        self.profile = profile.map(str::to_owned);
+        self
+    }
+
+    /// Skipped only because it belongs to other profiles than the one selected.
+    fn of_another_profile(&self, result: &ScenarioResult) -> bool {
+        result.verdict == Verdict::Skipped
+            && self.profile.as_ref().is_some_and(|profile| !result.profiles.contains(profile))
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
@@ -209,7 +234,9 @@ impl Reporter for TerminalReporter {
                 }
             }
             RunEvent::ScenarioFinished(result) => {
-                let lines = self.scenario_lines(result);
+                let hidden = !self.verbose && self.of_another_profile(result);
+                let lines = if hidden { Vec::new() } else { self.scenario_lines(result) };
+                self.other_profiles += usize::from(hidden);
                 if let Some(line) = self.lock().progress.as_mut() {
                     line.finish(&result.id, matches!(result.verdict, Verdict::Failed | Verdict::Error));
                 }
@@ -217,6 +244,17 @@ impl Reporter for TerminalReporter {
             }
             RunEvent::Finished => {
                 self.ticker = None;
+                if self.other_profiles > 0 {
+                    let (count, profile) = (self.other_profiles, self.profile.as_deref().unwrap_or_default());
+                    let what = if count == 1 {
+                        format!("1 scenario of another profile than {profile} was")
+                    } else {
+                        format!("{count} scenarios of other profiles than {profile} were")
+                    };
+                    let line = format!("  {} {what} not run (--verbose lists them)", verdict_symbol(Verdict::Skipped));
+                    let line = self.paint("2", &line);
+                    self.print(&[line]);
+                }
                 let mut shared = self.lock();
                 shared.clear();
                 shared.progress = None;
@@ -420,6 +458,31 @@ mod tests {
         assert!(text.contains("      messages exchanged:\n"), "{text}");
         assert!(text.contains("      ▶ #8 "), "{text}");
         assert!(text.contains("Reseller → Glase"));
+    }
+
+    #[test]
+    fn scenarios_of_other_profiles_are_counted_not_listed_unless_verbose() {
+        let report = fixtures::report(false);
+        let skipped = report.results.iter().find(|r| r.verdict == Verdict::Skipped).expect("a skipped scenario");
+        let mut other = skipped.clone();
+        other.id = "webshop/elsewhere".to_owned();
+        other.profiles = vec!["webshop".to_owned()];
+        let shown = |verbose: bool| {
+            let buffer = Buffer::default();
+            let mut reporter =
+                TerminalReporter::with_output(Box::new(buffer.clone()), verbose, false).for_profile(Some("unattended"));
+            for result in [skipped, &other] {
+                reporter.on_event(&RunEvent::ScenarioFinished(Box::new(result.clone())));
+            }
+            reporter.on_event(&RunEvent::Finished);
+            buffer.text()
+        };
+        let quiet = shown(false);
+        assert!(quiet.contains(&skipped.id), "skipped in its profile (a driver missing): listed\n{quiet}");
+        assert!(!quiet.contains("webshop/elsewhere"), "{quiet}");
+        assert!(quiet.contains("⊘ 1 scenario of another profile than unattended was not run (--verbose lists them)"));
+        let verbose = shown(true);
+        assert!(verbose.contains("webshop/elsewhere") && !verbose.contains("other profiles"), "{verbose}");
     }
 
     #[test]
