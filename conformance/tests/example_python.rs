@@ -83,8 +83,8 @@ fn the_independent_python_till_passes_the_point_of_sale_profile() {
         .output()
         .expect("the suite runs");
     let report = std::fs::read_to_string(out.join("report").join("report.json")).unwrap_or_default();
-    let log = std::fs::read_to_string(out.join("report").join("evidence").join("system-under-test.log"))
-        .unwrap_or_default();
+    let log =
+        std::fs::read_to_string(out.join("report").join("evidence").join("system-under-test.log")).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&out);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "the till passes:\n{stdout}\nits output:\n{log}");

@@ -869,27 +869,24 @@ pub(crate) mod testing {
             self.notice(reference, Some(200));
         }
 
-        pub fn check(&self, rule: &dyn Rule) -> Vec<Finding> {
-            let ctx = CheckContext {
+        /// The journal as the rules see it: every profile, the 20 s deadline, nothing declared.
+        fn context(&self) -> CheckContext<'_> {
+            CheckContext {
                 journal: &self.entries,
                 status_deadline: DEADLINE,
                 profile: "all",
                 cut_at_ms: None,
                 company: None,
-            };
-            rule.check(&View::new(&ctx))
+            }
+        }
+
+        pub fn check(&self, rule: &dyn Rule) -> Vec<Finding> {
+            rule.check(&View::new(&self.context()))
         }
 
         /// Every journal rule's findings.
         pub fn check_all(&self) -> Vec<Finding> {
-            let ctx = CheckContext {
-                journal: &self.entries,
-                status_deadline: DEADLINE,
-                profile: "all",
-                cut_at_ms: None,
-                company: None,
-            };
-            crate::rules::check_all(&ctx)
+            crate::rules::check_all(&self.context())
         }
     }
 

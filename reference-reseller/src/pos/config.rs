@@ -28,7 +28,6 @@
 
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::config::duration_serde;
@@ -81,11 +80,6 @@ pub struct PosConfig {
 
 impl Default for PosConfig {
     fn default() -> Self {
-        let product = |sku: &str, name: &str, cents: i64| Product {
-            sku: sku.to_owned(),
-            name: name.to_owned(),
-            price: Decimal::new(cents, 2),
-        };
         Self {
             enabled: true,
             name: "Glase Demo Till".to_owned(),
@@ -100,9 +94,9 @@ impl Default for PosConfig {
             poll_interval: MAX_POLL_INTERVAL,
             cashier_id: "till-1".to_owned(),
             products: vec![
-                product("coffee", "Coffee", 350),
-                product("bun", "Cinnamon bun", 290),
-                product("juice", "Orange juice", 420),
+                Product::cents("coffee", "Coffee", 350),
+                Product::cents("bun", "Cinnamon bun", 290),
+                Product::cents("juice", "Orange juice", 420),
             ],
             driver: true,
         }

@@ -95,18 +95,13 @@ pub struct WebshopConfig {
 
 impl Default for WebshopConfig {
     fn default() -> Self {
-        let product = |sku: &str, name: &str, cents: i64| Product {
-            sku: sku.to_owned(),
-            name: name.to_owned(),
-            price: Decimal::new(cents, 2),
-        };
         Self {
             name: "Glase Demo Shop".to_owned(),
             currency: "EUR".to_owned(),
             products: vec![
-                product("headphones", "Wireless headphones", 14999),
-                product("cable", "USB-C cable", 990),
-                product("case", "Headphone case", 2450),
+                Product::cents("headphones", "Wireless headphones", 14999),
+                Product::cents("cable", "USB-C cable", 990),
+                Product::cents("case", "Headphone case", 2450),
             ],
             unpaid_timeout: Duration::from_secs(120),
             poll_interval: MAX_POLL_INTERVAL,
@@ -128,6 +123,14 @@ pub struct Product {
     /// Unit price with at most two decimals; a string (`"149.99"`) or a number.
     #[serde(with = "money")]
     pub price: Decimal,
+}
+
+impl Product {
+    /// A product priced in cents (`Product::cents("cable", "USB-C cable", 990)`): the
+    /// built-in catalogues.
+    pub fn cents(sku: &str, name: &str, cents: i64) -> Self {
+        Self { sku: sku.to_owned(), name: name.to_owned(), price: Decimal::new(cents, 2) }
+    }
 }
 
 impl WebshopConfig {
