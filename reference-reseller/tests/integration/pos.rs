@@ -231,7 +231,9 @@ async fn a_sale_nobody_pays_is_cancelled_after_the_payment_window() {
     let polls = requests(&world, Some(&reference), "getPaymentStatus");
     let (cancelled_at, _) = requests(&world, Some(&reference), "cancelInvoice").pop().expect("cancelInvoice");
     let (sent_at, _) = requests(&world, Some(&reference), "sendInvoice").pop().unwrap();
-    assert!(cancelled_at - sent_at >= 1000, "cancelled {} ms after the invoice", cancelled_at - sent_at);
+    // The window runs from the sale's start, a moment before sendInvoice reaches Glase
+    // (CI once saw 999 ms between the two journal entries): not much earlier than that.
+    assert!(cancelled_at - sent_at >= 900, "cancelled {} ms after the invoice", cancelled_at - sent_at);
     // Polled about every 50 ms meanwhile, never a gap near Glase's (scaled) 400 ms.
     assert!(polls.len() >= 10, "{} polls", polls.len());
     assert!(polls.windows(2).all(|w| w[1].0 - w[0].0 < 300), "{:?}", polls.iter().map(|p| p.0).collect::<Vec<_>>());
@@ -352,7 +354,9 @@ async fn fault_till_give_up_polling_stops_without_cancelling() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let polls = requests(&world, Some(&reference), "getPaymentStatus");
     let (sent_at, _) = requests(&world, Some(&reference), "sendInvoice").pop().unwrap();
-    assert!(!polls.is_empty() && polls.iter().all(|(at, _)| at - sent_at < 450), "polled on: {polls:?}");
+    // It gives up a third of the way (300 ms); the slack is for a poll already under way
+    // on a busy machine, well short of the 900 ms window a correct till polls through.
+    assert!(!polls.is_empty() && polls.iter().all(|(at, _)| at - sent_at < 700), "polled on: {polls:?}");
     assert!(requests(&world, Some(&reference), "cancelInvoice").is_empty());
     let (_, sale) = get(&world, &format!("/driver/pos/sales/{id}")).await;
     assert_eq!(sale["state"], "pending");
