@@ -1,5 +1,5 @@
 //! What a scenario needs of the shared world while it runs: the machines it scans or
-//! drives, and whether it needs the embedded Glase to itself. A pure function of the
+//! drives, the till, and whether it needs the embedded Glase to itself. A pure function of the
 //! scenario, so `--jobs` can decide what may run at the same time before anything runs.
 //!
 //! A scenario may share the mock with others when everything it does is scoped to its
@@ -27,9 +27,6 @@ pub(crate) enum Alone {
     /// `shop_close` or a count of an operation that names no invoice: whose call it was
     /// cannot be told from the journal.
     Unattributable,
-    /// It drives the point-of-sale driver: the system has one till, whose sticker opens
-    /// its newest invoice and whose registration every sale there depends on.
-    Till,
 }
 
 impl Alone {
@@ -39,7 +36,6 @@ impl Alone {
             Self::Faults => "injects faults",
             Self::Clock => "moves the clock",
             Self::Unattributable => "expects calls that name no invoice",
-            Self::Till => "drives the one till",
         }
     }
 }
@@ -49,6 +45,10 @@ impl Alone {
 pub(crate) struct Claim {
     /// Machine tokens it scans, races, vends at, or drives.
     pub machines: BTreeSet<String>,
+    /// It drives the point-of-sale driver. The system has one till, whose sticker opens
+    /// its newest invoice and whose registration every sale there depends on: two such
+    /// scenarios never run at the same time (beside others they may).
+    pub till: bool,
     /// `Some`: nothing else may run at the same time.
     pub alone: Option<Alone>,
 }
@@ -61,12 +61,15 @@ impl Claim {
 
     /// A claim that runs alone whatever the scenario does (`--jobs 1`).
     pub fn everything() -> Self {
-        Self { machines: BTreeSet::new(), alone: Some(Alone::Unattributable) }
+        Self { machines: BTreeSet::new(), till: false, alone: Some(Alone::Unattributable) }
     }
 
     /// Whether two claims may run at the same time.
     pub fn compatible(&self, other: &Self) -> bool {
-        self.alone.is_none() && other.alone.is_none() && self.machines.is_disjoint(&other.machines)
+        self.alone.is_none()
+            && other.alone.is_none()
+            && self.machines.is_disjoint(&other.machines)
+            && !(self.till && other.till)
     }
 }
 
@@ -83,9 +86,7 @@ pub(crate) fn claim(scenario: &Scenario) -> Claim {
     if !scenario.setup.faults.is_empty() {
         alone(Alone::Faults, &mut claim);
     }
-    if scenario.requires.contains(&crate::scenario::Driver::Pos) {
-        alone(Alone::Till, &mut claim);
-    }
+    claim.till = scenario.requires.contains(&crate::scenario::Driver::Pos);
     for step in &scenario.steps {
         match &step.value {
             Step::Scan { machine, .. } | Step::Race { machine, .. } => {
@@ -124,10 +125,13 @@ mod tests {
     }
 
     #[test]
-    fn a_scenario_at_the_till_runs_alone() {
+    fn scenarios_at_the_till_take_turns_and_share_with_the_others() {
         let text = "id: pos/a\ntitle: t\nprofiles: [pos]\nrequires: [pos-driver]\nsteps:\n  - checkout: {items: [{sku: coffee}]}\n";
         let scenario = load_str("t.yaml", text, &|id| rules::rule(id).is_some()).expect("valid scenario");
-        assert_eq!(claim(&scenario).alone, Some(Alone::Till));
+        let till = claim(&scenario);
+        assert!(till.till && till.alone.is_none(), "{till:?}");
+        assert!(!till.compatible(&till.clone()), "one till: one scenario at a time");
+        assert!(till.compatible(&claim_of("steps:\n  - scan: {machine: machine-1}\n")), "beside a machine's scenario");
     }
 
     fn machines(claim: &Claim) -> Vec<&str> {

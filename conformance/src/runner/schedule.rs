@@ -2,8 +2,8 @@
 //! [`Claim`]s, driven by the runner as scenarios finish.
 //!
 //! Scenarios that can share the mock start in file order as soon as a slot is free and
-//! none of their machines is in use (a later one may overtake one that waits for its
-//! machine). Scenarios that must run alone wait until every shareable one has finished,
+//! none of their machines (nor the till, for point-of-sale ones) is in use (a later one
+//! may overtake one that waits for its machine). Scenarios that must run alone wait until every shareable one has finished,
 //! then run one at a time in file order: a barrier in each direction, and no slot is
 //! left idle waiting for a barrier in the middle of the run. With one job every scenario
 //! runs alone, in file order: exactly the sequential run.
@@ -77,11 +77,23 @@ mod tests {
     use crate::runner::claims::Alone;
 
     fn on(machines: &[&str]) -> Claim {
-        Claim { machines: machines.iter().map(|m| (*m).to_owned()).collect(), alone: None }
+        Claim { machines: machines.iter().map(|m| (*m).to_owned()).collect(), till: false, alone: None }
+    }
+
+    fn at_the_till() -> Claim {
+        Claim { till: true, ..Claim::none() }
+    }
+
+    #[test]
+    fn till_scenarios_take_turns_beside_the_others() {
+        let claims = [at_the_till(), at_the_till(), on(&["m1"])];
+        let spans = simulate(&claims, &[3, 3, 2], 4);
+        check_invariants(&claims, &spans, 4);
+        assert_eq!((spans[0], spans[1], spans[2]), ((0, 3), (3, 6), (0, 2)), "one till, the machine beside it");
     }
 
     fn lone() -> Claim {
-        Claim { machines: ["machine-1".to_owned()].into(), alone: Some(Alone::Clock) }
+        Claim { machines: ["machine-1".to_owned()].into(), till: false, alone: Some(Alone::Clock) }
     }
 
     /// Runs the schedule against simulated durations (time units); returns each
@@ -119,6 +131,7 @@ mod tests {
                 if overlap(*a, *b) {
                     assert!(claims[i].alone.is_none() && claims[j].alone.is_none(), "{i} and {j} overlap");
                     assert!(claims[i].machines.is_disjoint(&claims[j].machines), "{i} and {j} share a machine");
+                    assert!(!(claims[i].till && claims[j].till), "{i} and {j} share the till");
                 }
             }
             let concurrent = spans.iter().filter(|b| b.0 <= a.0 && a.0 < b.1).count();
@@ -168,11 +181,12 @@ mod tests {
         for _ in 0..200 {
             let count = 1 + next(12) as usize;
             let claims: Vec<Claim> = (0..count)
-                .map(|_| match next(6) {
+                .map(|_| match next(7) {
                     0 => lone(),
                     1 => on(&[]),
                     2 => on(&["m1", "m2"]),
-                    k => on(&[["m1", "m2", "m3"][k as usize - 3]]),
+                    3 => at_the_till(),
+                    k => on(&[["m1", "m2", "m3"][k as usize - 4]]),
                 })
                 .collect();
             let durations: Vec<u32> = (0..count).map(|_| 1 + next(5) as u32).collect();
