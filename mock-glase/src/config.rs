@@ -558,7 +558,7 @@ pub const MIN_JOURNAL_BYTES: usize = 4096;
 
 /// A createPurchase URL must be http(s) with a host, and its path must end with
 /// `createPurchase` (seed 000). Plain http is allowed for local testing; callers warn.
-pub fn check_create_purchase_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_create_purchase_url(url: &str) -> Result<(), String> {
     let parsed =
         reqwest::Url::parse(url.trim()).map_err(|e| format!("createPurchase URL {url:?} is not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none_or(str::is_empty) {

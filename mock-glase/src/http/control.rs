@@ -456,12 +456,21 @@ pub const BODY_KINDS: &[&str] = &[
     "merchants/{merchantId}",
 ];
 
+/// Why a control call's body is refused: the message of the 400 its handler answers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BodyRefused(pub String);
+
 /// For fuzzing and tests: reads `body` as the JSON body of the control call
 /// `BODY_KINDS[kind % len]`, as its handler's extractor does (serde_json), then runs the
 /// checks its handler makes before it touches the mock (QR codes, durations, bounds,
 /// URLs). `Err` is the 400 the handler would answer; no input panics.
 #[doc(hidden)]
-pub fn check_body(kind: u8, body: &[u8]) -> Result<(), String> {
+pub fn check_body(kind: u8, body: &[u8]) -> Result<(), BodyRefused> {
+    refusal(kind, body).map_err(BodyRefused)
+}
+
+fn refusal(kind: u8, body: &[u8]) -> Result<(), String> {
     fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
         serde_json::from_slice(body).map_err(|e| e.to_string())
     }

@@ -273,7 +273,7 @@ impl Machine {
 
     /// Checks an answer against seed 000; `Err` is the violation.
     fn judge(&self, pending: &PendingPurchase, answer: &PurchaseAnswer) -> Result<PurchaseOutcome, String> {
-        match read_answer(answer)? {
+        match read_answer(answer).map_err(|violation| violation.to_string())? {
             AnswerSays::ErrorCode(error_code) => Ok(PurchaseOutcome::Declined { error_code }),
             AnswerSays::Invoice(reference) => {
                 self.check_purchase_invoice(pending, &reference)?;
@@ -329,50 +329,73 @@ pub enum AnswerSays {
     ErrorCode(String),
 }
 
+/// How a createPurchase answer breaks seed 000 (or never came): the violation the UPS
+/// reports, worded for the integrator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnswerViolation {
+    #[error(
+        "createPurchase answer is larger than {limit} bytes (outbound.max_answer_bytes); the UPS stopped reading it"
+    )]
+    TooLarge { limit: usize },
+    #[error("no createPurchase answer within the UPS timeout")]
+    Timeout,
+    #[error("createPurchase could not be called: {0}")]
+    CallFailed(String),
+    #[error(
+        "createPurchase answered HTTP {0}, a redirect, which the UPS does not follow (outbound.redirects); it must always answer 200"
+    )]
+    Redirect(u16),
+    #[error("createPurchase answered HTTP {0}; it must always answer 200 (errors go in errorCode)")]
+    NotOk(u16),
+    #[error("createPurchase answered Content-Type {0:?}; it must be application/json;charset=UTF-8")]
+    NotJsonContentType(String),
+    #[error("createPurchase answer is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("createPurchase answer is not a JSON object")]
+    NotAnObject,
+    #[error("createPurchase answer has both invoiceReferenceId and errorCode")]
+    Both,
+    #[error("createPurchase answer has neither invoiceReferenceId nor errorCode")]
+    Neither,
+    #[error("errorCode {0} is not one of {codes}", codes = ERROR_CODES.join(", "))]
+    UnknownErrorCode(String),
+    #[error("invoiceReferenceId {0} must be a string")]
+    ReferenceNotAString(String),
+}
+
 /// Reads a createPurchase answer: HTTP 200, `application/json`, a JSON object with
 /// exactly one of a string `invoiceReferenceId` or a known `errorCode`; `Err` is the
 /// violation. Pure: the fuzz target `create_purchase_answer` drives it.
-pub fn read_answer(answer: &PurchaseAnswer) -> Result<AnswerSays, String> {
+pub fn read_answer(answer: &PurchaseAnswer) -> Result<AnswerSays, AnswerViolation> {
     let (status, content_type, body) = match answer {
         PurchaseAnswer::Http { status, content_type, body } => (*status, content_type.as_deref(), body),
-        PurchaseAnswer::TooLarge { limit, .. } => {
-            return Err(format!(
-                "createPurchase answer is larger than {limit} bytes (outbound.max_answer_bytes); the UPS stopped reading it"
-            ));
-        }
-        PurchaseAnswer::Timeout => return Err("no createPurchase answer within the UPS timeout".to_owned()),
-        PurchaseAnswer::Failed(error) => return Err(format!("createPurchase could not be called: {error}")),
+        PurchaseAnswer::TooLarge { limit, .. } => return Err(AnswerViolation::TooLarge { limit: *limit }),
+        PurchaseAnswer::Timeout => return Err(AnswerViolation::Timeout),
+        PurchaseAnswer::Failed(error) => return Err(AnswerViolation::CallFailed(error.clone())),
     };
     if (300..400).contains(&status) {
-        return Err(format!(
-            "createPurchase answered HTTP {status}, a redirect, which the UPS does not follow (outbound.redirects); it must always answer 200"
-        ));
+        return Err(AnswerViolation::Redirect(status));
     }
     if status != 200 {
-        return Err(format!(
-            "createPurchase answered HTTP {status}; it must always answer 200 (errors go in errorCode)"
-        ));
+        return Err(AnswerViolation::NotOk(status));
     }
     let media = content_type.and_then(|c| c.split(';').next()).map(|c| c.trim().to_ascii_lowercase());
     if media.as_deref() != Some("application/json") {
-        return Err(format!(
-            "createPurchase answered Content-Type {:?}; it must be application/json;charset=UTF-8",
-            content_type.unwrap_or("(none)")
-        ));
+        return Err(AnswerViolation::NotJsonContentType(content_type.unwrap_or("(none)").to_owned()));
     }
-    let value: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| format!("createPurchase answer is not valid JSON: {e}"))?;
-    let object = value.as_object().ok_or("createPurchase answer is not a JSON object")?;
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| AnswerViolation::NotJson(e.to_string()))?;
+    let object = value.as_object().ok_or(AnswerViolation::NotAnObject)?;
     match (object.get("invoiceReferenceId"), object.get("errorCode")) {
-        (Some(_), Some(_)) => Err("createPurchase answer has both invoiceReferenceId and errorCode".to_owned()),
-        (None, None) => Err("createPurchase answer has neither invoiceReferenceId nor errorCode".to_owned()),
+        (Some(_), Some(_)) => Err(AnswerViolation::Both),
+        (None, None) => Err(AnswerViolation::Neither),
         (None, Some(code)) => match code.as_str() {
             Some(code) if ERROR_CODES.contains(&code) => Ok(AnswerSays::ErrorCode(code.to_owned())),
-            _ => Err(format!("errorCode {code} is not one of {}", ERROR_CODES.join(", "))),
+            _ => Err(AnswerViolation::UnknownErrorCode(code.to_string())),
         },
         (Some(reference), None) => {
             let reference =
-                reference.as_str().ok_or_else(|| format!("invoiceReferenceId {reference} must be a string"))?;
+                reference.as_str().ok_or_else(|| AnswerViolation::ReferenceNotAString(reference.to_string()))?;
             Ok(AnswerSays::Invoice(reference.to_owned()))
         }
     }
