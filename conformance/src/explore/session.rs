@@ -46,6 +46,10 @@ pub async fn main(args: ExploreArgs) -> Exit {
         return Exit::Usage;
     }
     let builtin = !declared.has_target();
+    // A config file shared with `run` may name a shop or a till; explore drives machines.
+    if let Some(url) = &target.pos_driver {
+        eprintln!("note: explore drives your machines; the point-of-sale driver {url} is not used");
+    }
     if !builtin && !args.fault.is_empty() {
         eprintln!("error: --fault switches on the built-in reference reseller's faults; not with your system");
         return Exit::Usage;

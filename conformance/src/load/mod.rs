@@ -148,6 +148,10 @@ pub async fn main(args: LoadArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    // A config file shared with `run` may name a till; load has no till flows yet.
+    if let Some(url) = external.as_ref().and_then(|s| s.target.pos_driver.as_deref()) {
+        eprintln!("note: load drives machines and the webshop; the point-of-sale driver {url} is not used");
+    }
     let http = match runner::http_client() {
         Ok(http) => http,
         Err(error) => return fail_start(&error),
