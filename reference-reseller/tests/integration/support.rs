@@ -8,6 +8,7 @@ use mock_glase::server::RunningServer;
 use mock_glase::{Mock, OffsetClock};
 use reference_reseller::store::Db;
 use reference_reseller::{Config, Context, Fault, Reseller};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -104,6 +105,22 @@ impl World {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// A JSON call to the reseller (a driver, the shop's status page): the status and
+    /// the body (its text when it is not JSON), checked against `drivers.yaml`.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let name = method.as_str().to_owned();
+        let mut request = self.http.request(method, format!("{}{path}", self.reseller_url));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        crate::contract::check(&name, path, status, &body);
+        (status, body)
     }
 }
 

@@ -31,26 +31,12 @@ async fn shop(name: &str, faults: &[Fault], tweak: impl FnOnce(&mut Config)) -> 
     .await
 }
 
-async fn call(world: &World, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let name = method.as_str().to_owned();
-    let mut request = world.http.request(method, format!("{}{path}", world.reseller_url));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    crate::contract::check(&name, path, status, &body);
-    (status, body)
-}
-
 async fn post(world: &World, path: &str, body: Value) -> (u16, Value) {
-    call(world, reqwest::Method::POST, path, Some(body)).await
+    world.call(reqwest::Method::POST, path, Some(body)).await
 }
 
 async fn order(world: &World, id: &str) -> Value {
-    let (status, body) = call(world, reqwest::Method::GET, &format!("/driver/shop/orders/{id}"), None).await;
+    let (status, body) = world.call(reqwest::Method::GET, &format!("/driver/shop/orders/{id}"), None).await;
     assert_eq!(status, 200, "{body}");
     body
 }
