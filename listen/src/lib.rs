@@ -306,8 +306,10 @@ fn log_panic(ended: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// An error with its causes, `: `-separated.
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error with its causes, `a: b: c` (what `{:#}` prints for anyhow errors). `{e}` on
+/// an error that keeps its cause as a `source` prints only its own message; this prints
+/// every cause. The mock and the suite print theirs with it too (`mock_glase::errors`).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
