@@ -17,7 +17,8 @@ use crate::request::*;
 use crate::response::{Response, ResponseDetail};
 use crate::result_code::ResultCode;
 use crate::xml::field::{Field, Path, many, opt, req, write_opt, xml_struct};
-use crate::xml::tree::{self, Node};
+use crate::xml::parse_str;
+use crate::xml::tree::Node;
 use crate::xml::writer::XmlWriter;
 
 /// Namespace of the operation elements.
@@ -223,7 +224,7 @@ pub fn decode_request(input: &[u8]) -> Result<Request, CodecError> {
 
 fn decode(input: &[u8], options: &DecodeOptions<'_>, collect: bool) -> Result<Decoded, CodecError> {
     let text = decode_text(input, options.charset)?;
-    let document = tree::parse_str(&text)?;
+    let document = parse_str(&text)?;
     let (header, element) = envelope(document.root())?;
     // SOAP 1.1 section 4.2.3: a header addressed to this node with mustUnderstand="1"
     // that it does not process fails the whole message, before the body is looked at.
@@ -400,7 +401,7 @@ pub fn encode_fault(fault: &SoapFault, out: &mut Vec<u8>) {
 /// Decodes what a server answered: a response or a fault.
 pub fn decode_reply(input: &[u8]) -> Result<Reply, CodecError> {
     let text = decode_text(input, None)?;
-    let document = tree::parse_str(&text)?;
+    let document = parse_str(&text)?;
     let (_, element) = envelope(document.root())?;
     if element.name == "Fault" && element.namespace.as_deref() == Some(SOAP11_NS) {
         let path = &Path::root("Fault");

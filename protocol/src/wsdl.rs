@@ -543,7 +543,6 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::xml::tree;
 
     fn complex_type(name: &str) -> Option<&'static ComplexType> {
         COMPLEX_TYPES.iter().find(|t| t.name == name)
@@ -553,7 +552,7 @@ mod tests {
     fn both_documents_are_well_formed_xml() {
         for document in [service_document("http://127.0.0.1:8080/extclientproxy/service/v2"), interface_document()] {
             assert!(document.starts_with(XML_DECLARATION), "{document}");
-            let root = tree::parse(document.as_bytes()).expect("well-formed");
+            let root = crate::xml::parse(document.as_bytes()).expect("well-formed");
             assert_eq!(root.name, "definitions");
             assert_eq!(root.namespace.as_deref(), Some(WSDL_NS));
         }
@@ -562,7 +561,7 @@ mod tests {
     #[test]
     fn endpoint_is_escaped_in_attributes() {
         let document = service_document(r#"http://h/x?a=1&b="<2>""#);
-        tree::parse(document.as_bytes()).expect("well-formed");
+        crate::xml::parse(document.as_bytes()).expect("well-formed");
         assert!(document.contains(r#"location="http://h/x?a=1&amp;b=&quot;&lt;2&gt;&quot;""#), "{document}");
     }
 

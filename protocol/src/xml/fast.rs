@@ -1,4 +1,4 @@
-//! The fast path of [`tree::parse`](super::tree::parse): a small scanner for the XML
+//! The fast path of [`parse_str`](super::parse_str): a small scanner for the XML
 //! that SOAP clients actually send (a declaration, elements, `xmlns` and other simple
 //! attributes, text with the predefined entities), building the same [`Document`].
 //!
@@ -39,18 +39,6 @@ struct Attributes {
 /// Parses `text` if it is in the simple subset; `None` means "use the full parser".
 pub fn parse(text: &str) -> Option<Document<'_>> {
     Scanner { text, bytes: text.as_bytes(), at: 0 }.document()
-}
-
-/// For fuzzing: whether the fast path took `text` (`false`: it declined). Panics if it
-/// took a document the full parser refuses or reads differently: the property the
-/// proptests below check, for the fuzz target `fast_path`.
-pub fn agrees_with_quick_xml(text: &str) -> bool {
-    let Some(fast) = parse(text) else { return false };
-    match super::tree::parse_with_quick_xml(text) {
-        Ok(full) => assert_eq!(fast, full, "the fast path and quick-xml read {text:?} differently"),
-        Err(error) => panic!("the fast path accepted {text:?}, which quick-xml refuses: {}", error.chain()),
-    }
-    true
 }
 
 struct Scanner<'i> {

@@ -254,21 +254,6 @@ impl<'i> Builder<'i> {
     }
 }
 
-/// Parses a whole document of UTF-8 bytes (tests; the codec decodes the message's
-/// encoding first, see [`crate::charset`]).
-#[cfg(test)]
-pub fn parse(input: &[u8]) -> Result<Document<'_>, CodecError> {
-    parse_str(std::str::from_utf8(input).map_err(CodecError::NotUtf8)?)
-}
-
-/// Parses a whole document.
-pub fn parse_str(text: &str) -> Result<Document<'_>, CodecError> {
-    match super::fast::parse(text) {
-        Some(document) => Ok(document),
-        None => parse_with_quick_xml(text),
-    }
-}
-
 /// The SOAP 1.1 envelope namespace, whose `mustUnderstand` and `actor` attributes matter.
 const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 /// The actor that means "the next SOAP node", i.e. this endpoint.
@@ -303,8 +288,6 @@ pub(crate) fn parse_with_quick_xml(text: &str) -> Result<Document<'_>, CodecErro
     let mut reader = NsReader::from_str(text);
     reader.config_mut().expand_empty_elements = false;
     let mut tree = Builder::new(text.len());
-    let malformed =
-        |reader: &NsReader<&[u8]>, source| CodecError::Malformed { position: reader.error_position(), source };
     loop {
         let (resolved, event) = match reader.read_resolved_event() {
             Ok((ns, event)) => (namespace_of(ns), event),
@@ -318,27 +301,7 @@ pub(crate) fn parse_with_quick_xml(text: &str) -> Result<Document<'_>, CodecErro
                 if tree.len() >= MAX_ELEMENTS {
                     return Err(CodecError::TooManyElements { limit: MAX_ELEMENTS });
                 }
-                // Attributes are parsed lazily by quick-xml; walk them all so that a
-                // malformed one (unquoted, duplicated) is reported instead of skipped.
-                let mut nil = false;
-                let (mut must_understand, mut elsewhere) = (false, false);
-                for attr in start.attributes() {
-                    let attr = attr.map_err(|e| malformed(&reader, quick_xml::Error::InvalidAttr(e)))?;
-                    let local = attr.key.local_name();
-                    nil |= local.as_ref() == "nil" && matches!(attr.value.as_ref(), "true" | "1");
-                    if matches!(local.as_ref(), "mustUnderstand" | "actor")
-                        && matches!(reader.resolver().resolve_attribute(attr.key).0, ResolveResult::Bound(ns) if ns.into_inner() == SOAP11_NS)
-                    {
-                        if local.as_ref() == "mustUnderstand" {
-                            must_understand = matches!(attr.value.as_ref(), "1" | "true");
-                        } else {
-                            elsewhere = attr.value.as_ref() != ACTOR_NEXT;
-                        }
-                    }
-                }
-                let name = lend(text, start.local_name().into_inner());
-                let mut element = Element::new(resolved, name, nil);
-                element.must_understand = must_understand && !elsewhere;
+                let element = element_of(&reader, text, start, resolved)?;
                 tree.open(element);
                 if matches!(event, Event::Empty(_)) && tree.close() {
                     return finish(&mut reader, tree);
@@ -364,17 +327,7 @@ pub(crate) fn parse_with_quick_xml(text: &str) -> Result<Document<'_>, CodecErro
                 }
             }
             Event::GeneralRef(r) => {
-                let ch = match r.resolve_char_ref() {
-                    // `&#0;` names a character XML cannot hold, like a raw NUL.
-                    Ok(Some(ch)) if !is_xml_char(ch) => {
-                        let position = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-                        return Err(CodecError::IllegalCharacter { code: u32::from(ch), position });
-                    }
-                    Ok(Some(ch)) => ch,
-                    Ok(None) => predefined_entity(&r.xml10_content())
-                        .ok_or_else(|| CodecError::UnknownEntity(r.xml10_content().into_owned()))?,
-                    Err(source) => return Err(malformed(&reader, source)),
-                };
+                let ch = referenced_char(&reader, &r)?;
                 if let Some(top) = tree.current() {
                     top.text.to_mut().push(ch);
                 }
@@ -396,6 +349,56 @@ pub(crate) fn parse_with_quick_xml(text: &str) -> Result<Document<'_>, CodecErro
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
         }
     }
+}
+
+/// The element a start tag opens. Attributes are parsed lazily by quick-xml; all are
+/// walked so that a malformed one (unquoted, duplicated) is reported instead of skipped.
+fn element_of<'i>(
+    reader: &NsReader<&[u8]>,
+    text: &'i str,
+    start: &quick_xml::events::BytesStart<'_>,
+    resolved: Option<Cow<'static, str>>,
+) -> Result<Element<'i>, CodecError> {
+    let mut nil = false;
+    let (mut must_understand, mut elsewhere) = (false, false);
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| malformed(reader, quick_xml::Error::InvalidAttr(e)))?;
+        let local = attr.key.local_name();
+        nil |= local.as_ref() == "nil" && matches!(attr.value.as_ref(), "true" | "1");
+        if matches!(local.as_ref(), "mustUnderstand" | "actor")
+            && matches!(reader.resolver().resolve_attribute(attr.key).0, ResolveResult::Bound(ns) if ns.into_inner() == SOAP11_NS)
+        {
+            if local.as_ref() == "mustUnderstand" {
+                must_understand = matches!(attr.value.as_ref(), "1" | "true");
+            } else {
+                elsewhere = attr.value.as_ref() != ACTOR_NEXT;
+            }
+        }
+    }
+    let name = lend(text, start.local_name().into_inner());
+    let mut element = Element::new(resolved, name, nil);
+    element.must_understand = must_understand && !elsewhere;
+    Ok(element)
+}
+
+/// The character a reference (`&#65;`, `&amp;`) stands for.
+fn referenced_char(reader: &NsReader<&[u8]>, r: &quick_xml::events::BytesRef<'_>) -> Result<char, CodecError> {
+    match r.resolve_char_ref() {
+        // `&#0;` names a character XML cannot hold, like a raw NUL.
+        Ok(Some(ch)) if !is_xml_char(ch) => {
+            let position = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+            Err(CodecError::IllegalCharacter { code: u32::from(ch), position })
+        }
+        Ok(Some(ch)) => Ok(ch),
+        Ok(None) => predefined_entity(&r.xml10_content())
+            .ok_or_else(|| CodecError::UnknownEntity(r.xml10_content().into_owned())),
+        Err(source) => Err(malformed(reader, source)),
+    }
+}
+
+/// quick-xml's error, where it stopped.
+fn malformed(reader: &NsReader<&[u8]>, source: quick_xml::Error) -> CodecError {
+    CodecError::Malformed { position: reader.error_position(), source }
 }
 
 /// After the root closes only whitespace, comments and PIs may follow.
@@ -476,6 +479,7 @@ pub(super) fn predefined_entity(name: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xml::parse;
 
     #[test]
     fn parses_prefixes_text_cdata_and_entities() {

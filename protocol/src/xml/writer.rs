@@ -54,6 +54,13 @@ pub fn escape_text(text: &str, out: &mut String) {
     escape_with(text, |piece| out.push_str(piece));
 }
 
+/// [`escape_text`] into a new string (for HTML as well: it reads the escapes the same).
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_text(text, &mut out);
+    out
+}
+
 /// [`escape_text`], handing out the pieces of the escaped text in order.
 fn escape_with<'t>(text: &'t str, mut push: impl FnMut(&'t str)) {
     let bytes = text.as_bytes();
