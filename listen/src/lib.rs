@@ -29,6 +29,14 @@
 //! dropping its future) stops them all; a graceful shutdown asks each to finish its
 //! current exchange and waits for them for at most the drain period.
 
+pub mod config_file;
+#[cfg(feature = "hostile-clients")]
+pub mod hostile;
+pub mod logging;
+
+pub use config_file::{ConfigError, ConfigFileError, read_toml};
+pub use logging::{LogFormat, init_tracing};
+
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
