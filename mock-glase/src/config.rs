@@ -329,20 +329,9 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    #[error("cannot read config file {path}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("invalid config file {path}")]
-    Parse {
-        path: String,
-        #[source]
-        source: toml::de::Error,
-    },
-    #[error("invalid configuration: {0}")]
-    Invalid(String),
+    /// The file, or a value in it: what every service's configuration can get wrong.
+    #[error(transparent)]
+    Service(#[from] glase_listen::ConfigError),
     #[error("cannot use the extra CA certificates in {path}")]
     Tls {
         path: String,
@@ -351,12 +340,23 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// Every problem the checks found.
+    pub fn invalid(problems: impl Into<String>) -> Self {
+        Self::Service(glase_listen::ConfigError::Invalid(problems.into()))
+    }
+}
+
+impl From<glase_listen::ConfigFileError> for ConfigError {
+    fn from(error: glase_listen::ConfigFileError) -> Self {
+        Self::Service(error.into())
+    }
+}
+
 impl Config {
     /// Reads a TOML file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: shown, source })
+        Ok(glase_listen::read_toml(path)?)
     }
 
     /// The demo reseller, terminal and customer.
@@ -399,7 +399,7 @@ impl Config {
         }
         let mut problems = config.entry_problems();
         problems.extend(config.setting_problems());
-        if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems.join("; "))) }
+        if problems.is_empty() { Ok(config) } else { Err(ConfigError::invalid(problems.join("; "))) }
     }
 
     /// Puts the demo reseller, terminal and customer first, each unless the file has an

@@ -223,7 +223,13 @@ impl CliError {
 
 /// Runs one `mock-glase customer …` command.
 pub(crate) fn run(args: CustomerArgs) -> ExitCode {
-    let Some(runtime) = crate::runtime() else { return ExitCode::FAILURE };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mock-glase customer: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     match runtime.block_on(execute(&args)) {
         Ok(output) => {
             // A closed pipe (`| head`) is not worth a panic or an error.
@@ -238,7 +244,7 @@ pub(crate) fn run(args: CustomerArgs) -> ExitCode {
 }
 
 async fn execute(args: &CustomerArgs) -> Result<String, CliError> {
-    let http = mock_glase::notify::http_client(REQUEST_TIMEOUT)
+    let http = mock_glase::outbound::http_client(REQUEST_TIMEOUT)
         .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
     let control = Control { http, base: args.mock.clone(), token: args.control_token.clone() };
     let msisdn = args.msisdn.as_deref();
@@ -278,7 +284,7 @@ async fn execute(args: &CustomerArgs) -> Result<String, CliError> {
             let mut query = vec![("status", "ISSUED")];
             query.extend(terminal.as_deref().map(|t| ("terminal", t)));
             let answer = control.call::<()>(Method::GET, control.url(&["invoices"], &query), None).await?;
-            Ok(out.render(&answer, |list: Vec<ListedInvoice>| pending_table(&list, terminal.as_deref())))
+            Ok(out.render(&answer, |list: Vec<InvoiceView>| pending_table(&list, terminal.as_deref())))
         }
         Action::Show { reference } => {
             let answer = control.call::<()>(Method::GET, control.url(&["invoices", reference], &[]), None).await?;
@@ -591,7 +597,7 @@ struct PaymentView {
 }
 
 /// An invoice as the control API shows it (`GET /control/invoices/{ref}` and the
-/// customer actions).
+/// customer actions; `GET /control/invoices` lists the first few fields).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InvoiceView {
@@ -895,26 +901,8 @@ impl fmt::Display for UnattendedScan {
     }
 }
 
-/// One row of `GET /control/invoices`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListedInvoice {
-    reference: String,
-    #[serde(default)]
-    terminal: Option<String>,
-    #[serde(default)]
-    total: Option<String>,
-    #[serde(default)]
-    currency: Option<String>,
-    #[serde(default)]
-    payment_mode: Option<String>,
-    #[serde(default)]
-    issued_at: Option<Time>,
-    #[serde(default)]
-    opened_by: Option<String>,
-}
-
-fn pending_table(list: &[ListedInvoice], terminal: Option<&str>) -> String {
+/// The invoices `GET /control/invoices` lists, as a table of those waiting for a customer.
+fn pending_table(list: &[InvoiceView], terminal: Option<&str>) -> String {
     let at = terminal.map(|t| format!(" at terminal {t}")).unwrap_or_default();
     if list.is_empty() {
         return format!("no invoices waiting for a customer{at}\n");
@@ -982,7 +970,7 @@ mod tests {
 
     fn control(base: &str) -> Control {
         Control {
-            http: mock_glase::notify::http_client(REQUEST_TIMEOUT).unwrap(),
+            http: mock_glase::outbound::http_client(REQUEST_TIMEOUT).unwrap(),
             base: parse_mock_url(base).unwrap(),
             token: None,
         }

@@ -25,7 +25,7 @@ use crate::clock::SystemClock;
 use crate::config::{Config, demo};
 use crate::journal::Filter;
 use crate::mock::Mock;
-use crate::notify::http_client;
+use crate::outbound::http_client;
 use crate::server::{RunningServer, spawn};
 
 /// One step of the walkthrough and whether it behaved as Glase should.

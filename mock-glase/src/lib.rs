@@ -30,6 +30,7 @@ pub mod journal;
 pub mod machine;
 pub mod mock;
 pub mod notify;
+pub mod outbound;
 #[cfg(test)]
 mod panic_tests;
 pub mod server;

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use glase_listen::{LogFormat, init_tracing};
 use mock_glase::Mock;
 use mock_glase::clock::OffsetClock;
 use mock_glase::config::Config;
@@ -135,12 +136,6 @@ struct Args {
     print_config: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -179,7 +174,7 @@ fn run_health(args: &HealthArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let answer = runtime.block_on(async {
-        let client = mock_glase::notify::http_client_trusting(args.timeout, None).map_err(|e| format!("{e:#}"))?;
+        let client = mock_glase::outbound::http_client_trusting(args.timeout, None).map_err(|e| format!("{e:#}"))?;
         let response = client.get(&args.url).send().await.map_err(|e| mock_glase::errors::error_chain(&e))?;
         Ok::<_, String>(response.status())
     });
@@ -318,14 +313,4 @@ fn open_files_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
-}
-
-fn init_tracing(format: LogFormat, default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
 }

@@ -34,8 +34,9 @@ use crate::machine::{
     CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultRuleError, FaultTarget, InvoiceRecord,
     Machine, Notification, Outcome, Payment, RegistryError, SmolStr, TransportFault,
 };
-use crate::notify::{Notifier, ReadError, outbound_client, read_capped};
-use crate::supervise::{guarded, spawn_reported};
+use crate::notify::{NotificationLog, Notifier};
+use crate::outbound::{ReadError, outbound_client, read_capped};
+use crate::supervise::{PanicLog, guarded, spawn_reported};
 
 /// Longest request body kept verbatim in the journal; longer ones are cut (a 10 MB body
 /// is rejected before this point anyway).
@@ -369,31 +370,6 @@ impl Mock {
         let action = core.machine.fire_fault(target, scope, &mut fx);
         core.push_effects(now, merchant.as_deref(), terminal.as_deref(), &fx);
         action
-    }
-
-    /// Journals one notification attempt (called by the notifier).
-    pub(crate) fn record_notification(
-        &self,
-        n: &Notification,
-        attempt: u32,
-        outcome: String,
-        http_status: Option<u16>,
-        last_attempt: bool,
-        sent_at: Option<Timestamp>,
-    ) {
-        let mut core = self.lock();
-        let now = self.inner.clock.now();
-        let terminal = core.machine.invoice(&n.invoice).map(|r| r.terminal.clone());
-        let record = Record::NotificationSent {
-            url: n.url.clone(),
-            reason: n.reason.to_string(),
-            attempt,
-            outcome,
-            http_status,
-            last_attempt,
-            sent_at_ms: sent_at.map(|t| t.0),
-        };
-        core.push(now, terminal.as_deref(), Some(&n.invoice), record);
     }
 
     /// Sends a notification that the state machine did not ask for: a forged one (the
@@ -1023,6 +999,43 @@ fn journal_text(body: &[u8]) -> String {
         text.push_str(&format!("… [{} more bytes not journaled]", body.len() - JOURNAL_BODY_LIMIT));
     }
     text
+}
+
+impl NotificationLog for Mock {
+    fn now(&self) -> Timestamp {
+        Mock::now(self)
+    }
+
+    /// Journals one notification attempt.
+    fn record_notification(
+        &self,
+        n: &Notification,
+        attempt: u32,
+        outcome: String,
+        http_status: Option<u16>,
+        last_attempt: bool,
+        sent_at: Option<Timestamp>,
+    ) {
+        let mut core = self.lock();
+        let now = self.inner.clock.now();
+        let terminal = core.machine.invoice(&n.invoice).map(|r| r.terminal.clone());
+        let record = Record::NotificationSent {
+            url: n.url.clone(),
+            reason: n.reason.to_string(),
+            attempt,
+            outcome,
+            http_status,
+            last_attempt,
+            sent_at_ms: sent_at.map(|t| t.0),
+        };
+        core.push(now, terminal.as_deref(), Some(&n.invoice), record);
+    }
+}
+
+impl PanicLog for Mock {
+    fn note_panic(&self, task: &str, message: &str, consequence: &str) {
+        Mock::note_panic(self, task, message, None, consequence);
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,11 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use crate::mock::Mock;
+/// Where a panic that escaped a task is told (the mock journals and logs it).
+pub(crate) trait PanicLog: Send + Sync + 'static {
+    /// `task` panicked with `message`; `consequence` says what happens now.
+    fn note_panic(&self, task: &str, message: &str, consequence: &str);
+}
 
 /// The first and the longest pause before a crashed task restarts.
 const RESTART_FIRST: Duration = Duration::from_millis(50);
@@ -47,7 +51,7 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// Runs the task `make` builds until it returns; when it panics, journals and logs the
 /// panic and starts a new one. Dropping the returned future (aborting its task) stops the
 /// task it runs too.
-pub(crate) async fn supervise<F, Fut>(mock: Mock, task: &'static str, make: F)
+pub(crate) async fn supervise<F, Fut>(log: impl PanicLog, task: &'static str, make: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
@@ -59,12 +63,8 @@ where
         match ended {
             Err(error) if error.is_panic() => {
                 let message = panic_message(&*error.into_panic());
-                mock.note_panic(
-                    task,
-                    &message,
-                    None,
-                    &format!("restarting it in {}", humantime::format_duration(pause)),
-                );
+                let consequence = format!("restarting it in {}", humantime::format_duration(pause));
+                log.note_panic(task, &message, &consequence);
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(RESTART_MAX);
             }
@@ -75,7 +75,11 @@ where
 }
 
 /// Spawns a one-off task whose panic is journaled and logged instead of vanishing.
-pub(crate) fn spawn_reported(mock: Mock, task: &'static str, future: impl Future<Output = ()> + Send + 'static) {
+pub(crate) fn spawn_reported(
+    log: impl PanicLog,
+    task: &'static str,
+    future: impl Future<Output = ()> + Send + 'static,
+) {
     let runtime = tokio::runtime::Handle::current();
     let inner = runtime.spawn(future);
     runtime.spawn(async move {
@@ -83,7 +87,7 @@ pub(crate) fn spawn_reported(mock: Mock, task: &'static str, future: impl Future
             && error.is_panic()
         {
             let message = panic_message(&*error.into_panic());
-            mock.note_panic(task, &message, None, "it was not retried");
+            log.note_panic(task, &message, "it was not retried");
         }
     });
 }

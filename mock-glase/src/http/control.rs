@@ -2,8 +2,7 @@
 //! journal, inject faults. Documented in docs/mock.md ("Playing the customer: the control API").
 
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -12,11 +11,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::api_error::{ApiError, ApiJson};
+use super::state::{AppState, SOAP_PATHS};
 use crate::clock::ClockError;
 use crate::config::{Dialect, ResellerConfig, TerminalConfig, check_balance};
 use crate::machine::ups::ScanOptions;
-use crate::machine::{CustomerError, FaultAction, FaultRule, FaultTarget, RegistryError};
+use crate::machine::{FaultAction, FaultRule, FaultTarget};
 use crate::mock::ExtraNotification;
 
 pub fn routes() -> Router<AppState> {
@@ -40,75 +40,6 @@ pub fn routes() -> Router<AppState> {
         .merge(super::journal_api::routes())
 }
 
-/// An error answer: `{"error": "..."}` with a fitting status.
-#[derive(Debug)]
-pub struct ApiError(StatusCode, String);
-
-impl ApiError {
-    pub fn bad(text: impl Into<String>) -> Self {
-        Self(StatusCode::BAD_REQUEST, text.into())
-    }
-
-    pub fn unauthorized(text: impl Into<String>) -> Self {
-        Self(StatusCode::UNAUTHORIZED, text.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, axum::Json(json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<CustomerError> for ApiError {
-    fn from(error: CustomerError) -> Self {
-        let status = match error {
-            CustomerError::UnknownInvoice(_) | CustomerError::UnknownCustomer(_) | CustomerError::UnknownSeqrId(_) => {
-                StatusCode::NOT_FOUND
-            }
-            CustomerError::UnknownMerchant(_) | CustomerError::UnknownPurchase(_) => StatusCode::NOT_FOUND,
-            CustomerError::NotAGlaseQr(_)
-            | CustomerError::MalformedUnattendedQr { .. }
-            | CustomerError::MalformedQr { .. }
-            | CustomerError::UnattendedQr(_)
-            | CustomerError::InvalidAmount(_) => StatusCode::BAD_REQUEST,
-            CustomerError::SystemError(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::CONFLICT,
-        };
-        Self(status, error.to_string())
-    }
-}
-
-impl From<RegistryError> for ApiError {
-    fn from(error: RegistryError) -> Self {
-        let status = match error {
-            RegistryError::Invalid(_) => StatusCode::BAD_REQUEST,
-            RegistryError::UnknownReseller(_) | RegistryError::UnknownMerchant(_) => StatusCode::NOT_FOUND,
-            RegistryError::Taken(_) => StatusCode::CONFLICT,
-        };
-        Self(status, error.to_string())
-    }
-}
-
-/// A JSON body whose rejections use our error format.
-#[derive(Debug)]
-pub struct ApiJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
-    }
-}
-
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, rejection.body_text())
-}
-
 fn bad(text: impl Into<String>) -> ApiError {
     ApiError::bad(text)
 }
@@ -127,7 +58,7 @@ fn ok(value: impl Serialize) -> ApiResult {
 async fn info(State(state): State<AppState>) -> ApiResult {
     let config = state.mock.config();
     ok(json!({
-        "soapPaths": super::SOAP_PATHS,
+        "soapPaths": SOAP_PATHS,
         "resellers": config.resellers.iter().map(|r| json!({
             "id": r.id, "userId": r.user_id, "password": r.password, "currency": r.currency,
             "merchantId": r.merchant_id.as_deref().unwrap_or(&r.id),

@@ -24,8 +24,8 @@ use futures_util::stream::Stream;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
-use super::control::ApiError;
+use super::api_error::ApiError;
+use super::state::AppState;
 use crate::journal::{Filter, PAGE_BYTES};
 use crate::mock::Mock;
 

@@ -1,28 +1,21 @@
 //! The thin axum transport. [`soap`] serves the SOAP endpoints and the WSDL,
 //! [`control`] the JSON control API, [`journal_api`] the journal (query, follow,
 //! export); all only translate between HTTP and [`Mock`]. `GET /openapi.json` serves
-//! `docs/openapi/control.yaml`, which lists every route here (tests/contract.rs keeps it
+//! `docs/openapi/control.yaml`, which lists every route here (tests/integration/contract.rs keeps it
 //! so).
 
+mod api_error;
 pub mod control;
 pub mod journal_api;
 pub mod soap;
+mod state;
+
+pub use api_error::{ApiError, ApiJson};
+pub use state::{AppState, SOAP_PATHS};
 
 use axum::Router;
 
 use crate::mock::Mock;
-
-/// Shared state of every handler.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub mock: Mock,
-    /// The absolute base URL clients reach the mock at, if set; otherwise the request's
-    /// `Host` header decides (so the WSDL is right however the mock is reached).
-    pub public_url: Option<String>,
-}
-
-/// The documented SOAP endpoint paths; both speak the same API.
-pub const SOAP_PATHS: &[&str] = &["/extclientproxy/service/v2", "/soap/merchant/cashregister-2"];
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
@@ -60,7 +53,7 @@ async fn control_auth(
     }
     let error =
         if given.is_some() { "wrong control token" } else { "the control API needs Authorization: Bearer <token>" };
-    let mut response = control::ApiError::unauthorized(error).into_response();
+    let mut response = ApiError::unauthorized(error).into_response();
     response.headers_mut().insert(
         axum::http::header::WWW_AUTHENTICATE,
         axum::http::HeaderValue::from_static("Bearer realm=\"mock-glase control API\""),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use glase_protocol::{SoapFault, encode_fault, wsdl};
 
-use super::{AppState, SOAP_PATHS};
+use super::state::{AppState, SOAP_PATHS};
 
 const XML: &str = "text/xml; charset=utf-8";
 

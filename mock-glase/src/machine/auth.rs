@@ -6,6 +6,8 @@
 
 use glase_protocol::{ClientContext, Operation, PrincipalType, ResultCode};
 
+pub use super::caller::claimed_terminal;
+use super::caller::claimed_terminal_id;
 use super::{Machine, SmolStr, trim};
 
 /// Who is calling, once authenticated. The ids borrow from the request (they equal the
@@ -35,21 +37,6 @@ pub fn allowed_types(op: Operation) -> &'static [PrincipalType] {
             &[PrincipalType::TerminalId, PrincipalType::ResellerUser]
         }
         _ => &[PrincipalType::TerminalId],
-    }
-}
-
-/// The terminal id a request claims to come from, before authentication (for faults
-/// scoped to a terminal and for journal filtering).
-pub fn claimed_terminal(context: Option<&ClientContext>) -> Option<String> {
-    claimed_terminal_id(context).map(str::to_owned)
-}
-
-/// [`claimed_terminal`], borrowed.
-pub(crate) fn claimed_terminal_id(context: Option<&ClientContext>) -> Option<&str> {
-    let principal = context?.initiator_principal_id.as_ref()?;
-    match principal.kind.as_deref().map(trim) {
-        Some("TERMINALID") => principal.id.as_deref().map(trim),
-        _ => None,
     }
 }
 

@@ -124,6 +124,24 @@ pub struct FaultRule {
     pub issued_from: Option<Timestamp>,
 }
 
+impl FaultRule {
+    /// A rule that faults every call of `target` with `action`, whoever makes it, until
+    /// removed; narrow it with struct update syntax (`FaultRule { remaining: Some(1),
+    /// ..FaultRule::new(target, action) }`).
+    pub fn new(target: FaultTarget, action: FaultAction) -> Self {
+        Self {
+            id: 0,
+            target,
+            terminal: None,
+            merchant: None,
+            action,
+            remaining: None,
+            probability: None,
+            issued_from: None,
+        }
+    }
+}
+
 /// What the transport must do besides sending the machine's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportFault {

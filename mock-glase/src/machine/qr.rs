@@ -27,7 +27,7 @@
 
 use serde::Serialize;
 
-use super::customer::CustomerError;
+use super::customer_error::CustomerError;
 
 /// What a scanned QR code points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

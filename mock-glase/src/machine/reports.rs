@@ -11,17 +11,15 @@
 //! **[decision]**: with a limit of N the newest N transactions are kept, so a report
 //! over a period older than that lists only what is left of it.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
-
-use foldhash::HashMap;
 
 use glase_protocol::request::{ExecuteReport, MarkTransactionPeriod};
 use glase_protocol::{Operation, Report, Response, ResponseDetail, ResultCode};
 use rust_decimal::Decimal;
 
 use super::auth::Principal;
-use super::{Effects, Event, Machine, Payment, Refund, SmolStr};
+use super::periods::{Kind, Period, Transaction};
+use super::{Effects, Event, Machine};
 use crate::clock::Timestamp;
 
 /// The report ids executeReport knows.
@@ -31,98 +29,6 @@ pub const REPORT_IDS: &[&str] = &[
     "Reconciliation/STD_RECON_006.xml",
     "Reconciliation/STD_RECON_007.xml",
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Purchase,
-    Refund,
-}
-
-#[derive(Debug, Clone)]
-struct Transaction {
-    kind: Kind,
-    at: Timestamp,
-    reseller: SmolStr,
-    terminal: SmolStr,
-    cashier: Option<Box<str>>,
-    amount: Decimal,
-    currency: SmolStr,
-    ers_reference: SmolStr,
-    invoice: SmolStr,
-}
-
-#[derive(Debug, Clone)]
-struct Period {
-    reseller: String,
-    terminal: Option<String>,
-    start: Timestamp,
-    end: Timestamp,
-    ready_at: Timestamp,
-}
-
-/// The transactions, oldest first, and the marked periods.
-#[derive(Debug, Clone, Default)]
-pub struct Periods {
-    transactions: VecDeque<Transaction>,
-    /// Transactions kept; 0 keeps all.
-    limit: usize,
-    periods: HashMap<String, Period>,
-    /// Last mark per scope (reseller, terminal).
-    last_mark: HashMap<(String, Option<String>), Timestamp>,
-}
-
-impl Periods {
-    pub(crate) fn with_limit(limit: usize) -> Self {
-        Self { limit, ..Self::default() }
-    }
-
-    fn push(&mut self, transaction: Transaction) {
-        if self.limit > 0 && self.transactions.len() >= self.limit {
-            self.transactions.pop_front();
-        }
-        self.transactions.push_back(transaction);
-    }
-
-    pub(crate) fn record_payment(&mut self, payment: &Payment) {
-        let transaction = Transaction {
-            kind: Kind::Purchase,
-            at: payment.paid_at,
-            reseller: payment.reseller.clone(),
-            terminal: payment.terminal.clone(),
-            cashier: payment.cashier_id.as_deref().map(Box::from),
-            amount: payment.amount,
-            currency: payment.currency.clone(),
-            ers_reference: payment.ers_reference.clone(),
-            invoice: payment.invoice.clone(),
-        };
-        self.push(transaction);
-    }
-
-    /// Refunds are reported on the terminal and in the currency of their payment.
-    pub(crate) fn record_refund(&mut self, payment: &Payment, refund: &Refund) {
-        let transaction = Transaction {
-            kind: Kind::Refund,
-            at: refund.at,
-            reseller: payment.reseller.clone(),
-            terminal: payment.terminal.clone(),
-            cashier: refund.cashier_id.as_deref().or(payment.cashier_id.as_deref()).map(Box::from),
-            amount: refund.amount,
-            currency: payment.currency.clone(),
-            ers_reference: refund.ers_reference.clone(),
-            invoice: payment.invoice.clone(),
-        };
-        self.push(transaction);
-    }
-
-    /// Marks a payment reversed: it disappears from reports. Reversals come within the
-    /// status deadline, so the transaction is searched for from the newest end.
-    pub(crate) fn forget_payment(&mut self, reseller: &str, ers: &str) {
-        let found = self.transactions.iter().rposition(|t| t.ers_reference == ers && t.reseller == reseller);
-        if let Some(index) = found {
-            self.transactions.remove(index);
-        }
-    }
-}
 
 impl Machine {
     pub(crate) fn mark_transaction_period(

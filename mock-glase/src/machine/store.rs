@@ -18,7 +18,9 @@ use std::collections::VecDeque;
 
 use foldhash::HashMap;
 
-use super::{InvoiceRecord, SmolStr};
+use smol_str::SmolStr;
+
+use super::records::InvoiceRecord;
 
 /// An invoice's slot number.
 pub(crate) type Slot = u32;

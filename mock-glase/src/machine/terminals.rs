@@ -7,7 +7,7 @@ use super::auth::Principal;
 use super::{Effects, Event, Machine, SmolStr, Terminal};
 
 /// Shortest terminal password accepted; shorter ones answer 21 ACCESS_DENIED.
-pub const MIN_TERMINAL_PASSWORD: usize = 4;
+pub use super::records::MIN_TERMINAL_PASSWORD;
 
 impl Machine {
     /// Registers a terminal for the calling reseller. Registering the same

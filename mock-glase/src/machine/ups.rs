@@ -9,11 +9,11 @@
 
 use std::fmt::Write as _;
 
-use foldhash::HashMap;
 use glase_protocol::InvoiceStatus;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use super::purchases::{PendingPurchase, Purchases};
 use super::{CustomerError, Effects, Event, Machine, SmolStr};
 use crate::clock::Timestamp;
 use crate::config::Dialect;
@@ -35,23 +35,6 @@ pub struct ScanOptions {
 }
 
 /// A createPurchase call in flight.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PendingPurchase {
-    pub id: u64,
-    pub reseller: String,
-    pub merchant_id: String,
-    pub token: String,
-    #[serde(with = "rust_decimal::serde::str")]
-    pub amount: Decimal,
-    pub currency: String,
-    pub msisdn: String,
-    pub started_at: Timestamp,
-    /// Invoices the merchant's terminals issued while the call was open.
-    pub invoices: Vec<String>,
-    pub notify_early: bool,
-}
-
 /// What the transport must send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseCall {
@@ -108,28 +91,6 @@ pub struct PurchaseReport {
     pub invoices_issued_during_call: Vec<String>,
     #[serde(flatten)]
     pub outcome: PurchaseOutcome,
-}
-
-/// Open calls, by id.
-#[derive(Debug, Clone, Default)]
-pub struct Purchases {
-    next_id: u64,
-    pending: HashMap<u64, PendingPurchase>,
-    /// Invoice → the purchase that was accepted with it: one invoice, one purchase.
-    accepted: HashMap<String, u64>,
-}
-
-impl Purchases {
-    pub fn pending(&self) -> impl Iterator<Item = &PendingPurchase> {
-        self.pending.values()
-    }
-
-    /// Drops the note of an evicted invoice's purchase (see `retention`).
-    pub(crate) fn forget_accepted(&mut self, invoice: &str) {
-        if !self.accepted.is_empty() {
-            self.accepted.remove(invoice);
-        }
-    }
 }
 
 /// Writes the createPurchase body. Built by hand so the amount is written from its

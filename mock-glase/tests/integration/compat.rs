@@ -12,7 +12,7 @@
 //! - install zeep with `python3 -m pip install -r compat/requirements.txt`.
 //!
 //! The reference WSDL is read from `../shared/reference/seqr-v2-wsdl/` beside the workspace,
-//! as in `protocol/tests/wsdl.rs`; its remote `wsdl:import` is mapped to the local file by the
+//! as in `protocol/tests/integration/wsdl.rs`; its remote `wsdl:import` is mapped to the local file by the
 //! script, so no network access is needed. Without `../shared` only the served WSDL is
 //! tried and the reference run skips with one line (`GLASE_REQUIRE_SHARED=1`: a failure).
 

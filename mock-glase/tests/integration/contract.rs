@@ -89,7 +89,7 @@ fn the_document_lists_exactly_the_routes_the_router_registers() {
 
 /// The mock's own client (rustls with ring, as the mock is built).
 fn client() -> reqwest::Client {
-    mock_glase::notify::http_client_trusting(std::time::Duration::from_secs(30), None).unwrap()
+    mock_glase::outbound::http_client_trusting(std::time::Duration::from_secs(30), None).unwrap()
 }
 
 async fn start() -> RunningServer {
@@ -203,13 +203,8 @@ async fn every_example_runs_against_a_running_mock_as_documented() {
             .is_some_and(|v| v.starts_with("application/json"));
         let text = response.text().await.unwrap();
         let body = if is_json { serde_json::from_str(&text).unwrap() } else { Value::String(text.clone()) };
-        if status != run.expected_status {
-            failures.push(format!(
-                "{} ({} {path}): HTTP {status}, documented {}: {text}",
-                run.name, run.method, run.expected_status
-            ));
-        } else if let Err(why) = doc.check_answer(&run.method, &path, status, &body) {
-            failures.push(format!("{}: {why}", run.name));
+        if let Err(why) = doc.check_run(run, &path, status, &body, &text) {
+            failures.push(why);
         }
         server.shutdown().await;
     }

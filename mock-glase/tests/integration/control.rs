@@ -126,7 +126,7 @@ async fn start_with(config: Config, clock: Arc<dyn Clock>) -> Harness {
     let mock = Mock::new(&config, clock).expect("valid config");
     let server = spawn("127.0.0.1:0".parse().unwrap(), mock).await.expect("bind loopback");
     // Also installs the rustls provider reqwest is built without.
-    let http = mock_glase::notify::http_client(Duration::from_secs(10)).unwrap();
+    let http = mock_glase::outbound::http_client(Duration::from_secs(10)).unwrap();
     Harness { server, http }
 }
 

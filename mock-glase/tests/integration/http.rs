@@ -1,6 +1,7 @@
 //! End-to-end tests of the HTTP surface through real sockets on 127.0.0.1:0.
 #![allow(clippy::unwrap_used)] // test helpers: a failed setup should panic loudly
 
+use crate::support::control_call;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,13 +88,7 @@ impl Harness {
     }
 
     async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}/control{path}", self.server.base_url()));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("control API answers");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        control_call(&self.http, &self.server.base_url(), method, path, body).await
     }
 
     async fn assert_still_serving(&self) {

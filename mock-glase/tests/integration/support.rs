@@ -32,19 +32,13 @@ pub async fn start(configure: impl FnOnce(&mut Config)) -> Harness {
     let mock = Mock::new(&config, Arc::new(OffsetClock::new())).expect("valid test configuration");
     let server = spawn("127.0.0.1:0".parse().unwrap(), mock.clone()).await.expect("bind loopback");
     // Also installs the rustls provider reqwest is built without.
-    let http = mock_glase::notify::http_client(WAIT).unwrap();
+    let http = mock_glase::outbound::http_client(WAIT).unwrap();
     Harness { server, mock, http }
 }
 
 impl Harness {
     pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}/control{path}", self.server.base_url()));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("control API answers");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        control_call(&self.http, &self.server.base_url(), method, path, body).await
     }
 
     /// The whole journal as JSON.
@@ -224,4 +218,22 @@ pub fn json_response(status: &str, body: &str) -> String {
 /// A raw redirect to `location`.
 pub fn redirect(status: &str, location: &str) -> String {
     format!("HTTP/1.1 {status}\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n")
+}
+
+/// Calls the control API of the mock at `base_url`: its status and its JSON answer
+/// (`null` when the answer is not JSON).
+pub async fn control_call(
+    http: &reqwest::Client,
+    base_url: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = http.request(method, format!("{base_url}/control{path}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("control API answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }

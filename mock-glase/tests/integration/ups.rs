@@ -11,6 +11,7 @@
 //! nothing here sleeps for long; waits poll every few milliseconds with a bounded timeout.
 #![allow(clippy::unwrap_used)] // test code: a failed setup or probe should panic loudly
 
+use crate::support::control_call;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -117,7 +118,7 @@ impl TestReseller {
         let reseller = Arc::new(Self {
             base_url,
             soap_url: OnceLock::new(),
-            http: mock_glase::notify::http_client(WAIT).unwrap(),
+            http: mock_glase::outbound::http_client(WAIT).unwrap(),
             behaviour: Mutex::new(Behaviour::Normal),
             final_amount: dec("12.50"),
             log: Mutex::new(Vec::new()),
@@ -429,18 +430,12 @@ async fn start_with(clock: Arc<dyn Clock>, configure: impl FnOnce(&mut Config)) 
     let mock = Mock::new(&config, clock).expect("valid test configuration");
     let server = spawn("127.0.0.1:0".parse().unwrap(), mock.clone()).await.expect("bind loopback");
     reseller.soap_url.set(server.soap_url()).unwrap();
-    Harness { server, mock, reseller, http: mock_glase::notify::http_client(WAIT).unwrap() }
+    Harness { server, mock, reseller, http: mock_glase::outbound::http_client(WAIT).unwrap() }
 }
 
 impl Harness {
     async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}/control{path}", self.server.base_url()));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("control API answers");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        control_call(&self.http, &self.server.base_url(), method, path, body).await
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use reqwest::Method;
 
-use crate::outbound::issue;
+use crate::hostile::outbound::issue;
 use crate::support::*;
 
 const TOKEN: &str = "s3cret-t0ken";

@@ -9,11 +9,8 @@
 //! - [`server`]: slow, half-open and idle clients, and clients that stop reading.
 //! - [`wire`]: what the real server refuses or decodes: encodings, qualified children,
 //!   `mustUnderstand` headers, sub-cent and 30-digit amounts, characters XML forbids.
-#![allow(clippy::unwrap_used)] // test code: a failed setup or assertion should panic loudly
-
 mod auth;
 mod bounds;
 mod outbound;
 mod server;
-mod support;
 mod wire;

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use glase_listen::Limits;
+use glase_listen::{Limits, hostile};
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -22,74 +22,20 @@ fn short(config: &mut mock_glase::Config) {
     };
 }
 
-/// Waits until the server closes `stream` (EOF or reset); how long that took, or `None`
-/// if it was still open after `within`.
-async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
-    let started = Instant::now();
-    let mut buffer = [0u8; 4096];
-    let read = tokio::time::timeout(within, async {
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-    read.ok().map(|()| started.elapsed())
-}
-
 async fn connect(h: &Harness) -> TcpStream {
-    TcpStream::connect(h.server.addr).await.unwrap()
-}
-
-/// Sends the start of a request and then one more header line every 100 ms, forever.
-fn slowloris(mut stream: TcpStream) -> tokio::task::JoinHandle<TcpStream> {
-    tokio::spawn(async move {
-        let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: mock\r\n").await;
-        for i in 0..100 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if stream.write_all(format!("x-slow-{i}: 1\r\n").as_bytes()).await.is_err() {
-                break;
-            }
-        }
-        stream
-    })
+    hostile::connect(&h.server.addr.to_string()).await
 }
 
 #[tokio::test]
 async fn half_open_idle_and_slowloris_connections_are_closed_after_the_header_timeout() {
     let h = start(short).await;
-    // Half-open: connected, nothing sent.
-    let mut silent = connect(&h).await;
-    // Idle: one request answered, then nothing.
-    let mut idle = connect(&h).await;
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: mock\r\n\r\n").await.unwrap();
-    let mut answer = [0u8; 256];
-    let n = idle.read(&mut answer).await.unwrap();
-    assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&answer[..n]));
-    // Slowloris: a header line every 100 ms, never the end of the headers.
-    let loris = slowloris(connect(&h).await);
-    for (what, stream) in [("half-open", &mut silent), ("idle", &mut idle)] {
-        let took = closed_within(stream, Duration::from_secs(3)).await;
-        let took = took.unwrap_or_else(|| panic!("the {what} connection was still open after 3 s"));
-        assert!(took < Duration::from_millis(1500), "the {what} connection was closed after {took:?}");
-    }
-    let mut loris = loris.await.unwrap();
-    assert!(
-        closed_within(&mut loris, Duration::from_millis(100)).await.is_some(),
-        "the slowloris connection was still open after 10 s of headers"
-    );
+    hostile::assert_slow_clients_are_closed(&h.server.addr.to_string(), "mock").await;
 }
 
 #[tokio::test]
 async fn with_more_slow_and_half_open_clients_than_the_limit_others_are_still_served() {
     let h = start(short).await;
-    let mut hostile = Vec::new();
-    for i in 0..48 {
-        let stream = connect(&h).await;
-        hostile.push(if i % 2 == 0 { tokio::spawn(async move { stream }) } else { slowloris(stream) });
-    }
+    let _hogs = hostile::hog(&h.server.addr.to_string(), 48, "mock").await;
     // Three times the limit is taken by clients that will never finish a request; a
     // well-behaved client still gets its answer once their header timeouts run out.
     let started = Instant::now();
@@ -99,33 +45,14 @@ async fn with_more_slow_and_half_open_clients_than_the_limit_others_are_still_se
     }
     let took = started.elapsed();
     assert!(took < Duration::from_secs(5), "served after {took:?}");
-    for task in hostile {
-        task.abort();
-    }
 }
 
 #[tokio::test]
 async fn a_request_body_that_trickles_is_cut_off_at_the_body_timeout() {
     let h = start(short).await;
-    let mut stream = connect(&h).await;
     let head = "POST /extclientproxy/service/v2 HTTP/1.1\r\nhost: mock\r\ncontent-type: text/xml\r\n\
                 content-length: 1000\r\n\r\n";
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let (mut reader, mut writer) = stream.into_split();
-    let trickle = tokio::spawn(async move {
-        for _ in 0..1000 {
-            if writer.write_all(b" ").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-    let started = Instant::now();
-    let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), reader.read_to_end(&mut answer)).await;
-    let took = started.elapsed();
-    trickle.abort();
-    let text = String::from_utf8_lossy(&answer);
+    let (took, text) = hostile::trickle_body(&h.server.addr.to_string(), head).await;
     assert!(took < Duration::from_secs(2), "the trickling body was read for {took:?}");
     assert!(text.starts_with("HTTP/1.1 4") || text.starts_with("HTTP/1.1 5"), "{text}");
     assert!(text.contains("did not arrive within"), "the SOAP fault says why: {text}");

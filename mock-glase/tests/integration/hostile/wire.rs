@@ -10,7 +10,7 @@ use glase_protocol::{
 use mock_glase::journal::{Filter, Record};
 use proptest::prelude::*;
 
-use super::support::{Harness, start};
+use crate::support::{Harness, start};
 
 const SOAP_PATH: &str = "/extclientproxy/service/v2";
 const SERVICE: &str = "http://external.interfaces.ers.seamless.com/";

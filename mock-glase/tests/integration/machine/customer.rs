@@ -6,8 +6,8 @@ use mock_glase::config::demo;
 use mock_glase::machine::CustomerError;
 use mock_glase::machine::customer::Confirmation;
 
-use crate::result_codes::two_terminals;
-use crate::support::*;
+use crate::machine::result_codes::two_terminals;
+use crate::machine::support::*;
 
 #[test]
 fn scanning_a_static_qr_opens_the_pending_invoice_of_that_terminal() {

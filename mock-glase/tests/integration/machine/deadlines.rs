@@ -6,7 +6,7 @@ use mock_glase::clock::Timestamp;
 use mock_glase::machine::Notification;
 use mock_glase::machine::customer::Confirmation;
 
-use crate::support::*;
+use crate::machine::support::*;
 
 const REVERSED: &str = "reversed: status not fetched";
 const EXPIRED: &str = "reservation expired: not committed in time";

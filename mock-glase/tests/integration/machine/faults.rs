@@ -5,8 +5,8 @@ use glase_protocol::{FaultCode, InvoiceStatus, Operation, PaymentMode, Reply, Re
 use mock_glase::config::demo;
 use mock_glase::machine::{Event, FaultAction, FaultRule, FaultTarget};
 
-use crate::result_codes::two_terminals;
-use crate::support::*;
+use crate::machine::result_codes::two_terminals;
+use crate::machine::support::*;
 
 fn rule(
     operation: Option<Operation>,

@@ -7,7 +7,7 @@ use mock_glase::machine::Machine;
 use mock_glase::machine::customer::Confirmation;
 use proptest::prelude::*;
 
-use crate::support::*;
+use crate::machine::support::*;
 
 const POOR: &str = "46700000099";
 const POOR_PIN: &str = "5555";

@@ -3,8 +3,8 @@
 use glase_protocol::{PaymentMode, Report, Response, ResponseDetail, ResultCode};
 use mock_glase::config::demo;
 
-use crate::result_codes::two_terminals;
-use crate::support::*;
+use crate::machine::result_codes::two_terminals;
+use crate::machine::support::*;
 
 const SHOP: &str = "Reconciliation/Shop.xml";
 const SHOP_DETAILS: &str = "Reconciliation/STD_RECON_003.xml";
@@ -185,7 +185,7 @@ fn an_unknown_report_or_period_is_refused() {
     assert_eq!(w.code(&execute_report(SHOP, &[])), ResultCode::INVALID_INVOICE_DATA);
     assert_eq!(w.code(&execute_report(SHOP, &[("transactionPeriodId", "1234")])), ResultCode::INVALID_INVOICE_DATA);
     // The period of another reseller is not found either.
-    let mut other = crate::result_codes::reseller_without_refunds();
+    let mut other = crate::machine::result_codes::reseller_without_refunds();
     other.advance(REPORT_DELAY_MS);
     let foreign = period_id(&other.call(&by(terminal_as("nr-till", "nrpass01"), mark_period(&[]))));
     other.advance(REPORT_DELAY_MS);

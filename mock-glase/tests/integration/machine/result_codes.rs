@@ -11,7 +11,7 @@ use mock_glase::config::{Config, ResellerConfig, TerminalConfig, demo};
 use mock_glase::machine::customer::Confirmation;
 use mock_glase::machine::{FaultAction, FaultRule, FaultTarget};
 
-use crate::support::*;
+use crate::machine::support::*;
 
 /// What a scenario left behind: the world after the call, the reply, and the invoice or
 /// payment it was about.

@@ -3,7 +3,7 @@
 
 use glase_protocol::{Decimal, InvoiceStatus, PaymentMode, ResultCode};
 
-use crate::support::*;
+use crate::machine::support::*;
 
 #[test]
 fn rows_whose_sum_overflows_answer_49_instead_of_panicking() {

@@ -4,7 +4,7 @@ use glase_protocol::{InvoiceStatus, PaymentMode, ResponseDetail, ResultCode};
 use mock_glase::config::demo;
 use mock_glase::machine::CustomerError;
 
-use crate::support::*;
+use crate::machine::support::*;
 
 fn registered_id(w: &mut World, external_id: &str, password: &str) -> String {
     let response = w.call(&register_terminal(external_id, password));

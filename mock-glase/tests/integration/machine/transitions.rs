@@ -6,7 +6,7 @@ use mock_glase::config::demo;
 use mock_glase::machine::customer::Confirmation;
 use mock_glase::machine::{CustomerError, Notification};
 
-use crate::support::*;
+use crate::machine::support::*;
 
 const RESERVATION_MODES: [PaymentMode; 3] = [
     PaymentMode::ReservationDesired,

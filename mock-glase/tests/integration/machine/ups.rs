@@ -3,7 +3,7 @@
 use glase_protocol::{PaymentMode, ResponseDetail};
 use mock_glase::machine::ups::{PurchaseAnswer, PurchaseOutcome, ScanOptions};
 
-use crate::support::*;
+use crate::machine::support::*;
 
 const WITH_URL: &str = r#"
 [[resellers]]
