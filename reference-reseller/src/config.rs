@@ -68,31 +68,13 @@ impl Default for Config {
     }
 }
 
-/// Why the configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    #[error("cannot read config file {path}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("invalid config file {path}")]
-    Parse {
-        path: String,
-        #[source]
-        source: toml::de::Error,
-    },
-    #[error("invalid configuration: {0}")]
-    Invalid(String),
-}
+/// Why the configuration cannot be used (the kind every service built on
+/// `glase-listen` has).
+pub use glase_listen::ConfigError;
 
 impl Config {
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: shown, source })
+        Ok(glase_listen::read_toml(path)?)
     }
 
     /// The base URL for notificationUrls and links.

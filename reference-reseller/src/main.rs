@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use glase_listen::{LogFormat, init_tracing};
 use reference_reseller::{Config, Context, Fault, Reseller, store::Db};
 use tokio::net::TcpListener;
 
@@ -79,12 +80,6 @@ struct Args {
     log_format: LogFormat,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.list_faults {
@@ -93,7 +88,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    init_tracing(args.log_format);
+    init_tracing(args.log_format, "info");
     let config = match load_config(&args) {
         Ok(config) => config,
         Err(error) => {
@@ -173,14 +168,4 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("  database        {database}");
     println!("  drivers, staff  /driver/…, refund, close   ({auth})");
     reference_reseller::run(listener, reseller, glase_listen::shutdown_signal()).await
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
 }

@@ -19,6 +19,7 @@ mod driver;
 mod registration;
 mod reports;
 mod sales;
+mod service;
 mod terminal;
 mod till;
 

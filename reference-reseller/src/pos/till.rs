@@ -4,19 +4,17 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use tokio::task::JoinHandle;
 
 use super::config::PosConfig;
-use super::registration;
 use super::terminal::{TerminalRecord, Terminals};
 use crate::app::Context;
 use crate::faults::{Fault, Faults};
 use crate::glase::GlaseClient;
 use crate::store::StoreError;
 use crate::webshop::Webshop;
+use crate::webshop::channel::Channel;
 use crate::webshop::orders::{Order, OrderState};
-use crate::webshop::shop::Channel;
 
 /// The point-of-sale till.
 #[derive(Debug, Clone)]
@@ -57,11 +55,6 @@ impl Till {
         Ok(Self { inner: Arc::new(Inner { config, engine, glase, terminals, faults, registration }) })
     }
 
-    /// The till driver (unless `[pos] driver = false`).
-    pub fn routes(&self) -> Router {
-        if self.config().driver { super::driver::routes().with_state(self.clone()) } else { Router::new() }
-    }
-
     /// Resumes what a previous run left open: pending sales (polled, cancelled when
     /// their window has passed), due receipts, interrupted refunds.
     pub async fn recover(&self) {
@@ -71,12 +64,6 @@ impl Till {
     /// Starts the till's status loop.
     pub fn spawn_background(&self) -> Vec<JoinHandle<()>> {
         self.inner.engine.spawn_background()
-    }
-
-    /// At a graceful shutdown: unregisters the terminal unless a sale is pending or a
-    /// receipt is still due (then it stays registered and the next start resumes them).
-    pub async fn shutdown(&self) {
-        registration::shutdown(self).await;
     }
 
     pub(crate) fn config(&self) -> &PosConfig {

@@ -100,17 +100,9 @@ impl Vending {
             Ok(purchases) => purchases,
             Err(error) => return tracing::error!(error = %error, "status poll: cannot read the purchases"),
         };
-        for purchase in purchases {
-            let worker = self.clone();
-            let span = purchase_span(&purchase);
-            self.spawn_work(
-                async move {
-                    let Some(_guard) = worker.try_lock_purchase(&purchase.id) else { return };
-                    worker.refresh_locked(&purchase.id, Origin::Poll).await;
-                }
-                .instrument(span),
-            );
-        }
+        self.spawn_locked(purchases, |worker, purchase| async move {
+            worker.refresh_locked(&purchase.id, Origin::Poll).await;
+        });
     }
 
     fn retry_unresolved_vends(&self) {
@@ -118,18 +110,31 @@ impl Vending {
             Ok(purchases) => purchases,
             Err(error) => return tracing::error!(error = %error, "cannot read unfinished vends"),
         };
+        self.spawn_locked(purchases, |worker, purchase| async move {
+            match store::purchase(&worker.context().db, &purchase.id) {
+                Ok(Some(purchase)) if purchase.state == PurchaseState::Vending => {
+                    worker.resolve_vending(&purchase).await;
+                }
+                _ => {}
+            }
+        });
+    }
+
+    /// Works on each purchase in a task of its own that holds the purchase's lock; a
+    /// purchase another task holds is left for the next round.
+    fn spawn_locked<W, F>(&self, purchases: Vec<Purchase>, work: W)
+    where
+        W: Fn(Self, Purchase) -> F + Clone + Send + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
         for purchase in purchases {
             let worker = self.clone();
+            let work = work.clone();
             let span = purchase_span(&purchase);
             self.spawn_work(
                 async move {
                     let Some(_guard) = worker.try_lock_purchase(&purchase.id) else { return };
-                    match store::purchase(&worker.context().db, &purchase.id) {
-                        Ok(Some(purchase)) if purchase.state == PurchaseState::Vending => {
-                            worker.resolve_vending(&purchase).await;
-                        }
-                        _ => {}
-                    }
+                    work(worker.clone(), purchase).await;
                 }
                 .instrument(span),
             );

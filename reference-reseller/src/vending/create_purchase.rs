@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use super::Vending;
 use super::config::MachineConfig;
-use super::model::{NotifyToken, Purchase, PurchaseId, PurchaseState, money, now_ms};
+use super::model::{Purchase, PurchaseId, PurchaseState, money, now_ms};
 use super::notify;
 use super::store::{self, Claim, Ending};
 use crate::faults::Fault;
@@ -306,26 +306,7 @@ impl Vending {
 
 /// A purchase just accepted: the machine's, for `amount`, not yet claimed.
 fn new_purchase(id: PurchaseId, machine: &MachineConfig, request: &PurchaseRequest, amount: Decimal) -> Purchase {
-    let now = now_ms();
-    Purchase {
-        id,
-        machine: machine.token.clone(),
-        notify_token: NotifyToken::generate(),
-        invoice_reference: None,
-        amount,
-        currency: machine.currency.clone(),
-        msisdn: request.msisdn.clone(),
-        state: PurchaseState::Claimed,
-        status_version: 0,
-        reserved_amount: None,
-        final_amount: None,
-        rows: Vec::new(),
-        ers_reference: None,
-        created_at: now,
-        updated_at: now,
-        retry_at: None,
-        note: None,
-    }
+    Purchase::claimed(id, &machine.token, amount, &machine.currency, request.msisdn.clone(), now_ms())
 }
 
 /// The reference with its last digit changed (the `wrong-invoice-reference` fault).

@@ -245,6 +245,39 @@ pub(crate) struct Purchase {
     pub note: Option<String>,
 }
 
+impl Purchase {
+    /// A purchase just accepted and claimed: `machine`'s, for `amount` in `currency`,
+    /// nothing sent to Glase yet.
+    pub fn claimed(
+        id: PurchaseId,
+        machine: &str,
+        amount: Decimal,
+        currency: &str,
+        msisdn: Option<String>,
+        now: i64,
+    ) -> Self {
+        Self {
+            id,
+            machine: machine.to_owned(),
+            notify_token: NotifyToken::generate(),
+            invoice_reference: None,
+            amount,
+            currency: currency.to_owned(),
+            msisdn,
+            state: PurchaseState::Claimed,
+            status_version: 0,
+            reserved_amount: None,
+            final_amount: None,
+            rows: Vec::new(),
+            ers_reference: None,
+            created_at: now,
+            updated_at: now,
+            retry_at: None,
+            note: None,
+        }
+    }
+}
+
 /// One line of what the customer took.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -518,25 +518,8 @@ mod tests {
     use crate::vending::config::demo_fleet;
 
     fn new_purchase(machine: &str, id: &str, now: i64) -> Purchase {
-        Purchase {
-            id: PurchaseId(id.to_owned()),
-            machine: machine.to_owned(),
-            notify_token: NotifyToken::generate(),
-            invoice_reference: None,
-            amount: Decimal::new(2000, 2),
-            currency: "EUR".to_owned(),
-            msisdn: Some("46700000000".to_owned()),
-            state: PurchaseState::Claimed,
-            status_version: 0,
-            reserved_amount: None,
-            final_amount: None,
-            rows: Vec::new(),
-            ers_reference: None,
-            created_at: now,
-            updated_at: now,
-            retry_at: None,
-            note: None,
-        }
+        let msisdn = Some("46700000000".to_owned());
+        Purchase::claimed(PurchaseId(id.to_owned()), machine, Decimal::new(2000, 2), "EUR", msisdn, now)
     }
 
     fn db() -> Db {

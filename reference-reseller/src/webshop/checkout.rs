@@ -18,10 +18,11 @@ use glase_protocol::{AcknowledgmentMode, Amount, Invoice, InvoiceRow, PaymentMod
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::channel::Channel;
 use super::config::{WebshopConfig, two_decimals};
 use super::error::ShopError;
 use super::orders::{Order, OrderId, OrderRow, OrderState};
-use super::shop::{Channel, Webshop, now_ms, random_hex, rfc3339};
+use super::shop::{Webshop, now_ms, random_hex, rfc3339};
 use crate::faults::Fault;
 use crate::glase::GlaseError;
 

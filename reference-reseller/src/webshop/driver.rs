@@ -107,13 +107,14 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::cancel::{Cancelled, cancel_invoice};
+use super::channel::Channel;
 use super::checkout;
 use super::config::money;
 use super::error::{JsonBody, ShopError};
 use super::orders::{OrderId, OrderState, Refund, RefundState};
 use super::periods;
 use super::refunds::{self, RefundRequest};
-use super::shop::{Channel, Webshop, now_ms, rfc3339};
+use super::shop::{Webshop, now_ms, rfc3339};
 use crate::faults::Fault;
 
 pub(crate) fn routes() -> Router<Webshop> {

@@ -18,6 +18,7 @@
 //! documents, hence the `pub(crate)` modules.
 
 mod cancel;
+pub(crate) mod channel;
 pub(crate) mod checkout;
 pub(crate) mod config;
 pub(crate) mod driver;
@@ -27,6 +28,7 @@ mod pages;
 pub(crate) mod periods;
 mod recovery;
 pub(crate) mod refunds;
+mod service;
 pub(crate) mod shop;
 mod status;
 mod web;

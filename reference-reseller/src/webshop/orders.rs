@@ -23,7 +23,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::shop::Channel;
+use super::channel::Channel;
 use crate::glase::PaymentStatus;
 use crate::store::{CachedStatements, Db, StoreError};
 use glase_protocol::InvoiceStatus;

@@ -12,21 +12,9 @@ use super::config::{WebshopConfig, two_decimals};
 use super::orders::{Order, OrderRow, OrderState, Refund, RefundState};
 use super::shop::rfc3339;
 
-/// Text made safe for HTML element content and quoted attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text made safe for HTML element content and quoted attribute values (the codec's
+/// XML escaping, which HTML reads the same way).
+pub(crate) use glase_protocol::escaped as escape;
 
 /// The link that opens the Glase app on the same phone: the QR code's URL with its
 /// scheme replaced (`HTTP://SEQR.SE/R123` → `seqr://SEQR.SE/R123`), as the seed says.
@@ -258,7 +246,7 @@ mod tests {
 
     #[test]
     fn everything_is_escaped() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;");
         let page = order_page(&WebshopConfig::default(), &order(OrderState::Canceled), &rows(), &[]);
         assert!(!page.contains("<script>alert"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

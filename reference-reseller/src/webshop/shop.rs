@@ -9,51 +9,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use rand::Rng as _;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
+use super::channel::Channel;
 use super::config::WebshopConfig;
 use super::orders::{OrderId, Orders};
-use super::{driver, recovery, status, web};
 use crate::app::Context;
 use crate::faults::{Fault, Faults};
 use crate::glase::GlaseClient;
-
-/// Which front end an engine instance serves; stored with each order (`channel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Channel {
-    /// The webshop: customer pages, notificationUrl, backURL, ids `W…`.
-    Web,
-    /// The point-of-sale till: no pages, no notificationUrl (the till polls), ids `P…`.
-    Till,
-}
-
-impl Channel {
-    pub(crate) const fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::Till => "till",
-        }
-    }
-
-    /// First letter of this channel's order ids.
-    pub(crate) const fn id_prefix(self) -> char {
-        match self {
-            Self::Web => 'W',
-            Self::Till => 'P',
-        }
-    }
-
-    /// What people call one order: in invoice titles, refund titles, receipts.
-    pub(crate) const fn noun(self) -> &'static str {
-        match self {
-            Self::Web => "order",
-            Self::Till => "sale",
-        }
-    }
-}
 
 /// A request to look at one order again (fetch its status, cancel it when overdue,
 /// submit its receipt).
@@ -84,7 +48,7 @@ struct Inner {
     faults: Faults,
     orders: Orders,
     refresh: mpsc::UnboundedSender<Refresh>,
-    /// Taken by [`Webshop::spawn_background`]; requests queue up until then (recovery
+    /// Taken by the status loop (`Webshop::spawn_background`); requests queue up until then (recovery
     /// runs first).
     refresh_queue: Mutex<Option<mpsc::UnboundedReceiver<Refresh>>>,
 }
@@ -114,33 +78,10 @@ impl Webshop {
         Ok(Self { inner: Arc::new(Inner { context, config, glase, channel, faults, orders, refresh, refresh_queue }) })
     }
 
-    /// The shop pages, the notification endpoint and (unless switched off) the driver.
-    pub fn routes(&self) -> Router {
-        let mut router = Router::new().merge(web::routes()).merge(status::routes());
-        if self.config().driver {
-            router = router.merge(driver::routes());
-        }
-        router.with_state(self.clone())
-    }
-
-    /// Finishes what a previous run left open: resumes polling of pending orders (their
-    /// unpaid timeout counts from the stored checkout time), retries unsent receipts,
-    /// fails orders whose sendInvoice never returned, and holds interrupted refunds for
-    /// reconciliation instead of repeating them.
-    pub async fn recover(&self) {
-        recovery::recover(self).await;
-    }
-
-    /// Starts the status loop (polling, notifications, unpaid timeouts, receipts).
-    pub fn spawn_background(&self) -> Vec<JoinHandle<()>> {
-        let queue = self.inner.refresh_queue.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match queue {
-            Some(queue) => vec![tokio::spawn(status::run(self.clone(), queue))],
-            None => {
-                tracing::warn!(channel = self.channel().as_str(), "webshop background tasks were already started");
-                Vec::new()
-            }
-        }
+    /// The queue of status refreshes, for the status loop: `None` once taken (the loop
+    /// runs once per instance).
+    pub(crate) fn take_refresh_queue(&self) -> Option<mpsc::UnboundedReceiver<Refresh>> {
+        self.inner.refresh_queue.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     pub(crate) fn config(&self) -> &WebshopConfig {

@@ -236,13 +236,8 @@ async fn every_example_runs_against_the_reference_reseller_as_documented() {
         let path = replace(&run.path_and_query);
         let body = run.body.as_ref().map(|(kind, bytes)| (kind.clone(), replace(&String::from_utf8_lossy(bytes))));
         let (status, answer) = send(&world, &run.method, &path, body).await;
-        if status != run.expected_status {
-            failures.push(format!(
-                "{} ({} {path}): HTTP {status}, documented {}: {answer}",
-                run.name, run.method, run.expected_status
-            ));
-        } else if let Err(why) = DOCUMENT.check_answer(&run.method, &path, status, &answer) {
-            failures.push(format!("{}: {why}", run.name));
+        if let Err(why) = DOCUMENT.check_run(run, &path, status, &answer, &answer.to_string()) {
+            failures.push(why);
         }
     }
     assert!(

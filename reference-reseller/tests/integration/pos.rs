@@ -9,11 +9,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use mock_glase::journal::{Entry, Filter, Record};
+use mock_glase::journal::Record;
 use reference_reseller::{Config, Fault};
 use serde_json::{Value, json};
 
-use crate::support::World;
+use crate::support::{World, element};
 
 const POLL: Duration = Duration::from_millis(50);
 /// Longest wait for something that should happen within a few polls.
@@ -72,13 +72,10 @@ fn scan_and_pay(world: &World) -> String {
     reference
 }
 
-fn journal(world: &World, invoice: Option<&str>) -> Vec<Entry> {
-    world.mock.journal(&Filter { invoice: invoice.map(str::to_owned), ..Filter::default() })
-}
-
 /// The bodies of the SOAP requests of one operation (about one invoice, or all).
 fn requests(world: &World, invoice: Option<&str>, op: &str) -> Vec<(u64, String)> {
-    journal(world, invoice)
+    world
+        .journal(invoice)
         .into_iter()
         .filter_map(|e| match e.record {
             Record::SoapRequest { operation: Some(o), body, .. } if o == op => Some((e.at.as_millis(), body)),
@@ -87,26 +84,10 @@ fn requests(world: &World, invoice: Option<&str>, op: &str) -> Vec<(u64, String)
         .collect()
 }
 
-fn result_codes(world: &World, op: &str) -> Vec<Option<i32>> {
-    journal(world, None)
-        .into_iter()
-        .filter_map(|e| match e.record {
-            Record::SoapResponse { operation: Some(o), result_code, .. } if o == op => Some(result_code),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The text of the first `<name>` element of a SOAP body.
-fn element(body: &str, name: &str) -> Option<String> {
-    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = body[start..].find(&format!("</{name}>"))? + start;
-    Some(body[start..end].to_owned())
-}
-
 /// Every clientReference the mock received, in order.
 fn client_references(world: &World) -> Vec<String> {
-    journal(world, None)
+    world
+        .journal(None)
         .into_iter()
         .filter_map(|e| match e.record {
             Record::SoapRequest { body, .. } => element(&body, "clientReference"),
@@ -134,7 +115,7 @@ async fn a_till_sale_is_paid_through_the_sticker_receipted_refunded_closed_repor
     assert_eq!(element(&register, "externalTerminalId").as_deref(), Some("till-1"));
     let after_context = &register[register.find("</context>").unwrap()..];
     assert!(element(after_context, "password").is_some_and(|p| p.len() >= 16), "{register}");
-    assert_eq!(result_codes(&world, "assignSeqrId"), [Some(0)]);
+    assert_eq!(world.result_codes(None, "assignSeqrId"), [Some(0)]);
 
     // A sale: the invoice as Glase received it.
     let (id, reference, created) = coffees(&world).await;
@@ -196,7 +177,7 @@ async fn a_till_sale_is_paid_through_the_sticker_receipted_refunded_closed_repor
     // Unregistration; every call after registration came from the till's terminal.
     let (status, unregistered) = post(&world, "/driver/pos/unregister", None).await;
     assert_eq!((status, unregistered["registered"].clone()), (200, json!(false)), "{unregistered}");
-    assert_eq!(result_codes(&world, "unregisterTerminal"), [Some(0)]);
+    assert_eq!(world.result_codes(None, "unregisterTerminal"), [Some(0)]);
     for op in
         ["assignSeqrId", "sendInvoice", "getPaymentStatus", "submitPaymentReceipt", "refundPayment", "executeReport"]
     {
@@ -276,9 +257,9 @@ async fn a_graceful_shutdown_unregisters_an_idle_till_but_not_one_with_a_pending
     let (id, _, _) = coffees(&world).await;
     scan_and_pay(&world);
     wait_for_state(&world, &id, "paid").await;
-    world.eventually(PATIENCE, || (result_codes(&world, "submitPaymentReceipt") == [Some(0)]).then_some(())).await;
+    world.eventually(PATIENCE, || (world.result_codes(None, "submitPaymentReceipt") == [Some(0)]).then_some(())).await;
     world.shut_down().await;
-    assert_eq!(result_codes(&world, "unregisterTerminal"), [Some(0)]);
+    assert_eq!(world.result_codes(None, "unregisterTerminal"), [Some(0)]);
 }
 
 #[tokio::test]
@@ -414,7 +395,7 @@ async fn a_terminal_glase_no_longer_accepts_is_registered_again_and_the_sale_goe
     // Glase refuses the stored password (20): the till registers again and sends the
     // sale once more, instead of failing every sale from now on.
     let (id, reference, _) = coffees(&world).await;
-    assert_eq!(result_codes(&world, "sendInvoice"), [Some(0), Some(20), Some(0)]);
+    assert_eq!(world.result_codes(None, "sendInvoice"), [Some(0), Some(20), Some(0)]);
     assert_eq!(requests(&world, None, "registerTerminal").len(), 3, "the till's, someone else's, the till's again");
     assert_eq!(scan_and_pay(&world), reference);
     wait_for_state(&world, &id, "paid").await;

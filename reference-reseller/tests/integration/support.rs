@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mock_glase::journal::{Entry, Filter, Record};
 use mock_glase::server::RunningServer;
 use mock_glase::{Mock, OffsetClock};
 use reference_reseller::store::Db;
@@ -165,4 +166,29 @@ impl Drop for World {
         let _ = std::fs::remove_file(self.database.with_extension("sqlite-wal"));
         let _ = std::fs::remove_file(self.database.with_extension("sqlite-shm"));
     }
+}
+
+impl World {
+    /// The mock's journal: about one invoice, or all of it.
+    pub fn journal(&self, invoice: Option<&str>) -> Vec<Entry> {
+        self.mock.journal(&Filter { invoice: invoice.map(str::to_owned), ..Filter::default() })
+    }
+
+    /// The resultCodes Glase answered to one operation (about one invoice, or all).
+    pub fn result_codes(&self, invoice: Option<&str>, op: &str) -> Vec<Option<i32>> {
+        self.journal(invoice)
+            .into_iter()
+            .filter_map(|e| match e.record {
+                Record::SoapResponse { operation: Some(o), result_code, .. } if o == op => Some(result_code),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The text of the first `<name>` element of a SOAP body.
+pub fn element(body: &str, name: &str) -> Option<String> {
+    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = body[start..].find(&format!("</{name}>"))? + start;
+    Some(body[start..end].to_owned())
 }

@@ -9,13 +9,13 @@
 use std::time::Duration;
 
 use glase_protocol::InvoiceStatus;
-use mock_glase::journal::{Entry, Filter, Record};
+use mock_glase::journal::{Entry, Record};
 use mock_glase::machine::{Event, FaultAction, FaultRule, FaultTarget};
 use mock_glase::mock::ExtraNotification;
 use reference_reseller::{Config, Fault};
 use serde_json::{Value, json};
 
-use crate::support::{DEADLINE_SCALE, World};
+use crate::support::{DEADLINE_SCALE, World, element};
 
 const POLL: Duration = Duration::from_millis(50);
 /// Glase's status deadline as the scaled mock applies it.
@@ -75,35 +75,13 @@ async fn paid_order(world: &World) -> (String, String) {
     (id, reference)
 }
 
-fn journal(world: &World, invoice: Option<&str>) -> Vec<Entry> {
-    world.mock.journal(&Filter { invoice: invoice.map(str::to_owned), ..Filter::default() })
-}
-
 fn is_request(entry: &Entry, op: &str) -> bool {
     matches!(&entry.record, Record::SoapRequest { operation: Some(o), .. } if o == op)
 }
 
 /// The SOAP requests of one operation (about one invoice, or all).
 fn requests(world: &World, invoice: Option<&str>, op: &str) -> Vec<Entry> {
-    journal(world, invoice).into_iter().filter(|e| is_request(e, op)).collect()
-}
-
-/// The resultCodes Glase answered to one operation.
-fn result_codes(world: &World, invoice: Option<&str>, op: &str) -> Vec<Option<i32>> {
-    journal(world, invoice)
-        .into_iter()
-        .filter_map(|e| match e.record {
-            Record::SoapResponse { operation: Some(o), result_code, .. } if o == op => Some(result_code),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The text of the first `<name>` element of a SOAP body.
-fn element(body: &str, name: &str) -> Option<String> {
-    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = body[start..].find(&format!("</{name}>"))? + start;
-    Some(body[start..end].to_owned())
+    world.journal(invoice).into_iter().filter(|e| is_request(e, op)).collect()
 }
 
 fn body(entry: &Entry) -> &str {
@@ -118,7 +96,7 @@ fn body(entry: &Entry) -> &str {
 fn status_calls(world: &World, invoice: &str) -> Vec<(u64, i32, i32)> {
     let mut latest = 0;
     let mut calls = Vec::new();
-    for entry in journal(world, Some(invoice)) {
+    for entry in world.journal(Some(invoice)) {
         match &entry.record {
             Record::SoapRequest { operation: Some(o), body, .. } if o == "getPaymentStatus" => {
                 let sent = element(body, "invoiceVersion").and_then(|v| v.parse().ok()).unwrap_or(-1);
@@ -180,7 +158,7 @@ async fn a_webshop_payment_is_fetched_stored_and_receipted() {
     assert_eq!(receipt.mime_type.as_deref(), Some("text/html"));
     let html = String::from_utf8(receipt.receipt_data.unwrap()).unwrap();
     assert!(html.contains(payment.ers_reference.as_str()) && html.contains("169.79"), "{html}");
-    assert_eq!(result_codes(&world, None, "submitPaymentReceipt"), [Some(0)]);
+    assert_eq!(world.result_codes(None, "submitPaymentReceipt"), [Some(0)]);
 
     // A repeated notification is answered with another getPaymentStatus, which echoes
     // the version the last one returned.
@@ -197,7 +175,8 @@ async fn a_webshop_payment_is_fetched_stored_and_receipted() {
     }
     // Polled at most a second apart from sendInvoice to the payment.
     let sent_at = requests(&world, Some(&reference), "sendInvoice")[0].at.as_millis();
-    let paid_at = journal(&world, Some(&reference))
+    let paid_at = world
+        .journal(Some(&reference))
         .iter()
         .find(|e| matches!(&e.record, Record::Machine { event: Event::PaymentCreated { .. } }))
         .unwrap()
@@ -281,7 +260,7 @@ async fn an_unpaid_order_is_cancelled_on_request() {
     assert_eq!(status, 200, "{canceled}");
     assert_eq!(canceled["state"], "canceled");
     assert_eq!(status_of(&world, &reference), InvoiceStatus::Canceled);
-    assert_eq!(result_codes(&world, Some(&reference), "cancelInvoice"), [Some(0)]);
+    assert_eq!(world.result_codes(Some(&reference), "cancelInvoice"), [Some(0)]);
     // Cancelling again is answered as it stands, without another call.
     let (status, again) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
     assert_eq!((status, &again["state"]), (200, &json!("canceled")));
@@ -394,7 +373,7 @@ async fn the_poller_saves_the_payment_when_every_notification_is_lost() {
     wait_for_state(&world, &id, "paid").await;
     tokio::time::sleep(STATUS_DEADLINE * 2).await;
     assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid, "not reversed");
-    let entries = journal(&world, Some(&reference));
+    let entries = world.journal(Some(&reference));
     assert!(entries.iter().any(|e| matches!(&e.record,
         Record::NotificationSent { outcome, .. } if outcome.contains("dropped"))));
     assert!(entries.iter().any(|e| matches!(&e.record, Record::Machine { event: Event::StatusAcknowledged { .. } })));
@@ -485,7 +464,7 @@ async fn closing_marks_a_transaction_period() {
     assert_eq!(status, 200, "{closed}");
     let period = closed["transactionPeriodId"].as_str().unwrap();
     assert!(period.len() == 25 && period.bytes().all(|b| b.is_ascii_digit()), "{period}");
-    assert_eq!(result_codes(&world, None, "markTransactionPeriod"), [Some(0)]);
+    assert_eq!(world.result_codes(None, "markTransactionPeriod"), [Some(0)]);
 }
 
 #[tokio::test]
@@ -520,14 +499,16 @@ fn lose_notifications(world: &World) {
 
 /// When the mock created the invoice's payment (journal time, ms).
 fn paid_at(world: &World, reference: &str) -> Option<u64> {
-    journal(world, Some(reference))
+    world
+        .journal(Some(reference))
         .iter()
         .find(|e| matches!(&e.record, Record::Machine { event: Event::PaymentCreated { .. } }))
         .map(|e| e.at.as_millis())
 }
 
 fn acknowledged(world: &World, reference: &str) -> bool {
-    journal(world, Some(reference))
+    world
+        .journal(Some(reference))
         .iter()
         .any(|e| matches!(&e.record, Record::Machine { event: Event::StatusAcknowledged { .. } }))
 }
@@ -548,7 +529,7 @@ async fn without_a_notification_url_the_order_is_paid_by_polling_alone() {
     assert_eq!(status_of(&world, &reference), InvoiceStatus::Paid, "acknowledged in time: not reversed");
     assert!(acknowledged(&world, &reference));
     assert!(
-        !journal(&world, Some(&reference)).iter().any(|e| matches!(&e.record, Record::NotificationSent { .. })),
+        !world.journal(Some(&reference)).iter().any(|e| matches!(&e.record, Record::NotificationSent { .. })),
         "Glase had nowhere to notify"
     );
     // Polled at most poll_interval (50 ms here) apart, with some slack for a busy machine.
@@ -593,7 +574,7 @@ async fn unpaid_checkouts_do_not_multiply_status_polls_beyond_the_budget() {
         orders.push(headphones(&world).await.1);
     }
     let window = Duration::from_secs(2);
-    let start = journal(&world, None).last().unwrap().at.as_millis();
+    let start = world.journal(None).last().unwrap().at.as_millis();
     tokio::time::sleep(window).await;
     let polls: Vec<Entry> = requests(&world, None, "getPaymentStatus")
         .into_iter()
@@ -666,7 +647,7 @@ async fn fault_refund_beyond_payment_asks_glase_for_too_much() {
         post(&world, &format!("/driver/shop/orders/{id}/refund"), json!({ "amount": "200.00" })).await;
     assert_eq!(status, 409, "{refused}");
     assert!(refused["error"].as_str().unwrap().contains("98"), "{refused}");
-    assert_eq!(result_codes(&world, None, "refundPayment"), [Some(98)]);
+    assert_eq!(world.result_codes(None, "refundPayment"), [Some(98)]);
     assert_eq!(order(&world, &id).await["refunded"], "0.00");
 }
 
@@ -681,7 +662,8 @@ async fn fault_skip_status_fetch_lets_glase_reverse_the_payment() {
         .expect("Glase reverses the unacknowledged payment");
     assert!(requests(&world, Some(&reference), "getPaymentStatus").is_empty());
     assert!(
-        journal(&world, Some(&reference))
+        world
+            .journal(Some(&reference))
             .iter()
             .any(|e| matches!(&e.record, Record::NotificationSent { http_status: Some(200), .. })),
         "the notification was answered"
@@ -830,7 +812,7 @@ async fn fault_ignore_cancel_result_cancels_an_order_glase_would_not_cancel() {
         // The customer has the invoice open in the app, about to enter the PIN.
         world.mock.scan(&format!("HTTP://SEQR.SE/R{reference}"), None).unwrap();
         let (status, answer) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
-        assert_eq!(result_codes(&world, Some(&reference), "cancelInvoice"), [Some(51)]);
+        assert_eq!(world.result_codes(Some(&reference), "cancelInvoice"), [Some(51)]);
         assert_eq!(status_of(&world, &reference), InvoiceStatus::Issued, "Glase did not cancel");
         if faulty {
             assert_eq!((status, &answer["state"]), (200, &json!("canceled")), "{answer}");
@@ -856,11 +838,7 @@ async fn fault_cancel_paid_order_asks_glase_to_cancel_a_paid_order() {
         let (status, answer) = post(&world, &format!("/driver/shop/orders/{id}/cancel"), json!({})).await;
         assert_eq!(status, 409, "refused either way: {answer}");
         if faulty {
-            assert_eq!(
-                result_codes(&world, Some(&reference), "cancelInvoice"),
-                [Some(50)],
-                "CANNOT_CANCEL_PAID_INVOICE"
-            );
+            assert_eq!(world.result_codes(Some(&reference), "cancelInvoice"), [Some(50)], "CANNOT_CANCEL_PAID_INVOICE");
         } else {
             assert!(answer["error"].as_str().unwrap().contains("refund it instead"), "{answer}");
             assert!(requests(&world, Some(&reference), "cancelInvoice").is_empty(), "Glase is not asked");
@@ -925,7 +903,7 @@ async fn fault_refund_unpaid_order_calls_refund_payment_for_a_canceled_order() {
             assert!(answer["error"].as_str().unwrap().contains("23 INVALID_ERS_REFERENCE"), "{answer}");
             let refund = &requests(&world, None, "refundPayment")[0];
             assert!(matches!(element(body(refund), "ersReference").as_deref(), None | Some("")), "{}", body(refund));
-            assert_eq!(result_codes(&world, None, "refundPayment"), [Some(23)]);
+            assert_eq!(world.result_codes(None, "refundPayment"), [Some(23)]);
             let refunds = order(&world, &id).await["refunds"].clone();
             assert_eq!((&refunds[0]["amount"], &refunds[0]["state"]), (&json!("149.99"), &json!("rejected")));
         } else {
