@@ -1,6 +1,6 @@
 //! What every command (`run`, `demo`, `list`, `load`, `explore`) shares and the command
-//! line only dispatches: the exit codes, the message of a run that could not start, and
-//! the seed of a run given none. A module of its
+//! line only dispatches: the exit codes, the message of a run that could not start, the
+//! seed of a run given none, and the command line as given. A module of its
 //! own, so `load` and `explore` need not import them back from `cli`.
 
 use std::process::ExitCode;
@@ -24,6 +24,11 @@ impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
         ExitCode::from(exit as u8)
     }
+}
+
+/// The command line as given (for the evidence bundle).
+pub(crate) fn command_line() -> Vec<String> {
+    std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect()
 }
 
 /// A seed from the clock, for runs given none (always printed, so a run can be replayed).

@@ -45,6 +45,7 @@ pub mod rules;
 pub mod runner;
 pub mod scenario;
 mod spelling;
+pub mod step;
 pub mod system;
 
 pub use model::{Finding, Level, RuleInfo, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::Exit;
 use super::select::{Selection, load_mapped};
+use crate::command::Exit;
 use crate::rules;
-use crate::scenario::{self, Scenario};
+use crate::scenario::Scenario;
 use crate::system::ConfigFile;
 
 pub(super) const LIST_EXAMPLES: &str = "\
@@ -56,7 +56,7 @@ pub(super) fn list(args: &ListArgs) -> Exit {
     for s in &shown {
         let profiles: Vec<&str> = s.profiles.iter().map(|p| p.as_str()).collect();
         let mut needs: Vec<&str> = s.requires.iter().map(|d| d.as_str()).collect();
-        if s.steps.iter().any(|st| matches!(st.value, scenario::Step::Scan { .. } | scenario::Step::Race { .. })) {
+        if s.steps.iter().any(|st| st.value.scans_machine()) {
             needs.insert(0, "createPurchase");
         }
         let _ = writeln!(

@@ -19,7 +19,6 @@ pub use run::{DemoArgs, Output, RunArgs};
 pub use select::{ProfileArg, Selection, load};
 
 pub use crate::command::Exit;
-pub(crate) use crate::command::{fail_start, time_seed};
 
 /// The exit codes, as every command's help ends.
 pub(crate) const EXIT_CODES: &str = "\
@@ -114,9 +113,4 @@ pub async fn main(cli: Cli) -> Exit {
         Command::Load(args) => crate::load::main(args).await,
         Command::Explore(args) => crate::explore::main(args).await,
     }
-}
-
-/// The command line as given (for the evidence bundle).
-pub(crate) fn command_line() -> Vec<String> {
-    std::env::args_os().map(|arg| arg.to_string_lossy().into_owned()).collect()
 }

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{Exit, Selection, command_line, fail_start, load, time_seed};
+use super::select::{Selection, load};
+use crate::command::{Exit, command_line, fail_start, time_seed};
 use crate::demo::{DEMO_DEADLINE_SCALE, ReferenceReseller};
 use crate::model::{RunEvent, RunReport, ScenarioResult, Verdict};
 use crate::report::{self, Evidence, Reporter, TerminalReporter};

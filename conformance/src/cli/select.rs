@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use super::Exit;
+use crate::command::Exit;
 use crate::rules;
 use crate::scenario::fixtures::{self, FixtureKind};
 use crate::scenario::{self, FixtureError, Fixtures, LoadError, Problem, Profile, Scenario, Source};

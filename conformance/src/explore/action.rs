@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use super::model::Machine;
+use super::fleet::Machine;
 use super::rng::Rng;
 
 /// How much the customer's app offers when scanning.

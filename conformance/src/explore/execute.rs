@@ -22,11 +22,11 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::action::{Action, Choice, GlaseFault, Offer};
+use super::fleet::Machine;
 use super::journal;
 use super::model::{
-    End, Failure, Hold, Machine, Model, Property, Purchase, ScanExpectation, Timing, VendExpectation, money,
+    End, Failure, Hold, Model, Property, Purchase, ScanExpectation, Timing, VendExpectation, human, money,
 };
-use super::report::human;
 use super::sut::{RunSystem, SutError, System};
 use crate::runner::{Harness, MERCHANT};
 
@@ -522,18 +522,10 @@ impl Execution<'_> {
         };
         let target = FaultTarget::parse(target)
             .ok_or_else(|| Stop::Error(ExecError::Harness(format!("the mock knows no fault target {target}"))))?;
-        let rule = FaultRule {
-            id: 0,
-            target,
-            terminal: None,
-            merchant: Some(MERCHANT.to_owned()),
-            action,
-            remaining: Some(1),
-            probability: None,
-            // Armed mid-run, for the next matching call whatever its invoice: the model
-            // expects exactly that (each run has a mock of its own).
-            issued_from: None,
-        };
+        // Armed mid-run, for the next matching call whatever its invoice (no
+        // `issued_from`): the model expects exactly that (each run has a mock of its own).
+        let rule =
+            FaultRule { merchant: Some(MERCHANT.to_owned()), remaining: Some(1), ..FaultRule::new(target, action) };
         self.mock.add_fault(rule).map_err(|e| Stop::Error(ExecError::Harness(e.to_string())))?;
         self.faults_added = true;
         if fault == GlaseFault::SendInvoiceRefused {

@@ -14,8 +14,7 @@ use serde_json::json;
 
 use super::action::{Action, Choice};
 use super::execute::{Execution, POLL, Step, Stop, fail};
-use super::model::{End, Hold, Property, money};
-use super::report::human;
+use super::model::{End, Hold, Property, human, money};
 
 /// After the sequence, how long the journal must stay quiet before it is cut…
 const QUIET: Duration = Duration::from_millis(150);

@@ -17,6 +17,7 @@
 mod action;
 mod args;
 mod execute;
+mod fleet;
 mod idle;
 mod journal;
 mod model;

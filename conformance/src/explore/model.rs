@@ -13,48 +13,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive as _;
 
 use super::action::{Choice, Offer};
-
-/// A product of a machine, as the machine driver lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Product {
-    pub sku: String,
-    pub price: Decimal,
-}
-
-/// A machine of the fleet under test.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Machine {
-    pub token: String,
-    pub products: Vec<Product>,
-}
-
-impl Machine {
-    /// A machine from `(sku, price)` pairs; prices that do not parse are left out.
-    #[cfg(test)]
-    pub fn new(token: &str, products: &[(&str, &str)]) -> Self {
-        let products = products
-            .iter()
-            .filter_map(|(sku, price)| Some(Product { sku: (*sku).to_owned(), price: price.parse().ok()? }))
-            .collect();
-        Self { token: token.to_owned(), products }
-    }
-
-    /// The product at `index`, wrapping around the list.
-    pub fn product(&self, index: u8) -> Option<&Product> {
-        if self.products.is_empty() {
-            return None;
-        }
-        self.products.get(usize::from(index) % self.products.len())
-    }
-
-    pub fn cheapest(&self) -> Option<Decimal> {
-        self.products.iter().map(|p| p.price).min()
-    }
-
-    fn dearest(&self) -> Option<&Product> {
-        self.products.iter().max_by_key(|p| p.price)
-    }
-}
+use super::fleet::Machine;
 
 /// Something the reseller must do, checked by the model (the rules of
 /// `glase-conformance list` are checked over the journal as well).
@@ -472,6 +431,12 @@ impl Model {
 /// A money amount as the driver writes it (`"2.50"`).
 pub(crate) fn money(amount: Decimal) -> String {
     format!("{:.2}", amount)
+}
+
+/// A duration for people, to the millisecond (`1s 500ms`).
+pub(crate) fn human(duration: std::time::Duration) -> String {
+    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    humantime::format_duration(std::time::Duration::from_millis(millis)).to_string()
 }
 
 #[cfg(test)]

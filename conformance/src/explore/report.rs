@@ -9,7 +9,8 @@ use mock_glase::machine::Event;
 
 use super::action::Action;
 use super::execute::RunResult;
-use super::model::{Broken, Failure, Machine};
+use super::fleet::Machine;
+use super::model::{Broken, Failure};
 
 /// Most journal lines shown for the minimal run.
 const EXCHANGED_LINES: usize = 40;
@@ -81,10 +82,4 @@ fn line(entry: &Entry) -> Option<String> {
         _ => return None,
     };
     Some(format!("#{:<5} {text}{invoice}", entry.seq))
-}
-
-/// A duration for people, to the millisecond (`1s 500ms`).
-pub(crate) fn human(duration: std::time::Duration) -> String {
-    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
-    humantime::format_duration(std::time::Duration::from_millis(millis)).to_string()
 }

@@ -18,7 +18,7 @@ use reference_reseller::Fault;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::model::{Machine, Product};
+use super::fleet::{Machine, Product};
 use crate::demo::{InProcessSettings, ReferenceReseller};
 use crate::drivers::{DriverClient as Driver, segment};
 use crate::runner::{Harness, Target};

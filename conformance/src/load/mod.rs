@@ -197,17 +197,7 @@ pub async fn main(args: LoadArgs) -> Exit {
         humantime::format_duration(idle_timeout),
         humantime::format_duration(patience)
     );
-    let world = World {
-        mock: system.mock.clone(),
-        machine_driver: system.machine_driver.clone(),
-        shop_driver: system.shop_driver.clone(),
-        stats: stats.clone(),
-        vends: Mutex::new(Vec::new()),
-        handed: workload::Handed::default(),
-        amount: args.amount,
-        shop_items: vec![(args.shop_item.clone(), 1)],
-        patience,
-    };
+    let world = world(&args, &system, &stats, patience);
     let follower = follow::Follower::start(&system.mock);
     let run = Arc::new(Run::new(world, plan.clone(), system.customers.clone(), system.machines.clone()));
     let (elapsed, cpu, machines) = drive_and_drain(&run, &plan, &stats, &system).await;
@@ -219,6 +209,21 @@ pub async fn main(args: LoadArgs) -> Exit {
     let report = build_report(&args, &plan, &stats, &system.description, measured, &violations, &skipped, journal);
     drop(system);
     finish(&report, args.out.as_deref())
+}
+
+/// What the flows share: the system, the counters, and what they buy.
+fn world(args: &LoadArgs, system: &target::System, stats: &Arc<Stats>, patience: Duration) -> World {
+    World {
+        mock: system.mock.clone(),
+        machine_driver: system.machine_driver.clone(),
+        shop_driver: system.shop_driver.clone(),
+        stats: stats.clone(),
+        vends: Mutex::new(Vec::new()),
+        handed: workload::Handed::default(),
+        amount: args.amount,
+        shop_items: vec![(args.shop_item.clone(), 1)],
+        patience,
+    }
 }
 
 /// Drives the flows with a live progress line, then lets the system settle for at most

@@ -166,17 +166,17 @@ pub fn write_evidence(report: &RunReport, evidence: &Evidence, dir: &Path) -> io
             dropped: evidence.journal_dropped,
         },
     };
-    let mut out = super::create(&dir.join("manifest.json"))?;
+    let mut out = super::common::create(&dir.join("manifest.json"))?;
     serde_json::to_writer_pretty(&mut out, &manifest)?;
     out.write_all(b"\n")?;
     out.flush()?;
 
     if let Some((_, text)) = &evidence.config {
-        let mut out = super::create(&dir.join("config.toml"))?;
+        let mut out = super::common::create(&dir.join("config.toml"))?;
         out.write_all(text.as_bytes())?;
         out.flush()?;
     }
-    let mut out = super::create(&dir.join("journal.jsonl"))?;
+    let mut out = super::common::create(&dir.join("journal.jsonl"))?;
     for entry in &evidence.journal {
         serde_json::to_writer(&mut out, entry)?;
         out.write_all(b"\n")?;

@@ -24,11 +24,11 @@ use std::path::Path;
 
 use mock_glase::journal::{Entry, Record};
 
-use super::sequence::{describe, sequence_svg};
-use super::{
+use super::common::{
     escape, finding_fails, format_duration, format_seqs, headline, level_label, verdict_fails, verdict_label,
     verdict_symbol,
 };
+use super::sequence::{describe, sequence_svg};
 use crate::checklist::{self, CHECKLIST, ChecklistItem};
 use crate::model::{Finding, Level, RunReport, ScenarioResult, StepFailure, Verdict};
 
@@ -74,7 +74,7 @@ fn item_state(covering: &[(usize, &ScenarioResult)], strict: bool) -> ItemState 
 /// Writes the HTML report to `path` (creating missing parent directories).
 pub fn write_html(report: &RunReport, path: &Path) -> io::Result<()> {
     let html = render(report);
-    let mut out = super::create(path)?;
+    let mut out = super::common::create(path)?;
     out.write_all(html.as_bytes())?;
     out.flush()
 }
@@ -450,7 +450,7 @@ fn step_failures_table(h: &mut String, failures: &[StepFailure]) {
             r#"<tr><td class="num">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class="actual">{}</td><td><code>{}</code></td></tr>"#,
             s.step,
             escape(&s.description),
-            escape(&super::step_kind(s)),
+            escape(&super::common::step_kind(s)),
             escape(&s.expected),
             escape(&s.actual),
             escape(s.location.as_deref().unwrap_or(""))

@@ -8,7 +8,7 @@ use crate::model::RunReport;
 
 /// Writes `report` to `path` as pretty JSON (creating missing parent directories).
 pub fn write_json(report: &RunReport, path: &Path) -> io::Result<()> {
-    let mut out = super::create(path)?;
+    let mut out = super::common::create(path)?;
     serde_json::to_writer_pretty(&mut out, report)?;
     out.write_all(b"\n")?;
     out.flush()

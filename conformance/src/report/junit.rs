@@ -20,7 +20,8 @@ use std::path::Path;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{finding_fails, format_seqs, headline, journal_lines, level_label};
+use super::common::{finding_fails, format_seqs, headline, level_label};
+use super::sequence::journal_lines;
 use crate::model::{RunReport, ScenarioResult, Verdict};
 
 /// At most this many journal lines in a test case's `<system-out>`.
@@ -29,7 +30,7 @@ pub const MAX_LISTED: usize = 80;
 /// Writes the JUnit XML report to `path` (creating missing parent directories).
 pub fn write_junit(report: &RunReport, path: &Path) -> io::Result<()> {
     let xml = to_junit(report).to_string().map_err(io::Error::other)?;
-    let mut out = super::create(path)?;
+    let mut out = super::common::create(path)?;
     out.write_all(xml.as_bytes())?;
     out.flush()
 }
@@ -152,7 +153,7 @@ fn details(report: &RunReport, result: &ScenarioResult) -> String {
         }
     }
     for s in &result.failures {
-        let _ = write!(text, "step {} `{}` ({})", s.step, s.description, super::step_kind(s));
+        let _ = write!(text, "step {} `{}` ({})", s.step, s.description, super::common::step_kind(s));
         if let Some(location) = &s.location {
             let _ = write!(text, " ({location})");
         }

@@ -13,6 +13,7 @@
 //! - an evidence bundle ([`write_evidence`], in [`evidence`]): the manifest of what ran
 //!   (seed, scenario file hashes, verdicts) and the mock's whole journal, to replay a run.
 
+mod common;
 pub mod evidence;
 mod html;
 mod json;
@@ -21,169 +22,13 @@ pub mod progress;
 mod sequence;
 mod terminal;
 
-use std::fs::File;
-use std::io::{self, BufWriter};
-use std::path::Path;
-use std::time::Duration;
-
-use crate::model::{Finding, Level, RunEvent, ScenarioResult, StepFailure, Verdict};
-
+pub use common::Reporter;
 pub use evidence::{Evidence, write_evidence};
 pub use html::write_html;
 pub use json::write_json;
 pub use junit::write_junit;
 pub use sequence::sequence_svg;
 pub use terminal::{TerminalReporter, print_summary};
-
-/// Receives the run's events as they happen.
-pub trait Reporter {
-    fn on_event(&mut self, event: &RunEvent);
-}
-
-/// Whether a finding fails its scenario: MUST findings always, SHOULD findings under
-/// `--strict`.
-pub(crate) fn finding_fails(finding: &Finding, strict: bool) -> bool {
-    finding.level == Level::Must || strict
-}
-
-/// Whether a verdict counts against the run (as [`RunReport::passed`](crate::model::RunReport::passed) judges it).
-pub(crate) fn verdict_fails(verdict: Verdict, strict: bool) -> bool {
-    match verdict {
-        Verdict::Passed | Verdict::Skipped => false,
-        Verdict::PassedWithWarnings | Verdict::Inconclusive => strict,
-        Verdict::Failed | Verdict::Error => true,
-    }
-}
-
-/// The verdict in words.
-pub(crate) fn verdict_label(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Passed => "passed",
-        Verdict::PassedWithWarnings => "passed with warnings",
-        Verdict::Failed => "failed",
-        Verdict::Skipped => "skipped",
-        Verdict::Inconclusive => "inconclusive",
-        Verdict::Error => "error",
-    }
-}
-
-/// The verdict as one symbol: ✔ passed, ✘ failed, ⊘ skipped, ? inconclusive, ! error
-/// (▲ warnings).
-pub(crate) fn verdict_symbol(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Passed => "✔",
-        Verdict::PassedWithWarnings => "▲",
-        Verdict::Failed => "✘",
-        Verdict::Skipped => "⊘",
-        Verdict::Inconclusive => "?",
-        Verdict::Error => "!",
-    }
-}
-
-pub(crate) fn level_label(level: Level) -> &'static str {
-    match level {
-        Level::Must => "MUST",
-        Level::Should => "SHOULD",
-    }
-}
-
-/// A duration for people: `850 ms`, `1.24 s`, `2 m 03 s`.
-pub(crate) fn format_duration(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms < 60_000 {
-        format!("{:.2} s", duration.as_secs_f64())
-    } else {
-        let secs = duration.as_secs();
-        format!("{} m {:02} s", secs / 60, secs % 60)
-    }
-}
-
-/// Journal sequence numbers as `#3, #7`.
-pub(crate) fn format_seqs(seqs: &[u64]) -> String {
-    seqs.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(", ")
-}
-
-/// What kind of check a failed step was: the rule it checks (its finding says more),
-/// or a scenario expectation that is not a protocol rule. Every report says which.
-pub(crate) fn step_kind(failure: &StepFailure) -> String {
-    match &failure.rule {
-        Some(rule) => format!("checks {rule}"),
-        None => "a scenario expectation, not a protocol rule".to_owned(),
-    }
-}
-
-/// The one-line headline of a scenario's problem: the first finding that fails it (else the
-/// first finding), else the first step failure, else the reason.
-pub(crate) fn headline(result: &ScenarioResult, strict: bool) -> Option<String> {
-    let finding = result.findings.iter().find(|f| finding_fails(f, strict)).or_else(|| result.findings.first());
-    if let Some(f) = finding {
-        return Some(format!("{} ({}): expected {}; actual {}", f.rule, level_label(f.level), f.expected, f.actual));
-    }
-    if let Some(s) = result.failures.first() {
-        return Some(format!(
-            "step {} `{}` ({}): expected {}; actual {}",
-            s.step,
-            s.description,
-            step_kind(s),
-            s.expected,
-            s.actual
-        ));
-    }
-    result.reason.clone()
-}
-
-/// The scenario's journal as numbered lines (`▶ #12    2026-…  Reseller → Glase  sendInvoice`),
-/// each with whether it is evidence of a finding; at most `max` entries, starting a little
-/// before the first evidence when the journal is longer.
-pub(crate) fn journal_lines(result: &ScenarioResult, max: usize) -> Vec<(bool, String)> {
-    let evidence: Vec<u64> = result.findings.iter().flat_map(|f| f.evidence.iter().copied()).collect();
-    let journal = &result.journal;
-    let first_hot = journal.iter().position(|e| evidence.contains(&e.seq)).unwrap_or(0);
-    let start = if journal.len() <= max { 0 } else { first_hot.saturating_sub(max / 4).min(journal.len() - max) };
-    let end = (start + max).min(journal.len());
-    let mut lines = Vec::with_capacity(end - start + 2);
-    if start > 0 {
-        lines.push((false, format!("  … {start} earlier")));
-    }
-    for entry in &journal[start..end] {
-        let step = sequence::describe(entry);
-        let hot = evidence.contains(&entry.seq);
-        let mark = if hot { "▶" } else { " " };
-        let time = entry.time.split_once('T').map_or(entry.time.as_str(), |(_, t)| t);
-        lines.push((hot, format!("{mark} #{:<5} {time}  {:<28} {}", entry.seq, step.direction(), step.label)));
-    }
-    if end < journal.len() {
-        lines.push((false, format!("  … {} more", journal.len() - end)));
-    }
-    lines
-}
-
-/// Escapes text for XML and HTML (text and attribute values).
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Creates `path` (and its missing parent directories) for writing.
-pub(crate) fn create(path: &Path) -> io::Result<BufWriter<File>> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    Ok(BufWriter::new(File::create(path)?))
-}
 
 #[cfg(test)]
 pub(crate) mod fixtures {
@@ -437,26 +282,5 @@ pub(crate) mod fixtures {
                 },
             ],
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(format_duration(Duration::from_millis(850)), "850 ms");
-        assert_eq!(format_duration(Duration::from_millis(1240)), "1.24 s");
-        assert_eq!(format_duration(Duration::from_secs(123)), "2 m 03 s");
-    }
-
-    #[test]
-    fn headline_prefers_the_finding_that_fails() {
-        let report = fixtures::report(false);
-        let failed = &report.results[1];
-        let line = headline(failed, false).expect("a headline");
-        assert!(line.starts_with("UPS-COMMIT-LE-RESERVED (MUST)"), "{line}");
-        assert_eq!(headline(&report.results[2], false).as_deref(), Some("needs the machine driver"));
     }
 }

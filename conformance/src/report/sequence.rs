@@ -28,7 +28,8 @@ use mock_glase::journal::{Entry, Record};
 use mock_glase::machine::Event;
 use mock_glase::machine::ups::PurchaseOutcome;
 
-use super::escape;
+use super::common::escape;
+use crate::model::ScenarioResult;
 
 /// At most this many rows are drawn.
 pub const MAX_ROWS: usize = 120;
@@ -580,6 +581,32 @@ fn draw_note(svg: &mut String, pen: &Pen<'_>) {
         squeeze(natural, w - 20.0),
         escape(label)
     );
+}
+
+/// The scenario's journal as numbered lines (`▶ #12    2026-…  Reseller → Glase  sendInvoice`),
+/// each with whether it is evidence of a finding; at most `max` entries, starting a little
+/// before the first evidence when the journal is longer.
+pub(crate) fn journal_lines(result: &ScenarioResult, max: usize) -> Vec<(bool, String)> {
+    let evidence: Vec<u64> = result.findings.iter().flat_map(|f| f.evidence.iter().copied()).collect();
+    let journal = &result.journal;
+    let first_hot = journal.iter().position(|e| evidence.contains(&e.seq)).unwrap_or(0);
+    let start = if journal.len() <= max { 0 } else { first_hot.saturating_sub(max / 4).min(journal.len() - max) };
+    let end = (start + max).min(journal.len());
+    let mut lines = Vec::with_capacity(end - start + 2);
+    if start > 0 {
+        lines.push((false, format!("  … {start} earlier")));
+    }
+    for entry in &journal[start..end] {
+        let step = describe(entry);
+        let hot = evidence.contains(&entry.seq);
+        let mark = if hot { "▶" } else { " " };
+        let time = entry.time.split_once('T').map_or(entry.time.as_str(), |(_, t)| t);
+        lines.push((hot, format!("{mark} #{:<5} {time}  {:<28} {}", entry.seq, step.direction(), step.label)));
+    }
+    if end < journal.len() {
+        lines.push((false, format!("  … {} more", journal.len() - end)));
+    }
+    lines
 }
 
 #[cfg(test)]

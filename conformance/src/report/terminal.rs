@@ -23,10 +23,11 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::progress::{CLEAR_LINE, ProgressLine, Ticker, terminal_width};
-use super::{
-    Reporter, format_duration, format_seqs, journal_lines, level_label, verdict_fails, verdict_label, verdict_symbol,
+use super::common::{
+    Reporter, format_duration, format_seqs, level_label, verdict_fails, verdict_label, verdict_symbol,
 };
+use super::progress::{CLEAR_LINE, ProgressLine, Ticker, terminal_width};
+use super::sequence::journal_lines;
 use crate::model::{Level, RunEvent, RunReport, ScenarioResult, Verdict};
 
 /// Journal lines shown per scenario with `--verbose`.
@@ -176,7 +177,7 @@ impl TerminalReporter {
                 self.paint("31", "✘"),
                 s.step,
                 s.description,
-                super::step_kind(s),
+                super::common::step_kind(s),
                 self.paint("2", &at)
             ));
             lines.push(format!("          expected: {}", s.expected));

@@ -3,7 +3,7 @@
 //! driver answered other than documented still names a rule, so it can be looked up
 //! (`explain DRIVER-CONTRACT`) like every other finding.
 
-use super::{Meta, Method};
+use super::rule::{Meta, Method};
 use crate::model::Level;
 
 pub(crate) static DRIVER_CONTRACT: Meta = Meta {

@@ -27,137 +27,23 @@
 //! needs journal entries the scenario did not record (a deadline that had not passed
 //! yet when the journal ends) is not drawn.
 
+mod check;
 mod context;
 mod driver;
 mod invoice;
 mod pos;
+mod rule;
 mod status;
 mod support;
 mod unattended;
 mod webshop;
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use mock_glase::journal::Entry;
+pub use check::CheckContext;
+use rule::{Method, Rule, ScenarioChecked};
 
 use crate::model::{Finding, Level, RuleInfo};
-
-/// What the rules check: one scenario's journal and the deadlines it ran under.
-#[derive(Debug, Clone, Copy)]
-pub struct CheckContext<'a> {
-    /// One scenario's entries (its merchant's), in `seq` order.
-    pub journal: &'a [Entry],
-    /// The mock's status deadline in force (scaled): getPaymentStatus must follow a
-    /// PAID/RESERVED within it. The webshop's 1 s polling is scaled with it (1/20).
-    pub status_deadline: Duration,
-    /// `unattended`, `webshop`, `pos` or `all`: rules for other integrations are skipped.
-    pub profile: &'a str,
-    /// When the journal was cut (the mock's clock, ms): nothing happened between its
-    /// last entry and then, so a deadline that passed by then is decided even if no
-    /// entry marks it. `None`: the journal ends with its last entry.
-    pub cut_at_ms: Option<u64>,
-    /// The company the integrator declared (`--company`): certification's clientId.
-    /// `None`: any clientId that is present will do.
-    pub company: Option<&'a str>,
-}
-
-/// How a rule is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Method {
-    /// Over the journal, after every scenario ([`check_all`]).
-    Journal,
-    /// Only by scenarios that drive the machine or shop and cite the id.
-    Scenario,
-    /// An approximation over the journal, and fully by scenarios with a driver.
-    JournalAndScenario,
-}
-
-/// A rule's identity, provenance and documentation.
-#[derive(Debug)]
-pub(crate) struct Meta {
-    pub id: &'static str,
-    pub level: Level,
-    pub summary: &'static str,
-    pub spec_section: &'static str,
-    /// Verbatim from a seed (`../shared/seeds/`) or the spec (quotes from two places are
-    /// joined by a line holding only `…`); a test checks it.
-    pub source_text: &'static str,
-    pub applies_to: &'static [&'static str],
-    pub method: Method,
-    /// How the check works, for `explain`.
-    pub how: &'static str,
-    /// What usually fixes a finding, for `explain`.
-    pub fixes: &'static str,
-}
-
-impl Meta {
-    pub(crate) fn info(&self) -> RuleInfo {
-        RuleInfo {
-            id: self.id.to_owned(),
-            level: self.level,
-            summary: self.summary.to_owned(),
-            spec_section: self.spec_section.to_owned(),
-            source_text: self.source_text.to_owned(),
-            applies_to: self.applies_to.iter().map(|s| (*s).to_owned()).collect(),
-        }
-    }
-
-    /// A finding of this rule.
-    pub(crate) fn finding(
-        &self,
-        expected: impl Into<String>,
-        actual: impl Into<String>,
-        mut evidence: Vec<u64>,
-        invoice: Option<&str>,
-    ) -> Finding {
-        evidence.sort_unstable();
-        evidence.dedup();
-        Finding {
-            rule: self.id.to_owned(),
-            level: self.level,
-            expected: expected.into(),
-            actual: actual.into(),
-            evidence,
-            invoice: invoice.map(str::to_owned),
-        }
-    }
-
-    fn applies(&self, profile: &str) -> bool {
-        profile == "all" || self.applies_to.iter().any(|p| *p == "all" || *p == profile)
-    }
-}
-
-/// One rule: its metadata and its check over the parsed journal.
-pub(crate) trait Rule: Sync + std::fmt::Debug {
-    fn meta(&self) -> &'static Meta;
-
-    /// Findings over one scenario's journal. Scenario-only rules return none.
-    fn check(&self, view: &support::View<'_>) -> Vec<Finding>;
-
-    /// Until when (the mock's clock, ms) this journal leaves the rule undecided: a
-    /// deadline not yet passed whose outcome is not in the journal. `None`: decided.
-    /// The runner waits for it before judging, so a deadline rule fires however early
-    /// a scenario ends and whatever the deadline scale.
-    fn undecided_until(&self, _view: &support::View<'_>) -> Option<u64> {
-        None
-    }
-}
-
-/// A rule only scenarios can check (through the machine or shop driver): it has its
-/// metadata, and nothing to look for in the journal alone.
-#[derive(Debug)]
-pub(crate) struct ScenarioChecked(pub &'static Meta);
-
-impl Rule for ScenarioChecked {
-    fn meta(&self) -> &'static Meta {
-        self.0
-    }
-
-    fn check(&self, _: &support::View<'_>) -> Vec<Finding> {
-        Vec::new()
-    }
-}
 
 /// Every rule, in one list.
 pub(crate) static RULES: &[&dyn Rule] = &[

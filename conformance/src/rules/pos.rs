@@ -6,8 +6,8 @@
 
 use glase_protocol::{InvoiceStatus, Operation, Request};
 
+use super::rule::{Meta, Method, Rule};
 use super::support::{Call, View};
-use super::{Meta, Method, Rule};
 use crate::model::{Finding, Level};
 
 const POS: &[&str] = &["pos"];

@@ -4,8 +4,8 @@
 
 use glase_protocol::{InvoiceStatus, Operation};
 
+use super::rule::{Meta, Method, Rule};
 use super::support::{Notice, View};
-use super::{Meta, Method, Rule};
 use crate::model::{Finding, Level};
 
 /// Groups findings by invoice: one per invoice, its evidence and details joined.

@@ -13,7 +13,7 @@ use mock_glase::journal::{Entry, Record};
 use mock_glase::machine::Event;
 use mock_glase::machine::ups::PurchaseOutcome;
 
-use super::CheckContext;
+use super::check::CheckContext;
 
 /// A SOAP request and, when it was journaled, its answer.
 #[derive(Debug)]

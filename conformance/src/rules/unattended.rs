@@ -4,8 +4,8 @@
 use glase_protocol::{Decimal, InvoiceStatus, Operation};
 use mock_glase::machine::ups::{ERROR_CODES, PurchaseOutcome};
 
+use super::rule::{Meta, Method, Rule};
 use super::support::{AnswerBody, Call, Purchase, View, invoice_rows_total, money};
-use super::{Meta, Method, Rule};
 use crate::model::{Finding, Level};
 
 /// Applies to unattended machines only.

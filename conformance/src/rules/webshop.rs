@@ -3,8 +3,8 @@
 
 use glase_protocol::{InvoiceStatus, Operation, PaymentMode, Request};
 
+use super::rule::{Meta, Method, Rule};
 use super::support::{Call, View, list};
-use super::{Meta, Method, Rule};
 use crate::model::{Finding, Level};
 
 const SHOP: &[&str] = &["webshop", "pos"];

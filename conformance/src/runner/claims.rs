@@ -11,8 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use super::exec::INVOICE_OPERATIONS;
-use crate::scenario::{Scenario, Step};
+use crate::scenario::{Driver, Scenario};
 
 /// Why a scenario must run alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +63,11 @@ impl Claim {
         Self { machines: BTreeSet::new(), till: false, alone: Some(Alone::Unattributable) }
     }
 
+    /// Nothing else may run at the same time; the first reason given is the one reported.
+    pub fn must_run_alone(&mut self, reason: Alone) {
+        self.alone.get_or_insert(reason);
+    }
+
     /// Whether two claims may run at the same time.
     pub fn compatible(&self, other: &Self) -> bool {
         self.alone.is_none()
@@ -73,41 +77,19 @@ impl Claim {
     }
 }
 
-/// What `scenario` needs while it runs.
+/// What `scenario` needs while it runs: what its setup and each of its steps need
+/// (each step kind says what it claims, see `crate::step`).
 pub(crate) fn claim(scenario: &Scenario) -> Claim {
     let mut claim = Claim::none();
-    // The first reason found is the one reported.
-    let alone = |reason: Alone, claim: &mut Claim| {
-        claim.alone.get_or_insert(reason);
-    };
     if scenario.setup.deadline_scale.is_some() {
-        alone(Alone::DeadlineScale, &mut claim);
+        claim.must_run_alone(Alone::DeadlineScale);
     }
     if !scenario.setup.faults.is_empty() {
-        alone(Alone::Faults, &mut claim);
+        claim.must_run_alone(Alone::Faults);
     }
-    claim.till = scenario.requires.contains(&crate::scenario::Driver::Pos);
+    claim.till = scenario.requires.contains(&Driver::Pos);
     for step in &scenario.steps {
-        match &step.value {
-            Step::Scan { machine, .. } | Step::Race { machine, .. } => {
-                claim.machines.insert(machine.clone());
-            }
-            Step::OutOfService { machine, .. } | Step::InService { machine, .. } => {
-                claim.machines.insert(machine.clone());
-            }
-            Step::Vend { machine: Some(machine), .. } | Step::ExpectMachine { machine: Some(machine), .. } => {
-                claim.machines.insert(machine.clone());
-            }
-            Step::Fault(_) | Step::ClearFaults => alone(Alone::Faults, &mut claim),
-            Step::AdvanceClock(_) => alone(Alone::Clock, &mut claim),
-            Step::ShopClose => alone(Alone::Unattributable, &mut claim),
-            Step::ExpectCall { operation, .. } | Step::ExpectNoCall { operation, .. }
-                if !INVOICE_OPERATIONS.contains(&operation.name()) =>
-            {
-                alone(Alone::Unattributable, &mut claim);
-            }
-            _ => {}
-        }
+        step.value.claim(&mut claim);
     }
     claim
 }

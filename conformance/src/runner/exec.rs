@@ -16,41 +16,29 @@ use std::time::Duration;
 
 use glase_protocol::InvoiceStatus;
 use mock_glase::journal::{Entry, Filter, Record};
-use mock_glase::machine::customer::{Confirmation, CustomerError};
-use mock_glase::machine::ups::{PurchaseOutcome as MockOutcome, PurchaseReport, ScanOptions};
+use mock_glase::machine::ups::PurchaseReport;
 use mock_glase::machine::{Event, FaultAction, FaultRule, FaultTarget};
-use mock_glase::mock::ExtraNotification;
 use mock_glase::{Mock, Timestamp};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::Target;
-use super::attribution::{self, Attributor, Invoicing};
+use super::attribution::{self, Attributor, Invoicing, Turn};
 use super::harness::{Harness, MERCHANT};
 use super::machines::Ledger;
+use super::target::Target;
 use super::waits::{Waits, Window};
 use crate::drivers::{Answer, Counter, DriverClient as Driver, Unreachable};
 use crate::rules::{self, CheckContext};
-use crate::scenario::{
-    CallScope, ConfirmOutcome, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Mark, NotifyKind,
-    PurchaseOutcome, Scenario, Step, Timing, Wait,
-};
-
-// Each step's execution, by who acts: `execute` dispatches.
-mod customer;
-mod expect;
-mod glase;
-mod machine;
-mod shop;
-mod till;
+use crate::scenario::{Driver as Needs, Scenario};
+use crate::step::values::{CallScope, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Mark, Timing, Wait};
 
 /// How often expectations are re-checked while they wait.
-const POLL: Duration = Duration::from_millis(25);
+pub(crate) const POLL: Duration = Duration::from_millis(25);
 /// The PIN every scenario customer gets.
-const PIN: &str = "1234";
-const WRONG_PIN: &str = "0000";
+pub(crate) const PIN: &str = "1234";
+pub(crate) const WRONG_PIN: &str = "0000";
 /// A scenario customer's wallet unless the scenario sets one.
-const WALLET: Decimal = Decimal::from_parts(100_000, 0, 0, false, 2);
+pub(crate) const WALLET: Decimal = Decimal::from_parts(100_000, 0, 0, false, 2);
 /// After the scenario, how long the journal must stay quiet before it is cut…
 const QUIET: Duration = Duration::from_millis(150);
 /// …but no longer than this.
@@ -78,21 +66,21 @@ pub(crate) enum StepError {
     Unreachable(String),
 }
 
-fn fail(expected: impl Into<String>, actual: impl Into<String>) -> StepError {
+pub(crate) fn fail(expected: impl Into<String>, actual: impl Into<String>) -> StepError {
     StepError::Failed { expected: expected.into(), actual: actual.into() }
 }
 
 /// An expectation that did not hold within its window.
 #[derive(Debug)]
-struct Missed {
+pub(crate) struct Missed {
     /// What held instead, at the end.
-    actual: String,
+    pub actual: String,
     /// Why the window was shorter than asked (`--patience`), if it was.
-    cut: Option<String>,
+    pub cut: Option<String>,
 }
 
 impl Missed {
-    fn into_error(self, expected: String) -> StepError {
+    pub fn into_error(self, expected: String) -> StepError {
         match self.cut {
             Some(reason) => StepError::Inconclusive { expected, actual: self.actual, reason },
             None => StepError::Failed { expected, actual: self.actual },
@@ -106,7 +94,14 @@ impl From<Unreachable> for StepError {
     }
 }
 
-type StepResult = Result<(), StepError>;
+pub(crate) type StepResult = Result<(), StepError>;
+
+/// Where a step began: its turn at making invoices, if it took one, and the journal
+/// position before it.
+pub(crate) struct StepStart<'a> {
+    turn: Option<Turn<'a>>,
+    mark: u64,
+}
 
 /// How a scenario shares the mock with the others running beside it.
 #[derive(Debug, Clone, Copy)]
@@ -129,9 +124,9 @@ impl Sharing<'_> {
 
 /// One scenario being run.
 pub(crate) struct ScenarioRun<'a> {
-    harness: &'a Harness,
-    mock: &'a Mock,
-    target: &'a Target,
+    pub(crate) harness: &'a Harness,
+    pub(crate) mock: &'a Mock,
+    pub(crate) target: &'a Target,
     machine_driver: Option<Driver>,
     shop_driver: Option<Driver>,
     pos_driver: Option<Driver>,
@@ -143,28 +138,28 @@ pub(crate) struct ScenarioRun<'a> {
     /// The mock's time when the scenario began: its faults leave earlier invoices alone.
     started_at: Timestamp,
     /// The scenario's own customer.
-    msisdn: String,
+    pub(crate) msisdn: String,
     /// Extra customers for races, numbered per scenario.
-    index: usize,
+    pub(crate) index: usize,
     /// Merchants whose journal entries belong to this scenario.
     pub merchants: Vec<String>,
-    current: Option<String>,
+    pub(crate) current: Option<String>,
     named: HashMap<String, String>,
     /// Who has (or had) each invoice in the app.
     owners: HashMap<String, String>,
-    last_machine: Option<String>,
-    last_purchase: Option<PurchaseReport>,
-    race: Vec<PurchaseReport>,
-    order: Option<String>,
-    last_refund: Option<Answer>,
+    pub(crate) last_machine: Option<String>,
+    pub(crate) last_purchase: Option<PurchaseReport>,
+    pub(crate) race: Vec<PurchaseReport>,
+    pub(crate) order: Option<String>,
+    pub(crate) last_refund: Option<Answer>,
     /// Journal position just before the latest step of each kind.
     marks: HashMap<&'static str, u64>,
     /// Machines the scenario took out of service and has not put back yet.
-    out_of_service: BTreeSet<String>,
+    pub(crate) out_of_service: BTreeSet<String>,
     pub deadline_scale: f64,
     faults_added: bool,
     /// The system's declared timers and `--patience`: how long each wait lasts.
-    waits: Waits,
+    pub(crate) waits: Waits,
     sharing: Sharing<'a>,
 }
 
@@ -233,7 +228,7 @@ impl<'a> ScenarioRun<'a> {
 
     /// Creates the scenario's customer and applies `setup`.
     pub fn setup(&mut self, scenario: &Scenario) -> StepResult {
-        if scenario.requires.contains(&crate::scenario::Driver::Pos) {
+        if scenario.requires.contains(&Needs::Pos) {
             self.counter = Counter::Till;
         }
         let wallet = scenario.setup.wallet.unwrap_or(WALLET);
@@ -249,77 +244,63 @@ impl<'a> ScenarioRun<'a> {
         Ok(())
     }
 
-    pub async fn step(&mut self, step: &Step) -> StepResult {
-        // Beside others, invoices are made in turns: see `attribution`. (Alone, the whole
-        // run is one turn already.)
+    /// Begins a step: beside others, a step that makes invoices waits for its turn
+    /// (see `attribution`; alone, the whole run is one turn already).
+    pub(crate) async fn begin_step(&self, makes_invoices: bool) -> StepStart<'a> {
         let invoicing = self.sharing.invoicing;
-        let turn = if !self.sharing.alone() && makes_invoices(step) {
+        let turn = if !self.sharing.alone() && makes_invoices {
             Some(invoicing.open(self.index, || self.last_seq()).await)
         } else {
             None
         };
-        let mark = self.last_seq();
-        let result = self.execute(step).await;
-        if let Some(turn) = turn {
-            invoicing.close(turn, self.last_seq());
-        }
-        self.marks.insert(step.kind(), mark);
-        result
+        StepStart { turn, mark: self.last_seq() }
     }
 
-    /// Runs one step: each kind is carried out in the module of who acts (`customer`,
-    /// `machine`, `shop`, `glase`, `expect`); this only unpacks it.
-    async fn execute(&mut self, step: &Step) -> StepResult {
-        match step {
-            Step::Scan { machine, amount, notify_early, currency, alias } => {
-                self.scan(machine, *amount, *notify_early, currency.as_deref(), alias.as_deref()).await
-            }
-            Step::ScanInvoice { invoice } => self.scan_invoice(invoice),
-            Step::Confirm { invoice, pin, outcome } => self.confirm(invoice, pin.as_deref(), *outcome),
-            Step::WrongPin { invoice } => self.wrong_pin(invoice),
-            Step::Cancel { invoice } => self.customer_cancels(invoice),
-            Step::WalkAway { invoice } => self.walk_away(invoice),
-            Step::SetWallet { balance } => self.set_wallet(*balance),
-            Step::Race { machine, amount, customers, alias } => {
-                self.race(machine, *amount, *customers, alias.as_deref()).await
-            }
+    /// Ends a step of kind `key`: its turn closes, and the journal position before it is
+    /// kept as the mark `after: <key>` counts from.
+    pub(crate) fn end_step(&mut self, start: StepStart<'a>, key: &'static str) {
+        if let Some(turn) = start.turn {
+            self.sharing.invoicing.close(turn, self.last_seq());
+        }
+        self.marks.insert(key, start.mark);
+    }
 
-            Step::Vend { machine, items: chosen, expect } => self.vend(machine.as_deref(), chosen, *expect).await,
-            Step::OutOfService { machine, expect } | Step::InService { machine, expect } => {
-                self.set_in_service(machine, matches!(step, Step::InService { .. }), *expect).await
-            }
-            Step::Checkout { items: chosen, alias, expect } => self.checkout(chosen, alias.as_deref(), *expect).await,
-            Step::Refund { amount, expect } => self.refund(*amount, *expect).await,
-            Step::ShopCancel { expect } => self.shop_cancel(*expect).await,
-            Step::ShopClose => self.shop_close().await,
-            Step::TillRegistration { register, expect } => self.till_registration(*register, *expect).await,
-            Step::ScanTill { alias } => self.scan_till(alias.as_deref()).await,
-            Step::Fault(spec) => self.add_fault(spec),
-            Step::ClearFaults => self.clear_faults(),
-            Step::AdvanceClock(by) => self.advance_clock(*by),
-            Step::Wait(wait) => self.wait(*wait).await,
-            Step::Notify { kind, invoice, delay } => self.notify(*kind, invoice, *delay),
-            Step::ExpectPurchase { outcome, error_code } => self.expect_purchase(*outcome, error_code.as_deref()),
-            Step::ExpectRace { accepted, error_code } => self.expect_race(*accepted, error_code.as_deref()),
-            Step::ExpectStatus { invoice, status, timing } => self.expect_status(invoice, *status, *timing).await,
-            Step::ExpectCall { operation, within, min, max, after, scope } => {
-                self.expect_call(*operation, *within, *min, *max, after, scope).await
-            }
-            Step::ExpectNoCall { operation, during, after, scope } => {
-                self.expect_no_call(*operation, *during, after, scope).await
-            }
-            Step::ExpectMachine { machine, state, timing } => {
-                self.expect_machine(machine.as_deref(), state, *timing).await
-            }
-            Step::ExpectOrder { state, timing } => self.expect_order(state, *timing).await,
-            Step::ExpectRefund { outcome } => self.expect_refund(*outcome),
-            Step::ExpectPayment { invoice, amount, refunded } => self.expect_payment(invoice, *amount, *refunded),
-            // Judged after the scenario, over its findings.
-            Step::ExpectFindings(_) => Ok(()),
+    /// Makes `reference` the current invoice, owned by `msisdn`'s customer, and names it
+    /// `alias` if given.
+    pub(crate) fn adopt(&mut self, reference: &str, alias: Option<&str>, msisdn: &str) {
+        self.current = Some(reference.to_owned());
+        self.owners.insert(reference.to_owned(), msisdn.to_owned());
+        if let Some(alias) = alias {
+            self.named.insert(alias.to_owned(), reference.to_owned());
         }
     }
 
-    fn invoice(&self, reference: &InvoiceRef) -> Result<String, StepError> {
+    /// Injects a fault for the demo merchant's calls (a `fault` step, or `setup.faults`).
+    pub(crate) fn add_fault(&mut self, spec: &FaultSpec) -> StepResult {
+        let target =
+            FaultTarget::parse(&spec.operation).ok_or_else(|| fail("a known fault target", spec.operation.clone()))?;
+        let action = match &spec.action {
+            FaultKind::ResultCode(code) => FaultAction::ResultCode(*code),
+            FaultKind::SoapFault(text) => FaultAction::SoapFault(text.clone()),
+            FaultKind::HttpStatus(status) => FaultAction::HttpStatus(*status),
+            FaultKind::Delay(delay) => FaultAction::Delay(*delay),
+            FaultKind::DropConnection => FaultAction::DropConnection,
+        };
+        let rule = FaultRule {
+            merchant: Some(MERCHANT.to_owned()),
+            remaining: spec.times,
+            // A late call about an earlier scenario's invoice (a retry, a background poll)
+            // must not take this one's fault. Faults run alone, so every invoice issued
+            // since the scenario began is its own.
+            issued_from: Some(self.started_at),
+            ..FaultRule::new(target, action)
+        };
+        self.mock.add_fault(rule).map_err(|e| fail("the fault to be accepted", e.to_string()))?;
+        self.faults_added = true;
+        Ok(())
+    }
+
+    pub(crate) fn invoice(&self, reference: &InvoiceRef) -> Result<String, StepError> {
         match reference {
             InvoiceRef::Current => {
                 self.current.clone().ok_or_else(|| fail("an invoice (from an accepted scan or a checkout)", "none yet"))
@@ -333,25 +314,25 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// The machine a step names, or the one the latest scan was at.
-    fn machine_or_last(&self, machine: Option<&str>) -> Result<String, StepError> {
+    pub(crate) fn machine_or_last(&self, machine: Option<&str>) -> Result<String, StepError> {
         machine
             .or(self.last_machine.as_deref())
             .map(str::to_owned)
             .ok_or_else(|| fail("a machine (name one, or scan first)", "none"))
     }
 
-    fn owner(&self, reference: &str) -> String {
+    pub(crate) fn owner(&self, reference: &str) -> String {
         self.owners.get(reference).cloned().unwrap_or_else(|| self.msisdn.clone())
     }
 
-    fn order(&self) -> Result<String, StepError> {
+    pub(crate) fn order(&self) -> Result<String, StepError> {
         self.order.clone().ok_or_else(|| fail("an order (checkout first)", "none yet"))
     }
 
     /// Calls a driver (POST), noting the call and its answer in the journal, where the
     /// reports' sequence diagrams draw them in the machine/shop lane. `what` is how the
     /// call reads for people.
-    async fn drive(
+    pub(crate) async fn drive(
         &self,
         what: String,
         call: impl std::future::Future<Output = Result<Answer, Unreachable>>,
@@ -365,16 +346,16 @@ impl<'a> ScenarioRun<'a> {
 
     /// A note about the machine or shop, filed under the scenario's merchant and its
     /// current invoice (so it is this scenario's, however many run beside it).
-    fn note_driver(&self, action: &str, detail: String) {
+    pub(crate) fn note_driver(&self, action: &str, detail: String) {
         self.mock.note_for(MERCHANT, action, detail, self.current.as_deref());
     }
 
-    fn machine_driver(&self) -> Result<&Driver, StepError> {
+    pub(crate) fn machine_driver(&self) -> Result<&Driver, StepError> {
         self.machine_driver.as_ref().ok_or_else(|| fail("a machine driver (--machine-driver)", "none configured"))
     }
 
     /// The driver the shop steps use, and where it sells.
-    fn counter(&self) -> Result<(&Driver, Counter), StepError> {
+    pub(crate) fn counter(&self) -> Result<(&Driver, Counter), StepError> {
         match self.counter {
             Counter::Shop => {
                 self.shop_driver.as_ref().ok_or_else(|| fail("a shop driver (--shop-driver)", "none configured"))
@@ -384,12 +365,12 @@ impl<'a> ScenarioRun<'a> {
         .map(|driver| (driver, self.counter))
     }
 
-    fn till_driver(&self) -> Result<&Driver, StepError> {
+    pub(crate) fn till_driver(&self) -> Result<&Driver, StepError> {
         self.pos_driver.as_ref().ok_or_else(|| fail("a point-of-sale driver (--pos-driver)", "none configured"))
     }
 
     /// The invoice a call count is about: `None` counts every call.
-    fn scope_invoice(&self, scope: &CallScope, operation: &str) -> Result<Option<String>, StepError> {
+    pub(crate) fn scope_invoice(&self, scope: &CallScope, operation: &str) -> Result<Option<String>, StepError> {
         match scope {
             CallScope::Any => Ok(None),
             CallScope::Invoice(reference) => self.invoice(reference).map(Some),
@@ -399,7 +380,7 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// The journal position a count starts after.
-    async fn mark_seq(&self, mark: &Mark, scope: &CallScope, within: Duration) -> Result<u64, StepError> {
+    pub(crate) async fn mark_seq(&self, mark: &Mark, scope: &CallScope, within: Duration) -> Result<u64, StepError> {
         match mark {
             Mark::Start => Ok(self.start_seq),
             Mark::Step(kind) => Ok(self.marks.get(kind.as_str()).copied().unwrap_or(self.start_seq)),
@@ -433,7 +414,7 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// SOAP requests of `operation` from this scenario's merchants after `since`.
-    fn calls(&self, operation: &str, since: u64, invoice: Option<&str>) -> Vec<Entry> {
+    pub(crate) fn calls(&self, operation: &str, since: u64, invoice: Option<&str>) -> Vec<Entry> {
         self.entries_since(since, invoice)
             .into_iter()
             .filter(|e| e.merchant.as_deref().is_some_and(|m| self.merchants.iter().any(|ours| ours == m)))
@@ -453,7 +434,7 @@ impl<'a> ScenarioRun<'a> {
 
     /// The numbered list of SOAP calls exchanged for the invoice (or the scenario), for
     /// a failure message.
-    fn exchanged(&self, invoice: Option<&str>) -> String {
+    pub(crate) fn exchanged(&self, invoice: Option<&str>) -> String {
         let lines: Vec<String> = self
             .entries_since(self.start_seq, invoice)
             .iter()
@@ -483,7 +464,7 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// How long `wait` lasts here, and whether `--patience` cut it.
-    fn window(&self, wait: Wait) -> Window {
+    pub(crate) fn window(&self, wait: Wait) -> Window {
         self.waits.window(wait, self.status_deadline())
     }
 
@@ -498,7 +479,7 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// `within 5s to be`, `within --idle-timeout 1m + 5s = 1m 5s to be`, `for 1s to stay`.
-    fn timing_words(&self, timing: Timing) -> String {
+    pub(crate) fn timing_words(&self, timing: Timing) -> String {
         match timing {
             Timing::Within(wait) => format!("within {} to be", self.window(wait).described),
             Timing::During(d) => format!("for {} to stay", humantime::format_duration(d)),
@@ -506,7 +487,11 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// Polls a synchronous condition: `(holds, what it is now)`.
-    async fn wait_for(&self, timing: Timing, mut check: impl FnMut() -> (bool, String)) -> Result<(), Missed> {
+    pub(crate) async fn wait_for(
+        &self,
+        timing: Timing,
+        mut check: impl FnMut() -> (bool, String),
+    ) -> Result<(), Missed> {
         let (window, throughout) = self.timing_window(timing);
         let deadline = tokio::time::Instant::now() + window.length;
         loop {
@@ -524,7 +509,11 @@ impl<'a> ScenarioRun<'a> {
     }
 
     /// Polls an asynchronous condition (a driver call).
-    async fn wait_for_async<F, Fut>(&self, timing: Timing, mut check: F) -> Result<Result<(), Missed>, StepError>
+    pub(crate) async fn wait_for_async<F, Fut>(
+        &self,
+        timing: Timing,
+        mut check: F,
+    ) -> Result<Result<(), Missed>, StepError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<(bool, String), Unreachable>>,
@@ -692,25 +681,6 @@ impl<'a> ScenarioRun<'a> {
     }
 }
 
-/// Steps that make the system under test issue invoices, or call Glase in ways that may
-/// name no invoice (a refund of an order without an ersReference, cancels, the closing):
-/// beside others, they take turns, so the calls they cause are theirs.
-fn makes_invoices(step: &Step) -> bool {
-    matches!(
-        step,
-        Step::Scan { .. }
-            | Step::Race { .. }
-            | Step::Vend { .. }
-            | Step::OutOfService { .. }
-            | Step::InService { .. }
-            | Step::Checkout { .. }
-            | Step::Refund { .. }
-            | Step::ShopCancel { .. }
-            | Step::ShopClose
-            | Step::TillRegistration { .. }
-    )
-}
-
 /// Operations that name an invoice (counted per invoice by default).
 pub(crate) const INVOICE_OPERATIONS: &[&str] = &[
     "sendInvoice",
@@ -723,7 +693,7 @@ pub(crate) const INVOICE_OPERATIONS: &[&str] = &[
 ];
 
 /// `2 × cola, water` (nothing: `nothing`).
-fn describe_items(items: &[Item]) -> String {
+pub(crate) fn describe_items(items: &[Item]) -> String {
     if items.is_empty() {
         return "nothing".to_owned();
     }
@@ -749,11 +719,13 @@ fn summary(answer: &Answer) -> String {
     words.join(" ")
 }
 
-fn items(items: &[Item]) -> Value {
+/// The items as a driver's JSON body lists them.
+pub(crate) fn items_json(items: &[Item]) -> Value {
     Value::Array(items.iter().map(|i| json!({ "sku": i.sku, "quantity": i.quantity })).collect())
 }
 
-fn check_driver(answer: &Answer, expect: DriverOutcome, action: &str) -> StepResult {
+/// Whether a driver's answer is the outcome the step expects.
+pub(crate) fn check_driver(answer: &Answer, expect: DriverOutcome, action: &str) -> StepResult {
     // `vend` says how it ended in `outcome`; a shop's cancel answers the order, whose
     // `state` says it.
     let ended = |word: &str| answer.field("outcome") == Some(word) || answer.field("state") == Some(word);

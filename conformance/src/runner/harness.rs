@@ -11,7 +11,7 @@ use mock_glase::machine::RegistryError;
 use mock_glase::server::RunningServer;
 use mock_glase::{Mock, OffsetClock};
 
-use super::RunError;
+use super::preflight::RunError;
 
 /// The demo merchant of the mock: the one reseller account the system under test is
 /// configured with (terminal `demo-terminal`, password `demo1234`, EUR).

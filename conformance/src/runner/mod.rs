@@ -13,15 +13,16 @@
 //! `runner/imp.rs` `execute`).
 
 mod attribution;
-mod claims;
-mod exec;
-mod harness;
+pub(crate) mod claims;
+pub(crate) mod exec;
+pub(crate) mod harness;
 mod machines;
+pub(crate) mod preflight;
 mod schedule;
-mod waits;
+pub(crate) mod target;
+pub(crate) mod waits;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -31,170 +32,19 @@ use crate::rules::{self, CheckContext};
 use crate::scenario::{Driver, Located, Profile, Scenario, Step};
 
 pub use harness::{Harness, MERCHANT};
+pub use preflight::{RunError, http_client, preflight};
+pub use target::{RunOptions, Target};
 pub use waits::{LIBRARY_IDLE_TIMEOUT, LIBRARY_UNPAID_TIMEOUT, Timers};
 
-use crate::drivers::{Answer, DriverClient, Unreachable};
+use crate::drivers::DriverClient;
 use attribution::Invoicing;
 use claims::Claim;
 use exec::{ScenarioRun, Sharing, StepError};
-use mock_glase::errors::error_chain;
 use schedule::Schedule;
 
 /// `--jobs` when not given: scenarios mostly wait (for the system under test, for
 /// timers), so a few run well beside each other even on two cores.
 pub const DEFAULT_JOBS: usize = 4;
-
-/// What the suite tests: the system under test's endpoints.
-#[derive(Debug, Clone, Default)]
-pub struct Target {
-    /// Where the mock's UPS sends createPurchase (`…/createPurchase`).
-    pub create_purchase_url: Option<String>,
-    /// Base URL of the machine driver (`{base}/driver/machines/…`).
-    pub machine_driver: Option<String>,
-    /// Base URL of the shop driver (`{base}/driver/shop/…`).
-    pub shop_driver: Option<String>,
-    /// Base URL of the point-of-sale driver (`{base}/driver/pos/…`).
-    pub pos_driver: Option<String>,
-    /// The drivers' bearer token, when the test build protects them (`--driver-token`).
-    pub driver_token: Option<String>,
-    /// The company it is built for (`--company`): the clientId certification expects in
-    /// every call (`CTX-CLIENT-ID`). `None`: any clientId will do.
-    pub company: Option<String>,
-}
-
-impl Target {
-    /// One line for people: what was tested.
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(url) = &self.create_purchase_url {
-            parts.push(format!("createPurchase {url}"));
-        }
-        if let Some(url) = &self.machine_driver {
-            parts.push(format!("machine driver {url}"));
-        }
-        if let Some(url) = &self.shop_driver {
-            parts.push(format!("shop driver {url}"));
-        }
-        if let Some(url) = &self.pos_driver {
-            parts.push(format!("point-of-sale driver {url}"));
-        }
-        if parts.is_empty() { "nothing (no URL given)".to_owned() } else { parts.join(", ") }
-    }
-
-    fn has(&self, driver: Driver) -> bool {
-        match driver {
-            Driver::Machine => self.machine_driver.is_some(),
-            Driver::Shop => self.shop_driver.is_some(),
-            Driver::Pos => self.pos_driver.is_some(),
-        }
-    }
-}
-
-/// How to run (the resolved command line).
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub target: Target,
-    /// `None`: every profile.
-    pub profile: Option<Profile>,
-    pub strict: bool,
-    pub seed: u64,
-    /// Caps the waits that no spec deadline or declared timer bounds (a CI that would
-    /// rather fail fast); a wait it cut that runs out is inconclusive, not a failure.
-    /// `None` keeps the scenarios' values.
-    pub patience: Option<Duration>,
-    /// The system under test's own timers, as declared: waits measured in them last
-    /// exactly as long (see `waits`).
-    pub timers: Timers,
-}
-
-impl RunOptions {
-    /// What the run's waits are judged against, for the reports.
-    pub fn conditions(&self, deadline_scale: f64) -> crate::model::Conditions {
-        let human = |d: Duration| humantime::format_duration(d).to_string();
-        crate::model::Conditions {
-            idle_timeout: self.timers.idle_timeout.map(human),
-            unpaid_timeout: self.timers.unpaid_timeout.map(human),
-            patience: self.patience.map(human),
-            deadline_scale,
-        }
-    }
-}
-
-/// Why a run could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    #[error("cannot listen on {addr} for the system under test's Glase calls")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Config(String),
-    /// The system under test does not answer (exit code 3).
-    #[error("the system under test is unreachable: {what} at {url}: {reason}")]
-    Unreachable { what: &'static str, url: String, reason: String },
-}
-
-/// A client for the system under test (rustls with ring, like the mock's).
-pub fn http_client() -> Result<reqwest::Client, RunError> {
-    mock_glase::notify::http_client_trusting(Duration::from_secs(30), None)
-        .map_err(|e| RunError::Config(format!("{e:#}")))
-}
-
-/// Checks that every configured endpoint of the system under test answers HTTP at all
-/// (any status will do for createPurchase; the machine driver must list its machines).
-pub async fn preflight(target: &Target, http: &reqwest::Client) -> Result<(), RunError> {
-    let timeout = Duration::from_secs(5);
-    if let Some(url) = &target.create_purchase_url {
-        if !url.trim_end_matches('/').ends_with("createPurchase") {
-            return Err(RunError::Config(format!(
-                "--create-purchase-url {url} must end with createPurchase (spec 2.1)"
-            )));
-        }
-        http.get(url).timeout(timeout).send().await.map_err(|e| RunError::Unreachable {
-            what: "createPurchase",
-            url: url.clone(),
-            reason: error_chain(&e),
-        })?;
-    }
-    let token = target.driver_token.as_deref();
-    if let Some(base) = &target.machine_driver {
-        let driver = DriverClient::new(base, http.clone(), token);
-        let url = format!("{}/driver/machines", driver.base());
-        let answer = driver.machines_within(timeout).await;
-        answered_ok("the machine driver", url, answer)?;
-    }
-    if let Some(base) = &target.pos_driver {
-        let driver = DriverClient::new(base, http.clone(), token);
-        let url = format!("{}/driver/pos/till", driver.base());
-        answered_ok("the point-of-sale driver", url, driver.till_within(timeout).await)?;
-    }
-    if let Some(base) = &target.shop_driver {
-        let driver = DriverClient::new(base, http.clone(), token);
-        driver.shop_preflight(timeout).await.map_err(|e| RunError::Unreachable {
-            what: "the shop driver",
-            url: format!("{}/driver/shop/orders/conformance-preflight", driver.base()),
-            reason: e.detail,
-        })?;
-    }
-    Ok(())
-}
-
-/// A driver's preflight: it must answer, and with 2xx.
-fn answered_ok(what: &'static str, url: String, answer: Result<Answer, Unreachable>) -> Result<(), RunError> {
-    let answer = answer.map_err(|e| RunError::Unreachable { what, url: url.clone(), reason: e.detail })?;
-    if answer.ok() {
-        return Ok(());
-    }
-    let hint = if matches!(answer.status, 401 | 403) {
-        "does it want a token? pass --driver-token"
-    } else {
-        "is the driver enabled in this build?"
-    };
-    Err(RunError::Unreachable { what, url, reason: format!("answered HTTP {} ({hint})", answer.status) })
-}
 
 /// Runs the scenarios one after another and judges them.
 pub async fn run(
@@ -308,7 +158,7 @@ fn skip_reason(scenario: &Scenario, options: &RunOptions) -> Option<String> {
             });
         }
     }
-    let scans = scenario.steps.iter().any(|s| matches!(s.value, Step::Scan { .. } | Step::Race { .. }));
+    let scans = scenario.steps.iter().any(|s| s.value.scans_machine());
     if scans && options.target.create_purchase_url.is_none() {
         return Some("scans a machine: pass --create-purchase-url".to_owned());
     }
@@ -421,7 +271,7 @@ async fn run_steps(
     for (i, step) in scenario.steps.iter().enumerate() {
         tracing::debug!(scenario = scenario.id, step = i + 1, "{}", step.text);
         let from = run.journal_position();
-        let Err(error) = run.step(&step.value).await else {
+        let Err(error) = step.value.perform(run).await else {
             if step.value.is_expectation() && step.rule.as_deref().is_some_and(|r| r != "DRIVER-CONTRACT") {
                 ending.judged += 1;
             }
@@ -659,6 +509,7 @@ fn list(ids: &[&str]) -> String {
 mod tests {
     use super::*;
     use crate::scenario::load_str;
+    use std::net::SocketAddr;
 
     fn scenario(text: &str) -> Scenario {
         load_str("t.yaml", text, &|id| rules::rule(id).is_some()).expect("valid scenario")

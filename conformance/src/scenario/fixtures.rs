@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
-use super::steps::{Scenario, Step};
+use super::resolved::Scenario;
 
 /// What a fixture name names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -148,8 +148,9 @@ pub fn used<'a>(scenarios: impl IntoIterator<Item = &'a Scenario>) -> BTreeMap<S
     let mut used: BTreeMap<String, BTreeSet<FixtureKind>> = BTreeMap::new();
     for scenario in scenarios {
         for step in &scenario.steps {
-            for (kind, name) in fields(&step.value) {
-                used.entry(name.to_owned()).or_default().insert(kind);
+            // A step lists its fixture fields to rewrite them; a copy lists them to read.
+            for (kind, name) in step.value.clone().fixtures() {
+                used.entry(std::mem::take(name)).or_default().insert(kind);
             }
         }
     }
@@ -188,7 +189,7 @@ pub fn apply(
     for scenario in scenarios {
         for step in &mut scenario.steps {
             let mut changed = Vec::new();
-            for name in fields_mut(&mut step.value) {
+            for (_, name) in step.value.fixtures() {
                 let mapped = fixtures.get(name);
                 if mapped != name {
                     changed.push(format!("{name}={mapped}"));
@@ -204,46 +205,11 @@ pub fn apply(
     Ok(())
 }
 
-/// The fields of a step that name a fixture.
-fn fields(step: &Step) -> Vec<(FixtureKind, &str)> {
-    fn machine(m: &str) -> (FixtureKind, &str) {
-        (FixtureKind::Machine, m)
-    }
-    match step {
-        Step::Scan { machine: m, .. }
-        | Step::Race { machine: m, .. }
-        | Step::OutOfService { machine: m, .. }
-        | Step::InService { machine: m, .. } => vec![machine(m)],
-        Step::ExpectMachine { machine: m, .. } => m.as_deref().map(machine).into_iter().collect(),
-        Step::Vend { machine: m, items, .. } => m
-            .as_deref()
-            .map(machine)
-            .into_iter()
-            .chain(items.iter().map(|i| (FixtureKind::Sku, i.sku.as_str())))
-            .collect(),
-        Step::Checkout { items, .. } => items.iter().map(|i| (FixtureKind::ShopItem, i.sku.as_str())).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The same fields as [`fields`], to rewrite.
-fn fields_mut(step: &mut Step) -> Vec<&mut String> {
-    match step {
-        Step::Scan { machine, .. }
-        | Step::Race { machine, .. }
-        | Step::OutOfService { machine, .. }
-        | Step::InService { machine, .. } => vec![machine],
-        Step::ExpectMachine { machine, .. } => machine.iter_mut().collect(),
-        Step::Vend { machine, items, .. } => machine.iter_mut().chain(items.iter_mut().map(|i| &mut i.sku)).collect(),
-        Step::Checkout { items, .. } => items.iter_mut().map(|i| &mut i.sku).collect(),
-        _ => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::load_str;
+    use crate::step::Step;
 
     fn scenario(steps: &str) -> Scenario {
         let text = format!(
@@ -289,17 +255,17 @@ mod tests {
             fixtures(&[("machine-1", "vm-17"), ("machine-2", "vm-18"), ("cola", "sku-123"), ("headphones", "item-9")]);
         apply(&mut list, &map, &BTreeSet::new()).expect("applies");
         let steps: Vec<&Step> = list[0].steps.iter().map(|s| &s.value).collect();
-        assert!(matches!(steps[0], Step::Scan { machine, alias: Some(a), .. } if machine == "vm-17" && a == "first"));
-        assert!(matches!(steps[1], Step::Race { machine, .. } if machine == "vm-17"));
-        assert!(matches!(steps[2], Step::OutOfService { machine, .. } if machine == "vm-18"));
-        assert!(matches!(steps[3], Step::InService { machine, .. } if machine == "vm-18"));
-        assert!(matches!(steps[4], Step::ExpectMachine { machine: Some(m), .. } if m == "vm-17"));
-        let Step::Vend { machine, items, .. } = steps[5] else { panic!("a vend step") };
+        assert!(matches!(steps[0], Step::Scan(s) if s.machine == "vm-17" && s.alias.as_deref() == Some("first")));
+        assert!(matches!(steps[1], Step::Race(s) if s.machine == "vm-17"));
+        assert!(matches!(steps[2], Step::OutOfService(s) if s.machine == "vm-18"));
+        assert!(matches!(steps[3], Step::InService(s) if s.machine == "vm-18"));
+        assert!(matches!(steps[4], Step::ExpectMachine(s) if s.machine.as_deref() == Some("vm-17")));
+        let Step::Vend(crate::step::machine::Vend { machine, items, .. }) = steps[5] else { panic!("a vend step") };
         assert_eq!(machine.as_deref(), Some("vm-17"));
         let skus: Vec<&str> = items.iter().map(|i| i.sku.as_str()).collect();
         assert_eq!(skus, ["sku-123", "water"], "unmapped names stay themselves");
         assert_eq!(items[0].quantity, 2);
-        let Step::Checkout { items, .. } = steps[6] else { panic!("a checkout step") };
+        let Step::Checkout(crate::step::shop::Checkout { items, .. }) = steps[6] else { panic!("a checkout step") };
         assert_eq!(items[0].sku, "item-9");
         assert!(list[0].steps[0].text.ends_with("[fixtures: machine-1=vm-17]"), "{}", list[0].steps[0].text);
     }
@@ -323,10 +289,7 @@ mod tests {
         assert_eq!(unknown, &["machine-3"]);
         assert!(known.contains(&"machine-1".to_owned()), "{error}");
         assert!(error.to_string().contains("known: cola, headphones, machine-1"), "{error}");
-        assert!(
-            matches!(list[0].steps[0].value, Step::Scan { ref machine, .. } if machine == "machine-1"),
-            "unchanged"
-        );
+        assert!(matches!(list[0].steps[0].value, Step::Scan(ref s) if s.machine == "machine-1"), "unchanged");
     }
 
     #[test]
@@ -348,7 +311,7 @@ mod tests {
         // Swapping two names is fine.
         apply(&mut list, &fixtures(&[("machine-1", "machine-2"), ("machine-2", "machine-1")]), &BTreeSet::new())
             .expect("a swap");
-        assert!(matches!(list[0].steps[0].value, Step::Scan { ref machine, .. } if machine == "machine-2"));
+        assert!(matches!(list[0].steps[0].value, Step::Scan(ref s) if s.machine == "machine-2"));
     }
 
     #[test]

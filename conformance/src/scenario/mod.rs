@@ -10,20 +10,23 @@
 //! [`fixtures`] maps the machines and products the scenarios name to the system's own
 //! names (`--fixture machine-1=vm-17`), on resolved scenarios, before the runner sees them.
 
+pub(crate) mod arguments;
 mod error;
 pub mod fixtures;
-mod raw;
+pub(crate) mod raw;
 mod resolve;
-mod steps;
+mod resolved;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::step::values::{
+    CallScope, ConfirmOutcome, Driver, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Mark, NotifyKind,
+    PurchaseOutcome, Timer, Timing, Wait,
+};
+pub use crate::step::{STEP_KINDS, Step};
 pub use error::{LoadError, Problem};
 pub use fixtures::{FixtureError, FixtureKind, Fixtures};
-pub use steps::{
-    CallScope, ConfirmOutcome, Driver, DriverOutcome, FaultKind, FaultSpec, InvoiceRef, Item, Located, Mark,
-    NotifyKind, Profile, PurchaseOutcome, STEP_KINDS, Scenario, Setup, Step, Timer, Timing, Wait,
-};
+pub use resolved::{Located, Profile, Scenario, Setup, sha256_hex};
 
 /// The text of one scenario file and the name it is reported under.
 #[derive(Debug, Clone)]
@@ -111,17 +114,6 @@ pub fn load(sources: &[Source], known_rule: &dyn Fn(&str) -> bool) -> Result<Vec
         }
     }
     if problems.is_empty() { Ok(scenarios) } else { Err(LoadError { problems }) }
-}
-
-/// SHA-256 of `text` (its UTF-8 bytes) as lowercase hex: a scenario file's identity in
-/// the evidence bundle.
-pub fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest as _, Sha256};
-    use std::fmt::Write as _;
-    Sha256::digest(text.as_bytes()).iter().fold(String::with_capacity(64), |mut hex, byte| {
-        let _ = write!(hex, "{byte:02x}");
-        hex
-    })
 }
 
 /// Loads one file's text (tests, tools).

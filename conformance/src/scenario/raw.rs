@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
+use crate::step::values::Item;
+
 /// A scenario file's top level.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +54,8 @@ impl Scalar {
     }
 }
 
-// ---- the arguments of each step, as written ----
+// ---- arguments more than one step (or the setup) takes, as written; the others are
+// ---- in the module of their step kind ([`crate::step`])
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,59 +66,21 @@ pub(crate) struct SetupArgs {
     pub faults: Vec<FaultArgs>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ScanArgs {
-    pub machine: String,
-    pub amount: Option<Scalar>,
-    #[serde(default)]
-    pub notify_early: bool,
-    pub currency: Option<String>,
-    #[serde(rename = "as")]
-    pub alias: Option<String>,
-}
-
+/// `invoice:` alone (`cancel`, `scan_invoice`, …).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct InvoiceArgs {
     pub invoice: Option<String>,
 }
 
+/// `expect:` alone, or nothing (`shop_cancel`, `clear_faults`, …).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ConfirmArgs {
-    pub invoice: Option<String>,
-    pub pin: Option<Scalar>,
-    pub outcome: Option<String>,
+pub(crate) struct ExpectOnlyArgs {
+    pub expect: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WalletArgs {
-    pub balance: Scalar,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RaceArgs {
-    pub scan: RaceScanArgs,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RaceScanArgs {
-    pub machine: String,
-    pub amount: Option<Scalar>,
-    #[serde(default = "two")]
-    pub customers: u32,
-    #[serde(rename = "as")]
-    pub alias: Option<String>,
-}
-
-fn two() -> u32 {
-    2
-}
-
+/// A product and how many (`vend`, `checkout`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ItemArgs {
@@ -128,51 +93,11 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct VendArgs {
-    pub machine: Option<String>,
-    #[serde(default)]
-    pub items: Vec<ItemArgs>,
-    pub expect: Option<String>,
+pub(crate) fn items(items: Vec<ItemArgs>) -> Vec<Item> {
+    items.into_iter().map(|i| Item { sku: i.sku, quantity: i.quantity }).collect()
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct MachineArgs {
-    pub machine: String,
-    pub expect: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CheckoutArgs {
-    pub items: Vec<ItemArgs>,
-    #[serde(rename = "as")]
-    pub alias: Option<String>,
-    pub expect: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RefundArgs {
-    pub amount: Option<Scalar>,
-    pub expect: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectOnlyArgs {
-    pub expect: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AliasOnlyArgs {
-    #[serde(rename = "as")]
-    pub alias: Option<String>,
-}
-
+/// A fault (the `fault` step, `setup.faults`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaultArgs {
@@ -189,99 +114,4 @@ pub(crate) struct FaultArgs {
 
 fn all_operations() -> String {
     "*".to_owned()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ByArgs {
-    pub by: Scalar,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NotifyArgs {
-    pub kind: String,
-    pub invoice: Option<String>,
-    pub delay: Option<Scalar>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectPurchaseArgs {
-    pub outcome: String,
-    pub error_code: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectRaceArgs {
-    #[serde(default = "one")]
-    pub accepted: u32,
-    pub error_code: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectStatusArgs {
-    pub status: String,
-    pub invoice: Option<String>,
-    pub within: Option<Scalar>,
-    pub during: Option<Scalar>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CountArgs {
-    pub min: Option<u32>,
-    pub max: Option<u32>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectCallArgs {
-    pub operation: String,
-    pub within: Option<Scalar>,
-    pub count: Option<CountArgs>,
-    pub after: Option<String>,
-    pub invoice: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectNoCallArgs {
-    pub operation: String,
-    pub during: Option<Scalar>,
-    pub after: Option<String>,
-    pub invoice: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectMachineArgs {
-    pub machine: Option<String>,
-    pub state: String,
-    pub within: Option<Scalar>,
-    pub during: Option<Scalar>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectOrderArgs {
-    pub state: String,
-    pub within: Option<Scalar>,
-    pub during: Option<Scalar>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectRefundArgs {
-    pub outcome: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ExpectPaymentArgs {
-    pub invoice: Option<String>,
-    pub amount: Option<Scalar>,
-    pub refunded: Option<Scalar>,
 }

@@ -40,15 +40,17 @@ fn a_valid_file_resolves_to_typed_steps() {
     assert_eq!(scenario.setup.wallet.unwrap().to_string(), "50.00");
     assert_eq!(scenario.steps.len(), 10);
     assert!(
-        matches!(&scenario.steps[0].value, Step::Scan { machine, alias: Some(a), .. } if machine == "machine-1" && a == "first")
+        matches!(&scenario.steps[0].value, Step::Scan(s) if s.machine == "machine-1" && s.alias.as_deref() == Some("first"))
     );
     assert_eq!(scenario.steps[0].location, "s.yaml:11");
     assert!(matches!(
         &scenario.steps[4].value,
-        Step::ExpectCall { min: 1, max: Some(3), after: Mark::Notification, .. }
+        Step::ExpectCall(c) if c.min == 1 && c.max == Some(3) && c.after == Mark::Notification
     ));
-    assert!(matches!(&scenario.steps[8].value, Step::Wait(d) if d.plus.as_millis() == 100 && d.timer.is_none()));
-    assert!(matches!(scenario.steps[9].value, Step::ClearFaults));
+    assert!(
+        matches!(&scenario.steps[8].value, Step::Wait(d) if d.wait.plus.as_millis() == 100 && d.wait.timer.is_none())
+    );
+    assert!(matches!(scenario.steps[9].value, Step::ClearFaults(_)));
     assert_eq!(scenario.steps[6].text, "vend: {items: [{sku: cola, quantity: 2}]}");
     assert_eq!(scenario.steps[9].text, "clear_faults");
 }
@@ -140,15 +142,17 @@ fn windows_may_be_measured_in_timers_and_checklist_items_are_checked() {
                 - expect_call: {operation: getPaymentStatus, within: status-deadline}\n";
     let scenario = load_one(text).unwrap();
     assert_eq!(scenario.covers, ["unattended/9", "unattended/DEVICE_IN_USE"]);
-    let Step::ExpectMachine { timing: Timing::Within(wait), .. } = &scenario.steps[0].value else { panic!() };
+    let Step::ExpectMachine(expect) = &scenario.steps[0].value else { panic!() };
+    let Timing::Within(wait) = &expect.timing else { panic!() };
     assert_eq!(*wait, Wait::timer_plus(Timer::IdleTimeout, std::time::Duration::from_secs(5)));
     assert_eq!(wait.to_string(), "idle-timeout + 5s");
-    let Step::ExpectCall { within, .. } = &scenario.steps[1].value else { panic!() };
-    assert_eq!(within.timer, Some(Timer::StatusDeadline));
+    let Step::ExpectCall(call) = &scenario.steps[1].value else { panic!() };
+    assert_eq!(call.within.timer, Some(Timer::StatusDeadline));
     let slow =
         load_one("id: a/c\ntitle: t\nprofiles: [webshop]\nsteps:\n  - wait: unpaid-timeout - 2s, at most 1m 30s\n")
             .unwrap();
-    let Step::Wait(wait) = &slow.steps[0].value else { panic!() };
+    let Step::Wait(pause) = &slow.steps[0].value else { panic!() };
+    let wait = pause.wait;
     assert_eq!(
         (wait.timer, wait.minus.as_secs(), wait.at_most.map(|d| d.as_secs())),
         (Some(Timer::UnpaidTimeout), 2, Some(90))
@@ -177,7 +181,7 @@ fn a_till_scenario_sells_with_the_shop_steps_and_its_own_steps_need_the_pos_driv
     assert_eq!(kinds, ["till_register", "checkout", "scan_till", "shop_cancel", "shop_close", "till_unregister"]);
     assert!(matches!(
         scenario.steps[5].value,
-        Step::TillRegistration { register: false, expect: Some(DriverOutcome::Refused) }
+        Step::TillUnregister(ref till) if till.expect == Some(DriverOutcome::Refused)
     ));
     let shop_only = "id: w/a\ntitle: t\nprofiles: [webshop]\nrequires: [shop-driver]\nsteps:\n  - scan_till: {}\n";
     let error = load_one(shop_only).unwrap_err().to_string();

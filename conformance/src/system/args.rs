@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
-use super::{DEFAULT_GLASE_LISTEN, DEFAULT_START_WAIT, Identity, StartCommand, System, urls};
-use crate::runner::{Target, Timers};
+use super::declared::{DEFAULT_GLASE_LISTEN, DEFAULT_START_WAIT, Identity, StartCommand, System};
+use super::urls;
+use crate::runner::target::Target;
+use crate::runner::waits::Timers;
 
 /// A problem with the declared system: exit code 2, with the message as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{Started, System};
-use crate::runner::{self, RunError};
+use super::declared::System;
+use super::process::Started;
+use crate::runner::preflight::{self, RunError};
 
 /// Starts the system if `--start` says so (its output into `log`), and waits for its
 /// endpoints. A system that cannot be started is a configuration error; one that never
@@ -65,7 +66,7 @@ pub async fn wait_until_ready(
     let deadline = Instant::now() + system.wait_for;
     let mut announced = false;
     loop {
-        let error = match runner::preflight(&system.target, http).await {
+        let error = match preflight::preflight(&system.target, http).await {
             Ok(()) => return Ok(()),
             Err(error @ RunError::Unreachable { .. }) => error,
             Err(other) => return Err(other),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use super::StartCommand;
+use super::declared::StartCommand;
 
 /// How long a stopped system gets to exit after SIGTERM before it is killed.
 const GRACE: Duration = Duration::from_secs(5);

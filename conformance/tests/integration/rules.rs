@@ -213,186 +213,180 @@ fn assert_fired(findings: &[Finding], rule: &str) -> Finding {
     finding.clone()
 }
 
-/// Named `rules` so that `cargo test -p glase-conformance rules` runs these too.
-mod rules {
-    use super::*;
+// ---- the reference reseller is correct ----
 
-    // ---- the reference reseller is correct ----
-
-    #[tokio::test]
-    async fn a_full_vend_breaks_no_rule() {
-        let world = World::start("vend", &[]).await;
-        let reference = world.unlocked_purchase("machine-1").await;
-        let (code, receipt) = world.vend("machine-1", "cola").await;
-        assert_eq!((code, receipt["outcome"].as_str()), (200, Some("paid")), "{receipt}");
-        // A cancelled second purchase, and a wait past the status deadline.
-        let second = world.start_purchase("machine-1").await;
-        world.mock.cancel(&second, None).unwrap();
-        world.wait_for("/driver/machines/machine-1", "idle").await;
-        tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
-        assert_eq!(world.status(&reference), InvoiceStatus::Paid);
-        for profile in ["unattended", "all"] {
-            assert_eq!(world.findings(profile).await, vec![], "{profile}");
-        }
+#[tokio::test]
+async fn a_full_vend_breaks_no_rule() {
+    let world = World::start("vend", &[]).await;
+    let reference = world.unlocked_purchase("machine-1").await;
+    let (code, receipt) = world.vend("machine-1", "cola").await;
+    assert_eq!((code, receipt["outcome"].as_str()), (200, Some("paid")), "{receipt}");
+    // A cancelled second purchase, and a wait past the status deadline.
+    let second = world.start_purchase("machine-1").await;
+    world.mock.cancel(&second, None).unwrap();
+    world.wait_for("/driver/machines/machine-1", "idle").await;
+    tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
+    assert_eq!(world.status(&reference), InvoiceStatus::Paid);
+    for profile in ["unattended", "all"] {
+        assert_eq!(world.findings(profile).await, vec![], "{profile}");
     }
+}
 
-    #[tokio::test]
-    async fn a_full_webshop_payment_breaks_no_rule() {
-        let world = World::start("shop", &[]).await;
-        let (id, reference) = world.paid_order().await;
-        world.eventually("the receipt", || world.mock.invoice(&reference)?.payment?.receipt).await;
-        let (status, refund) =
-            world.post(&format!("/driver/shop/orders/{id}/refund"), json!({"amount": "50.00"})).await;
-        assert_eq!(status, 201, "{refund}");
-        world.mock.send_extra_notification(&reference, ExtraNotification::Duplicate, None, None).unwrap();
-        // An unpaid order cancelled on request, and a wait past the status deadline.
-        let (unpaid, _) = world.checkout().await;
-        assert_eq!(world.post(&format!("/driver/shop/orders/{unpaid}/cancel"), json!({})).await.0, 200);
-        tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
-        assert_eq!(world.status(&reference), InvoiceStatus::Paid);
-        for profile in ["webshop", "all"] {
-            assert_eq!(world.findings(profile).await, vec![], "{profile}");
-        }
+#[tokio::test]
+async fn a_full_webshop_payment_breaks_no_rule() {
+    let world = World::start("shop", &[]).await;
+    let (id, reference) = world.paid_order().await;
+    world.eventually("the receipt", || world.mock.invoice(&reference)?.payment?.receipt).await;
+    let (status, refund) = world.post(&format!("/driver/shop/orders/{id}/refund"), json!({"amount": "50.00"})).await;
+    assert_eq!(status, 201, "{refund}");
+    world.mock.send_extra_notification(&reference, ExtraNotification::Duplicate, None, None).unwrap();
+    // An unpaid order cancelled on request, and a wait past the status deadline.
+    let (unpaid, _) = world.checkout().await;
+    assert_eq!(world.post(&format!("/driver/shop/orders/{unpaid}/cancel"), json!({})).await.0, 200);
+    tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
+    assert_eq!(world.status(&reference), InvoiceStatus::Paid);
+    for profile in ["webshop", "all"] {
+        assert_eq!(world.findings(profile).await, vec![], "{profile}");
     }
+}
 
-    // ---- each deliberate fault breaks its rule ----
+// ---- each deliberate fault breaks its rule ----
 
-    #[tokio::test]
-    async fn skip_status_fetch_misses_the_deadline() {
-        let world = World::start("skip-status", &[Fault::SkipStatusFetch]).await;
-        let reference = world.start_purchase("machine-1").await;
-        world.mock.confirm(&reference, None, None).unwrap();
-        world.eventually("the reversal", || (world.status(&reference) == InvoiceStatus::Canceled).then_some(())).await;
-        let findings = world.findings("unattended").await;
-        let finding = assert_fired(&findings, "STATUS-BEFORE-DEADLINE");
-        assert_eq!(finding.invoice.as_deref(), Some(reference.as_str()));
-        assert_fired(&findings, "STATUS-AFTER-NOTIFICATION");
-    }
+#[tokio::test]
+async fn skip_status_fetch_misses_the_deadline() {
+    let world = World::start("skip-status", &[Fault::SkipStatusFetch]).await;
+    let reference = world.start_purchase("machine-1").await;
+    world.mock.confirm(&reference, None, None).unwrap();
+    world.eventually("the reversal", || (world.status(&reference) == InvoiceStatus::Canceled).then_some(())).await;
+    let findings = world.findings("unattended").await;
+    let finding = assert_fired(&findings, "STATUS-BEFORE-DEADLINE");
+    assert_eq!(finding.invoice.as_deref(), Some(reference.as_str()));
+    assert_fired(&findings, "STATUS-AFTER-NOTIFICATION");
+}
 
-    #[tokio::test]
-    async fn trust_notification_at_a_machine_uses_an_unreserved_invoice() {
-        let world = World::start("trust-vend", &[Fault::TrustNotification]).await;
-        let reference = world.start_purchase("machine-1").await;
-        world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
-        world.wait_for("/driver/machines/machine-1", "unlocked").await;
-        world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended").await;
-        assert_fired(&findings, "UNLOCK-ONLY-AFTER-RESERVED");
-        assert_fired(&findings, "NOTIFICATION-NOT-TRUSTED");
-    }
+#[tokio::test]
+async fn trust_notification_at_a_machine_uses_an_unreserved_invoice() {
+    let world = World::start("trust-vend", &[Fault::TrustNotification]).await;
+    let reference = world.start_purchase("machine-1").await;
+    world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
+    world.wait_for("/driver/machines/machine-1", "unlocked").await;
+    world.vend("machine-1", "cola").await;
+    let findings = world.findings("unattended").await;
+    assert_fired(&findings, "UNLOCK-ONLY-AFTER-RESERVED");
+    assert_fired(&findings, "NOTIFICATION-NOT-TRUSTED");
+}
 
-    #[tokio::test]
-    async fn trust_notification_in_a_shop_stops_asking() {
-        // The journal cannot tell a poll that was already due from an answer to the
-        // notification, so the shop polls slowly here and the forged notification goes out
-        // right after a poll: the next one is a whole interval away, long after the shop has
-        // marked the order paid and stopped asking. (With a 50 ms poll and a fixed sleep, a
-        // loaded machine let a due poll land after the POST: neither rule could fire.)
-        let world = World::start_with("trust-shop", &[Fault::TrustNotification], |config| {
-            config.webshop.poll_interval = Duration::from_secs(1);
-        })
-        .await;
-        let (id, reference) = world.checkout().await;
-        world.eventually("the shop's first getPaymentStatus", || world.polled(&reference).then_some(())).await;
-        world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
-        world.wait_for(&format!("/driver/shop/orders/{id}"), "paid").await;
-        tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
-        assert_eq!(world.status(&reference), InvoiceStatus::Issued);
-        let findings = world.findings("webshop").await;
-        assert_fired(&findings, "NOTIFICATION-NOT-TRUSTED");
-        assert_fired(&findings, "STATUS-AFTER-NOTIFICATION");
-    }
+#[tokio::test]
+async fn trust_notification_in_a_shop_stops_asking() {
+    // The journal cannot tell a poll that was already due from an answer to the
+    // notification, so the shop polls slowly here and the forged notification goes out
+    // right after a poll: the next one is a whole interval away, long after the shop has
+    // marked the order paid and stopped asking. (With a 50 ms poll and a fixed sleep, a
+    // loaded machine let a due poll land after the POST: neither rule could fire.)
+    let world = World::start_with("trust-shop", &[Fault::TrustNotification], |config| {
+        config.webshop.poll_interval = Duration::from_secs(1);
+    })
+    .await;
+    let (id, reference) = world.checkout().await;
+    world.eventually("the shop's first getPaymentStatus", || world.polled(&reference).then_some(())).await;
+    world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
+    world.wait_for(&format!("/driver/shop/orders/{id}"), "paid").await;
+    tokio::time::sleep(STATUS_DEADLINE + Duration::from_millis(300)).await;
+    assert_eq!(world.status(&reference), InvoiceStatus::Issued);
+    let findings = world.findings("webshop").await;
+    assert_fired(&findings, "NOTIFICATION-NOT-TRUSTED");
+    assert_fired(&findings, "STATUS-AFTER-NOTIFICATION");
+}
 
-    #[tokio::test]
-    async fn nonzero_client_request_timeout_and_no_client_reference() {
-        let world = World::start("context", &[Fault::NonZeroClientRequestTimeout, Fault::NoClientReference]).await;
-        world.checkout().await;
-        let findings = world.findings("webshop").await;
-        assert!(assert_fired(&findings, "CTX-REQUEST-TIMEOUT-ZERO").actual.contains("clientRequestTimeout 30"));
-        assert!(assert_fired(&findings, "CTX-CLIENT-REFERENCE").actual.contains("absent"));
-    }
+#[tokio::test]
+async fn nonzero_client_request_timeout_and_no_client_reference() {
+    let world = World::start("context", &[Fault::NonZeroClientRequestTimeout, Fault::NoClientReference]).await;
+    world.checkout().await;
+    let findings = world.findings("webshop").await;
+    assert!(assert_fired(&findings, "CTX-REQUEST-TIMEOUT-ZERO").actual.contains("clientRequestTimeout 30"));
+    assert!(assert_fired(&findings, "CTX-CLIENT-REFERENCE").actual.contains("absent"));
+}
 
-    #[tokio::test]
-    async fn rows_not_summing_to_total() {
-        let world = World::start("rows", &[Fault::RowsNotSummingToTotal]).await;
-        world.unlocked_purchase("machine-1").await;
-        world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended").await;
-        assert!(assert_fired(&findings, "INV-ROWS-SUM").actual.contains("result 49"));
-        assert_fired(&findings, "UPS-UPDATE-BEFORE-COMMIT");
-    }
+#[tokio::test]
+async fn rows_not_summing_to_total() {
+    let world = World::start("rows", &[Fault::RowsNotSummingToTotal]).await;
+    world.unlocked_purchase("machine-1").await;
+    world.vend("machine-1", "cola").await;
+    let findings = world.findings("unattended").await;
+    assert!(assert_fired(&findings, "INV-ROWS-SUM").actual.contains("result 49"));
+    assert_fired(&findings, "UPS-UPDATE-BEFORE-COMMIT");
+}
 
-    #[tokio::test]
-    async fn commit_more_than_reserved() {
-        let world = World::start("commit-more", &[Fault::CommitMoreThanReserved]).await;
-        world.unlocked_purchase("machine-1").await;
-        world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended").await;
-        assert!(assert_fired(&findings, "UPS-COMMIT-WITHIN-RESERVED").actual.contains("21.00"));
-    }
+#[tokio::test]
+async fn commit_more_than_reserved() {
+    let world = World::start("commit-more", &[Fault::CommitMoreThanReserved]).await;
+    world.unlocked_purchase("machine-1").await;
+    world.vend("machine-1", "cola").await;
+    let findings = world.findings("unattended").await;
+    assert!(assert_fired(&findings, "UPS-COMMIT-WITHIN-RESERVED").actual.contains("21.00"));
+}
 
-    #[tokio::test]
-    async fn skip_update_before_commit() {
-        let world = World::start("skip-update", &[Fault::SkipUpdateBeforeCommit]).await;
-        world.unlocked_purchase("machine-1").await;
-        world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended").await;
-        assert_eq!(ids(&findings), ["UPS-UPDATE-BEFORE-COMMIT"], "{findings:#?}");
-    }
+#[tokio::test]
+async fn skip_update_before_commit() {
+    let world = World::start("skip-update", &[Fault::SkipUpdateBeforeCommit]).await;
+    world.unlocked_purchase("machine-1").await;
+    world.vend("machine-1", "cola").await;
+    let findings = world.findings("unattended").await;
+    assert_eq!(ids(&findings), ["UPS-UPDATE-BEFORE-COMMIT"], "{findings:#?}");
+}
 
-    #[tokio::test]
-    async fn wrong_invoice_reference() {
-        let world = World::start("wrong-ref", &[Fault::WrongInvoiceReference]).await;
-        assert!(matches!(world.scan("machine-1").await, PurchaseOutcome::Violation { .. }));
-        let findings = world.findings("unattended").await;
-        assert_eq!(ids(&findings), ["UPS-REFERENCE-MATCHES"], "{findings:#?}");
-    }
+#[tokio::test]
+async fn wrong_invoice_reference() {
+    let world = World::start("wrong-ref", &[Fault::WrongInvoiceReference]).await;
+    assert!(matches!(world.scan("machine-1").await, PurchaseOutcome::Violation { .. }));
+    let findings = world.findings("unattended").await;
+    assert_eq!(ids(&findings), ["UPS-REFERENCE-MATCHES"], "{findings:#?}");
+}
 
-    #[tokio::test]
-    async fn immediate_debit_for_unattended() {
-        let world = World::start("immediate", &[Fault::ImmediateDebitForUnattended]).await;
-        assert!(matches!(world.scan("machine-1").await, PurchaseOutcome::Violation { .. }));
-        let findings = world.findings("unattended").await;
-        assert_eq!(ids(&findings), ["UPS-RESERVATION-MODE"], "{findings:#?}");
-    }
+#[tokio::test]
+async fn immediate_debit_for_unattended() {
+    let world = World::start("immediate", &[Fault::ImmediateDebitForUnattended]).await;
+    assert!(matches!(world.scan("machine-1").await, PurchaseOutcome::Violation { .. }));
+    let findings = world.findings("unattended").await;
+    assert_eq!(ids(&findings), ["UPS-RESERVATION-MODE"], "{findings:#?}");
+}
 
-    #[tokio::test]
-    async fn ignore_device_in_use() {
-        let world = World::start("in-use", &[Fault::IgnoreDeviceInUse]).await;
-        world.unlocked_purchase("machine-1").await;
-        world.start_purchase("machine-1").await;
-        let findings = world.findings("unattended").await;
-        assert_fired(&findings, "UPS-DEVICE-IN-USE");
-    }
+#[tokio::test]
+async fn ignore_device_in_use() {
+    let world = World::start("in-use", &[Fault::IgnoreDeviceInUse]).await;
+    world.unlocked_purchase("machine-1").await;
+    world.start_purchase("machine-1").await;
+    let findings = world.findings("unattended").await;
+    assert_fired(&findings, "UPS-DEVICE-IN-USE");
+}
 
-    #[tokio::test]
-    async fn commit_canceled() {
-        let world = World::start("commit-canceled", &[Fault::CommitCanceled]).await;
-        let reference = world.start_purchase("machine-1").await;
-        world.mock.cancel(&reference, None).unwrap();
-        world.wait_for("/driver/machines/machine-1", "unlocked").await;
-        world.vend("machine-1", "cola").await;
-        let findings = world.findings("unattended").await;
-        assert_fired(&findings, "UPS-NO-COMMIT-AFTER-CANCEL");
-    }
+#[tokio::test]
+async fn commit_canceled() {
+    let world = World::start("commit-canceled", &[Fault::CommitCanceled]).await;
+    let reference = world.start_purchase("machine-1").await;
+    world.mock.cancel(&reference, None).unwrap();
+    world.wait_for("/driver/machines/machine-1", "unlocked").await;
+    world.vend("machine-1", "cola").await;
+    let findings = world.findings("unattended").await;
+    assert_fired(&findings, "UPS-NO-COMMIT-AFTER-CANCEL");
+}
 
-    #[tokio::test]
-    async fn stale_invoice_version() {
-        let world = World::start("stale-version", &[Fault::StaleInvoiceVersion]).await;
-        let (_, reference) = world.paid_order().await;
-        world.mock.send_extra_notification(&reference, ExtraNotification::Duplicate, None, None).unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let findings = world.findings("webshop").await;
-        assert!(assert_fired(&findings, "SHOP-INVOICE-VERSION-ECHO").actual.contains("sent 0, latest was 1"));
-    }
+#[tokio::test]
+async fn stale_invoice_version() {
+    let world = World::start("stale-version", &[Fault::StaleInvoiceVersion]).await;
+    let (_, reference) = world.paid_order().await;
+    world.mock.send_extra_notification(&reference, ExtraNotification::Duplicate, None, None).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let findings = world.findings("webshop").await;
+    assert!(assert_fired(&findings, "SHOP-INVOICE-VERSION-ECHO").actual.contains("sent 0, latest was 1"));
+}
 
-    #[tokio::test]
-    async fn refund_beyond_payment() {
-        let world = World::start("refund-beyond", &[Fault::RefundBeyondPayment]).await;
-        let (id, _) = world.paid_order().await;
-        let (status, _) = world.post(&format!("/driver/shop/orders/{id}/refund"), json!({"amount": "200.00"})).await;
-        assert_eq!(status, 409);
-        let findings = world.findings("webshop").await;
-        assert_eq!(ids(&findings), ["SHOP-REFUND-WITHIN-PAYMENT"], "{findings:#?}");
-    }
+#[tokio::test]
+async fn refund_beyond_payment() {
+    let world = World::start("refund-beyond", &[Fault::RefundBeyondPayment]).await;
+    let (id, _) = world.paid_order().await;
+    let (status, _) = world.post(&format!("/driver/shop/orders/{id}/refund"), json!({"amount": "200.00"})).await;
+    assert_eq!(status, 409);
+    let findings = world.findings("webshop").await;
+    assert_eq!(ids(&findings), ["SHOP-REFUND-WITHIN-PAYMENT"], "{findings:#?}");
 }

@@ -1,0 +1,18 @@
+//! The suite's tests through its public API and its binary, in one test binary (one link
+//! instead of seven, as nextest-runner's `tests/integration/main.rs`).
+//!
+//! - [`self_test`]: the whole suite against the reference reseller, and every deliberate
+//!   fault caught by the rule meant to catch it.
+//! - [`rules`]: each rule over hand-made journals.
+//! - [`driver_contract`]: the drivers' answers against `docs/openapi/drivers.yaml`.
+//! - [`fixtures`], [`load`], [`explore`]: fixture mapping, the load tool and the explorer
+//!   end to end.
+//! - [`example_python`]: the independent Python till of `examples/python-till`.
+
+mod driver_contract;
+mod example_python;
+mod explore;
+mod fixtures;
+mod load;
+mod rules;
+mod self_test;
