@@ -9,6 +9,8 @@
 //!   WSDL, the seeds, the spec) beside the checkout, which a clone may not have: a test
 //!   that compares with it skips with one line when it is absent, and fails instead when
 //!   `GLASE_REQUIRE_SHARED=1` (CI).
+//! - [`imports`]: from a test, the module graph of a crate's sources (two files that use
+//!   each other) and its long functions, so the architecture's rules stay kept.
 //! - [`openapi`] (feature `openapi`, tests only): reads the OpenAPI documents in
 //!   `docs/openapi/`, lists their routes, validates answers and examples against them.
 //!
@@ -21,6 +23,7 @@
 //! was the other option; it hides the sharing from cargo and from readers of a manifest.
 
 pub mod commit;
+pub mod imports;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod shared;

@@ -174,6 +174,19 @@ impl Document {
         })
     }
 
+    /// Checks what executing `run` (at `path`, its parameters filled in) answered: the
+    /// example's status, and an answer that fits the schema. `shown` is the answer as
+    /// the message quotes it.
+    pub fn check_run(&self, run: &Run, path: &str, status: u16, body: &Value, shown: &str) -> Result<(), String> {
+        if status != run.expected_status {
+            return Err(format!(
+                "{} ({} {path}): HTTP {status}, documented {}: {shown}",
+                run.name, run.method, run.expected_status
+            ));
+        }
+        self.check_answer(&run.method, path, status, body).map_err(|why| format!("{}: {why}", run.name))
+    }
+
     /// Checks a real request: the operation exists, and a JSON `body` fits the request's
     /// `application/json` schema (a missing body where one is required is a problem too).
     pub fn check_request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(), String> {
