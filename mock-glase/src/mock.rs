@@ -25,14 +25,14 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::clock::{Clock, ClockError, Timestamp};
-use crate::config::{Config, ConfigError, Dialect, LimitError, ResellerConfig, TerminalConfig};
+use crate::config::{Config, ConfigError, Deadlines, Dialect, LimitError, ResellerConfig, TerminalConfig};
 use crate::errors::error_chain;
 use crate::journal::{Entry, Filter, Journal, Page, Record, Tags};
 use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
 use crate::machine::{
     CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultRuleError, FaultTarget, InvoiceRecord,
-    Machine, Notification, Outcome, Payment, RegistryError, SmolStr, TransportFault,
+    Machine, Notification, Outcome, Payment, RegistryError, Reseller, SmolStr, Terminal, TransportFault,
 };
 use crate::notify::{NotificationLog, Notifier};
 use crate::outbound::{ReadError, outbound_client, read_capped};
@@ -149,6 +149,15 @@ pub struct InvoiceView {
     pub record: InvoiceRecord,
     pub qr_code: String,
     pub payment: Option<Payment>,
+}
+
+/// How an invoice ended (or stands): for the load tool's invariants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceOutcome {
+    pub reference: String,
+    pub status: glase_protocol::InvoiceStatus,
+    /// What its payment was, if it was paid.
+    pub paid: Option<Decimal>,
 }
 
 /// What scanning a QR code led to.
@@ -681,9 +690,54 @@ impl Mock {
         self.lock().journal.subscribe()
     }
 
-    /// Read-only access to the state machine.
-    pub fn with_machine<R>(&self, f: impl FnOnce(&Machine) -> R) -> R {
-        f(&self.lock().machine)
+    /// Whether Glase knows (still keeps) the invoice: cheaper than [`Self::invoice`],
+    /// which copies it.
+    pub fn has_invoice(&self, reference: &str) -> bool {
+        self.lock().machine.invoice(reference).is_some()
+    }
+
+    /// How many invoices are not final yet (ISSUED or RESERVED).
+    pub fn open_invoices(&self) -> usize {
+        self.lock().machine.invoices().filter(|r| !r.is_final()).count()
+    }
+
+    /// Each invoice of `reseller` Glase keeps: its status, and what was paid for it.
+    pub fn invoice_outcomes(&self, reseller: &str) -> Vec<InvoiceOutcome> {
+        let core = self.lock();
+        let machine = &core.machine;
+        machine
+            .invoices()
+            .filter(|r| r.reseller == reseller)
+            .map(|r| InvoiceOutcome {
+                reference: r.reference.to_string(),
+                status: r.status,
+                paid: r.ers_reference.as_deref().and_then(|ers| machine.payment(ers)).map(|p| p.amount),
+            })
+            .collect()
+    }
+
+    /// The reseller whose merchantId this is.
+    pub fn merchant(&self, merchant_id: &str) -> Option<Reseller> {
+        self.lock().machine.merchant(merchant_id).cloned()
+    }
+
+    /// Every terminal, configured or registered.
+    pub fn terminals(&self) -> Vec<Terminal> {
+        self.lock().machine.terminals().cloned().collect()
+    }
+
+    /// The msisdn of the customer who scans when a scan names none.
+    pub fn default_customer(&self) -> String {
+        self.lock().machine.default_customer().to_owned()
+    }
+
+    /// The deadlines in force (the configured ones times the deadline scale).
+    pub fn deadlines(&self) -> Deadlines {
+        self.lock().machine.deadlines()
+    }
+
+    pub fn deadline_scale(&self) -> f64 {
+        self.lock().machine.deadline_scale()
     }
 
     // ---- faults, clock and deadlines ----

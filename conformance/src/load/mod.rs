@@ -377,7 +377,7 @@ async fn settle(system: &target::System, used: &[String], limit: Duration) -> Ve
     let deadline = Instant::now() + limit;
     loop {
         let machines = machine_states(system, used).await;
-        let open = system.mock.with_machine(|m| m.invoices().filter(|r| !r.is_final()).count());
+        let open = system.mock.open_invoices();
         let busy = machines.iter().filter(|(_, s)| !matches!(s.as_str(), "idle" | "out-of-service")).count();
         if (open == 0 && busy == 0) || Instant::now() >= deadline {
             return machines;
@@ -415,12 +415,9 @@ fn final_invoices(mock: &mock_glase::Mock, ledger: &ledger::Ledger) -> HashMap<S
             Some((reference.clone(), FinalInvoice { status, paid: facts.payments.last().copied() }))
         })
         .collect();
-    mock.with_machine(|machine| {
-        for record in machine.invoices().filter(|r| r.reseller == runner::MERCHANT) {
-            let paid = record.ers_reference.as_deref().and_then(|ers| machine.payment(ers)).map(|p| p.amount);
-            invoices.insert(record.reference.to_string(), FinalInvoice { status: record.status, paid });
-        }
-    });
+    for outcome in mock.invoice_outcomes(runner::MERCHANT) {
+        invoices.insert(outcome.reference, FinalInvoice { status: outcome.status, paid: outcome.paid });
+    }
     invoices
 }
 

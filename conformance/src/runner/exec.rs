@@ -673,10 +673,7 @@ impl<'a> ScenarioRun<'a> {
     fn known_invoices(&self) -> impl Fn(&str) -> bool + '_ {
         let cache: RefCell<HashMap<String, bool>> = RefCell::new(HashMap::new());
         move |invoice: &str| {
-            *cache
-                .borrow_mut()
-                .entry(invoice.to_owned())
-                .or_insert_with(|| self.mock.with_machine(|m| m.invoice(invoice).is_some()))
+            *cache.borrow_mut().entry(invoice.to_owned()).or_insert_with(|| self.mock.has_invoice(invoice))
         }
     }
 }

@@ -63,13 +63,13 @@ async fn info(State(state): State<AppState>) -> ApiResult {
             "id": r.id, "userId": r.user_id, "password": r.password, "currency": r.currency,
             "merchantId": r.merchant_id.as_deref().unwrap_or(&r.id),
         })).collect::<Vec<_>>(),
-        "terminals": state.mock.with_machine(|m| m.terminals().map(|t| json!({
+        "terminals": state.mock.terminals().iter().map(|t| json!({
             "id": t.id, "reseller": t.reseller, "registered": t.registered, "seqrId": t.seqr_id,
-        })).collect::<Vec<_>>()),
+        })).collect::<Vec<_>>(),
         "customers": config.customers.iter().map(|c| json!({"msisdn": c.msisdn, "pin": c.pin})).collect::<Vec<_>>(),
-        "defaultCustomer": state.mock.with_machine(|m| m.default_customer().to_owned()),
-        "deadlines": deadlines_json(state.mock.with_machine(|m| m.deadlines())),
-        "deadlineScale": state.mock.with_machine(|m| m.deadline_scale()),
+        "defaultCustomer": state.mock.default_customer(),
+        "deadlines": deadlines_json(state.mock.deadlines()),
+        "deadlineScale": state.mock.deadline_scale(),
         "now": state.mock.now(),
     }))
 }
@@ -296,8 +296,8 @@ fn clock_state(state: &AppState) -> Value {
     json!({
         "now": now,
         "time": now.to_rfc3339(),
-        "deadlineScale": state.mock.with_machine(|m| m.deadline_scale()),
-        "deadlines": deadlines_json(state.mock.with_machine(|m| m.deadlines())),
+        "deadlineScale": state.mock.deadline_scale(),
+        "deadlines": deadlines_json(state.mock.deadlines()),
     })
 }
 
@@ -365,10 +365,10 @@ async fn put_merchant(
 ) -> ApiResult {
     let url = match body.create_purchase_url {
         Some(url) => url,
-        None => state.mock.with_machine(|m| m.merchant(&merchant_id).and_then(|r| r.create_purchase_url.clone())),
+        None => state.mock.merchant(&merchant_id).and_then(|r| r.create_purchase_url),
     };
     state.mock.set_create_purchase_url(&merchant_id, url.as_deref(), body.dialect)?;
-    let merchant = state.mock.with_machine(|m| m.merchant(&merchant_id).cloned());
+    let merchant = state.mock.merchant(&merchant_id);
     ok(merchant)
 }
 

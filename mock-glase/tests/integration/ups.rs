@@ -1226,7 +1226,7 @@ async fn put_merchant_rejects_a_url_not_ending_in_create_purchase() {
         )
         .await;
     assert!(body["error"].as_str().unwrap().contains("must end with \"createPurchase\""), "{body}");
-    assert!(h.mock.with_machine(|m| m.merchant(MERCHANT).unwrap().create_purchase_url.is_none()), "nothing changed");
+    assert!(h.mock.merchant(MERCHANT).unwrap().create_purchase_url.is_none(), "nothing changed");
     let (status, body) = h
         .control(
             reqwest::Method::PUT,
@@ -1246,7 +1246,7 @@ async fn resellers_added_over_the_control_api_take_the_documented_camel_case_fie
     let body = json!({"id": "vending-co", "userId": "8800", "password": "secret1", "createPurchaseUrl": url});
     let (status, body) = h.post("/resellers", body).await;
     assert_eq!(status, 201, "{body}");
-    let merchant = h.mock.with_machine(|m| m.merchant("vending-co").cloned()).unwrap();
+    let merchant = h.mock.merchant("vending-co").unwrap();
     assert_eq!(merchant.create_purchase_url.as_deref(), Some(url.as_str()));
     // Its machines' QR codes now reach the reseller's createPurchase.
     h.reseller.set(Behaviour::ErrorCode("DEVICE_UNAVAILABLE"));
@@ -1284,7 +1284,7 @@ async fn refused_merchants_and_terminals_get_the_status_of_their_reason() {
     assert_eq!(status, 404, "{body}");
     assert_eq!(h.post("/terminals", till("till-9", "vending-co", "secret1")).await.0, 201);
     assert_eq!(h.post("/terminals", till("till-9", "vending-co", "secret1")).await.0, 409);
-    assert!(h.mock.with_machine(|m| m.merchant("bad-url").is_none()), "a refused reseller was added");
+    assert!(h.mock.merchant("bad-url").is_none(), "a refused reseller was added");
 }
 
 // ====================================================================== bugs found
