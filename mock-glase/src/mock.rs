@@ -29,6 +29,7 @@ use crate::config::{Config, ConfigError, Deadlines, Dialect, LimitError, Reselle
 use crate::errors::error_chain;
 use crate::journal::{Entry, Filter, Journal, Page, Record, Tags};
 use crate::machine::customer::{Confirmation, QrTarget, parse_qr};
+use crate::machine::events::NotificationReason;
 use crate::machine::ups::{PurchaseAnswer, PurchaseCall, PurchaseReport, ScanOptions};
 use crate::machine::{
     CallScope, Customer, CustomerError, Effects, FaultAction, FaultRule, FaultRuleError, FaultTarget, InvoiceRecord,
@@ -227,10 +228,11 @@ impl Mock {
         if notifications.is_empty() && delay.is_none() {
             return answer;
         }
-        // Notifications flagged "early" go out before the merchant gets its answer: one
+        // Early notifications go out before the merchant gets its answer: one
         // attempt, bounded by the notification timeout, so a slow endpoint cannot hold
         // the sendInvoice answer past the UPS timeout.
-        let (early, later): (Vec<_>, Vec<_>) = notifications.into_iter().partition(|n| n.reason.starts_with("early"));
+        let (early, later): (Vec<_>, Vec<_>) =
+            notifications.into_iter().partition(|n| n.reason == NotificationReason::Early);
         for notification in &early {
             self.inner.notifier.deliver_once(self, notification).await;
         }
@@ -398,10 +400,10 @@ impl Mock {
             .or_else(|| record.invoice.notification_url.clone())
             .ok_or_else(|| CustomerError::NoNotificationUrl(reference.to_owned()))?;
         let reason = match kind {
-            ExtraNotification::Forged => "forged (nothing happened to the invoice)",
-            ExtraNotification::Duplicate => "duplicate",
+            ExtraNotification::Forged => NotificationReason::Forged,
+            ExtraNotification::Duplicate => NotificationReason::Duplicate,
         };
-        let notification = Notification { invoice: reference.into(), url, reason: reason.into() };
+        let notification = Notification { invoice: reference.into(), url, reason };
         let now = self.inner.clock.now();
         let detail = format!(
             "{reason} notification to {}{}",

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::deadlines::DeadlineKind;
+use super::events::NotificationReason;
 use super::{Customer, Effects, Event, Machine, SmolStr};
 use crate::clock::Timestamp;
 
@@ -146,7 +147,7 @@ impl Machine {
         if !affordable {
             self.transition(reference, InvoiceStatus::Failed, "insufficient funds in wallet", now, &mut fx);
             self.enforce_retention();
-            fx.notify(reference, url.as_deref(), "failed");
+            fx.notify(reference, url.as_deref(), NotificationReason::Failed);
             return Ok((Confirmation::InsufficientFunds, fx));
         }
         customer.balance -= total;
@@ -168,7 +169,7 @@ impl Machine {
         };
         self.arm_status_deadline(reference, now);
         self.enforce_retention();
-        fx.notify(reference, url.as_deref(), "confirmed");
+        fx.notify(reference, url.as_deref(), NotificationReason::Confirmed);
         Ok((confirmation, fx))
     }
 
@@ -188,7 +189,7 @@ impl Machine {
         self.close_unpaid(&reference, "canceled by customer", now, &mut fx)
             .map_err(|_| CustomerError::WalletOverflow(reference.to_string()))?;
         self.enforce_retention();
-        fx.notify(&reference, url.as_deref(), "canceled");
+        fx.notify(&reference, url.as_deref(), NotificationReason::Canceled);
         Ok(fx)
     }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 
 use glase_protocol::InvoiceStatus;
 
+use super::events::NotificationReason;
 use super::store::Slot;
 use super::wallet::Overflow;
 use super::{Effects, Machine};
@@ -92,13 +93,13 @@ impl Machine {
         match kind {
             DeadlineKind::StatusAcknowledgement => {
                 if self.reverse(&reference, at, fx).is_ok() {
-                    fx.notify(&reference, url.as_deref(), "reversed");
+                    fx.notify(&reference, url.as_deref(), NotificationReason::Reversed);
                 }
             }
             DeadlineKind::ReservationTimeout => {
                 let reason = "reservation expired: not committed in time";
                 if self.close_unpaid(&reference, reason, at, fx).is_ok() {
-                    fx.notify(&reference, url.as_deref(), "expired");
+                    fx.notify(&reference, url.as_deref(), NotificationReason::Expired);
                 }
             }
         }

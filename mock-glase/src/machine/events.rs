@@ -163,8 +163,54 @@ impl Event {
 pub struct Notification {
     pub invoice: SmolStr,
     pub url: String,
-    /// Why: `confirmed`, `canceled`, `failed`, `reversed`, `expired`.
-    pub reason: SmolStr,
+    pub reason: NotificationReason,
+}
+
+/// Why a notification is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationReason {
+    /// Before the createPurchase answer (a scan with `notify_early`): one attempt, sent
+    /// before the merchant gets its sendInvoice answer.
+    Early,
+    Confirmed,
+    Canceled,
+    Failed,
+    /// The merchant never fetched the status: the payment was reversed.
+    Reversed,
+    /// The reservation was not committed in time.
+    Expired,
+    /// Sent through the control API though nothing happened to the invoice.
+    Forged,
+    /// Sent again through the control API.
+    Duplicate,
+}
+
+impl NotificationReason {
+    /// As the journal and the control API write it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Early => "early (before the createPurchase answer)",
+            Self::Confirmed => "confirmed",
+            Self::Canceled => "canceled",
+            Self::Failed => "failed",
+            Self::Reversed => "reversed",
+            Self::Expired => "expired",
+            Self::Forged => "forged (nothing happened to the invoice)",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
+impl std::fmt::Display for NotificationReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for NotificationReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// Side effects collected while applying one command.
@@ -188,13 +234,12 @@ impl Effects {
         self.events.push(event);
     }
 
-    pub(crate) fn notify(&mut self, invoice: &SmolStr, url: Option<&str>, reason: &'static str) {
+    pub(crate) fn notify(&mut self, invoice: &SmolStr, url: Option<&str>, reason: NotificationReason) {
         if let Some(url) = url {
-            let reason = SmolStr::new_static(reason);
             self.events.push(Event::NotificationDue {
                 invoice: invoice.clone(),
                 url: SmolStr::new(url),
-                reason: reason.clone(),
+                reason: SmolStr::new_static(reason.as_str()),
             });
             self.notifications.push(Notification { invoice: invoice.clone(), url: url.to_owned(), reason });
         }

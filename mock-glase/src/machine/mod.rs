@@ -51,7 +51,7 @@ use crate::config::{Config, Deadlines, Dialect, LimitError, ResellerConfig, Term
 pub(crate) use caller::trim;
 pub use customer::CustomerError;
 pub use deadlines::DeadlineQueue;
-pub use events::{Effects, Event, Notification};
+pub use events::{Effects, Event, Notification, NotificationReason};
 pub use faults::{CallScope, FaultAction, FaultRule, FaultRuleError, FaultTarget, TransportFault};
 use ids::IdGenerator;
 pub use records::{Customer, HistoryEntry, InvoiceRecord, Payment, Refund, Reseller, Terminal};

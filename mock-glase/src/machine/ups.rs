@@ -13,6 +13,7 @@ use glase_protocol::InvoiceStatus;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::events::NotificationReason;
 pub use super::purchases::{PendingPurchase, Purchases};
 use super::{CustomerError, Effects, Event, Machine, SmolStr};
 use crate::clock::Timestamp;
@@ -185,7 +186,7 @@ impl Machine {
         }
         if early {
             let url = self.invoices.get(reference).and_then(|r| r.invoice.notification_url.clone());
-            fx.notify(reference, url.as_deref(), "early (before the createPurchase answer)");
+            fx.notify(reference, url.as_deref(), NotificationReason::Early);
         }
     }
 

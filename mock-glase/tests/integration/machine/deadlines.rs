@@ -3,8 +3,8 @@
 
 use glase_protocol::{InvoiceStatus, PaymentMode, ResultCode};
 use mock_glase::clock::Timestamp;
-use mock_glase::machine::Notification;
 use mock_glase::machine::customer::Confirmation;
+use mock_glase::machine::{Notification, NotificationReason};
 
 use crate::machine::support::*;
 
@@ -60,7 +60,7 @@ fn at_20_seconds_without_a_status_call_the_timer_reverses_the_payment_with_no_re
         vec![Notification {
             invoice: reference.as_str().into(),
             url: NOTIFY_URL.to_owned(),
-            reason: "reversed".into()
+            reason: NotificationReason::Reversed
         }]
     );
     let record = w.record(&reference);

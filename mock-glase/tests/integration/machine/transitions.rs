@@ -4,7 +4,7 @@
 use glase_protocol::{CustomerToken, InvoiceStatus, PaymentMode, ResponseDetail, ResultCode};
 use mock_glase::config::demo;
 use mock_glase::machine::customer::Confirmation;
-use mock_glase::machine::{CustomerError, Notification};
+use mock_glase::machine::{CustomerError, Notification, NotificationReason};
 
 use crate::machine::support::*;
 
@@ -14,8 +14,8 @@ const RESERVATION_MODES: [PaymentMode; 3] = [
     PaymentMode::ReservationRequiredPreliminaryAmount,
 ];
 
-fn notification(reference: &str, reason: &str) -> Notification {
-    Notification { invoice: reference.into(), url: NOTIFY_URL.to_owned(), reason: reason.into() }
+fn notification(reference: &str, reason: NotificationReason) -> Notification {
+    Notification { invoice: reference.into(), url: NOTIFY_URL.to_owned(), reason }
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn issued_to_paid_by_an_immediate_debit_confirmed_with_the_right_pin() {
         transitions(&fx),
         vec![(reference.clone(), InvoiceStatus::Issued, InvoiceStatus::Paid, "customer confirmed payment".to_owned())]
     );
-    assert_eq!(fx.notifications, vec![notification(&reference, "confirmed")]);
+    assert_eq!(fx.notifications, vec![notification(&reference, NotificationReason::Confirmed)]);
     let record = w.record(&reference);
     assert_eq!((record.status, record.version), (InvoiceStatus::Paid, 1));
     let ers = record.ers_reference.clone().expect("a payment was made");
@@ -59,7 +59,7 @@ fn issued_to_reserved_in_each_reservation_payment_mode() {
                 "customer confirmed reservation".to_owned()
             )]
         );
-        assert_eq!(fx.notifications, vec![notification(&reference, "confirmed")]);
+        assert_eq!(fx.notifications, vec![notification(&reference, NotificationReason::Confirmed)]);
         let record = w.record(&reference);
         assert_eq!((record.status, record.version), (InvoiceStatus::Reserved, 1), "{mode}");
         assert_eq!(record.reserved_amount, Some(dec("20.00")));
@@ -146,7 +146,7 @@ fn issued_to_canceled_by_the_customer_with_a_notification() {
         transitions(&fx),
         vec![(reference.clone(), InvoiceStatus::Issued, InvoiceStatus::Canceled, "canceled by customer".to_owned())]
     );
-    assert_eq!(fx.notifications, vec![notification(&reference, "canceled")]);
+    assert_eq!(fx.notifications, vec![notification(&reference, NotificationReason::Canceled)]);
     assert_eq!(w.status(&reference).0, InvoiceStatus::Canceled);
     assert_eq!(w.balance(), dec("1000.00"));
 }
@@ -180,7 +180,7 @@ fn issued_to_failed_when_the_wallet_cannot_cover_the_invoice() {
             "insufficient funds in wallet".to_owned()
         )]
     );
-    assert_eq!(fx.notifications, vec![notification(&reference, "failed")]);
+    assert_eq!(fx.notifications, vec![notification(&reference, NotificationReason::Failed)]);
     assert_eq!(w.machine.customer("46700000001").map(|c| c.balance), Some(dec("9.99")), "nothing was taken");
     let (status, version, response) = w.status(&reference);
     assert_eq!((status, version), (InvoiceStatus::Failed, 1));
@@ -209,7 +209,7 @@ fn a_wrong_pin_keeps_the_invoice_issued_and_a_retry_with_the_right_pin_pays() {
     w.advance(2_000);
     let (confirmation, fx) = w.confirm(&reference);
     assert_eq!(confirmation, Confirmation::Paid);
-    assert_eq!(fx.notifications, vec![notification(&reference, "confirmed")]);
+    assert_eq!(fx.notifications, vec![notification(&reference, NotificationReason::Confirmed)]);
     assert_eq!(w.status(&reference).0, InvoiceStatus::Paid);
     assert_eq!(w.balance(), dec("990.00"));
 }
