@@ -16,9 +16,6 @@ use tokio::task::JoinHandle;
 
 use crate::runner::{Harness, Target, Timers};
 
-/// The deadline scale of the demo: the 20 s status rule takes 1 s.
-pub const DEMO_DEADLINE_SCALE: f64 = 0.05;
-
 /// A reference reseller serving on a loopback port. Dropping it stops it and removes
 /// its database.
 #[derive(Debug)]

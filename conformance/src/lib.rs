@@ -32,9 +32,11 @@ pub const SUITE_COMMIT: &str = env!("GLASE_KIT_COMMIT");
 /// `--version`: `0.1.0 (commit 0123456789ab)`.
 pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GLASE_KIT_COMMIT"), ")");
 
+pub mod builtin;
 pub mod checklist;
 pub mod cli;
 mod command;
+#[cfg(feature = "reference-reseller")]
 pub mod demo;
 mod drivers;
 pub mod explore;

@@ -9,13 +9,15 @@
 //! Every option reads an environment variable too (`GLASE_CONFORMANCE_<OPTION>`); the
 //! system under test's options also come from `--config FILE` ([`crate::system`]).
 
+mod demo;
 mod list;
 mod run;
 mod select;
 
 use clap::{Parser, Subcommand};
 
-pub use run::{DemoArgs, Output, RunArgs};
+pub use demo::DemoArgs;
+pub use run::{Output, RunArgs};
 pub use select::{ProfileArg, Selection, load};
 
 pub use crate::command::Exit;
@@ -78,7 +80,7 @@ pub enum Command {
     #[command(after_help = help_tail(run::RUN_EXAMPLES))]
     Run(RunArgs),
     /// Run the whole suite against the built-in reference reseller and write all reports.
-    #[command(after_help = help_tail(run::DEMO_EXAMPLES))]
+    #[command(after_help = help_tail(demo::DEMO_EXAMPLES))]
     Demo(DemoArgs),
     /// List the scenarios (validating every scenario file) and the rules; runs nothing.
     #[command(after_help = help_tail(list::LIST_EXAMPLES))]
@@ -107,7 +109,7 @@ pub enum Command {
 pub async fn main(cli: Cli) -> Exit {
     match cli.command {
         Command::Run(args) => run::run(args).await,
-        Command::Demo(args) => run::demo(args).await,
+        Command::Demo(args) => demo::demo(args).await,
         Command::List(args) => list::list(&args),
         Command::Explain { rule } => list::explain(&rule),
         Command::Load(args) => crate::load::main(args).await,

@@ -8,7 +8,6 @@
 //! and `report.json` (exit 3), so a CI view never says "no test results".
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,7 +15,6 @@ use clap::Args;
 
 use super::select::{Selection, load};
 use crate::command::{Exit, command_line, fail_start, time_seed};
-use crate::demo::{DEMO_DEADLINE_SCALE, ReferenceReseller};
 use crate::model::{RunEvent, RunReport, ScenarioResult, Verdict};
 use crate::report::{self, Evidence, Reporter, TerminalReporter};
 use crate::rules;
@@ -50,12 +48,6 @@ Examples:
   glase-conformance run --config glase-conformance.toml --only unattended/happy-path
 
 Every option also reads GLASE_CONFORMANCE_<OPTION> (e.g. GLASE_CONFORMANCE_IDLE_TIMEOUT=60s).";
-
-pub(super) const DEMO_EXAMPLES: &str = "\
-Examples:
-  glase-conformance demo                                     # everything, reports into reports/
-  glase-conformance demo --fault trust-notification          # what a failure looks like
-  glase-conformance demo --only webshop/ --out demo-reports  # one profile's scenarios";
 
 /// How to report.
 #[derive(Debug, Args)]
@@ -92,18 +84,6 @@ pub struct RunArgs {
     /// own timers must fit inside the scaled deadlines.
     #[arg(long, value_name = "F", default_value_t = 1.0, env = "GLASE_CONFORMANCE_DEADLINE_SCALE")]
     pub deadline_scale: f64,
-    #[command(flatten)]
-    pub selection: Selection,
-    #[command(flatten)]
-    pub output: Output,
-}
-
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Switch on one of the reference reseller's deliberate faults (repeatable), to see
-    /// what a failing run looks like, e.g. `--fault skip-status-fetch`.
-    #[arg(long, value_enum, value_name = "FAULT")]
-    pub fault: Vec<reference_reseller::Fault>,
     #[command(flatten)]
     pub selection: Selection,
     #[command(flatten)]
@@ -175,53 +155,9 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     finish(&report, &evidence, &args.output)
 }
 
-pub(super) async fn demo(args: DemoArgs) -> Exit {
-    let (scenarios, http, seed) = match prepare(&args.selection, &[], &args.output) {
-        Ok(prepared) => prepared,
-        Err(exit) => return exit,
-    };
-    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let harness = match Harness::start(listen, DEMO_DEADLINE_SCALE, seed).await {
-        Ok(harness) => harness,
-        Err(error) => return fail_start(&error),
-    };
-    let reseller = match ReferenceReseller::start(&harness, &args.fault).await {
-        Ok(reseller) => reseller,
-        Err(error) => {
-            eprintln!("error: cannot start the reference reseller: {error:#}");
-            return Exit::Usage;
-        }
-    };
-    eprintln!("Demo: the reference reseller at {} against the embedded Glase at {}", reseller.url, harness.soap_url());
-    eprintln!("      (Glase-side deadlines scaled by {DEMO_DEADLINE_SCALE}: the 20 s status rule takes 1 s)");
-    let target = reseller.target();
-    if let Err(error) = runner::preflight(&target, &http).await {
-        return fail_start(&error);
-    }
-    let options = RunOptions {
-        target,
-        profile: args.selection.profile.profile(),
-        strict: args.output.strict,
-        seed,
-        patience: args.output.patience,
-        timers: reseller.timers(),
-    };
-    let mut report = execute(&harness, &scenarios, &options, &http, &args.output).await;
-    let identity = Identity {
-        name: Some("reference-reseller (in-process demo)".to_owned()),
-        version: Some(crate::SUITE_VERSION.to_owned()),
-        company: None,
-    };
-    Sut { identity: &identity, describe: options.target.describe() }.stamp(&mut report);
-    let evidence = Evidence::collect(&harness, &scenarios, command_line());
-    drop(reseller);
-    harness.shutdown().await;
-    finish(&report, &evidence, &args.output)
-}
-
 /// What `run` and `demo` need first: the scenarios (with the fixture names), a client
 /// for the system under test, and the run's seed.
-fn prepare(
+pub(super) fn prepare(
     selection: &Selection,
     fixtures: &[(String, String)],
     output: &Output,
@@ -235,14 +171,14 @@ fn prepare(
 const SYSTEM_LOG: &str = "system-under-test.log";
 
 /// What the reports say about the system under test.
-struct Sut<'a> {
-    identity: &'a Identity,
+pub(super) struct Sut<'a> {
+    pub identity: &'a Identity,
     /// Its name (when declared) and its endpoints.
-    describe: String,
+    pub describe: String,
 }
 
 impl Sut<'_> {
-    fn stamp(&self, report: &mut RunReport) {
+    pub(super) fn stamp(&self, report: &mut RunReport) {
         report.system = self.identity.clone();
         report.target = self.describe.clone();
     }
@@ -299,7 +235,7 @@ fn unreachable_report(options: &RunOptions, deadline_scale: f64, sut: &Sut<'_>, 
 }
 
 /// Runs with the live terminal reporter.
-async fn execute(
+pub(super) async fn execute(
     harness: &Harness,
     scenarios: &[Scenario],
     options: &RunOptions,
@@ -313,7 +249,7 @@ async fn execute(
 }
 
 /// Prints the summary, writes the reports and the evidence bundle, picks the exit code.
-fn finish(report: &RunReport, evidence: &Evidence, output: &Output) -> Exit {
+pub(super) fn finish(report: &RunReport, evidence: &Evidence, output: &Output) -> Exit {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let _ = report::print_summary(report, &mut out);

@@ -20,7 +20,7 @@ pub struct ExploreArgs {
     /// Switch on one of the reference reseller's deliberate faults (repeatable; see
     /// --list-faults), to see explore find it.
     #[arg(long, value_enum, value_name = "FAULT", conflicts_with = "create_purchase_url")]
-    pub fault: Vec<reference_reseller::Fault>,
+    pub fault: Vec<crate::builtin::Fault>,
     /// List the reference reseller's deliberate faults and exit.
     #[arg(long)]
     pub list_faults: bool,

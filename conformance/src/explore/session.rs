@@ -17,8 +17,8 @@ use super::report;
 use super::rng::run_seed;
 use super::shrink::{self, Oracle, Shrunk};
 use super::sut::{BUILTIN_IDLE_TIMEOUT, System};
+use crate::builtin::DEMO_DEADLINE_SCALE;
 use crate::command::{Exit, fail_start, time_seed};
-use crate::demo::DEMO_DEADLINE_SCALE;
 use crate::runner::{self, Harness, Target};
 
 /// An external system's idle timeout unless `--idle-timeout` says otherwise (the
@@ -28,7 +28,7 @@ const EXTERNAL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Runs `glase-conformance explore`.
 pub async fn main(args: ExploreArgs) -> Exit {
     if args.list_faults {
-        for fault in reference_reseller::Fault::ALL {
+        for fault in crate::builtin::Fault::ALL {
             println!("{:32} {}", fault.name(), fault.description());
         }
         return Exit::Passed;
@@ -47,6 +47,10 @@ pub async fn main(args: ExploreArgs) -> Exit {
         return Exit::Usage;
     }
     let builtin = !declared.has_target();
+    if builtin && !cfg!(feature = "reference-reseller") {
+        eprintln!("error: explore: {}", crate::builtin::ABSENT);
+        return Exit::Usage;
+    }
     // A config file shared with `run` may name a shop or a till; explore drives machines.
     if let Some(url) = &target.pos_driver {
         eprintln!("note: explore drives your machines; the point-of-sale driver {url} is not used");

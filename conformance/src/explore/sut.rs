@@ -14,12 +14,11 @@
 
 use std::time::Duration;
 
-use reference_reseller::Fault;
+use crate::builtin::{self, Fault};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::fleet::{Machine, Product};
-use crate::demo::{InProcessSettings, ReferenceReseller};
 use crate::drivers::{DriverClient as Driver, segment};
 use crate::runner::{Harness, Target};
 
@@ -54,7 +53,7 @@ pub(crate) enum System {
 pub(crate) struct RunSystem {
     pub driver: Driver,
     pub fleet: Vec<Machine>,
-    _reseller: Option<ReferenceReseller>,
+    _reseller: Option<builtin::Running>,
 }
 
 impl System {
@@ -69,18 +68,12 @@ impl System {
     ) -> Result<RunSystem, SutError> {
         let (create_purchase_url, driver_url, reseller) = match self {
             Self::Builtin { faults } => {
-                let settings = InProcessSettings {
-                    purpose: "explore",
-                    faults: faults.clone(),
-                    machines,
-                    idle_timeout: BUILTIN_IDLE_TIMEOUT,
-                    tweak: InProcessSettings::as_is,
-                };
                 let deadline = harness.status_deadline(harness.deadline_scale);
-                let reseller = ReferenceReseller::start_with(&harness.soap_url(), deadline, &settings)
-                    .await
-                    .map_err(SutError::Start)?;
-                (format!("{}/seqr/createPurchase", reseller.url), reseller.url.clone(), Some(reseller))
+                let (reseller, url) =
+                    builtin::start(&harness.soap_url(), deadline, "explore", faults, machines, BUILTIN_IDLE_TIMEOUT)
+                        .await
+                        .map_err(SutError::Start)?;
+                (format!("{url}/seqr/createPurchase"), url, Some(reseller))
             }
             Self::External { target } => {
                 let (Some(create), Some(driver)) = (&target.create_purchase_url, &target.machine_driver) else {

@@ -129,7 +129,7 @@ pub struct LoadArgs {
     pub patience: Option<Duration>,
     /// In-process reference reseller only: one of its deliberate faults (repeatable).
     #[arg(long, value_enum, value_name = "FAULT")]
-    pub fault: Vec<reference_reseller::Fault>,
+    pub fault: Vec<crate::builtin::Fault>,
 }
 
 /// The in-process reference reseller's idle timeout unless --idle-timeout says otherwise.
@@ -148,6 +148,10 @@ pub async fn main(args: LoadArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    if external.is_none() && !cfg!(feature = "reference-reseller") {
+        eprintln!("error: load: {}", crate::builtin::ABSENT);
+        return Exit::Usage;
+    }
     // A config file shared with `run` may name a till; load has no till flows yet.
     if let Some(url) = external.as_ref().and_then(|s| s.target.pos_driver.as_deref()) {
         eprintln!("note: load drives machines and the webshop; the point-of-sale driver {url} is not used");

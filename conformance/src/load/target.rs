@@ -6,14 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::builtin::{self, Fault};
 use mock_glase::{Mock, SystemClock};
-use reference_reseller::Fault;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::stats::Stats;
 use super::timing::TimedMock;
-use crate::demo::{InProcessSettings, ReferenceReseller};
 use crate::drivers::DriverClient as Driver;
 use crate::runner::{MERCHANT, RunError, Target};
 
@@ -66,7 +65,7 @@ pub struct System {
     pub customers: Vec<CustomerInfo>,
     /// What was tested, for the report.
     pub description: String,
-    _reseller: Option<ReferenceReseller>,
+    _reseller: Option<builtin::Running>,
     /// A system the suite started (`--start`): stopped with its process group on drop.
     _started: Option<crate::system::Started>,
 }
@@ -105,10 +104,9 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
             (system.target.clone(), None, started, format!("{who}{}", system.target.describe()))
         }
         None => {
-            let reseller = start_reference(options, &mock, &glase)
+            let (reseller, url) = start_reference(options, &mock, &glase)
                 .await
                 .map_err(|e| RunError::Config(format!("cannot start the reference reseller: {e:#}")))?;
-            let url = reseller.url.clone();
             let target = Target {
                 create_purchase_url: Some(format!("{url}/seqr/createPurchase")),
                 machine_driver: Some(url.clone()),
@@ -160,16 +158,14 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
 
 /// The reference reseller with `machines` machines and timers sized to the mock's
 /// deadlines, as the demo runs it.
-async fn start_reference(options: &TargetOptions, mock: &Mock, glase: &TimedMock) -> anyhow::Result<ReferenceReseller> {
-    let settings = InProcessSettings {
-        purpose: "load",
-        faults: options.faults.clone(),
-        machines: options.machines,
-        idle_timeout: options.idle_timeout,
-        tweak: InProcessSettings::as_is,
-    };
+async fn start_reference(
+    options: &TargetOptions,
+    mock: &Mock,
+    glase: &TimedMock,
+) -> anyhow::Result<(builtin::Running, String)> {
     let deadline = mock.config().deadlines.status_deadline.mul_f64(options.deadline_scale);
-    ReferenceReseller::start_with(&glase.soap_url(), deadline, &settings).await
+    let (machines, idle) = (options.machines, options.idle_timeout);
+    builtin::start(&glase.soap_url(), deadline, "load", &options.faults, machines, idle).await
 }
 
 /// The first `count` machines the driver lists that are idle and in service.

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use glase_conformance::demo::{DEMO_DEADLINE_SCALE, InProcessSettings, ReferenceReseller};
+use glase_conformance::builtin::DEMO_DEADLINE_SCALE;
+use glase_conformance::demo::{InProcessSettings, ReferenceReseller};
 use glase_conformance::model::Verdict;
 use glase_conformance::rules;
 use glase_conformance::runner::{self, Harness, RunOptions};

@@ -11,7 +11,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use glase_conformance::demo::{DEMO_DEADLINE_SCALE, InProcessSettings, ReferenceReseller};
+use glase_conformance::builtin::DEMO_DEADLINE_SCALE;
+use glase_conformance::demo::{InProcessSettings, ReferenceReseller};
 use glase_conformance::model::{RunReport, Verdict};
 use glase_conformance::runner::{self, Harness, RunOptions};
 use glase_conformance::scenario::{self, Profile, Scenario, Source};
