@@ -127,6 +127,13 @@ impl Counter {
     }
 }
 
+/// `GET /driver/machines`: the machine driver's fleet (and its preflight).
+pub const MACHINES: &str = "/driver/machines";
+/// `GET /driver/pos/till`: the till document (and the till driver's preflight).
+pub const TILL: &str = "/driver/pos/till";
+/// The shop driver's preflight: any HTTP answer (404 is expected) proves it is there.
+pub const SHOP_PREFLIGHT: &str = "/driver/shop/orders/conformance-preflight";
+
 /// A driver's base URL, the client to call it with, and its token.
 #[derive(Debug, Clone)]
 pub(crate) struct DriverClient {
@@ -149,23 +156,23 @@ impl DriverClient {
 
     /// `GET /driver/machines`: every machine.
     pub async fn machines(&self) -> Result<Answer, Unreachable> {
-        self.get("/driver/machines").await
+        self.get(MACHINES).await
     }
 
     /// `GET /driver/machines/{token}`: one machine, its `state`.
     pub async fn machine(&self, token: &str) -> Result<Answer, Unreachable> {
-        self.get(&format!("/driver/machines/{}", segment(token))).await
+        self.get(&format!("{MACHINES}/{}", segment(token))).await
     }
 
     /// `POST /driver/machines/{token}/vend` with `body` (`{"items": […], "vendId"?}`).
     pub async fn vend(&self, token: &str, body: &Value) -> Result<Answer, Unreachable> {
-        self.post(&format!("/driver/machines/{}/vend", segment(token)), Some(body)).await
+        self.post(&format!("{MACHINES}/{}/vend", segment(token)), Some(body)).await
     }
 
     /// `POST /driver/machines/{token}/in-service` or `/out-of-service`.
     pub async fn set_in_service(&self, token: &str, in_service: bool) -> Result<Answer, Unreachable> {
         let action = if in_service { "in-service" } else { "out-of-service" };
-        self.post(&format!("/driver/machines/{}/{action}", segment(token)), None).await
+        self.post(&format!("{MACHINES}/{}/{action}", segment(token)), None).await
     }
 
     // ---- the shop and till drivers: orders and sales ----
@@ -200,7 +207,7 @@ impl DriverClient {
 
     /// `GET /driver/pos/till`: its registration, sticker (`qrCode`) and `state`.
     pub async fn till(&self) -> Result<Answer, Unreachable> {
-        self.get("/driver/pos/till").await
+        self.get(TILL).await
     }
 
     /// `POST /driver/pos/register` or `/driver/pos/unregister`.
@@ -210,23 +217,24 @@ impl DriverClient {
 
     /// `GET /driver/pos/till` within `timeout` (the till driver's preflight).
     pub async fn till_within(&self, timeout: Duration) -> Result<Answer, Unreachable> {
-        self.send(self.http.get(self.url("/driver/pos/till")).timeout(timeout)).await
+        self.send(self.http.get(self.url(TILL)).timeout(timeout)).await
     }
 
     /// The shop driver's preflight: `GET /driver/shop/orders/conformance-preflight`, where
     /// any HTTP answer (404 is expected) proves the driver is there.
     pub async fn shop_preflight(&self, timeout: Duration) -> Result<Answer, Unreachable> {
-        self.send(self.http.get(self.url("/driver/shop/orders/conformance-preflight")).timeout(timeout)).await
+        self.send(self.http.get(self.url(SHOP_PREFLIGHT)).timeout(timeout)).await
     }
 
     /// `GET /driver/machines` within `timeout` (the machine driver's preflight).
     pub async fn machines_within(&self, timeout: Duration) -> Result<Answer, Unreachable> {
-        self.send(self.http.get(self.url("/driver/machines")).timeout(timeout)).await
+        self.send(self.http.get(self.url(MACHINES)).timeout(timeout)).await
     }
 
     // ---- the transport ----
 
-    fn url(&self, path: &str) -> String {
+    /// The driver's URL of `path` (one of this module's path constants, for messages).
+    pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 

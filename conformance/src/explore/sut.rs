@@ -103,7 +103,7 @@ impl System {
 
 /// The first `machines` machines the driver lists, each idle, with their products.
 async fn fleet(driver: &Driver, machines: usize) -> Result<Vec<Machine>, SutError> {
-    let list = format!("{}/driver/machines", driver.base());
+    let list = driver.url(crate::drivers::MACHINES);
     let answer = driver.machines().await.map_err(|e| SutError::Unreachable { url: list.clone(), reason: e.detail })?;
     let listed = answer.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
     if !answer.ok() || listed.is_empty() {

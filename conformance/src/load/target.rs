@@ -172,7 +172,7 @@ async fn start_reference(
 async fn find_machines(driver: &Driver, count: usize) -> Result<Vec<MachineInfo>, RunError> {
     let unreachable = |reason: String| RunError::Unreachable {
         what: "the machine driver",
-        url: format!("{}/driver/machines", driver.base()),
+        url: driver.url(crate::drivers::MACHINES),
         reason,
     };
     let answer = driver.machines().await.map_err(|e| unreachable(e.detail))?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use mock_glase::errors::error_chain;
 
 use super::target::Target;
-use crate::drivers::{Answer, DriverClient, Unreachable};
+use crate::drivers::{self, Answer, DriverClient, Unreachable};
 
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,20 +51,20 @@ pub async fn preflight(target: &Target, http: &reqwest::Client) -> Result<(), Ru
     let token = target.driver_token.as_deref();
     if let Some(base) = &target.machine_driver {
         let driver = DriverClient::new(base, http.clone(), token);
-        let url = format!("{}/driver/machines", driver.base());
+        let url = driver.url(drivers::MACHINES);
         let answer = driver.machines_within(timeout).await;
         answered_ok("the machine driver", url, answer)?;
     }
     if let Some(base) = &target.pos_driver {
         let driver = DriverClient::new(base, http.clone(), token);
-        let url = format!("{}/driver/pos/till", driver.base());
+        let url = driver.url(drivers::TILL);
         answered_ok("the point-of-sale driver", url, driver.till_within(timeout).await)?;
     }
     if let Some(base) = &target.shop_driver {
         let driver = DriverClient::new(base, http.clone(), token);
         driver.shop_preflight(timeout).await.map_err(|e| RunError::Unreachable {
             what: "the shop driver",
-            url: format!("{}/driver/shop/orders/conformance-preflight", driver.base()),
+            url: driver.url(drivers::SHOP_PREFLIGHT),
             reason: e.detail,
         })?;
     }
