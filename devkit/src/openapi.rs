@@ -41,6 +41,25 @@ const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 const ANNOTATIONS: [&str; 9] =
     ["description", "summary", "title", "examples", "example", "default", "format", "deprecated", "readOnly"];
 
+/// Why a request, an answer or an example does not fit the document (or the document
+/// cannot be read): one message for a test's failure list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch(pub String);
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+impl From<String> for Mismatch {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
 /// An OpenAPI 3.1 document, read from YAML.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -77,8 +96,8 @@ impl Document {
     }
 
     /// Parses YAML text.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let root: Value = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Self, Mismatch> {
+        let root: Value = serde_saphyr::from_str(text).map_err(|e| Mismatch(format!("not a YAML document: {e}")))?;
         Ok(Self { root })
     }
 
@@ -156,7 +175,7 @@ impl Document {
 
     /// Checks a real answer: the operation exists, documents `status`, and a JSON `body`
     /// fits the response's `application/json` schema.
-    pub fn check_answer(&self, method: &str, path: &str, status: u16, body: &Value) -> Result<(), String> {
+    pub fn check_answer(&self, method: &str, path: &str, status: u16, body: &Value) -> Result<(), Mismatch> {
         let path = path.split('?').next().unwrap_or(path);
         let (template, operation) =
             self.find(method, path).ok_or_else(|| format!("{method} {path}: not in the document"))?;
@@ -167,29 +186,29 @@ impl Document {
             return Ok(());
         };
         self.validate(schema, body).map_err(|errors| {
-            format!(
+            Mismatch(format!(
                 "{method} {template} {status}: the answer does not fit the schema:\n  {}\nanswer: {body}",
                 errors.join("\n  ")
-            )
+            ))
         })
     }
 
     /// Checks what executing `run` (at `path`, its parameters filled in) answered: the
     /// example's status, and an answer that fits the schema. `shown` is the answer as
     /// the message quotes it.
-    pub fn check_run(&self, run: &Run, path: &str, status: u16, body: &Value, shown: &str) -> Result<(), String> {
+    pub fn check_run(&self, run: &Run, path: &str, status: u16, body: &Value, shown: &str) -> Result<(), Mismatch> {
         if status != run.expected_status {
-            return Err(format!(
+            return Err(Mismatch(format!(
                 "{} ({} {path}): HTTP {status}, documented {}: {shown}",
                 run.name, run.method, run.expected_status
-            ));
+            )));
         }
-        self.check_answer(&run.method, path, status, body).map_err(|why| format!("{}: {why}", run.name))
+        self.check_answer(&run.method, path, status, body).map_err(|why| Mismatch(format!("{}: {why}", run.name)))
     }
 
     /// Checks a real request: the operation exists, and a JSON `body` fits the request's
     /// `application/json` schema (a missing body where one is required is a problem too).
-    pub fn check_request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(), String> {
+    pub fn check_request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(), Mismatch> {
         let path = path.split('?').next().unwrap_or(path);
         let (template, operation) =
             self.find(method, path).ok_or_else(|| format!("{method} {path}: not in the document"))?;
@@ -197,13 +216,17 @@ impl Document {
         let required = request.and_then(|r| r.get("required")).and_then(Value::as_bool).unwrap_or(false);
         let schema = request.and_then(|r| r.pointer("/content/application~1json/schema"));
         match (body, schema) {
-            (None, _) if required => Err(format!("{method} {template}: a body is required and none was sent")),
-            (Some(body), None) => Err(format!("{method} {template}: the document takes no JSON body, got {body}")),
+            (None, _) if required => {
+                Err(Mismatch(format!("{method} {template}: a body is required and none was sent")))
+            }
+            (Some(body), None) => {
+                Err(Mismatch(format!("{method} {template}: the document takes no JSON body, got {body}")))
+            }
             (Some(body), Some(schema)) => self.validate(schema, body).map_err(|errors| {
-                format!(
+                Mismatch(format!(
                     "{method} {template}: the request does not fit the schema:\n  {}\nrequest: {body}",
                     errors.join("\n  ")
-                )
+                ))
             }),
             (None, _) => Ok(()),
         }

@@ -132,7 +132,7 @@ async fn every_driver_request_the_suite_sends_fits_the_document() {
         .flat_map(|e| {
             let request = document.check_request(&e.method, &e.path, e.request.as_ref()).err();
             let answer = document.check_answer(&e.method, &e.path, e.status, &e.answer).err();
-            request.into_iter().chain(answer)
+            request.into_iter().chain(answer).map(|mismatch| mismatch.to_string())
         })
         .collect();
     assert!(

@@ -204,7 +204,7 @@ async fn every_example_runs_against_a_running_mock_as_documented() {
         let text = response.text().await.unwrap();
         let body = if is_json { serde_json::from_str(&text).unwrap() } else { Value::String(text.clone()) };
         if let Err(why) = doc.check_run(run, &path, status, &body, &text) {
-            failures.push(why);
+            failures.push(why.to_string());
         }
         server.shutdown().await;
     }
