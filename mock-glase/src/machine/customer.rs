@@ -5,8 +5,8 @@ use glase_protocol::InvoiceStatus;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::NotificationReason;
 use super::deadlines::DeadlineKind;
-use super::events::NotificationReason;
 use super::{Customer, Effects, Event, Machine, SmolStr};
 use crate::clock::Timestamp;
 

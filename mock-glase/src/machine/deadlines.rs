@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use glase_protocol::InvoiceStatus;
 
-use super::events::NotificationReason;
+use super::NotificationReason;
 use super::store::Slot;
 use super::wallet::Overflow;
 use super::{Effects, Machine};

@@ -13,7 +13,7 @@ use glase_protocol::InvoiceStatus;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::events::NotificationReason;
+use super::NotificationReason;
 pub use super::purchases::{PendingPurchase, Purchases};
 use super::{CustomerError, Effects, Event, Machine, SmolStr};
 use crate::clock::Timestamp;
