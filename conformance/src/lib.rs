@@ -4,7 +4,7 @@
 //! people (terminal, HTML) and for CI (JUnit, JSON).
 //!
 //! # Layout
-//! - [`model`]: rules, findings, results, the run report and run events.
+//! - [`results`]: rules, findings, scenario results, the run report and run events.
 //! - [`scenario`]: the scenario file format and its loader (raw YAML → validated
 //!   [`Scenario`], every problem with file, line and key); the built-in library is
 //!   compiled in by `build.rs`.
@@ -12,12 +12,15 @@
 //!   each scenario's journal.
 //! - `drivers`: the one client of the machine and shop drivers (spec 8), for run, load
 //!   and explore.
-//! - [`runner`]: the embedded mock ([`Harness`]), the preflight check and [`run`]: steps,
-//!   expectations, tidy-up, rules, verdicts, as [`RunEvent`]s and a [`RunReport`].
+//! - [`step`]: each scenario step kind in one module: its arguments, their checks, how it
+//!   runs and what it claims.
+//! - [`runner`]: the embedded mock ([`Harness`]), the preflight check and [`run`]: a
+//!   scenario's steps, tidy-up, rules, verdicts, as [`RunEvent`]s and a [`RunReport`].
 //! - [`report`]: terminal, JSON, JUnit and HTML reporters; [`checklist`]: the
 //!   certification checklists the HTML report maps scenarios to (`covers:`).
-//! - [`demo`]: the reference reseller in-process, the system under test of
-//!   `glase-conformance demo` and of the self-test.
+//! - [`builtin`] and (with the default feature `reference-reseller`) `demo`: the
+//!   reference reseller in-process, the system under test of `glase-conformance demo`,
+//!   of `load`/`explore` without a system named, and of the self-test.
 //! - [`load`]: `glase-conformance load`, realistic load with invariant checks.
 //! - [`explore`]: `glase-conformance explore`, model-based property testing: random
 //!   action sequences checked against a model and the rules, shrunk to a minimal replay.
@@ -41,8 +44,8 @@ pub mod demo;
 mod drivers;
 pub mod explore;
 pub mod load;
-pub mod model;
 pub mod report;
+pub mod results;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
@@ -50,6 +53,6 @@ mod spelling;
 pub mod step;
 pub mod system;
 
-pub use model::{Finding, Level, RuleInfo, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};
+pub use results::{Finding, Level, RuleInfo, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};
 pub use runner::{Harness, RunError, RunOptions, Target, run};
 pub use scenario::{LoadError, Scenario};

@@ -82,8 +82,8 @@ pub(super) fn list(args: &ListArgs) -> Exit {
     let width = catalog.iter().map(|r| r.id.len()).max().unwrap_or(0);
     for rule in &catalog {
         let level = match rule.level {
-            crate::model::Level::Must => "MUST  ",
-            crate::model::Level::Should => "SHOULD",
+            crate::results::Level::Must => "MUST  ",
+            crate::results::Level::Should => "SHOULD",
         };
         let _ = writeln!(out, "  {:width$}  {level}  §{:8} {}", rule.id, rule.spec_section, rule.summary);
     }

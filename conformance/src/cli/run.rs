@@ -15,8 +15,8 @@ use clap::Args;
 
 use super::select::{Selection, load};
 use crate::command::{Exit, command_line, fail_start, time_seed};
-use crate::model::{RunEvent, RunReport, ScenarioResult, Verdict};
 use crate::report::{self, Evidence, Reporter, TerminalReporter};
+use crate::results::{RunEvent, RunReport, ScenarioResult, Verdict};
 use crate::rules;
 use crate::runner::{self, Harness, RunError, RunOptions};
 use crate::scenario::Scenario;

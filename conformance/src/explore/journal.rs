@@ -12,7 +12,7 @@ use mock_glase::journal::{Entry, Filter, Record};
 use mock_glase::machine::Event;
 
 use super::model::{Broken, Failure};
-use crate::model::Level;
+use crate::results::Level;
 use crate::rules::{self, CheckContext};
 use crate::runner::{Harness, MERCHANT};
 

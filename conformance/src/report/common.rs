@@ -7,7 +7,7 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::model::{Finding, Level, RunEvent, ScenarioResult, StepFailure, Verdict};
+use crate::results::{Finding, Level, RunEvent, ScenarioResult, StepFailure, Verdict};
 
 /// Receives the run's events as they happen.
 pub trait Reporter {
@@ -20,7 +20,7 @@ pub(crate) fn finding_fails(finding: &Finding, strict: bool) -> bool {
     finding.level == Level::Must || strict
 }
 
-/// Whether a verdict counts against the run (as [`RunReport::passed`](crate::model::RunReport::passed) judges it).
+/// Whether a verdict counts against the run (as [`RunReport::passed`](crate::results::RunReport::passed) judges it).
 pub(crate) fn verdict_fails(verdict: Verdict, strict: bool) -> bool {
     match verdict {
         Verdict::Passed | Verdict::Skipped => false,

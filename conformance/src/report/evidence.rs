@@ -17,7 +17,7 @@ use std::path::Path;
 use mock_glase::journal::{Entry, Filter};
 use serde::Serialize;
 
-use crate::model::{RunReport, Verdict};
+use crate::results::{RunReport, Verdict};
 use crate::runner::Harness;
 use crate::scenario::Scenario;
 
@@ -94,7 +94,7 @@ struct Manifest<'a> {
     /// Who the system under test is, as declared.
     system: &'a crate::system::Identity,
     /// What the waits were judged against.
-    conditions: &'a crate::model::Conditions,
+    conditions: &'a crate::results::Conditions,
     /// The `--config` file, copied as `config.toml`.
     #[serde(skip_serializing_if = "Option::is_none")]
     config_file: Option<String>,

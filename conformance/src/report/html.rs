@@ -30,7 +30,7 @@ use super::common::{
 };
 use super::sequence::{describe, sequence_svg};
 use crate::checklist::{self, CHECKLIST, ChecklistItem};
-use crate::model::{Finding, Level, RunReport, ScenarioResult, StepFailure, Verdict};
+use crate::results::{Finding, Level, RunReport, ScenarioResult, StepFailure, Verdict};
 
 /// Bodies longer than this are cut in the raw journal table.
 const MAX_BODY: usize = 64 * 1024;
@@ -860,8 +860,8 @@ mod sample {
     use mock_glase::journal::{Entry, Filter};
     use mock_glase::{Config, Mock, SystemClock};
 
-    use crate::model::{Finding, Level, RuleInfo, RunReport, ScenarioResult, StepFailure, Verdict};
     use crate::report::sequence::xml_text;
+    use crate::results::{Finding, Level, RuleInfo, RunReport, ScenarioResult, StepFailure, Verdict};
 
     fn fixture(name: &str) -> String {
         let path = format!("{}/../scenarios/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -991,7 +991,7 @@ mod sample {
             profile: "all".into(),
             strict: false,
             seed: 1_795_000,
-            conditions: crate::model::Conditions::default(),
+            conditions: crate::results::Conditions::default(),
             rules: vec![
                 RuleInfo {
                     id: "UPS-COMMIT-LE-RESERVED".into(),

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::model::RunReport;
+use crate::results::RunReport;
 
 /// Writes `report` to `path` as pretty JSON (creating missing parent directories).
 pub fn write_json(report: &RunReport, path: &Path) -> io::Result<()> {

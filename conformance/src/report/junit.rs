@@ -22,7 +22,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::common::{finding_fails, format_seqs, headline, level_label};
 use super::sequence::journal_lines;
-use crate::model::{RunReport, ScenarioResult, Verdict};
+use crate::results::{RunReport, ScenarioResult, Verdict};
 
 /// At most this many journal lines in a test case's `<system-out>`.
 pub const MAX_LISTED: usize = 80;

@@ -1,7 +1,7 @@
 //! Reporters: what a run looks like to people and to CI.
 //!
 //! The runner knows nothing about output (STYLE section 4): it emits
-//! [`RunEvent`]s and returns a [`RunReport`](crate::model::RunReport). This module turns them
+//! [`RunEvent`]s and returns a [`RunReport`](crate::results::RunReport). This module turns them
 //! into
 //! - a live terminal view ([`TerminalReporter`], a [`Reporter`]) with a progress line while
 //!   scenarios run ([`progress`]), and a closing [`print_summary`];
@@ -42,7 +42,7 @@ pub(crate) mod fixtures {
     use mock_glase::journal::{Entry, Filter, Journal, Record, Tags};
     use mock_glase::machine::Event;
 
-    use crate::model::{Finding, Level, RuleInfo, RunReport, ScenarioResult, StepFailure, Verdict};
+    use crate::results::{Finding, Level, RuleInfo, RunReport, ScenarioResult, StepFailure, Verdict};
 
     pub const SCRIPT_BODY: &str =
         "<soap:Envelope><sendInvoice><title><script>alert(1)</script></title></sendInvoice></soap:Envelope>";
@@ -187,7 +187,7 @@ pub(crate) mod fixtures {
             profile: "unattended".into(),
             strict,
             seed: 42,
-            conditions: crate::model::Conditions::default(),
+            conditions: crate::results::Conditions::default(),
             rules: vec![
                 RuleInfo {
                     id: "UPS-COMMIT-LE-RESERVED".into(),

@@ -29,7 +29,7 @@ use mock_glase::machine::Event;
 use mock_glase::machine::ups::PurchaseOutcome;
 
 use super::common::escape;
-use crate::model::ScenarioResult;
+use crate::results::ScenarioResult;
 
 /// At most this many rows are drawn.
 pub const MAX_ROWS: usize = 120;

@@ -28,7 +28,7 @@ use super::common::{
 };
 use super::progress::{CLEAR_LINE, ProgressLine, Ticker, terminal_width};
 use super::sequence::journal_lines;
-use crate::model::{Level, RunEvent, RunReport, ScenarioResult, Verdict};
+use crate::results::{Level, RunEvent, RunReport, ScenarioResult, Verdict};
 
 /// Journal lines shown per scenario with `--verbose`.
 const VERBOSE_LINES: usize = 60;

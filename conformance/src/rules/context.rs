@@ -5,7 +5,7 @@ use mock_glase::machine::auth::allowed_types;
 
 use super::rule::{Meta, Method, Rule};
 use super::support::{Call, View, common_invoice, list};
-use crate::model::{Finding, Level};
+use crate::results::{Finding, Level};
 
 const EVERY_REQUEST: &str = "Every request: `clientRequestTimeout` = 0; `clientReference` present and ≤ 32; `clientId` present; `channel` ≤ 40; authenticates as the right principal type for the operation.";
 

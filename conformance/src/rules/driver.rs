@@ -4,7 +4,7 @@
 //! (`explain DRIVER-CONTRACT`) like every other finding.
 
 use super::rule::{Meta, Method};
-use crate::model::Level;
+use crate::results::Level;
 
 pub(crate) static DRIVER_CONTRACT: Meta = Meta {
     id: "DRIVER-CONTRACT",

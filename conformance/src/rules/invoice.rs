@@ -4,7 +4,7 @@ use glase_protocol::{Decimal, Invoice, Operation};
 
 use super::rule::{Meta, Method, Rule};
 use super::support::{Call, View, common_invoice, invoice_rows_total, list};
-use crate::model::{Finding, Level};
+use crate::results::{Finding, Level};
 
 const SEND_INVOICE: &str = "sendInvoice: rows present with `itemQuantity` and `itemTotalAmount`; rows sum = total; currency consistent across total and rows; `title`, `cashierId`, `clientInvoiceId`, `issueDate` present (documented as required); `notificationUrl` valid (https outside local testing).";
 

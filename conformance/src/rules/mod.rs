@@ -43,7 +43,7 @@ use std::fmt::Write as _;
 pub use check::CheckContext;
 use rule::{Method, Rule, ScenarioChecked};
 
-use crate::model::{Finding, Level, RuleInfo};
+use crate::results::{Finding, Level, RuleInfo};
 
 /// Every rule, in one list.
 pub(crate) static RULES: &[&dyn Rule] = &[

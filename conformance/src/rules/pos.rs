@@ -8,7 +8,7 @@ use glase_protocol::{InvoiceStatus, Operation, Request};
 
 use super::rule::{Meta, Method, Rule};
 use super::support::{Call, View};
-use crate::model::{Finding, Level};
+use crate::results::{Finding, Level};
 
 const POS: &[&str] = &["pos"];
 

@@ -2,7 +2,7 @@
 //! over the parsed journal ([`Rule`]).
 
 use super::support;
-use crate::model::{Finding, Level, RuleInfo};
+use crate::results::{Finding, Level, RuleInfo};
 
 /// How a rule is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use glase_protocol::{InvoiceStatus, Operation};
 
 use super::rule::{Meta, Method, Rule};
 use super::support::{Notice, View};
-use crate::model::{Finding, Level};
+use crate::results::{Finding, Level};
 
 /// Groups findings by invoice: one per invoice, its evidence and details joined.
 fn per_invoice(

@@ -561,7 +561,7 @@ pub(crate) mod testing {
     use mock_glase::machine::Event;
     use mock_glase::machine::ups::PurchaseOutcome;
 
-    use crate::model::Finding;
+    use crate::results::Finding;
     use crate::rules::{CheckContext, RULES, Rule, support::View};
 
     pub const DEADLINE: Duration = Duration::from_secs(20);

@@ -6,7 +6,7 @@ use mock_glase::machine::ups::{ERROR_CODES, PurchaseOutcome};
 
 use super::rule::{Meta, Method, Rule};
 use super::support::{AnswerBody, Call, Purchase, View, invoice_rows_total, money};
-use crate::model::{Finding, Level};
+use crate::results::{Finding, Level};
 
 /// Applies to unattended machines only.
 const UNATTENDED: &[&str] = &["unattended"];

@@ -5,7 +5,7 @@ use glase_protocol::{InvoiceStatus, Operation, PaymentMode, Request};
 
 use super::rule::{Meta, Method, Rule};
 use super::support::{Call, View, list};
-use crate::model::{Finding, Level};
+use crate::results::{Finding, Level};
 
 const SHOP: &[&str] = &["webshop", "pos"];
 

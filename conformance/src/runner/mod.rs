@@ -27,7 +27,7 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use crate::model::{Finding, Level, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};
+use crate::results::{Finding, Level, RunEvent, RunReport, ScenarioResult, StepFailure, Verdict};
 use crate::rules::{self, CheckContext};
 use crate::scenario::{Driver, Located, Profile, Scenario, Step};
 

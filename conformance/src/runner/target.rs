@@ -71,9 +71,9 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// What the run's waits are judged against, for the reports.
-    pub fn conditions(&self, deadline_scale: f64) -> crate::model::Conditions {
+    pub fn conditions(&self, deadline_scale: f64) -> crate::results::Conditions {
         let human = |d: Duration| humantime::format_duration(d).to_string();
-        crate::model::Conditions {
+        crate::results::Conditions {
             idle_timeout: self.timers.idle_timeout.map(human),
             unpaid_timeout: self.timers.unpaid_timeout.map(human),
             patience: self.patience.map(human),

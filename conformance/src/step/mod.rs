@@ -3,7 +3,7 @@
 //! grouped by who acts: the customer ([`customer`]), the machine driver ([`machine`]),
 //! the shop driver ([`shop`]), the point-of-sale driver ([`till`]), Glase itself
 //! ([`glase`]), and the expectations ([`expect`], [`calls`]). [`Step`] only dispatches,
-//! as mini-redis's `Command` does (`src/cmd/mod.rs`); [`kind::Kind`] says what a kind
+//! as mini-redis's `Command` does (`src/cmd/mod.rs`); `kind::Kind` says what a kind
 //! provides, and [`values`] holds what step arguments are made of.
 
 pub mod calls;
@@ -62,7 +62,7 @@ macro_rules! steps {
             }
 
             /// Whether the step judges what the system under test did (see
-            /// [`Kind::JUDGES`]).
+            /// `Kind::JUDGES`).
             pub fn is_expectation(&self) -> bool {
                 match self {
                     $(Self::$variant(step) => step.is_expectation(),)*

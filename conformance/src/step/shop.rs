@@ -1,6 +1,6 @@
 //! The shop driver's steps: checkout, refund, the staff's cancel and the period's close —
 //! at the webshop, or at the till when the scenario drives a point of sale
-//! ([`crate::drivers::Counter`]).
+//! (`crate::drivers::Counter`).
 
 use rust_decimal::Decimal;
 use serde::Deserialize;

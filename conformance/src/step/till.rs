@@ -1,6 +1,6 @@
 //! The point-of-sale driver's own steps: registering the till and taking it out of
 //! service, and the customer scanning the till's static QR sticker. (Sales at the till
-//! are the shop steps, through [`crate::drivers::Counter::Till`].)
+//! are the shop steps, through `Counter::Till`.)
 
 use serde::Deserialize;
 use serde_json::Value;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use glase_conformance::builtin::DEMO_DEADLINE_SCALE;
 use glase_conformance::demo::{InProcessSettings, ReferenceReseller};
-use glase_conformance::model::Verdict;
+use glase_conformance::results::Verdict;
 use glase_conformance::rules;
 use glase_conformance::runner::{self, Harness, RunOptions};
 use glase_conformance::scenario::{self, Fixtures, fixtures};

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use glase_conformance::model::Finding;
+use glase_conformance::results::Finding;
 use glase_conformance::rules::{CheckContext, check_all, undecided_until};
 use glase_protocol::InvoiceStatus;
 use mock_glase::journal::{Entry, Filter, Record};

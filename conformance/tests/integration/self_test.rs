@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use glase_conformance::builtin::DEMO_DEADLINE_SCALE;
 use glase_conformance::demo::{InProcessSettings, ReferenceReseller};
-use glase_conformance::model::{RunReport, Verdict};
+use glase_conformance::results::{RunReport, Verdict};
 use glase_conformance::runner::{self, Harness, RunOptions};
 use glase_conformance::scenario::{self, Profile, Scenario, Source};
 use glase_conformance::{Level, rules};
