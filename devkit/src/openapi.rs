@@ -127,6 +127,23 @@ impl Document {
         paths.iter().map(|(path, item)| (path.clone(), self.resolve(item))).collect()
     }
 
+    /// Checks that the document (`name`, for the message) lists exactly the routes a
+    /// router registers: `(METHOD, path)` pairs, compared by their [`shape`].
+    pub fn check_routes(&self, registered: &BTreeSet<(String, String)>, name: &str) -> Result<(), Mismatch> {
+        let shaped = |routes: &BTreeSet<(String, String)>| -> BTreeSet<(String, String)> {
+            routes.iter().map(|(method, path)| (method.clone(), shape(path))).collect()
+        };
+        let (documented, registered) = (shaped(&self.routes()), shaped(registered));
+        let undocumented: Vec<_> = registered.difference(&documented).collect();
+        let unserved: Vec<_> = documented.difference(&registered).collect();
+        if undocumented.is_empty() && unserved.is_empty() {
+            return Ok(());
+        }
+        Err(Mismatch(format!(
+            "registered but not in {name}: {undocumented:?}\nin {name} but not registered: {unserved:?}"
+        )))
+    }
+
     /// Every `(METHOD, path template)` the document describes.
     pub fn routes(&self) -> BTreeSet<(String, String)> {
         let mut routes = BTreeSet::new();

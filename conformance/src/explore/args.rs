@@ -96,6 +96,8 @@ mod tests {
         Wrapper::try_parse_from(std::iter::once("explore").chain(words.iter().copied())).map(|w| w.args)
     }
 
+    // A build without the built-in reseller has no fault to name.
+    #[cfg(feature = "reference-reseller")]
     #[test]
     fn the_replay_command_names_the_run_and_everything_that_shapes_it() {
         let args = parse(&["--seed", "9", "--length", "6", "--fault", "skip-status-fetch", "--strict"]).expect("valid");

@@ -234,6 +234,16 @@ impl Harness {
 
     /// Polls the journal until `done` holds (things like notifications are journaled
     /// from background tasks); panics after `timeout`.
+    /// The invoice's journal once its `confirmed` notification was tried (`last`: until
+    /// its last attempt), waiting at most 3 s.
+    async fn confirmed_notification(&self, reference: &str, last: bool) -> Vec<Value> {
+        self.journal_until(&format!("invoice={reference}"), Duration::from_secs(3), |e| {
+            let sent = notifications(e, "confirmed");
+            if last { sent.iter().any(|n| n["lastAttempt"] == true) } else { !sent.is_empty() }
+        })
+        .await
+    }
+
     async fn journal_until(&self, query: &str, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let start = Instant::now();
         loop {
@@ -619,11 +629,7 @@ async fn a_dropped_notification_is_journaled_and_never_reaches_the_merchant() {
     let reference = h.issue(DEMO, "8.00", Some(&sink.url)).await;
     h.add_fault(json!({"operation": "notification", "dropConnection": true, "times": 1})).await;
     h.confirm(&reference).await;
-    let entries = h
-        .journal_until(&format!("invoice={reference}"), Duration::from_secs(3), |e| {
-            !notifications(e, "confirmed").is_empty()
-        })
-        .await;
+    let entries = h.confirmed_notification(&reference, false).await;
     let sent = notifications(&entries, "confirmed");
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["outcome"], "not sent: dropped by an injected fault");
@@ -651,11 +657,7 @@ async fn a_fault_about_an_invoice_is_journaled_under_that_invoice() {
     h.add_fault(json!({"operation": "getPaymentStatus", "resultCode": 93, "times": 1})).await;
     h.confirm(&reference).await;
     assert_eq!(h.code(&get_status(DEMO, &reference)).await, 93);
-    let entries = h
-        .journal_until(&format!("invoice={reference}"), Duration::from_secs(3), |e| {
-            !notifications(e, "confirmed").is_empty()
-        })
-        .await;
+    let entries = h.confirmed_notification(&reference, false).await;
     let faults: Vec<String> = fault_events(&entries).iter().map(|f| f["target"].as_str().unwrap().to_owned()).collect();
     assert_eq!(faults, vec!["notification", "getPaymentStatus"], "{entries:#?}");
 }
@@ -671,11 +673,7 @@ async fn a_delayed_notification_arrives_late() {
     sink.wait_for(1, Duration::from_secs(3)).await;
     let late = sink.hit(0).duration_since(confirmed);
     assert!(late >= Duration::from_millis(400), "arrived after {late:?}");
-    let entries = h
-        .journal_until(&format!("invoice={reference}"), Duration::from_secs(3), |e| {
-            !notifications(e, "confirmed").is_empty()
-        })
-        .await;
+    let entries = h.confirmed_notification(&reference, false).await;
     let sent = notifications(&entries, "confirmed");
     assert_eq!(sent[0]["attempt"], 1);
     assert_eq!(sent[0]["httpStatus"], 200);
@@ -695,11 +693,7 @@ async fn notifications_are_retried_until_the_merchant_answers_200() {
     let sink = Sink::start(vec![500, 500], 200).await;
     let reference = h.issue(DEMO, "9.00", Some(&sink.url)).await;
     h.confirm(&reference).await;
-    let entries = h
-        .journal_until(&format!("invoice={reference}"), Duration::from_secs(3), |e| {
-            notifications(e, "confirmed").iter().any(|n| n["lastAttempt"] == true)
-        })
-        .await;
+    let entries = h.confirmed_notification(&reference, true).await;
     let sent = notifications(&entries, "confirmed");
     let attempts: Vec<_> = sent.iter().map(|n| (&n["attempt"], &n["httpStatus"], &n["lastAttempt"])).collect();
     assert_eq!(
@@ -725,11 +719,7 @@ async fn a_failing_endpoint_is_tried_exactly_attempts_times() {
     let sink = Sink::start(Vec::new(), 500).await;
     let reference = h.issue(DEMO, "9.00", Some(&sink.url)).await;
     h.confirm(&reference).await;
-    let entries = h
-        .journal_until(&format!("invoice={reference}"), Duration::from_secs(3), |e| {
-            notifications(e, "confirmed").iter().any(|n| n["lastAttempt"] == true)
-        })
-        .await;
+    let entries = h.confirmed_notification(&reference, true).await;
     let sent = notifications(&entries, "confirmed");
     let attempts: Vec<_> = sent.iter().map(|n| n["attempt"].as_u64().unwrap()).collect();
     assert_eq!(attempts, vec![1, 2, 3, 4]);
@@ -1077,10 +1067,7 @@ async fn the_jsonl_export_is_one_parseable_object_per_line_in_seq_order() {
     let reference = h.issue(DEMO, "24.00", Some(&sink.url)).await;
     h.confirm(&reference).await;
     sink.wait_for(1, Duration::from_secs(3)).await;
-    h.journal_until(&format!("invoice={reference}"), Duration::from_secs(3), |e| {
-        !notifications(e, "confirmed").is_empty()
-    })
-    .await;
+    h.confirmed_notification(&reference, false).await;
     h.add_fault(json!({"operation": "getPaymentStatus", "resultCode": 93, "times": 1})).await;
     assert_eq!(h.code(&get_status(DEMO, &reference)).await, 93);
 
