@@ -179,10 +179,9 @@ fn paths(code: &str) -> Vec<(String, usize)> {
 
 /// A `use` tree as its paths.
 fn expand(tree: &str) -> Vec<String> {
-    let tree: String = tree.chars().filter(|c| !c.is_whitespace()).collect();
-    let tree = tree.split(" as ").next().unwrap_or_default().to_owned();
+    let tree: String = without_renames(tree).chars().filter(|c| !c.is_whitespace()).collect();
     let Some(open) = tree.find('{') else {
-        return vec![tree.split("as").next().unwrap_or_default().trim_end_matches("::").to_owned()];
+        return vec![tree.trim_end_matches("::").to_owned()];
     };
     let prefix = tree[..open].trim_end_matches("::");
     let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
@@ -206,6 +205,20 @@ fn expand(tree: &str) -> Vec<String> {
         .flat_map(expand)
         .map(|p| if p == "self" { prefix.to_owned() } else { format!("{prefix}::{p}") })
         .collect()
+}
+
+/// A `use` tree without its renames (`Foo as Bar` is `Foo`: the same item).
+fn without_renames(tree: &str) -> String {
+    let mut out = String::with_capacity(tree.len());
+    let mut rest = tree;
+    while let Some(at) = find_word(rest, "as") {
+        out.push_str(&rest[..at]);
+        let after = rest[at + 2..].trim_start();
+        let alias = after.bytes().take_while(|b| is_ident(*b)).count();
+        rest = &after[alias..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The code without `#[cfg(test)] mod … { … }` blocks.
@@ -359,6 +372,7 @@ mod tests {
     fn use_trees_expand_to_every_path() {
         assert_eq!(expand("super::{a, b::{c, self}}"), ["super::a", "super::b::c", "super::b"]);
         assert_eq!(expand("crate::x::Y as Z"), ["crate::x::Y"]);
+        assert_eq!(expand("crate::{harness::Harness, base as b}"), ["crate::harness::Harness", "crate::base"]);
     }
 
     #[test]
