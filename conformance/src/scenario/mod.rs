@@ -3,7 +3,8 @@
 //!
 //! Loading has two stages, as ripgrep's flags do (`lowargs` → `hiargs`): `raw` is the
 //! file as serde-saphyr reads it, with source locations and untyped steps; `resolve`
-//! turns it into a [`Scenario`] of typed [`Step`]s and collects every problem of every
+//! turns it into a [`Scenario`] of typed [`Step`]s (each kind checks its own arguments,
+//! see [`crate::step`] and `arguments`) and collects every problem of every
 //! file with its file, line and key, so one run of `glase-conformance list` shows them
 //! all. The runner only ever sees resolved scenarios. The repository's own library is
 //! compiled into the binary ([`embedded`]); integrators add directories of their own.

@@ -1,6 +1,7 @@
 //! From the file as written ([`super::raw`]) to the scenario the runner executes
-//! ([`super::steps`]): every step typed and checked, every problem collected with its
-//! file, line and key, none fatal to the checks after it.
+//! ([`super::resolved`]): the top level checked here, each step by its kind
+//! ([`crate::step`], with [`super::arguments`]); every problem collected with its file,
+//! line and key, none fatal to the checks after it.
 
 use std::collections::HashSet;
 

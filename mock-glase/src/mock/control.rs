@@ -3,8 +3,6 @@
 use super::*;
 
 impl Mock {
-    // ---- faults, clock and deadlines ----
-
     pub fn add_fault(&self, rule: FaultRule) -> Result<u64, FaultRuleError> {
         let mut core = self.lock();
         let id = core.machine.add_fault(rule)?;

@@ -5,8 +5,6 @@ use super::bodies::{journal_text, text_of};
 use super::*;
 
 impl Mock {
-    // ---- the simulated customer ----
-
     /// Scans any QR code: an invoice's or a till's opens the invoice; an unattended
     /// machine's makes the UPS call the merchant's createPurchase and waits for it.
     pub async fn scan_qr(

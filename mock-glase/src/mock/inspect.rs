@@ -5,8 +5,6 @@
 use super::*;
 
 impl Mock {
-    // ---- inspection ----
-
     pub fn invoice(&self, reference: &str) -> Option<InvoiceView> {
         view(&self.lock().machine, reference)
     }

@@ -5,8 +5,6 @@
 use super::*;
 
 impl Mock {
-    // ---- notifications ----
-
     /// Journals what a customer/timer action produced and sends its notifications.
     /// `now` is the time the machine acted at, so journal times equal machine times.
     pub(super) fn finish(&self, mut core: MutexGuard<'_, Core>, fx: Effects, now: Timestamp) {

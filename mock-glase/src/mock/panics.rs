@@ -4,8 +4,6 @@
 use super::*;
 
 impl Mock {
-    // ---- panics (see `supervise`) ----
-
     /// Fires the deadlines due at `now` one at a time, each guarded: one whose handling
     /// panics is dropped (it was taken off the queue) with the invoice left as it was,
     /// and journaled; the others still fire.

@@ -3,8 +3,6 @@
 use super::*;
 
 impl Mock {
-    // ---- merchants and terminals at run time ----
-
     pub fn add_reseller(&self, config: &ResellerConfig) -> Result<(), RegistryError> {
         self.lock().machine.add_reseller(config)?;
         self.note(

@@ -5,8 +5,6 @@ use super::bodies::{journal_request_text, text_of};
 use super::*;
 
 impl Mock {
-    // ---- SOAP ----
-
     /// Runs one SOAP request through the mock: decode, apply, journal, encode, and any
     /// injected delay. Never fails: bad input becomes a SOAP fault.
     pub async fn handle_soap(&self, path: &str, body: &[u8]) -> SoapAnswer {
