@@ -94,7 +94,8 @@ static STATUS_AFTER_NOTIFICATION: Meta = Meta {
     method: Method::Journal,
     how: "For every notification answered 2xx: a getPaymentStatus about the invoice must follow what caused the \
           notification, within the status deadline of the delivery. Skipped when the merchant already knew a \
-          final state (PAID/CANCELED/FAILED from an earlier status, its own commit or cancel), or never learned \
+          final state when the notification went out (PAID/CANCELED/FAILED from an earlier status, its own commit \
+          or cancel, or a poll answered between the notification's cause and its POST), or never learned \
           the invoice's reference (sendInvoice's answer was lost on the way back). A scenario that \
           ends before the deadline waits for it (or for the call) before it is judged.",
     fixes: "In the notification handler, answer 200 and then call getPaymentStatus for the invoice the URL's \
@@ -118,9 +119,12 @@ impl StatusAfterNotification {
         for notice in view.notices.iter().filter(|n| n.delivered()) {
             let Some(invoice) = notice.invoice else { continue };
             let Some(trigger) = view.trigger_before(invoice, notice.seq) else { continue };
-            // A final state it knew, or an invoice it never learned the reference of
-            // (sendInvoice's answer was lost): nothing to ask about.
-            if view.known_state(invoice, trigger.seq).is_some_and(is_final) || !view.reference_known(invoice) {
+            // A final state it knew when the POST went out (from before the cause, or
+            // from a poll between the cause and the POST), or an invoice it never learned
+            // the reference of (sendInvoice's answer was lost): nothing to ask about.
+            if view.known_state_when_sent(invoice, trigger, notice).is_some_and(is_final)
+                || !view.reference_known(invoice)
+            {
                 continue;
             }
             let deadline = notice.at.saturating_add(view.status_deadline_ms);
@@ -402,6 +406,40 @@ mod tests {
         quick.notify("1", Some(200));
         end(&mut quick, 60_000);
         assert_eq!(quick.check(&StatusAfterNotification), vec![]);
+    }
+
+    #[test]
+    fn a_final_state_polled_before_the_notification_went_out_needs_no_second_fetch() {
+        // The customer cancels; the merchant's fallback poll lands between the cancel and
+        // the notification's POST and reads CANCELED. A merchant that then ignores the
+        // notification (it knows the invoice is over) is correct.
+        let mut journal = Journal::new();
+        journal.send_invoice("1", invoice(PaymentMode::ReservationRequired, &["20.00"]));
+        journal.status("1", Some(0), InvoiceStatus::Issued, 0);
+        journal.transition("1", InvoiceStatus::Issued, InvoiceStatus::Canceled, "customer canceled");
+        journal.due("1");
+        journal.advance(5);
+        journal.status("1", Some(0), InvoiceStatus::Canceled, 1);
+        journal.advance(5);
+        journal.due_at = journal.now;
+        journal.notice("1", Some(200));
+        end(&mut journal, 60_000);
+        assert_eq!(journal.check(&StatusAfterNotification), vec![]);
+
+        // A poll that read a state still open (before the cancel) does not excuse it.
+        let mut open = Journal::new();
+        open.send_invoice("1", invoice(PaymentMode::ReservationRequired, &["20.00"]));
+        open.status("1", Some(0), InvoiceStatus::Issued, 0);
+        open.transition("1", InvoiceStatus::Issued, InvoiceStatus::Reserved, "customer confirmed reservation");
+        open.due("1");
+        open.advance(5);
+        open.status("1", Some(0), InvoiceStatus::Issued, 0);
+        open.advance(5);
+        open.due_at = open.now;
+        open.notice("1", Some(200));
+        end(&mut open, 60_000);
+        let findings = open.check(&StatusAfterNotification);
+        assert!(findings[0].actual.contains("no getPaymentStatus followed"), "{findings:?}");
     }
 
     #[test]

@@ -441,6 +441,22 @@ impl<'a> View<'a> {
         self.calls_about(invoice).filter(|c| c.seq < seq).filter_map(Self::told).next_back()
     }
 
+    /// What the merchant knew about the invoice when a notification's POST went out:
+    /// everything before the notification's cause, and what calls answered after the
+    /// cause but before the POST told it (a poll that read CANCELED there already knows
+    /// the invoice is over).
+    pub fn known_state_when_sent(
+        &self,
+        invoice: &str,
+        trigger: &Trigger<'_>,
+        notice: &Notice<'_>,
+    ) -> Option<InvoiceStatus> {
+        self.calls_about(invoice)
+            .filter(|c| c.seq < trigger.seq || (c.seq < notice.seq && c.at < notice.sent_at))
+            .filter_map(Self::told)
+            .next_back()
+    }
+
     fn told(call: &Call<'_>) -> Option<InvoiceStatus> {
         match call.op()? {
             Operation::GetPaymentStatus => call.status().map(|(s, _)| s),
