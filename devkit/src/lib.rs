@@ -13,6 +13,8 @@
 //!   each other) and its long functions, so the architecture's rules stay kept.
 //! - [`openapi`] (feature `openapi`, tests only): reads the OpenAPI documents in
 //!   `docs/openapi/`, lists their routes, validates answers and examples against them.
+//! - [`browser`] (feature `browser`, tests only): drives headless Chromium over the Chrome
+//!   DevTools Protocol, for end-to-end tests of the pages our servers serve.
 //!
 //! # Implementation rationale
 //!
@@ -22,6 +24,8 @@
 //! costs one small compilation unit. `#[path]`-including one file from every build script
 //! was the other option; it hides the sharing from cargo and from readers of a manifest.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod commit;
 pub mod imports;
 #[cfg(feature = "openapi")]

@@ -11,7 +11,8 @@ pub(super) const DEMO_EXAMPLES: &str = "\
 Examples:
   glase-conformance demo                                     # everything, reports into reports/
   glase-conformance demo --fault trust-notification          # what a failure looks like
-  glase-conformance demo --only webshop/ --out demo-reports  # one profile's scenarios";
+  glase-conformance demo --only webshop/ --out demo-reports  # one profile's scenarios
+  glase-conformance demo --console                           # watch it in a browser (URL printed)";
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -55,6 +56,7 @@ pub(super) async fn demo(args: DemoArgs) -> Exit {
     };
     eprintln!("Demo: the reference reseller at {} against the embedded Glase at {}", reseller.url, harness.soap_url());
     eprintln!("      (Glase-side deadlines scaled by {DEMO_DEADLINE_SCALE}: the 20 s status rule takes 1 s)");
+    args.output.announce_console(&harness);
     let target = reseller.target();
     if let Err(error) = runner::preflight(&target, &http).await {
         return fail_start(&error);
@@ -75,6 +77,7 @@ pub(super) async fn demo(args: DemoArgs) -> Exit {
     };
     Sut { identity: &identity, describe: options.target.describe() }.stamp(&mut report);
     let evidence = Evidence::collect(&harness, &scenarios, command_line());
+    args.output.hold_console(&harness).await;
     drop(reseller);
     harness.shutdown().await;
     finish(&report, &evidence, &args.output)

@@ -74,6 +74,31 @@ pub struct Output {
     /// scale, closing the period) run alone. 1: one after another.
     #[arg(long, short, value_name = "N", default_value_t = runner::DEFAULT_JOBS, value_parser = parse_jobs, env = "GLASE_CONFORMANCE_JOBS")]
     pub jobs: usize,
+    /// Serve the sandbox console for the suite's Glase: a web page with the journal live
+    /// as a sequence diagram, the invoices and the faults. Its URL is printed at the
+    /// start; it stays up after the run until Ctrl-C, to look back at what happened.
+    #[arg(long)]
+    pub console: bool,
+}
+
+impl Output {
+    /// Says where the console is, when it was asked for.
+    pub(super) fn announce_console(&self, harness: &Harness) {
+        if self.console {
+            eprintln!("Console: {}/console/ (open it in a browser to watch the run)", harness.base_url());
+        }
+    }
+
+    /// With `--console`, keeps the suite's Glase serving the console until Ctrl-C.
+    pub(super) async fn hold_console(&self, harness: &Harness) {
+        if !self.console {
+            return;
+        }
+        eprintln!("The run is over; the console stays up at {}/console/ until you press Ctrl-C.", harness.base_url());
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            eprintln!("warning: cannot wait for Ctrl-C ({error}); stopping the console now");
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +140,7 @@ pub(super) async fn run(args: RunArgs) -> Exit {
         Err(error) => return fail_start(&error),
     };
     eprintln!("Glase (mock) for the system under test: {}", harness.soap_url());
+    args.output.announce_console(&harness);
     let log = args.output.out.join("evidence").join(SYSTEM_LOG);
     let options = RunOptions {
         target: system.target.clone(),
@@ -148,6 +174,7 @@ pub(super) async fn run(args: RunArgs) -> Exit {
     let evidence = Evidence::collect(&harness, &scenarios, command_line())
         .with_system(stopped)
         .with_config(args.system.config.as_deref());
+    args.output.hold_console(&harness).await;
     harness.shutdown().await;
     if report.results.iter().all(|r| r.journal.iter().all(|e| !is_sut_soap(e))) {
         eprintln!("note: the system under test never called Glase. Is its Glase URL set to {}?", system.glase_url());

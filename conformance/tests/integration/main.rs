@@ -8,11 +8,14 @@
 //! - [`fixtures`], [`load`], [`explore`]: fixture mapping, the load tool and the explorer
 //!   end to end.
 //! - [`example_python`]: the independent Python till of `examples/python-till`.
+//! - [`console`]: the mock's sandbox console in headless Chromium.
 //!
 //! All but the last need the built-in reference reseller (the default feature
 //! `reference-reseller`); a build without it runs only the library's own tests and
 //! `example_python`.
 
+#[cfg(feature = "reference-reseller")]
+mod console;
 #[cfg(feature = "reference-reseller")]
 mod driver_contract;
 mod example_python;

@@ -66,6 +66,7 @@ async fn info(State(state): State<AppState>) -> ApiResult {
         "terminals": state.mock.terminals().iter().map(|t| json!({
             "id": t.id, "reseller": t.reseller, "registered": t.registered, "seqrId": t.seqr_id,
         })).collect::<Vec<_>>(),
+        "merchants": state.mock.merchants(),
         "customers": config.customers.iter().map(|c| json!({"msisdn": c.msisdn, "pin": c.pin})).collect::<Vec<_>>(),
         "defaultCustomer": state.mock.default_customer(),
         "deadlines": deadlines_json(state.mock.deadlines()),
@@ -160,14 +161,15 @@ async fn put_customer(
 struct InvoiceQuery {
     terminal: Option<String>,
     status: Option<String>,
+    /// At most this many (the newest).
+    limit: Option<usize>,
 }
 
 async fn list_invoices(State(state): State<AppState>, Query(query): Query<InvoiceQuery>) -> ApiResult {
     let list: Vec<_> = state
         .mock
-        .invoices(query.terminal.as_deref())
+        .newest_invoices(query.terminal.as_deref(), query.status.as_deref(), query.limit.unwrap_or(usize::MAX))
         .into_iter()
-        .filter(|r| query.status.as_deref().is_none_or(|s| r.status.as_str().eq_ignore_ascii_case(s)))
         .map(|r| {
             json!({
                 "reference": r.reference, "terminal": r.terminal, "status": r.status,

@@ -1,10 +1,11 @@
 //! The thin axum transport. [`soap`] serves the SOAP endpoints and the WSDL,
 //! [`control`] the JSON control API, [`journal_api`] the journal (query, follow,
-//! export); all only translate between HTTP and [`Mock`]. `GET /openapi.json` serves
+//! export), [`console`] the sandbox console's page; all only translate between HTTP and [`Mock`]. `GET /openapi.json` serves
 //! `docs/openapi/control.yaml`, which lists every route here (tests/integration/contract.rs keeps it
 //! so).
 
 mod api_error;
+pub mod console;
 pub mod control;
 pub mod journal_api;
 pub mod soap;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(soap::routes(max_body))
         .nest("/control", control::routes().layer(axum::middleware::from_fn_with_state(mock.clone(), control_auth)))
+        .merge(console::routes())
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .route("/openapi.json", axum::routing::get(openapi))
         .with_state(state)

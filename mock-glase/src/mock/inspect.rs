@@ -11,11 +11,21 @@ impl Mock {
 
     /// Every invoice, newest first, optionally of one terminal.
     pub fn invoices(&self, terminal: Option<&str>) -> Vec<InvoiceRecord> {
+        self.newest_invoices(terminal, None, usize::MAX)
+    }
+
+    /// At most `limit` invoices, newest first, of one terminal and status if named. Only
+    /// those are copied: the console asks for the newest 50 of a mock holding many.
+    pub fn newest_invoices(&self, terminal: Option<&str>, status: Option<&str>, limit: usize) -> Vec<InvoiceRecord> {
         let core = self.lock();
-        let mut list: Vec<InvoiceRecord> =
-            core.machine.invoices().filter(|r| terminal.is_none_or(|t| r.terminal == t)).cloned().collect();
+        let mut list: Vec<&InvoiceRecord> = core
+            .machine
+            .invoices()
+            .filter(|r| terminal.is_none_or(|t| r.terminal == t))
+            .filter(|r| status.is_none_or(|s| r.status.as_str().eq_ignore_ascii_case(s)))
+            .collect();
         list.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then(b.reference.cmp(&a.reference)));
-        list
+        list.into_iter().take(limit).cloned().collect()
     }
 
     /// Journal entries matching `filter`, as owned copies (for tests and library users;
@@ -75,6 +85,13 @@ impl Mock {
     /// The reseller whose merchantId this is.
     pub fn merchant(&self, merchant_id: &str) -> Option<Reseller> {
         self.lock().machine.merchant(merchant_id).cloned()
+    }
+
+    /// Every reseller (merchant), configured or added at run time, by merchantId.
+    pub fn merchants(&self) -> Vec<Reseller> {
+        let mut merchants: Vec<Reseller> = self.lock().machine.resellers().cloned().collect();
+        merchants.sort_by(|a, b| a.merchant_id.cmp(&b.merchant_id));
+        merchants
     }
 
     /// Every terminal, configured or registered.

@@ -57,6 +57,7 @@ fn source_routes() -> BTreeSet<(String, String)> {
     let mut routes = routes_in_source(&read("control.rs"), "/control");
     routes.extend(routes_in_source(&read("journal_api.rs"), "/control"));
     routes.extend(routes_in_source(&read("mod.rs"), ""));
+    routes.extend(routes_in_source(&read("console.rs"), ""));
     // The SOAP routes are registered in a loop over SOAP_PATHS.
     let soap = read("soap.rs");
     assert!(
@@ -105,7 +106,7 @@ async fn the_running_router_allows_exactly_the_documented_methods_on_each_path()
     }
     for (template, methods) in by_path {
         let path = template.replace("{msisdn}", "46700000001").replace("{reference}", "1").replace("{id}", "1");
-        let path = path.replace("{merchantId}", "glase-demo");
+        let path = path.replace("{merchantId}", "glase-demo").replace("{file}", "main.js");
         assert!(!path.contains('{'), "a parameter of {template} needs a sample value here");
         let response =
             http.request(reqwest::Method::PATCH, format!("{}{path}", server.base_url())).send().await.unwrap();

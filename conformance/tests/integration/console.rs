@@ -1,0 +1,265 @@
+//! The sandbox console (`/console` of the mock) driven in a real headless Chromium against
+//! the mock and the built-in reference reseller: a customer pays at a machine and in the
+//! webshop through the page, the timeline shows the backend at work, a fault injected
+//! from the page shows up. Assertions are on the page's DOM and on the mock's journal.
+//!
+//! Screenshots go to `target/console-screenshots/`; with `GLASE_UPDATE_SCREENSHOTS=1`
+//! they replace the README's, in `docs/images/`. Without Chromium the tests skip with one
+//! line (scripts/test installs it and then requires it).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed setup should panic loudly
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use glase_conformance::builtin;
+use glase_devkit::browser::{Browser, launch_or_skip};
+use mock_glase::journal::{Filter, Record};
+use mock_glase::machine::Event;
+use mock_glase::server::RunningServer;
+use mock_glase::{Mock, OffsetClock};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A mock, the reference reseller calling it, and a browser on the mock's console.
+struct Sandbox {
+    mock: Mock,
+    server: RunningServer,
+    _reseller: builtin::Running,
+    reseller_url: String,
+    browser: Browser,
+    http: reqwest::Client,
+}
+
+impl Sandbox {
+    async fn start(test: &'static str) -> Option<Self> {
+        let browser = launch_or_skip(test).await?;
+        let mock = Mock::new(&mock_glase::Config::default(), Arc::new(OffsetClock::new())).unwrap();
+        let server = mock_glase::server::spawn("127.0.0.1:0".parse().unwrap(), mock.clone()).await.unwrap();
+        let idle = Duration::from_secs(60);
+        let (reseller, reseller_url) =
+            builtin::start(&server.soap_url(), Duration::from_secs(20), test, &[], 2, idle).await.unwrap();
+        mock.set_create_purchase_url("glase-demo", Some(&format!("{reseller_url}/seqr/createPurchase")), None).unwrap();
+        browser.set_viewport(1600, 1000, false).await.unwrap();
+        browser.goto(&format!("{}/console/", server.base_url())).await.unwrap();
+        let sandbox = Self { mock, server, _reseller: reseller, reseller_url, browser, http: reqwest::Client::new() };
+        sandbox
+            .until("the journal stream is live", "document.getElementById('connection').dataset.state === 'live'")
+            .await;
+        Some(sandbox)
+    }
+
+    async fn until(&self, what: &str, condition: &str) -> Value {
+        match self.browser.wait_for(what, condition, WAIT).await {
+            Ok(value) => value,
+            Err(error) => panic!("{error}\npage errors: {:?}", self.browser.errors()),
+        }
+    }
+
+    async fn eval(&self, expression: &str) -> Value {
+        self.browser.eval(expression).await.unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Types into a field as a person does (focus, then key input).
+    async fn fill(&self, id: &str, text: &str) {
+        self.eval(&format!("(() => {{ const e = document.getElementById('{id}'); e.value = ''; e.focus(); }})()"))
+            .await;
+        self.browser.type_text(text).await.unwrap();
+    }
+
+    async fn click(&self, id: &str) {
+        self.eval(&format!("document.getElementById('{id}').click()")).await;
+    }
+
+    /// Waits until a timeline row's label contains `text`; returns the row's classes.
+    async fn row(&self, text: &str) -> String {
+        let condition = format!(
+            "[...document.querySelectorAll('#rows .row')].filter(r => r.textContent.includes({text:?})).map(r => r.className)[0]"
+        );
+        self.until(&format!("a timeline row with {text:?}"), &condition).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn text(&self, id: &str) -> String {
+        let value = self.eval(&format!("document.getElementById('{id}')?.textContent ?? ''")).await;
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn driver(&self, path: &str, body: Value) -> Value {
+        let response = self.http.post(format!("{}{path}", self.reseller_url)).json(&body).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json().await.unwrap()
+    }
+
+    fn journal_has(&self, wanted: impl Fn(&Record) -> bool) -> bool {
+        self.mock.journal(&Filter::default()).iter().any(|entry| wanted(&entry.record))
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = if std::env::var("GLASE_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+            root.join("docs/images")
+        } else {
+            root.join("target/console-screenshots")
+        };
+        self.browser.screenshot(&dir.join(format!("console-{name}.png"))).await.unwrap();
+    }
+}
+
+fn is_soap(record: &Record, operation: &str) -> bool {
+    matches!(record, Record::SoapResponse { operation: Some(op), result_code: Some(0), .. } if op == operation)
+}
+
+#[tokio::test]
+async fn a_customer_pays_at_a_machine_through_the_console_and_the_timeline_shows_the_backend() {
+    let Some(sandbox) = Sandbox::start("console-vending").await else { return };
+    // The phone: a machine's code, typed as a person would.
+    sandbox.fill("qr", "HTTP://SEQR.SE/000/ups?w=glase-demo&t=machine-1").await;
+    sandbox.eval("document.getElementById('qr').dispatchEvent(new Event('input'))").await;
+    sandbox.fill("amount", "20.00").await;
+    sandbox.click("scan").await;
+    sandbox
+        .until("the invoice on the phone", "document.getElementById('phone-status')?.textContent === 'ISSUED'")
+        .await;
+    assert!(
+        sandbox.text("invoice").await.contains("Reservation at Demo machine 1"),
+        "{}",
+        sandbox.text("invoice").await
+    );
+
+    // A wrong PIN takes the real path: the invoice stays open and the journal says so.
+    sandbox.fill("pin", "0000").await;
+    sandbox.click("confirm").await;
+    sandbox
+        .until("the wrong-PIN message", "document.getElementById('phone-message').textContent.startsWith('Wrong PIN')")
+        .await;
+    assert!(sandbox.journal_has(|r| matches!(r, Record::Machine { event: Event::CustomerWrongPin { .. } })));
+    assert!(sandbox.row("wrong PIN").await.contains("tone-error"));
+
+    // The right PIN, with the keyboard: the reseller fetches RESERVED and unlocks.
+    sandbox.fill("pin", "1234").await;
+    sandbox.browser.press("Enter").await.unwrap();
+    sandbox.until("RESERVED on the phone", "document.getElementById('phone-status')?.textContent === 'RESERVED'").await;
+    sandbox.row("getPaymentStatus → 0 RESERVED").await;
+    assert!(sandbox.text("phone-reserved").await.contains("20.00"));
+    sandbox
+        .until(
+            "a commit countdown",
+            "document.querySelector('#invoice [data-deadline] .left')?.textContent.includes('min')",
+        )
+        .await;
+
+    // The machine vends a cola: the reseller updates and commits, the phone shows the receipt.
+    let vend =
+        sandbox.driver("/driver/machines/machine-1/vend", json!({"items": [{"sku": "cola", "quantity": 1}]})).await;
+    assert_eq!(vend["outcome"], "paid", "{vend}");
+    sandbox.row("commitReservation → 0").await;
+    sandbox.until("PAID on the phone", "document.getElementById('phone-status')?.textContent === 'PAID'").await;
+    assert!(sandbox.text("phone-committed").await.contains("2.50"));
+    assert!(sandbox.text("receipt").await.contains("Paid 2.50 EUR"));
+    sandbox.until("the wallet moved", "document.getElementById('wallet').dataset.balance === '997.50'").await;
+    assert!(sandbox.journal_has(|r| is_soap(r, "commitReservation")));
+    sandbox.screenshot("desktop").await;
+
+    // A fault injected from the page: the next getPaymentStatus is answered 90.
+    sandbox.eval("document.querySelector('#fault-form [name=operation]').value = 'getPaymentStatus'").await;
+    sandbox.fill("fault-argument", "90").await;
+    sandbox.fill("fault-times", "1").await;
+    sandbox.click("add-fault").await;
+    sandbox
+        .until(
+            "the fault listed",
+            "document.getElementById('faults').textContent.includes('getPaymentStatus: resultCode 90')",
+        )
+        .await;
+    assert!(sandbox.row("fault added #1 getPaymentStatus").await.contains("tone-fault"));
+    sandbox.fill("qr", "HTTP://SEQR.SE/000/ups?w=glase-demo&t=machine-2").await;
+    sandbox.click("scan").await;
+    sandbox.until("the second invoice", "document.getElementById('phone-status')?.textContent === 'ISSUED'").await;
+    sandbox.fill("pin", "1234").await;
+    sandbox.click("confirm").await;
+    assert!(sandbox.row("fault injected on getPaymentStatus").await.contains("tone-fault"));
+    assert!(sandbox.row("getPaymentStatus → 90").await.contains("tone-error"));
+    assert!(sandbox.journal_has(|r| matches!(r, Record::Machine { event: Event::FaultInjected { .. } })));
+
+    // Problems only: the fault rows stay, the ordinary ones go.
+    sandbox.click("problems-only").await;
+    sandbox
+        .until(
+            "only problems shown",
+            "[...document.querySelectorAll('#rows .row')].every(r => !r.classList.contains('tone-plain'))",
+        )
+        .await;
+    sandbox.click("problems-only").await;
+    assert_eq!(sandbox.browser.errors(), Vec::<String>::new());
+    sandbox.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_webshop_order_is_paid_from_the_console_and_a_message_opens_in_full() {
+    let Some(sandbox) = Sandbox::start("console-webshop").await else { return };
+    let order = sandbox.driver("/driver/shop/checkout", json!({"items": [{"sku": "headphones", "quantity": 1}]})).await;
+    let reference = order["invoiceReference"].as_str().unwrap().to_owned();
+
+    // The waiting invoice is offered in the phone's pick list.
+    let pick = format!("HTTP://SEQR.SE/R{reference}");
+    sandbox
+        .until(
+            "the order in the pick list",
+            &format!("[...document.getElementById('pick').options].some(o => o.value === {pick:?})"),
+        )
+        .await;
+    sandbox.eval(&format!("(() => {{ const p = document.getElementById('pick'); p.value = {pick:?}; p.dispatchEvent(new Event('change')); }})()")).await;
+    assert_eq!(sandbox.eval("document.getElementById('qr').value").await, json!(pick));
+    sandbox.click("scan").await;
+    sandbox.until("the order on the phone", "document.getElementById('phone-status')?.textContent === 'ISSUED'").await;
+    sandbox.fill("pin", "1234").await;
+    sandbox.click("confirm").await;
+    sandbox.until("PAID on the phone", "document.getElementById('phone-status')?.textContent === 'PAID'").await;
+    sandbox.row("notify (confirmed) → HTTP 200").await;
+    sandbox.row("getPaymentStatus → 0 PAID").await;
+    let shop_order =
+        sandbox.http.get(format!("{}/driver/shop/orders/{}", sandbox.reseller_url, order["orderId"].as_str().unwrap()));
+    let shop_order: Value = shop_order.send().await.unwrap().json().await.unwrap();
+    assert_eq!(shop_order["state"], "paid", "{shop_order}");
+
+    // Filter the timeline by the invoice, then open its sendInvoice with the keyboard.
+    sandbox.fill("filter-invoice", &reference).await;
+    sandbox.browser.press("Enter").await.unwrap();
+    sandbox.row("sendInvoice → 0").await;
+    sandbox.eval("document.getElementById('rows').focus()").await;
+    sandbox.browser.press("Home").await.unwrap();
+    sandbox.browser.press("Enter").await.unwrap();
+    let title = sandbox.until("the detail", "document.getElementById('detail-title')?.textContent").await;
+    assert!(title.as_str().unwrap().contains("soapRequest"), "{title}");
+    let detail = sandbox.text("detail").await;
+    assert!(detail.contains("<invoiceReference>") || detail.contains("sendInvoice"), "{detail}");
+    // Escape closes it and gives the keyboard back to the timeline; two rows down is
+    // sendInvoice's answer (after the invoiceIssued event).
+    sandbox.browser.press("Escape").await.unwrap();
+    assert_eq!(sandbox.eval("document.getElementById('detail').hidden").await, json!(true));
+    assert_eq!(sandbox.eval("document.activeElement.id").await, json!("rows"));
+    sandbox.browser.press("ArrowDown").await.unwrap();
+    sandbox.browser.press("ArrowDown").await.unwrap();
+    sandbox.browser.press("Enter").await.unwrap();
+    let answer = sandbox.until("the answer's timing", "document.getElementById('detail').textContent.includes('ms after it') && document.getElementById('detail').textContent").await;
+    assert!(answer.as_str().unwrap().contains("soapResponse"), "{answer}");
+    sandbox.browser.press("Escape").await.unwrap();
+    assert_eq!(sandbox.eval("document.getElementById('detail').hidden").await, json!(true));
+
+    // At a phone's width: one panel at a time, chosen by tabs.
+    sandbox.browser.set_viewport(390, 844, true).await.unwrap();
+    sandbox.click("filter-reset").await;
+    sandbox.eval("document.querySelector('[data-panel=phone]').click()").await;
+    sandbox
+        .until("the phone panel alone", "getComputedStyle(document.getElementById('timeline')).display === 'none'")
+        .await;
+    sandbox.screenshot("phone").await;
+    sandbox.eval("document.querySelector('[data-panel=timeline]').click()").await;
+    sandbox
+        .until("the timeline panel alone", "getComputedStyle(document.getElementById('phone')).display === 'none'")
+        .await;
+    sandbox.screenshot("phone-timeline").await;
+    assert_eq!(sandbox.browser.errors(), Vec::<String>::new());
+    sandbox.server.shutdown().await;
+}
