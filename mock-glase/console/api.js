@@ -107,6 +107,7 @@ export function follow(filters, after, onEntries, onState) {
         last = entry.seq;
         batch.push(entry);
       });
+      if (stopped) return;
       if (batch.length) onEntries(batch);
     }
   }

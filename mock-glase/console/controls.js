@@ -61,6 +61,9 @@ export function createControls(el, hooks) {
       })
       .join("");
     el.invoicesEmpty.hidden = list.length > 0;
+    const statuses = new Map(list.map((i) => [i.reference, i.status]));
+    hooks.machines.render((reference) => statuses.get(reference));
+    el.machinesEmpty.hidden = hooks.machines.all().length > 0;
   }
 
   async function refreshFaults() {

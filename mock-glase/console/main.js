@@ -4,10 +4,13 @@
 import { get, setToken, token } from "./api.js";
 import { createControls, mockClock, tickDeadlines } from "./controls.js";
 import { renderDetail } from "./detail.js";
+import { createMachines } from "./machines.js";
 import { createPhone } from "./phone.js";
 import { createTimeline } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
+
+const machines = createMachines($("machines"));
 
 const phone = createPhone(
   {
@@ -16,7 +19,7 @@ const phone = createPhone(
     pick: $("pick"), invoice: $("invoice"), actions: $("pin-form"), pinForm: $("pin-form"), pin: $("pin"),
     cancel: $("cancel"), walkAway: $("walk-away"), message: $("phone-message"),
   },
-  { onInvoice: () => tickDeadlines(document) },
+  { onInvoice: () => tickDeadlines(document), machines: () => machines.all() },
 );
 
 const controls = createControls(
@@ -25,9 +28,9 @@ const controls = createControls(
     faultForm: $("fault-form"), clearFaults: $("clear-faults"), scale: $("scale"), scaleForm: $("scale-form"),
     advanceForm: $("advance-form"), advanceBy: $("advance-by"), clockNow: $("clock-now"), merchants: $("merchants"),
     merchantForm: $("merchant-form"), merchantId: $("merchant-id"), merchantUrl: $("merchant-url"), dialect: $("dialect"),
-    message: $("controls-message"),
+    message: $("controls-message"), machinesEmpty: $("machines-empty"),
   },
-  { onOpen: (reference) => { show("phone"); phone.open(reference); }, onMerchants: () => loadInfo() },
+  { machines, onOpen: (reference) => { show("phone"); phone.open(reference); }, onMerchants: () => loadInfo() },
 );
 
 /** Refreshes what the journal may have changed, at most once a second under load. */
@@ -49,7 +52,7 @@ const timeline = createTimeline(
   {
     onEntries(batch) {
       mockClock.set(Math.max(mockClock.now(), batch[batch.length - 1].at));
-      phone.noteEntries(batch);
+      machines.note(batch);
       refreshSoon();
     },
     onState(state, error) {

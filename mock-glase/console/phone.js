@@ -16,7 +16,7 @@ const CONFIRM_TEXT = {
 };
 
 export function createPhone(el, hooks) {
-  const state = { invoice: null, reserved: {}, machines: new Map(), info: null };
+  const state = { invoice: null, reserved: {}, info: null };
 
   const msisdn = () => el.customer.value;
   const say = (text, tone = "") => {
@@ -53,21 +53,13 @@ export function createPhone(el, hooks) {
     await refreshWallet();
   }
 
-  /** Machines the journal has seen scanned, and the merchants a new one can be scanned at. */
-  function noteEntries(batch) {
-    for (const entry of batch) {
-      const event = entry.kind === "machine" ? entry.event : null;
-      if (event && event.type === "purchaseStarted") state.machines.set(`${event.merchantId}\u0000${event.token}`, event);
-    }
-  }
-
   async function refreshPicks() {
     const pending = await get(`/invoices${query({ status: "ISSUED", limit: 20 })}`);
     const merchants = (state.info?.merchants || []).filter((m) => m.createPurchaseUrl);
     const tills = (state.info?.terminals || []).filter((t) => t.seqrId);
     const option = (qr, text) => `<option value="${escapeHtml(qr)}">${escapeHtml(text)}</option>`;
     const ups = (merchant, token) => `HTTP://SEQR.SE/000/ups?w=${encodeURIComponent(merchant)}&t=${encodeURIComponent(token)}`;
-    const machines = [...state.machines.values()].map((m) => option(ups(m.merchantId, m.token), `${m.token} at ${m.merchantId}`));
+    const machines = hooks.machines().map((m) => option(ups(m.merchantId, m.token), `${m.token} at ${m.merchantId}`));
     machines.push(...merchants.map((m) => option(ups(m.merchantId, ""), `another machine of ${m.merchantId}…`)));
     el.pick.innerHTML = `<option value="">Pick a code…</option>
       <optgroup label="Waiting invoices">${pending.map((i) => option(`HTTP://SEQR.SE/R${i.reference}`, `${i.total} ${i.currency} at ${i.terminal} (${i.reference})`)).join("")}</optgroup>
@@ -169,7 +161,6 @@ export function createPhone(el, hooks) {
       state.info = info;
       setCustomers(info);
     },
-    noteEntries,
     current: () => state.invoice,
     refresh: () => Promise.all([showInvoice(), refreshWallet(), refreshPicks()]).catch(failed),
     open: (reference) => open(reference).catch(failed),

@@ -30,7 +30,9 @@ function rowHtml(entry, index, active) {
 }
 
 export function createTimeline(el, hooks) {
-  const state = { entries: [], visible: [], active: null, stop: null, filters: {}, dirty: false, follow: true };
+  // `generation` tells a batch of the stream in force from a late one of a stream just
+  // replaced (a new filter), which must not mix into the new list.
+  const state = { entries: [], visible: [], active: null, stop: null, filters: {}, dirty: false, follow: true, generation: 0 };
 
   el.lanes.innerHTML = LANES.map((name) => `<span>${name}</span>`).join("");
 
@@ -72,6 +74,7 @@ export function createTimeline(el, hooks) {
 
   async function start(filters) {
     if (state.stop) state.stop();
+    const generation = ++state.generation;
     state.filters = Object.fromEntries(Object.entries(filters).filter(([, v]) => v));
     state.entries = [];
     state.active = null;
@@ -82,7 +85,8 @@ export function createTimeline(el, hooks) {
       const head = await get(`/journal${query({ limit: 0 })}`);
       after = Math.max(0, head.lastSeq - TAIL);
     }
-    state.stop = follow(state.filters, after, add, hooks.onState);
+    if (generation !== state.generation) return;
+    state.stop = follow(state.filters, after, (batch) => generation === state.generation && add(batch), hooks.onState);
   }
 
   async function loadOlder() {

@@ -159,6 +159,10 @@ async fn a_customer_pays_at_a_machine_through_the_console_and_the_timeline_shows
     assert!(sandbox.text("receipt").await.contains("Paid 2.50 EUR"));
     sandbox.until("the wallet moved", "document.getElementById('wallet').dataset.balance === '997.50'").await;
     assert!(sandbox.journal_has(|r| is_soap(r, "commitReservation")));
+    let machines = "document.getElementById('machines').textContent";
+    sandbox
+        .until("machine-1's paid purchase", &format!("{machines}.includes('machine-1') && {machines}.includes('PAID')"))
+        .await;
     sandbox.screenshot("desktop").await;
 
     // A fault injected from the page: the next getPaymentStatus is answered 90.
@@ -226,6 +230,9 @@ async fn a_webshop_order_is_paid_from_the_console_and_a_message_opens_in_full() 
     // Filter the timeline by the invoice, then open its sendInvoice with the keyboard.
     sandbox.fill("filter-invoice", &reference).await;
     sandbox.browser.press("Enter").await.unwrap();
+    let rows = "[...document.querySelectorAll('#rows .row')]";
+    let only = format!("{rows}.length > 0 && {rows}.every(r => r.textContent.includes({reference:?}))");
+    sandbox.until("only the invoice's entries", &only).await;
     sandbox.row("sendInvoice → 0").await;
     sandbox.eval("document.getElementById('rows').focus()").await;
     sandbox.browser.press("Home").await.unwrap();
@@ -262,4 +269,27 @@ async fn a_webshop_order_is_paid_from_the_console_and_a_message_opens_in_full() 
     sandbox.screenshot("phone-timeline").await;
     assert_eq!(sandbox.browser.errors(), Vec::<String>::new());
     sandbox.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_mock_with_a_control_token_asks_for_it_and_then_works() {
+    let Some(browser) = launch_or_skip("console-token").await else { return };
+    let config = mock_glase::Config { control_token: Some("s3cret-token".to_owned()), ..mock_glase::Config::default() };
+    let mock = Mock::new(&config, Arc::new(OffsetClock::new())).unwrap();
+    let server = mock_glase::server::spawn("127.0.0.1:0".parse().unwrap(), mock.clone()).await.unwrap();
+    browser.goto(&format!("{}/console/", server.base_url())).await.unwrap();
+    let asks = "!document.getElementById('token-label').hidden && document.getElementById('connection').textContent";
+    let said = browser.wait_for("the token field", asks, WAIT).await.unwrap();
+    assert_eq!(said, json!("needs the control token"));
+    browser.eval("document.getElementById('token').focus()").await.unwrap();
+    browser.type_text("s3cret-token").await.unwrap();
+    browser.press("Enter").await.unwrap();
+    let live = "document.getElementById('connection').dataset.state === 'live'";
+    browser.wait_for("the stream with the token", live, WAIT).await.unwrap();
+    // The control calls carry it too: the customer's wallet is read.
+    browser
+        .wait_for("the wallet", "document.getElementById('wallet').textContent.includes('in the wallet')", WAIT)
+        .await
+        .unwrap();
+    server.shutdown().await;
 }

@@ -18,53 +18,29 @@ struct Asset {
     body: &'static str,
 }
 
+const HTML: &str = "text/html; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// `console/<name>`, embedded, with its content type.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset { name: $name, content_type: $content_type, body: include_str!(concat!("../../console/", $name)) }
+    };
+}
+
 /// Every file the page loads, by the name it is served under.
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "index.html",
-        content_type: "text/html; charset=utf-8",
-        body: include_str!("../../console/index.html"),
-    },
-    Asset {
-        name: "console.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_str!("../../console/console.css"),
-    },
-    Asset {
-        name: "api.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../console/api.js"),
-    },
-    Asset {
-        name: "detail.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../console/detail.js"),
-    },
-    Asset {
-        name: "lanes.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../console/lanes.js"),
-    },
-    Asset {
-        name: "timeline.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../console/timeline.js"),
-    },
-    Asset {
-        name: "phone.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../console/phone.js"),
-    },
-    Asset {
-        name: "controls.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../console/controls.js"),
-    },
-    Asset {
-        name: "main.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../console/main.js"),
-    },
+    asset!("index.html", HTML),
+    asset!("console.css", CSS),
+    asset!("api.js", JS),
+    asset!("lanes.js", JS),
+    asset!("timeline.js", JS),
+    asset!("detail.js", JS),
+    asset!("machines.js", JS),
+    asset!("phone.js", JS),
+    asset!("controls.js", JS),
+    asset!("main.js", JS),
 ];
 
 pub fn routes() -> Router<AppState> {
