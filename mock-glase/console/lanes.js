@@ -81,7 +81,11 @@ const EVENTS = {
 /** `#1 getPaymentStatus: resultCode 90 (1 left)` for a fault rule as the API lists and journals it. */
 export function faultText(fault) {
   const target = typeof fault.target === "string" ? fault.target : Object.values(fault.target || {})[0] || "*";
-  const action = Object.entries(fault.action || {}).map(([name, value]) => (value === true || value === null ? name : `${name} ${value}`));
+  // An action is a name ("dropConnection") or a name with its value ({"resultCode": 90}).
+  const action =
+    typeof fault.action === "string"
+      ? [fault.action]
+      : Object.entries(fault.action || {}).map(([name, value]) => (value === true || value === null ? name : `${name} ${value}`));
   const scope = [fault.terminal && `terminal ${fault.terminal}`, fault.merchant && `merchant ${fault.merchant}`].filter(Boolean);
   const left = fault.remaining === null || fault.remaining === undefined ? "until removed" : `${fault.remaining} left`;
   return `#${fault.id} ${target}${scope.length ? ` (${scope.join(", ")})` : ""}: ${action.join(", ") || JSON.stringify(fault.action)} (${left})`;

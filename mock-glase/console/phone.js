@@ -16,7 +16,7 @@ const CONFIRM_TEXT = {
 };
 
 export function createPhone(el, hooks) {
-  const state = { invoice: null, reserved: {}, info: null };
+  const state = { invoice: null, reserved: {}, info: null, picks: "" };
 
   const msisdn = () => el.customer.value;
   const say = (text, tone = "") => {
@@ -61,10 +61,16 @@ export function createPhone(el, hooks) {
     const ups = (merchant, token) => `HTTP://SEQR.SE/000/ups?w=${encodeURIComponent(merchant)}&t=${encodeURIComponent(token)}`;
     const machines = hooks.machines().map((m) => option(ups(m.merchantId, m.token), `${m.token} at ${m.merchantId}`));
     machines.push(...merchants.map((m) => option(ups(m.merchantId, ""), `another machine of ${m.merchantId}…`)));
-    el.pick.innerHTML = `<option value="">Pick a code…</option>
+    const html = `<option value="">Pick a code…</option>
       <optgroup label="Waiting invoices">${pending.map((i) => option(`HTTP://SEQR.SE/R${i.reference}`, `${i.total} ${i.currency} at ${i.terminal} (${i.reference})`)).join("")}</optgroup>
       <optgroup label="Tills">${tills.map((t) => option(`HTTP://SEQR.SE/Q${t.seqrId}`, `till ${t.id}`)).join("")}</optgroup>
       <optgroup label="Machines">${machines.join("")}</optgroup>`;
+    // Rebuilt only when something changed: a list rebuilt under the pointer every second
+    // (under load) could not be chosen from.
+    if (html !== state.picks) {
+      state.picks = html;
+      el.pick.innerHTML = html;
+    }
   }
 
   async function scan(event) {

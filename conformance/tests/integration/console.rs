@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use glase_conformance::builtin;
+use glase_conformance::{builtin, runner};
 use glase_devkit::browser::{Browser, launch_or_skip};
 use mock_glase::journal::{Filter, Record};
 use mock_glase::machine::Event;
@@ -43,7 +43,8 @@ impl Sandbox {
         mock.set_create_purchase_url("glase-demo", Some(&format!("{reseller_url}/seqr/createPurchase")), None).unwrap();
         browser.set_viewport(1600, 1000, false).await.unwrap();
         browser.goto(&format!("{}/console/", server.base_url())).await.unwrap();
-        let sandbox = Self { mock, server, _reseller: reseller, reseller_url, browser, http: reqwest::Client::new() };
+        let sandbox =
+            Self { mock, server, _reseller: reseller, reseller_url, browser, http: runner::http_client().unwrap() };
         sandbox
             .until("the journal stream is live", "document.getElementById('connection').dataset.state === 'live'")
             .await;
@@ -205,6 +206,16 @@ async fn a_webshop_order_is_paid_from_the_console_and_a_message_opens_in_full() 
     let order = sandbox.driver("/driver/shop/checkout", json!({"items": [{"sku": "headphones", "quantity": 1}]})).await;
     let reference = order["invoiceReference"].as_str().unwrap().to_owned();
 
+    // The first notification about it will be dropped: the shop must still learn of the
+    // payment (by its fallback poll), and the timeline shows the fault strike.
+    sandbox
+        .eval("document.querySelector('#fault-form [name=operation]').value = 'notification'; document.querySelector('#fault-form [name=action]').value = 'dropConnection'")
+        .await;
+    sandbox.fill("fault-times", "1").await;
+    sandbox.click("add-fault").await;
+    let listed = "document.getElementById('faults').textContent.includes('#1 notification: dropConnection (1 left)')";
+    sandbox.until("the notification fault listed", listed).await;
+
     // The waiting invoice is offered in the phone's pick list.
     let pick = format!("HTTP://SEQR.SE/R{reference}");
     sandbox
@@ -220,7 +231,9 @@ async fn a_webshop_order_is_paid_from_the_console_and_a_message_opens_in_full() 
     sandbox.fill("pin", "1234").await;
     sandbox.click("confirm").await;
     sandbox.until("PAID on the phone", "document.getElementById('phone-status')?.textContent === 'PAID'").await;
-    sandbox.row("notify (confirmed) → HTTP 200").await;
+    assert!(sandbox.row("fault injected on notification").await.contains("tone-fault"));
+    let dropped = sandbox.row("notify (confirmed) →").await;
+    assert!(!dropped.contains("tone-plain"), "a dropped notification stands out: {dropped}");
     sandbox.row("getPaymentStatus → 0 PAID").await;
     let shop_order =
         sandbox.http.get(format!("{}/driver/shop/orders/{}", sandbox.reseller_url, order["orderId"].as_str().unwrap()));
@@ -292,4 +305,49 @@ async fn a_mock_with_a_control_token_asks_for_it_and_then_works() {
         .await
         .unwrap();
     server.shutdown().await;
+}
+
+/// `demo --console`: the console's URL is printed before the scenarios run, it serves the
+/// page, and after the run it stays up until Ctrl-C, after which the demo exits as usual.
+#[tokio::test]
+async fn demo_with_console_prints_its_url_serves_it_and_holds_it_until_ctrl_c() {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+    let out = std::env::temp_dir().join(format!("glase-console-demo-{}", std::process::id()));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_glase-conformance"))
+        .args(["demo", "--console", "--only", "unattended/happy-path", "--out"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut url = None;
+    let held = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("Console: ") {
+                url = rest.split_whitespace().next().map(str::to_owned);
+            }
+            if line.starts_with("The run is over; the console stays up") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("the demo ends its run");
+    assert!(held, "the demo never said it holds the console");
+    let url = url.expect("a Console: line before the run");
+    let page = runner::http_client().unwrap().get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Glase sandbox console"));
+    // Still up a moment later: it waits for Ctrl-C.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(child.try_wait().unwrap().is_none(), "the demo ended without Ctrl-C");
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("it stops").unwrap();
+    assert_eq!(status.code(), Some(0), "the passing demo's own exit code");
+    assert!(out.join("report.json").exists());
+    let _ = std::fs::remove_dir_all(&out);
 }
