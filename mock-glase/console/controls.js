@@ -3,9 +3,7 @@
 
 import { del, get, post, put, query } from "./api.js";
 import { faultText } from "./lanes.js";
-
-const escapeHtml = (text) =>
-  String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+import { escapeHtml } from "./html.js";
 
 /** Invoices shown at most (newest first); the journal and the API have the rest. */
 const INVOICES_SHOWN = 50;

@@ -1,8 +1,7 @@
 // The detail of one journal entry: its message in full (XML or JSON, indented), what the
 // journal knows of its transport (path, URL, HTTP status, content type) and its timing.
 
-const escapeHtml = (text) =>
-  String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+import { escapeHtml } from "./html.js";
 
 /** Indents XML one element a line; leaves anything that is not XML alone. */
 export function prettyXml(xml) {

@@ -3,8 +3,7 @@
 // (What the machine itself does — unlocking, vending — only the backend knows; the
 // timeline shows what it said to Glase about it.)
 
-const escapeHtml = (text) =>
-  String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+import { escapeHtml } from "./html.js";
 
 function outcomeText(outcome) {
   if (!outcome) return "calling createPurchase…";

@@ -4,9 +4,7 @@
 // call, so a wrong PIN takes the mock's real path.
 
 import { get, post, put, query } from "./api.js";
-
-const escapeHtml = (text) =>
-  String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+import { escapeHtml } from "./html.js";
 
 const CONFIRM_TEXT = {
   paid: "Paid",

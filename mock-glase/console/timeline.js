@@ -3,6 +3,7 @@
 
 import { follow, get, query } from "./api.js";
 import { LANES, describe, isProblem } from "./lanes.js";
+import { escapeHtml } from "./html.js";
 
 /** Pixels per row: must match `.row` in console.css. */
 const ROW_HEIGHT = 30;
@@ -10,9 +11,6 @@ const ROW_HEIGHT = 30;
 export const TAIL = 1000;
 /** Entries the page keeps at most; older ones are let go (the mock still has them). */
 export const KEPT = 20000;
-
-const escapeHtml = (text) =>
-  String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
 const clockText = (entry) => (entry.time || "").slice(11, 23);
 

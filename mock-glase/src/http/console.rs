@@ -34,6 +34,7 @@ const ASSETS: &[Asset] = &[
     asset!("index.html", HTML),
     asset!("console.css", CSS),
     asset!("api.js", JS),
+    asset!("html.js", JS),
     asset!("lanes.js", JS),
     asset!("timeline.js", JS),
     asset!("detail.js", JS),
