@@ -3,6 +3,10 @@
 
 const TOKEN_KEY = "glase-console-token";
 
+/** The control API, relative to the page (`…/console/`), so a mock served under a proxy's
+ * path prefix works as well as one at the root. */
+const CONTROL = "../control";
+
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
@@ -31,7 +35,7 @@ export async function call(method, path, body) {
   if (body !== undefined) init.body = JSON.stringify(body);
   let response;
   try {
-    response = await fetch(`/control${path}`, init);
+    response = await fetch(`${CONTROL}${path}`, init);
   } catch (error) {
     throw new ApiError(0, `the mock did not answer (${error.message})`);
   }
@@ -91,7 +95,7 @@ export function follow(filters, after, onEntries, onState) {
   let stopped = false;
   let last = after;
   async function readStream() {
-    const path = `/control/journal/stream${query({ ...filters, after: last })}`;
+    const path = `${CONTROL}/journal/stream${query({ ...filters, after: last })}`;
     const response = await fetch(path, { headers: headers({ accept: "text/event-stream" }), signal: controller.signal });
     if (!response.ok) throw new ApiError(response.status, `${response.status} ${response.statusText}`);
     onState("live");

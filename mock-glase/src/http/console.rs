@@ -46,7 +46,8 @@ const ASSETS: &[Asset] = &[
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console", get(|| async { Redirect::permanent("/console/") }))
+        // Relative, so a mock behind a proxy's path prefix redirects within it.
+        .route("/console", get(|| async { Redirect::permanent("console/") }))
         .route("/console/", get(|| async { asset("index.html") }))
         .route("/console/{file}", get(|Path(file): Path<String>| async move { asset(&file) }))
 }
@@ -99,6 +100,18 @@ mod tests {
         for file in wanted {
             assert!(ASSETS.iter().any(|a| a.name == file), "{file} is loaded but not embedded");
         }
+    }
+
+    #[tokio::test]
+    async fn the_bare_path_redirects_relatively_to_the_page() {
+        use tower::ServiceExt as _;
+        let clock = std::sync::Arc::new(crate::OffsetClock::new());
+        let mock = crate::Mock::new(&crate::Config::default(), clock).expect("the demo configuration is valid");
+        let state = AppState { mock, public_url: None };
+        let request = axum::http::Request::get("/console").body(axum::body::Body::empty()).expect("a request");
+        let response = routes().with_state(state).oneshot(request).await.expect("the router answers");
+        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(response.headers()[header::LOCATION], "console/");
     }
 
     #[test]
