@@ -12,8 +12,7 @@ use axum::http::{Request as HttpRequest, StatusCode, header};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glase_protocol::request::{GetPaymentStatus, SendInvoice};
 use glase_protocol::{
-    Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, Reply, Request, ResponseDetail, decode_reply,
-    encode_request,
+    Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, Request, decode_reply, encode_request,
 };
 use http_body_util::BodyExt as _;
 use mock_glase::http::{AppState, SOAP_PATHS, router};
@@ -73,13 +72,8 @@ fn http(c: &mut Criterion) {
 
     let send = Bytes::from(send_invoice());
     let answer = runtime.block_on(call(&app, &send));
-    let reference = match decode_reply(&answer) {
-        Ok(Reply::Response(r)) => match r.detail {
-            ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,
-            _ => panic!("sendInvoice failed: {}", r.result_code),
-        },
-        other => panic!("sendInvoice answered {other:?}"),
-    };
+    let reference =
+        glase_benches::sent_reference(decode_reply(&answer).unwrap_or_else(|e| panic!("sendInvoice answered {e:?}")));
     let status = Bytes::from(get_payment_status(&reference));
 
     let mut group = c.benchmark_group("http/oneshot");

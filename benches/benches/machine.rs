@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use glase_protocol::request::{CommitReservation, GetPaymentStatus, SendInvoice, UpdateInvoice};
-use glase_protocol::{Amount, ClientContext, Decimal, Invoice, PaymentMode, Request, ResponseDetail};
+use glase_protocol::{Amount, ClientContext, Decimal, Invoice, PaymentMode, Request};
 use mock_glase::config::Config;
 use mock_glase::{Machine, Timestamp};
 
@@ -93,13 +93,7 @@ fn aim(request: &mut Request, reference: &str) {
 }
 
 fn send(machine: &mut Machine, request: &Request, now: Timestamp) -> String {
-    match machine.apply(request, now).reply {
-        glase_protocol::Reply::Response(r) => match r.detail {
-            ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,
-            _ => panic!("sendInvoice failed: {}", r.result_code),
-        },
-        glase_protocol::Reply::Fault(f) => panic!("fault {f:?}"),
-    }
+    glase_benches::sent_reference(machine.apply(request, now).reply)
 }
 
 /// How far an invoice is brought, untimed, before the timed operation.

@@ -16,39 +16,29 @@ use std::time::{Duration, Instant};
 
 use glase_devkit::browser::Browser;
 use glase_protocol::request::{GetPaymentStatus, SendInvoice};
-use glase_protocol::{Decimal, PaymentMode, Reply, Request, ResponseDetail, decode_reply, encode_request};
+use glase_protocol::{Decimal, PaymentMode, Request, decode_reply};
 use mock_glase::machine::{FaultAction, FaultRule, FaultTarget};
 use mock_glase::{Config, Mock, OffsetClock};
 
 const SOAP_PATH: &str = "/extclientproxy/service/v2";
 const WAIT: Duration = Duration::from_secs(60);
 
-fn encoded(request: &Request) -> Vec<u8> {
-    let mut body = Vec::new();
-    encode_request(request, &mut body);
-    body
-}
-
 /// One invoice's worth of traffic; returns its reference.
 async fn invoice(mock: &Mock, n: u64) -> String {
     let context = glase_benches::demo_terminal_context;
-    let send = encoded(&Request::SendInvoice(SendInvoice {
+    let send = glase_benches::encoded(&Request::SendInvoice(SendInvoice {
         context: context(),
         invoice: Some(glase_benches::one_row_invoice(PaymentMode::ImmediateDebit, Decimal::new(2000, 2))),
         tokens: vec![],
     }));
     let answer = mock.handle_soap(SOAP_PATH, &send).await;
-    let reference = match decode_reply(&answer.body) {
-        Ok(Reply::Response(r)) => match r.detail {
-            ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,
-            _ => panic!("sendInvoice failed: {}", r.result_code),
-        },
-        other => panic!("sendInvoice answered {other:?}"),
-    };
+    let reference = glase_benches::sent_reference(
+        decode_reply(&answer.body).unwrap_or_else(|e| panic!("sendInvoice answered {e:?}")),
+    );
     if n.is_multiple_of(10) {
         mock.confirm(&reference, None, None).expect("the demo customer pays");
     }
-    let status = encoded(&Request::GetPaymentStatus(GetPaymentStatus {
+    let status = glase_benches::encoded(&Request::GetPaymentStatus(GetPaymentStatus {
         context: context(),
         invoice_reference: Some(reference.clone()),
         invoice_version: Some(0),

@@ -21,36 +21,26 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use glase_protocol::request::{GetPaymentStatus, SendInvoice};
-use glase_protocol::{Decimal, PaymentMode, Reply, Request, ResponseDetail, decode_reply, encode_request};
+use glase_protocol::{Decimal, PaymentMode, Request, decode_reply};
 use mock_glase::{Config, Mock, OffsetClock};
 
 const SOAP_PATH: &str = "/extclientproxy/service/v2";
 const CLIENTS: usize = 16;
 
-fn encoded(request: &Request) -> Vec<u8> {
-    let mut body = Vec::new();
-    encode_request(request, &mut body);
-    body
-}
-
 /// One client: sendInvoice, then getPaymentStatus of that invoice, until `stop`.
 async fn client(mock: Mock, stop: Arc<AtomicBool>, done: Arc<AtomicU64>) {
     let context = glase_benches::demo_terminal_context;
-    let send = encoded(&Request::SendInvoice(SendInvoice {
+    let send = glase_benches::encoded(&Request::SendInvoice(SendInvoice {
         context: context(),
         invoice: Some(glase_benches::one_row_invoice(PaymentMode::ImmediateDebit, Decimal::new(2000, 2))),
         tokens: vec![],
     }));
     while !stop.load(Ordering::Relaxed) {
         let answer = mock.handle_soap(SOAP_PATH, &send).await;
-        let reference = match decode_reply(&answer.body) {
-            Ok(Reply::Response(r)) => match r.detail {
-                ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,
-                _ => panic!("sendInvoice failed: {}", r.result_code),
-            },
-            other => panic!("sendInvoice answered {other:?}"),
-        };
-        let status = encoded(&Request::GetPaymentStatus(GetPaymentStatus {
+        let reference = glase_benches::sent_reference(
+            decode_reply(&answer.body).unwrap_or_else(|e| panic!("sendInvoice answered {e:?}")),
+        );
+        let status = glase_benches::encoded(&Request::GetPaymentStatus(GetPaymentStatus {
             context: context(),
             invoice_reference: Some(reference),
             invoice_version: Some(0),

@@ -18,7 +18,7 @@
 use std::time::Instant;
 
 use glase_protocol::request::{CommitReservation, GetPaymentStatus, SendInvoice, UpdateInvoice};
-use glase_protocol::{Amount, ClientContext, Decimal, Invoice, PaymentMode, Reply, Request, ResponseDetail};
+use glase_protocol::{Amount, ClientContext, Decimal, Invoice, PaymentMode, Reply, Request};
 use mock_glase::config::Config;
 use mock_glase::{Machine, Timestamp};
 
@@ -31,13 +31,7 @@ fn invoice(mode: PaymentMode, total: Decimal) -> Invoice {
 }
 
 fn reference_of(reply: Reply) -> String {
-    match reply {
-        Reply::Response(r) => match r.detail {
-            ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,
-            _ => panic!("sendInvoice failed: {}", r.result_code),
-        },
-        Reply::Fault(f) => panic!("fault {f:?}"),
-    }
+    glase_benches::sent_reference(reply)
 }
 
 fn main() {

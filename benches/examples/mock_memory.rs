@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use glase_benches::peak_and_current_rss_mib as memory;
 use glase_protocol::request::{CommitReservation, GetPaymentStatus, SendInvoice, UpdateInvoice};
-use glase_protocol::{Amount, Decimal, PaymentMode, Reply, Request, ResponseDetail, decode_reply, encode_request};
+use glase_protocol::{Amount, Decimal, PaymentMode, Reply, Request, decode_reply, encode_request};
 use mock_glase::{Config, ManualClock, Mock, Timestamp};
 
 const SOAP_PATH: &str = "/extclientproxy/service/v2";
@@ -44,13 +44,7 @@ async fn run(count: u64) {
     for i in 0..count {
         // One lifecycle per simulated millisecond: well inside every deadline.
         clock.advance(Duration::from_millis(1));
-        let reference = match call(&mock, &send, &mut body).await {
-            Reply::Response(r) => match r.detail {
-                ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,
-                _ => panic!("sendInvoice failed: {}", r.result_code),
-            },
-            Reply::Fault(f) => panic!("fault {f:?}"),
-        };
+        let reference = glase_benches::sent_reference(call(&mock, &send, &mut body).await);
         mock.scan(&mock_glase::Machine::invoice_qr(&reference), None).expect("scan");
         mock.confirm(&reference, None, Some("1234")).expect("confirm");
         let status = GetPaymentStatus {

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use glase_benches::peak_and_current_rss_mib as memory;
 use glase_protocol::request::{CommitReservation, GetPaymentStatus, SendInvoice, UpdateInvoice};
-use glase_protocol::{Amount, ClientContext, Decimal, Invoice, PaymentMode, Reply, Request, ResponseDetail};
+use glase_protocol::{Amount, ClientContext, Decimal, Invoice, PaymentMode, Request};
 use mock_glase::config::Config;
 use mock_glase::{Machine, Timestamp};
 
@@ -51,13 +51,7 @@ fn main() {
     for i in 0..count {
         now += 1;
         let at = Timestamp(now);
-        let reference = match machine.apply(&send, at).reply {
-            Reply::Response(r) => match r.detail {
-                ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,
-                _ => panic!("sendInvoice failed: {}", r.result_code),
-            },
-            Reply::Fault(f) => panic!("fault {f:?}"),
-        };
+        let reference = glase_benches::sent_reference(machine.apply(&send, at).reply);
         machine.scan(&Machine::invoice_qr(&reference), None, at).expect("scan");
         machine.confirm(&reference, None, Some("1234"), at).expect("confirm");
         let status = GetPaymentStatus {

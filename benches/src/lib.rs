@@ -2,7 +2,9 @@
 //! through the router); `src/bin/glase-baseline.rs` is the trivial axum server that
 //! `scripts/bench-http` load-tests mock-glase against.
 
-use glase_protocol::{Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode};
+use glase_protocol::{
+    Amount, ClientContext, Decimal, Invoice, InvoiceRow, PaymentMode, Reply, Request, ResponseDetail,
+};
 
 /// The demo terminal's credentials, as every bench and example calls with them.
 pub fn demo_terminal_context() -> Option<ClientContext> {
@@ -20,6 +22,26 @@ pub fn one_row_invoice(mode: PaymentMode, total: Decimal) -> Invoice {
         }]),
         total_amount: Some(Amount::new(total, "EUR")),
         ..Invoice::default()
+    }
+}
+
+/// `request` as the SOAP bytes a client sends.
+pub fn encoded(request: &Request) -> Vec<u8> {
+    let mut body = Vec::new();
+    glase_protocol::encode_request(request, &mut body);
+    body
+}
+
+/// The invoiceReference of a successful sendInvoice answer. Benches drive the demo
+/// terminal with valid invoices, so anything else is a broken bench: it panics, saying
+/// what came back.
+pub fn sent_reference(reply: Reply) -> String {
+    match reply {
+        Reply::Response(r) => match r.detail {
+            ResponseDetail::SendInvoice { invoice_reference: Some(reference), .. } => reference,
+            _ => panic!("sendInvoice failed: {}", r.result_code),
+        },
+        Reply::Fault(f) => panic!("sendInvoice answered a fault: {f:?}"),
     }
 }
 
