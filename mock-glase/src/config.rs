@@ -180,16 +180,8 @@ pub struct TlsConfig {
     pub extra_ca_file: Option<std::path::PathBuf>,
 }
 
-/// The two createPurchase body dialects (spec 2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Dialect {
-    /// `{"token", "amount": 20.00, "currency", "msisdn"}`: the seed's form.
-    #[default]
-    Seed,
-    /// `{"reservationToken", "reservationAmount": "20.00", "currency", "msisdn"}`.
-    Legacy,
-}
+/// The two createPurchase body dialects (spec 2.1), defined with the body itself.
+pub use glase_protocol::purchase::Dialect;
 
 /// The Glase-side clocks of spec section 4, all configurable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

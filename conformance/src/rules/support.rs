@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use glase_protocol::purchase::PurchaseRequest;
 use glase_protocol::request::rows_total;
 use glase_protocol::{
     ClientContext, Decimal, Invoice, InvoiceStatus, Operation, PaymentMode, Reply, Request, Response, ResponseDetail,
@@ -125,6 +126,20 @@ pub(crate) struct Purchase {
     pub answer: Option<PurchaseAnswer>,
     /// The PurchaseEnded event: (seq, outcome).
     pub ended: Option<(u64, PurchaseOutcome)>,
+}
+
+impl Purchase {
+    /// Purchase `id`, whose createPurchase `body` was journaled at `seq`. The UPS's own
+    /// PurchaseStarted event carries the amount too; the body is what the merchant was
+    /// told (nothing of it when it cannot be read).
+    fn asked(id: u64, seq: u64, body: &str) -> Self {
+        let request = PurchaseRequest::read(body.as_bytes()).ok();
+        let (token, amount, currency) = match request {
+            Some(r) => (Some(r.token), Some(r.amount), Some(r.currency)),
+            None => (None, None, None),
+        };
+        Self { id, seq, token, amount, currency, answer: None, ended: None }
+    }
 }
 
 /// The merchant's createPurchase answer as journaled.
@@ -322,17 +337,8 @@ impl<'a> View<'a> {
                 }
             }
             Record::CreatePurchaseRequest { purchase, body, .. } => {
-                let (amount, currency, token) = purchase_body(body);
                 purchase_index.insert(*purchase, self.purchases.len());
-                self.purchases.push(Purchase {
-                    id: *purchase,
-                    seq,
-                    token,
-                    amount,
-                    currency,
-                    answer: None,
-                    ended: None,
-                });
+                self.purchases.push(Purchase::asked(*purchase, seq, body));
             }
             Record::CreatePurchaseResponse { purchase, http_status, content_type, body, error } => {
                 if let Some(p) = purchase_index.get(purchase).and_then(|i| self.purchases.get_mut(*i)) {
@@ -512,22 +518,6 @@ impl<'a> View<'a> {
             })
             .collect()
     }
-}
-
-/// (amount, currency, token) of a createPurchase body, either dialect. The UPS's own
-/// PurchaseStarted event carries the exact amount; this is the fallback, and a JSON
-/// number's shortest text round-trips a two-decimal amount exactly.
-fn purchase_body(body: &str) -> (Option<Decimal>, Option<String>, Option<String>) {
-    let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(body) else {
-        return (None, None, None);
-    };
-    let text = |key: &str| match object.get(key)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
-    let amount = text("amount").or_else(|| text("reservationAmount")).and_then(|a| a.trim().parse().ok());
-    (amount, text("currency"), text("token").or_else(|| text("reservationToken")))
 }
 
 /// The sum of the invoice's rows, when every row has an amount.

@@ -7,9 +7,8 @@
 //! terminals is noted on it, because the answer may only name an invoice created during
 //! the call.
 
-use std::fmt::Write as _;
-
 use glase_protocol::InvoiceStatus;
+use glase_protocol::purchase::PurchaseRequest;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +16,6 @@ use super::NotificationReason;
 pub use super::purchases::{PendingPurchase, Purchases};
 use super::{CustomerError, Effects, Event, Machine, SmolStr};
 use crate::clock::Timestamp;
-use crate::config::Dialect;
 
 /// The five documented createPurchase error codes.
 pub const ERROR_CODES: &[&str] =
@@ -94,32 +92,6 @@ pub struct PurchaseReport {
     pub outcome: PurchaseOutcome,
 }
 
-/// Writes the createPurchase body. Built by hand so the amount is written from its
-/// decimal text (a JSON number in the seed dialect) and never passes through `f64`.
-pub fn purchase_body(dialect: Dialect, token: &str, amount: Decimal, currency: &str, msisdn: &str) -> String {
-    let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
-    let amount = format!("{:.2}", amount);
-    let mut body = String::new();
-    let _ = match dialect {
-        Dialect::Seed => write!(
-            body,
-            r#"{{"token":{},"amount":{amount},"currency":{},"msisdn":{}}}"#,
-            quote(token),
-            quote(currency),
-            quote(msisdn)
-        ),
-        Dialect::Legacy => write!(
-            body,
-            r#"{{"reservationToken":{},"reservationAmount":{},"currency":{},"msisdn":{}}}"#,
-            quote(token),
-            quote(&amount),
-            quote(currency),
-            quote(msisdn)
-        ),
-    };
-    body
-}
-
 impl Machine {
     /// Starts an unattended purchase for a scanned `HTTP://SEQR.SE/000/ups?w=…&t=…`.
     pub fn begin_purchase(
@@ -145,7 +117,13 @@ impl Machine {
         if amount <= Decimal::ZERO {
             return Err(CustomerError::InvalidAmount(amount.to_string()));
         }
-        let body = purchase_body(reseller.dialect, token, amount, &reseller.currency, &msisdn);
+        let request = PurchaseRequest {
+            token: token.to_owned(),
+            amount,
+            currency: reseller.currency.to_string(),
+            msisdn: Some(msisdn.to_string()),
+        };
+        let body = request.write(reseller.dialect);
         self.purchases.next_id += 1;
         let id = self.purchases.next_id;
         let pending = PendingPurchase {
@@ -360,23 +338,5 @@ pub fn read_answer(answer: &PurchaseAnswer) -> Result<AnswerSays, AnswerViolatio
                 reference.as_str().ok_or_else(|| AnswerViolation::ReferenceNotAString(reference.to_string()))?;
             Ok(AnswerSays::Invoice(reference.to_owned()))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_follow_each_dialect_without_floating_point() {
-        let amount = Decimal::new(2000, 2);
-        assert_eq!(
-            purchase_body(Dialect::Seed, "29834231890234", amount, "EUR", "483344323423"),
-            r#"{"token":"29834231890234","amount":20.00,"currency":"EUR","msisdn":"483344323423"}"#
-        );
-        assert_eq!(
-            purchase_body(Dialect::Legacy, "t\"1", amount, "EUR", "1"),
-            r#"{"reservationToken":"t\"1","reservationAmount":"20.00","currency":"EUR","msisdn":"1"}"#
-        );
     }
 }

@@ -9,18 +9,15 @@
 //! same moment then get exactly one invoice and one `DEVICE_IN_USE`, and a notification
 //! arriving before sendInvoice has even answered finds its purchase. The purchase's lock
 //! is held until the invoice reference is recorded, so that notification waits for it.
-//! The amount is read from the JSON text into a `Decimal`: the body is parsed with
-//! `serde_json`'s `RawValue`, because the workspace's `serde_json` has no
-//! `arbitrary_precision` and would otherwise read `20.00` through `f64`.
+//! The body is read by `glase_protocol::purchase`, which keeps the amount exact.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use glase_protocol::purchase::PurchaseRequest;
 use glase_protocol::{AcknowledgmentMode, Amount, Invoice, InvoiceRow, PaymentMode};
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use super::Vending;
@@ -78,70 +75,12 @@ pub(crate) async fn handle(State(vending): State<Vending>, body: Bytes) -> Answe
     })
 }
 
-/// A createPurchase body in either dialect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PurchaseRequest {
-    pub token: String,
-    pub amount: Decimal,
-    pub currency: String,
-    pub msisdn: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Wire {
-    token: Option<Box<RawValue>>,
-    reservation_token: Option<Box<RawValue>>,
-    amount: Option<Box<RawValue>>,
-    reservation_amount: Option<Box<RawValue>>,
-    currency: Option<String>,
-    msisdn: Option<Box<RawValue>>,
-}
-
-/// Parses `{"token","amount": 20.00,"currency","msisdn"}` (the seed) or
-/// `{"reservationToken","reservationAmount": "20.00",…}` (the older document). Unknown
-/// fields are ignored; the token and msisdn may be strings or numbers; the amount a
-/// number or a string, read as decimal text.
-pub(crate) fn parse_request(body: &[u8]) -> Result<PurchaseRequest, String> {
-    let wire: Wire = serde_json::from_slice(body).map_err(|e| format!("not a createPurchase JSON object: {e}"))?;
-    let token = wire.token.or(wire.reservation_token).and_then(|raw| text(&raw)).filter(|t| !t.is_empty());
-    let token = token.ok_or("no token (or reservationToken)")?;
-    let raw_amount = wire.amount.or(wire.reservation_amount).ok_or("no amount (or reservationAmount)")?;
-    let amount = text(&raw_amount)
-        .and_then(|t| decimal(&t))
-        .ok_or_else(|| format!("amount {} is not a decimal number", raw_amount.get()))?;
-    let currency = wire.currency.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).ok_or("no currency")?;
-    let msisdn = wire.msisdn.and_then(|raw| text(&raw)).filter(|m| !m.is_empty());
-    Ok(PurchaseRequest { token, amount, currency, msisdn })
-}
-
-/// A JSON string's content or a JSON number's text; `None` for anything else.
-fn text(raw: &RawValue) -> Option<String> {
-    let json = raw.get().trim();
-    if json.starts_with('"') {
-        serde_json::from_str::<String>(json).ok().map(|s| s.trim().to_owned())
-    } else if json.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-        Some(json.to_owned())
-    } else {
-        None
-    }
-}
-
-/// Decimal text (`20`, `20.00`, `2e1`) into a `Decimal`, exactly or not at all.
-fn decimal(text: &str) -> Option<Decimal> {
-    let plain = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+');
-    if text.is_empty() || !text.bytes().all(|b| plain(b) || matches!(b, b'e' | b'E')) {
-        return None;
-    }
-    if text.bytes().all(plain) { Decimal::from_str_exact(text).ok() } else { Decimal::from_scientific(text).ok() }
-}
-
 impl Vending {
     async fn create_purchase(&self, body: &[u8]) -> Answer {
-        let request = match parse_request(body) {
+        let request = match PurchaseRequest::read(body) {
             Ok(request) => request,
             Err(problem) => {
-                tracing::warn!(problem, body = %String::from_utf8_lossy(&body[..body.len().min(512)]), "createPurchase: SYSTEM_ERROR");
+                tracing::warn!(%problem, body = %String::from_utf8_lossy(&body[..body.len().min(512)]), "createPurchase: SYSTEM_ERROR");
                 return Answer::Error(ErrorCode::SystemError);
             }
         };
@@ -332,53 +271,6 @@ fn mask(msisdn: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_seed_dialect_keeps_the_amount_exact() {
-        let request =
-            parse_request(br#"{"token":"29834231890234","amount":20.00,"currency":"EUR","msisdn":"483344323423"}"#)
-                .unwrap();
-        assert_eq!(request.token, "29834231890234");
-        assert_eq!(request.amount.to_string(), "20.00");
-        assert_eq!(request.msisdn.as_deref(), Some("483344323423"));
-    }
-
-    #[test]
-    fn the_legacy_dialect_with_a_string_amount_is_accepted() {
-        let request = parse_request(
-            br#"{"reservationToken":"machine-1","reservationAmount":"19.99","currency":"EUR","msisdn":"1","x":[1]}"#,
-        )
-        .unwrap();
-        assert_eq!((request.token.as_str(), request.amount.to_string()), ("machine-1", "19.99".to_owned()));
-    }
-
-    #[test]
-    fn amounts_never_pass_through_floating_point() {
-        // 0.1 + 0.2 style values and long fractions stay exactly as written.
-        let body = br#"{"token":123,"amount":1234567890123.17,"currency":"EUR"}"#;
-        let request = parse_request(body).unwrap();
-        assert_eq!(request.amount.to_string(), "1234567890123.17");
-        assert_eq!(request.token, "123");
-        assert_eq!(
-            parse_request(br#"{"token":"m","amount":2e1,"currency":"EUR"}"#).unwrap().amount,
-            Decimal::new(20, 0)
-        );
-    }
-
-    #[test]
-    fn malformed_bodies_are_refused() {
-        for body in [
-            &b"not json"[..],
-            br#"{"amount":20,"currency":"EUR"}"#,
-            br#"{"token":"m","currency":"EUR"}"#,
-            br#"{"token":"m","amount":"twenty","currency":"EUR"}"#,
-            br#"{"token":"m","amount":true,"currency":"EUR"}"#,
-            br#"{"token":"m","amount":20}"#,
-            br#"[1,2]"#,
-        ] {
-            assert!(parse_request(body).is_err(), "{}", String::from_utf8_lossy(body));
-        }
-    }
 
     #[test]
     fn the_wrong_reference_differs_in_the_last_digit() {

@@ -20,75 +20,20 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use glase_protocol::purchase::PurchaseRequest;
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::app::{App, warn};
 use crate::catalogue::{CURRENCY, money};
 use crate::fleet::{Hold, Phase};
 
-/// A createPurchase body in either dialect: the seed's `token`/`amount` (a JSON
-/// number) or the older `reservationToken`/`reservationAmount` (a string). Amounts are
-/// read from their JSON text, never through `f64`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Wire<'a> {
-    #[serde(borrow)]
-    token: Option<&'a RawValue>,
-    #[serde(borrow)]
-    reservation_token: Option<&'a RawValue>,
-    #[serde(borrow)]
-    amount: Option<&'a RawValue>,
-    #[serde(borrow)]
-    reservation_amount: Option<&'a RawValue>,
-    currency: Option<String>,
-}
-
-/// What createPurchase asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PurchaseRequest {
-    token: String,
-    amount: Decimal,
-    currency: String,
-}
-
-fn parse(body: &[u8]) -> Option<PurchaseRequest> {
-    let wire: Wire<'_> = serde_json::from_slice(body).ok()?;
-    let token = text(wire.token.or(wire.reservation_token)?).filter(|t| !t.is_empty())?;
-    let amount = decimal(&text(wire.amount.or(wire.reservation_amount)?)?)?;
-    let currency = wire.currency.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty())?;
-    Some(PurchaseRequest { token, amount, currency })
-}
-
-/// A JSON string's content or a JSON number's text.
-fn text(raw: &RawValue) -> Option<String> {
-    let json = raw.get().trim();
-    if json.starts_with('"') {
-        serde_json::from_str::<String>(json).ok().map(|s| s.trim().to_owned())
-    } else if json.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-        Some(json.to_owned())
-    } else {
-        None
-    }
-}
-
-/// Decimal text (`20`, `20.00`, `2e1`) into a `Decimal`, exactly or not at all.
-fn decimal(text: &str) -> Option<Decimal> {
-    let plain = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+');
-    if text.is_empty() || !text.bytes().all(|b| plain(b) || matches!(b, b'e' | b'E')) {
-        return None;
-    }
-    if text.bytes().all(plain) { Decimal::from_str_exact(text).ok() } else { Decimal::from_scientific(text).ok() }
-}
-
 const SYSTEM_ERROR: &str = "SYSTEM_ERROR";
 const DEVICE_UNAVAILABLE: &str = "DEVICE_UNAVAILABLE";
 
 pub async fn create_purchase(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    let answer = match parse(&body) {
-        Some(request) => tokio::spawn(start(app, request)).await.unwrap_or(Err(SYSTEM_ERROR)),
-        None => Err(SYSTEM_ERROR),
+    let answer = match PurchaseRequest::read(&body) {
+        Ok(request) => tokio::spawn(start(app, request)).await.unwrap_or(Err(SYSTEM_ERROR)),
+        Err(_) => Err(SYSTEM_ERROR),
     };
     let body = match answer {
         Ok(reference) => serde_json::json!({ "invoiceReferenceId": reference }),
@@ -183,36 +128,4 @@ pub async fn notify(
         tokio::spawn(app.refresh(index, purchase));
     }
     StatusCode::OK
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_dialects_are_read_with_exact_amounts() {
-        let seed = parse(br#"{"token":"machine-1","amount":20.00,"currency":"EUR","msisdn":"46700000001"}"#).unwrap();
-        assert_eq!((seed.token.as_str(), seed.amount.to_string()), ("machine-1", "20.00".to_owned()));
-        let legacy =
-            parse(br#"{"reservationToken":"machine-2","reservationAmount":"19.99","currency":"EUR"}"#).unwrap();
-        assert_eq!(legacy.amount, Decimal::new(1999, 2));
-        assert_eq!(parse(br#"{"token":7,"amount":2e1,"currency":"EUR"}"#).unwrap().amount, Decimal::new(20, 0));
-    }
-
-    #[test]
-    fn bad_bodies_are_refused_without_panicking() {
-        for body in [
-            &b"not json"[..],
-            br#"{"amount":20,"currency":"EUR"}"#,
-            br#"{"token":"m","currency":"EUR"}"#,
-            br#"{"token":"m","amount":"twenty","currency":"EUR"}"#,
-            br#"{"token":"m","amount":true,"currency":"EUR"}"#,
-            br#"{"token":"m","amount":20}"#,
-            br#"{"token":"","amount":20,"currency":"EUR"}"#,
-            br#"{"token":"m","amount":1e400,"currency":"EUR"}"#,
-            br#"[1,2]"#,
-        ] {
-            assert!(parse(body).is_none(), "{}", String::from_utf8_lossy(body));
-        }
-    }
 }
