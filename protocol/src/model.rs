@@ -21,6 +21,15 @@ impl Amount {
     pub fn new(value: Decimal, currency: impl Into<String>) -> Self {
         Self { currency: Some(currency.into()), value: Some(value) }
     }
+
+    /// `value` in whole cents with two decimals (`20` is `20.00`), rounded towards zero:
+    /// what a merchant invoices or reserves never grows past what it was offered (a
+    /// createPurchase amount of `19.999` reserves `19.99`).
+    pub fn cents(value: Decimal) -> Decimal {
+        let mut cents = value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
+        cents.rescale(2);
+        cents
+    }
 }
 
 /// `tns:principalId`: who is calling.
@@ -301,5 +310,20 @@ mod base64_json {
         Option::<String>::deserialize(deserializer)?
             .map(|text| STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cents_have_two_decimals_and_never_round_up() {
+        for (value, cents) in
+            [(Decimal::new(20, 0), "20.00"), (Decimal::new(19999, 3), "19.99"), (Decimal::new(25, 1), "2.50")]
+        {
+            assert_eq!(Amount::cents(value).to_string(), cents);
+        }
+        assert_eq!(Amount::cents(Decimal::new(-1999, 3)).to_string(), "-1.99");
     }
 }

@@ -61,6 +61,13 @@ impl ResultCode {
     pub const fn is_success(self) -> bool {
         self.0 == 0
     }
+
+    /// Whether the same request may succeed later: 90 (system error), 93 (system busy)
+    /// and 94 (service unavailable) say nothing about the request itself
+    /// (docs/integrate.md: "Retry transient Glase errors"). Every other code is an answer.
+    pub const fn is_transient(self) -> bool {
+        matches!(self, Self::SYSTEM_ERROR | Self::SYSTEM_BUSY | Self::SERVICE_UNAVAILABLE)
+    }
 }
 
 impl std::fmt::Display for ResultCode {
@@ -69,5 +76,16 @@ impl std::fmt::Display for ResultCode {
             Some(name) => write!(f, "{} {}", self.0, name),
             None => write!(f, "{}", self.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ResultCode;
+
+    #[test]
+    fn only_90_93_and_94_are_worth_a_retry() {
+        let transient: Vec<i32> = (0..=100).map(ResultCode).filter(|c| c.is_transient()).map(|c| c.0).collect();
+        assert_eq!(transient, [90, 93, 94]);
     }
 }

@@ -49,6 +49,12 @@ impl GlaseError {
         }
     }
 
+    /// Whether the same call may succeed later: no answer, a SOAP fault, or a
+    /// transient resultCode ([`ResultCode::is_transient`]).
+    pub fn transient(&self) -> bool {
+        self.code().is_none_or(ResultCode::is_transient)
+    }
+
     /// Whether Glase's answer was lost (no connection, a timeout, a dropped connection,
     /// something that is not a SOAP answer): the call may or may not have taken effect.
     pub fn answer_lost(&self) -> bool {

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use rand::RngCore;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::config::money_text;
@@ -294,9 +294,7 @@ pub(crate) struct VendedRow {
 /// An amount as Glase wants it: two decimals, never rounded up (a reservation total
 /// must stay ≤ the amount offered).
 pub(crate) fn money(value: Decimal) -> Decimal {
-    let mut value = value.round_dp_with_strategy(2, RoundingStrategy::ToZero);
-    value.rescale(2);
-    value
+    glase_protocol::Amount::cents(value)
 }
 
 /// Milliseconds since the epoch: stored times survive a restart, unlike `Instant`.
@@ -308,13 +306,6 @@ pub(crate) fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_has_two_decimals_and_never_rounds_up() {
-        assert_eq!(money(Decimal::new(20, 0)).to_string(), "20.00");
-        assert_eq!(money(Decimal::new(20009, 3)).to_string(), "20.00");
-        assert_eq!(money(Decimal::new(25, 1)).to_string(), "2.50");
-    }
 
     #[test]
     fn states_round_trip_through_their_text() {

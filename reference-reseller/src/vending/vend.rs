@@ -335,13 +335,11 @@ impl Vending {
     /// updateInvoice, retried twice on errors that may pass (system busy or unavailable,
     /// no answer): the app should show what the customer bought before the commit.
     async fn update_with_retries(&self, reference: &str, invoice: Invoice) -> Result<(), GlaseError> {
-        const TRANSIENT: [ResultCode; 3] =
-            [ResultCode::SYSTEM_ERROR, ResultCode::SYSTEM_BUSY, ResultCode::SERVICE_UNAVAILABLE];
         let glase = &self.context().glase;
         let mut attempt = 1;
         loop {
             match glase.update_invoice(reference, invoice.clone()).await {
-                Err(error) if attempt < 3 && error.code().is_none_or(|code| TRANSIENT.contains(&code)) => {
+                Err(error) if attempt < 3 && error.transient() => {
                     tracing::info!(attempt, error = %error, "updateInvoice failed; retrying");
                     tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
                     attempt += 1;

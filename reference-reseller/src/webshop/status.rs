@@ -37,7 +37,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use glase_protocol::{InvoiceStatus, ReceiptDocument, ResultCode};
+use glase_protocol::{InvoiceStatus, ReceiptDocument};
 use tokio::sync::mpsc;
 use tokio::task::{Id, JoinSet};
 use tokio::time::MissedTickBehavior;
@@ -48,7 +48,6 @@ use super::orders::{Order, OrderId, OrderState, RECEIPT_ATTEMPTS, Recorded};
 use super::pages;
 use super::shop::{Refresh, Webshop, now_ms};
 use crate::faults::Fault;
-use crate::glase::GlaseError;
 use crate::store::StoreError;
 
 pub(crate) fn routes() -> Router<Webshop> {
@@ -350,7 +349,7 @@ async fn submit_receipt(shop: &Webshop, order: &Order) -> Result<(), StoreError>
             shop.orders().receipt_submitted(&payment.ers_reference, now_ms())?;
             tracing::info!(ers_reference = %payment.ers_reference, "receipt submitted");
         }
-        Err(error) if is_transient(&error) => {
+        Err(error) if error.transient() => {
             tracing::warn!(error = %error, attempt = payment.receipt_attempts + 1, "submitPaymentReceipt failed; retrying");
         }
         Err(error) => {
@@ -359,16 +358,6 @@ async fn submit_receipt(shop: &Webshop, order: &Order) -> Result<(), StoreError>
         }
     }
     Ok(())
-}
-
-/// Whether trying again later may help.
-fn is_transient(error: &GlaseError) -> bool {
-    match error.code() {
-        Some(code) => {
-            [ResultCode::SYSTEM_ERROR, ResultCode::SYSTEM_BUSY, ResultCode::SERVICE_UNAVAILABLE].contains(&code)
-        }
-        None => true,
-    }
 }
 
 #[cfg(test)]

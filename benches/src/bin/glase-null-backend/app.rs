@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::catalogue::CURRENCY;
 use crate::fleet::{Fleet, Phase, Row};
-use crate::glase::{Glase, retried};
+use crate::glase::{Glase, GlaseError, retried};
 
 /// A line on stderr about something that went wrong (rare: a benchmark run prints
 /// none). Written without `eprintln!`, which panics when stderr is gone.
@@ -164,7 +164,7 @@ impl App {
     pub async fn cancel(&self, index: usize, purchase: u64, reference: &str) -> Cancel {
         let outcome = match self.glase.cancel(reference).await {
             Ok(()) => Cancel::Done,
-            Err(error) if error.code() == Some(ResultCode::INVOICE_ALREADY_CANCELED) => Cancel::Done,
+            Err(GlaseError::Result(ResultCode::INVOICE_ALREADY_CANCELED)) => Cancel::Done,
             Err(error) => match self.glase.payment_status(reference, self.version(index, purchase)).await {
                 Ok(status) if matches!(status.status, InvoiceStatus::Canceled | InvoiceStatus::Failed) => Cancel::Done,
                 Ok(status) if status.status == InvoiceStatus::Paid => Cancel::Paid,

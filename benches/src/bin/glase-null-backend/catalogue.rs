@@ -5,7 +5,7 @@
 //! Each catalogue's `products` JSON is rendered once at start-up: every machine view
 //! (the load tool polls them) embeds it as is.
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
 /// The machines' currency (the mock's demo merchant `glase-demo` is in EUR).
@@ -91,21 +91,12 @@ pub fn machine(number: usize, catalogues: &[Catalogue]) -> (usize, String) {
 /// An amount as Glase and the driver carry it: whole cents (rounded towards zero, so
 /// a total never grows past what was offered) and always two decimals (`"20.00"`).
 pub fn money(amount: Decimal) -> Decimal {
-    let mut cents = amount.round_dp_with_strategy(2, RoundingStrategy::ToZero);
-    cents.rescale(2);
-    cents
+    glase_protocol::Amount::cents(amount)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_has_two_decimals_and_never_rounds_up() {
-        assert_eq!(money(Decimal::new(20, 0)).to_string(), "20.00");
-        assert_eq!(money(Decimal::new(19999, 3)).to_string(), "19.99");
-        assert_eq!(money(Decimal::new(25, 1)).to_string(), "2.50");
-    }
 
     #[test]
     fn odd_machines_sell_snacks_and_even_ones_coffee() {

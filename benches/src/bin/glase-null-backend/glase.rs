@@ -38,20 +38,11 @@ pub enum GlaseError {
 }
 
 impl GlaseError {
-    pub fn code(&self) -> Option<ResultCode> {
-        match self {
-            Self::Result(code) => Some(*code),
-            _ => None,
-        }
-    }
-
     /// Worth trying again (docs/integrate.md): no answer, a SOAP fault, 90, 93, 94.
     pub fn transient(&self) -> bool {
         match self {
             Self::Lost(_) | Self::Fault(_) => true,
-            Self::Result(code) => {
-                matches!(*code, ResultCode::SYSTEM_ERROR | ResultCode::SYSTEM_BUSY | ResultCode::SERVICE_UNAVAILABLE)
-            }
+            Self::Result(code) => code.is_transient(),
         }
     }
 }

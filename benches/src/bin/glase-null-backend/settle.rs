@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use crate::app::{App, RETRY};
 use crate::catalogue::CURRENCY;
 use crate::fleet::{Phase, Row, VendRecord, VendState};
-use crate::glase::retried;
+use crate::glase::{GlaseError, retried};
 
 /// How a vend's exchange with Glase ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ impl Charge<'_> {
         }
         match app.glase.commit(reference, Amount::new(total, CURRENCY)).await {
             Ok(ers) => Outcome::Paid(ers),
-            Err(error) if error.code().is_some_and(|c| c != ResultCode::INVOICE_STATE_NOT_RESERVED) => {
+            Err(error @ GlaseError::Result(code)) if code != ResultCode::INVOICE_STATE_NOT_RESERVED => {
                 Outcome::Rejected(format!("commitReservation refused: {error}"))
             }
             Err(error) => Outcome::Doubt(format!("commitReservation: {error}")),
