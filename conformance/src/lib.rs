@@ -10,6 +10,7 @@
 //!   compiled in by `build.rs`.
 //! - [`rules`]: the obligations of spec section 5 as rules with stable ids, checked over
 //!   each scenario's journal.
+//! - `rng`: the seeded generator explore's actions and load's flow mix are drawn from.
 //! - `drivers`: the one client of the machine and shop drivers (spec 8), for run, load
 //!   and explore.
 //! - [`step`]: each scenario step kind in one module: its arguments, their checks, how it
@@ -46,6 +47,7 @@ pub mod explore;
 pub mod load;
 pub mod report;
 pub mod results;
+mod rng;
 pub mod rules;
 pub mod runner;
 pub mod scenario;

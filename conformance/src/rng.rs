@@ -1,4 +1,5 @@
-//! A small seeded random number generator (SplitMix64).
+//! A small seeded random number generator (SplitMix64), for `explore`'s actions and
+//! `load`'s flow mix: the same seed picks the same things in the same order.
 //!
 //! # Implementation rationale
 //! A replay command printed today must replay the same sequence with any later build of
@@ -61,6 +62,13 @@ pub(crate) fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The generator for flow number `n` of a load run seeded with `seed`: independent of
+/// the order in which flows are started.
+pub(crate) fn for_flow(seed: u64, n: u64) -> Rng {
+    let mut mixer = Rng::new(seed ^ n.wrapping_mul(0xD605_BBB5_8C8A_BBD3));
+    Rng::new(mixer.next_u64())
+}
+
 /// The seed of run `run` (1-based) of an exploration seeded with `seed`: every run can be
 /// replayed on its own (`--seed S --run K`).
 pub(crate) fn run_seed(seed: u64, run: u32) -> u64 {
@@ -95,6 +103,13 @@ mod tests {
             assert_eq!(rng.weighted(&[0, 3, 0, 1]).map(|i| i == 1 || i == 3), Some(true));
         }
         assert_eq!(rng.weighted(&[0, 0]), None);
+    }
+
+    #[test]
+    fn flows_of_one_seed_get_different_streams() {
+        let firsts: std::collections::HashSet<u64> = (0..100).map(|n| for_flow(5, n).next_u64()).collect();
+        assert_eq!(firsts.len(), 100);
+        assert_eq!(for_flow(5, 3).next_u64(), for_flow(5, 3).next_u64());
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use std::fmt;
 
 use super::fleet::Machine;
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// How much the customer's app offers when scanning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,7 +3,7 @@
 //!
 //! `action` generates random sequences of what happens at machines (customers scanning,
 //! confirming, entering wrong PINs, cancelling, walking away; products vended; several
-//! customers scanning at once; Glase misbehaving once) from a seed (`rng`). `execute`
+//! customers scanning at once; Glase misbehaving once) from a seed (`crate::rng`). `execute`
 //! runs one sequence against a fresh run of the system under test (`sut`: the
 //! in-process reference reseller, or yours) through the embedded mock, and judges every
 //! step by `model`, what a correct reseller must do, watching the system through
@@ -23,7 +23,6 @@ mod journal;
 mod model;
 mod observe;
 mod report;
-mod rng;
 mod session;
 mod shrink;
 mod sut;

@@ -14,11 +14,11 @@ use super::execute::{self, ExecError, RunResult, Settings};
 use super::model::Timing;
 use super::model::human;
 use super::report;
-use super::rng::run_seed;
 use super::shrink::{self, Oracle, Shrunk};
 use super::sut::{BUILTIN_IDLE_TIMEOUT, System};
 use crate::builtin::DEMO_DEADLINE_SCALE;
 use crate::command::{Exit, fail_start, time_seed};
+use crate::rng::run_seed;
 use crate::runner::{self, Harness, Target};
 
 /// An external system's idle timeout unless `--idle-timeout` says otherwise (the

@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn the_result_is_one_minimal_for_random_predicates() {
         // For "contains all of a random set" the unique 1-minimal answer is that set.
-        let mut rng = super::super::rng::Rng::new(11);
+        let mut rng = crate::rng::Rng::new(11);
         for _ in 0..100 {
             let len = rng.between(1, 24);
             let items: Vec<u32> = (0..u32::try_from(len).unwrap_or(1)).collect();

@@ -6,7 +6,8 @@
 //! the mock's whole journal and state and the reseller's machines.
 //!
 //! # Layout
-//! - [`options`]: the flow mix, the pace, when to stop (pure); [`rng`]: seeded choices.
+//! - [`options`]: the flow mix, the pace, when to stop (pure); choices are drawn from
+//!   `crate::rng`, seeded per flow.
 //! - [`target`]: the mock (served by [`timing`], which times every SOAP operation) and
 //!   the reseller; the customers and machines.
 //! - [`workload`]: one flow, step by step; [`driver`]: the machine and shop drivers.
@@ -22,7 +23,6 @@ mod ledger;
 mod options;
 mod progress;
 mod report;
-mod rng;
 mod schedule;
 mod stats;
 mod target;

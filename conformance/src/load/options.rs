@@ -219,7 +219,7 @@ mod tests {
     fn the_default_mix_parses_and_picks_in_proportion() {
         let mix = Mix::parse(DEFAULT_MIX, 10).unwrap();
         let mut counts = std::collections::BTreeMap::new();
-        let mut rng = super::super::rng::Rng::new(7);
+        let mut rng = crate::rng::Rng::new(7);
         for _ in 0..100_000 {
             *counts.entry(mix.pick(rng.next_u64())).or_insert(0u32) += 1;
         }

@@ -21,10 +21,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::options::{FlowKind, Pace, Plan, Stop};
-use super::rng::Rng;
 use super::stats::Side;
 use super::target::{CustomerInfo, MachineInfo};
 use super::workload::{MachineAfter, World};
+use crate::rng;
 
 /// A pool of interchangeable things (customers, machines), handed out one at a time.
 #[derive(Debug)]
@@ -127,7 +127,7 @@ fn claim(run: &Run, started: Instant) -> Option<u64> {
 /// Runs flow number `n`, due at `due`.
 async fn one(run: &Arc<Run>, n: u64, due: Instant) {
     let world = &run.world;
-    let mut rng = Rng::for_flow(run.plan.seed, n);
+    let mut rng = rng::for_flow(run.plan.seed, n);
     let kind = run.plan.mix.pick(rng.next_u64());
     let Some(customer) = run.customers.take().await else { return };
     world.stats.progress.started.fetch_add(1, Ordering::Relaxed);

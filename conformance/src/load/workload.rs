@@ -19,10 +19,10 @@ use serde_json::{Value, json};
 
 use super::invariants::Vend;
 use super::options::FlowKind;
-use super::rng::Rng;
 use super::stats::{Side, Stats};
 use super::target::{CustomerInfo, MachineInfo, WRONG_PIN};
 use crate::drivers::{Answer, Counter, DriverClient as Driver, Unreachable};
+use crate::rng::Rng;
 use crate::runner::MERCHANT;
 
 /// What every flow shares.
