@@ -113,34 +113,12 @@ pub fn forbidden_notification_path(url: &str) -> Option<&'static str> {
     let parsed = reqwest::Url::parse(url.trim()).ok()?;
     // Url::parse has already resolved `.` and `..`; %-escapes are decoded here, since a
     // server routes `/%64river/` like `/driver/`.
-    let path = percent_decoded(parsed.path()).to_ascii_lowercase();
+    let path = percent_encoding::percent_decode_str(parsed.path()).decode_utf8_lossy().to_ascii_lowercase();
     path.split('/').find_map(|segment| match segment {
         "control" => Some("control"),
         "driver" => Some("driver"),
         _ => None,
     })
-}
-
-/// `%XX` escapes decoded (invalid ones kept as they are).
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(high), Some(low)) => {
-                // Two hex digits: at most 255.
-                out.push(u8::try_from(high * 16 + low).unwrap_or(b'%'));
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

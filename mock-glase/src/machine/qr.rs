@@ -111,34 +111,22 @@ fn parse_unattended(qr: &str, query: &str) -> Result<QrTarget, CustomerError> {
     Ok(QrTarget::Unattended { merchant_id, token })
 }
 
-/// Decodes `%XX` escapes (RFC 3986); the result must be UTF-8 without control characters.
+/// Decodes `%XX` escapes (RFC 3986); every `%` must start one, and the result must be
+/// UTF-8 without control characters.
 fn percent_decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex
-                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    // `i` is at a '%', a character boundary; the snippet is whole characters.
-                    let snippet: String = text[i..].chars().take(3).collect();
-                    format!("malformed percent-encoding at {snippet:?}")
-                })?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let escape_at = |i: usize| text.as_bytes().get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+    if let Some((i, _)) = text.match_indices('%').find(|(i, _)| !escape_at(*i)) {
+        // `i` is at a '%', a character boundary; the snippet is whole characters.
+        let snippet: String = text[i..].chars().take(3).collect();
+        return Err(format!("malformed percent-encoding at {snippet:?}"));
     }
-    let decoded = String::from_utf8(out).map_err(|_| "percent-encoding that is not UTF-8".to_owned())?;
+    let decoded = percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map_err(|_| "percent-encoding that is not UTF-8".to_owned())?;
     if let Some(c) = decoded.chars().find(|c| c.is_control()) {
         return Err(format!("control character U+{:04X}", u32::from(c)));
     }
-    Ok(decoded)
+    Ok(decoded.into_owned())
 }
 
 #[cfg(test)]
