@@ -10,7 +10,8 @@
 //!   `crate::rng`, seeded per flow.
 //! - [`target`]: the mock (served by [`timing`], which times every SOAP operation) and
 //!   the reseller; the customers and machines.
-//! - [`workload`]: one flow, step by step; [`driver`]: the machine and shop drivers.
+//! - [`workload`]: one flow, step by step, through `crate::drivers` (the machine and
+//!   shop drivers) and the mock.
 //! - [`schedule`]: pools of customers and machines, closed or open loop.
 //! - [`follow`] + [`ledger`]: the journal read as it is written and folded per invoice;
 //!   [`invariants`]: the checks (pure).
