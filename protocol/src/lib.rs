@@ -8,6 +8,7 @@
 //! - [`soap`]: envelope encode/decode in all four directions, and SOAP 1.1 faults.
 //! - [`charset`]: the encodings a request may arrive in; [`deviation`]: what a decoded
 //!   request did that the schema does not allow but the decoder tolerated.
+//! - [`driver`]: the machine driver's states, vend request and machine view (spec 8).
 //! - [`purchase`]: the JSON body of createPurchase (the UPS's call to a reseller).
 //! - [`wsdl`]: the served WSDL documents, generated from a schema table.
 //! - `xml` (private): a bounded element tree and the field mapping.
@@ -26,6 +27,7 @@
 
 pub mod charset;
 pub mod deviation;
+pub mod driver;
 pub mod error;
 pub mod model;
 pub mod operation;

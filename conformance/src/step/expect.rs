@@ -4,6 +4,7 @@
 //! have been called with is in [`super::calls`].
 
 use glase_protocol::InvoiceStatus;
+use glase_protocol::driver::MachineShows;
 use mock_glase::Mock;
 use mock_glase::machine::ups::{PurchaseOutcome as MockOutcome, PurchaseReport};
 use rust_decimal::Decimal;
@@ -17,8 +18,6 @@ use crate::scenario::arguments::{StepCx, unknown_rule};
 use crate::scenario::fixtures::FixtureKind;
 use crate::scenario::raw::Scalar;
 
-/// Machine states of the machine driver contract.
-const MACHINE_STATES: &[&str] = &["idle", "reserved", "unlocked", "vending", "out-of-service"];
 /// Order states of the shop driver contract.
 const ORDER_STATES: &[&str] = &["pending", "paid", "canceled", "failed"];
 
@@ -204,8 +203,9 @@ impl Kind for ExpectMachine {
     const DRIVER: Option<Driver> = Some(Driver::Machine);
 
     fn resolve(cx: &mut StepCx<'_>, a: ExpectMachineArgs) -> Option<Self> {
-        if !MACHINE_STATES.contains(&a.state.as_str()) {
-            let message = format!("unknown machine state {:?}; expected one of {}", a.state, MACHINE_STATES.join(", "));
+        if !MachineShows::ALL.iter().any(|s| s.as_str() == a.state) {
+            let names: Vec<&str> = MachineShows::ALL.iter().map(|s| s.as_str()).collect();
+            let message = format!("unknown machine state {:?}; expected one of {}", a.state, names.join(", "));
             cx.problem("state", message);
         }
         let timing = cx.timing(a.within.as_ref(), a.during.as_ref())?;

@@ -158,7 +158,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Vending;
@@ -167,6 +166,7 @@ use super::model::{MachineRecord, MachineState, VendId, VendState, now_ms};
 use super::store::{self, ServiceChange};
 use super::vend::{Selection, VendError, VendOutcome};
 use crate::store::StoreError;
+use glase_protocol::driver::VendRequest;
 
 pub(crate) fn routes() -> Router<Vending> {
     Router::new()
@@ -235,22 +235,7 @@ fn unknown(token: &str) -> DriverError {
 }
 
 /// A machine as the driver shows it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MachineView {
-    token: String,
-    name: String,
-    state: &'static str,
-    in_service: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purchase_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    invoice_reference: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reserved_amount: Option<String>,
-    currency: String,
-    products: Vec<ProductConfig>,
-}
+type MachineView = glase_protocol::driver::MachineView<Vec<ProductConfig>>;
 
 impl Vending {
     fn machine_view(&self, config: &MachineConfig, record: &MachineRecord) -> Result<MachineView, StoreError> {
@@ -258,10 +243,7 @@ impl Vending {
             Some(id) => store::purchase(&self.context().db, id)?,
             None => None,
         };
-        let state = match record.state {
-            MachineState::Idle if record.out_of_service => "out-of-service",
-            state => state.as_str(),
-        };
+        let state = record.state.shown(record.out_of_service);
         let reserved_amount = purchase
             .as_ref()
             .filter(|_| matches!(record.state, MachineState::Unlocked | MachineState::Vending))
@@ -303,21 +285,6 @@ async fn show(
     Path(token): Path<String>,
 ) -> Result<axum::Json<MachineView>, DriverError> {
     vending.view_of(&token).map(axum::Json)
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct VendRequest {
-    /// The machine's idempotency key for this vend (optional: one is made up).
-    vend_id: Option<String>,
-    items: Vec<VendItem>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VendItem {
-    sku: String,
-    quantity: u32,
 }
 
 async fn vend(

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use glase_protocol::driver::MachineShows;
 use rand::RngCore;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -78,35 +79,7 @@ impl fmt::Display for VendId {
     }
 }
 
-/// Where one vend stands: what the machine must do about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum VendState {
-    /// Recorded; updateInvoice/commitReservation are under way or their outcome is not
-    /// known yet (it is resolved in the background): do not dispense yet, ask again.
-    Pending,
-    /// Committed: dispense.
-    Paid,
-    /// The reservation ended (or nothing was chosen): nothing charged, do not dispense.
-    Canceled,
-    /// Glase refused the commit: nothing charged, do not dispense; the machine is
-    /// unlocked again and the customer may choose again (a new vend, a new vend id).
-    Rejected,
-}
-
-impl VendState {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Paid => "paid",
-            Self::Canceled => "canceled",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Paid, Self::Canceled, Self::Rejected].into_iter().find(|s| s.as_str() == text)
-    }
-}
+pub(crate) use glase_protocol::driver::VendState;
 
 /// A vend as recorded: what the machine asked for and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,17 +120,24 @@ pub(crate) enum MachineState {
 }
 
 impl MachineState {
+    /// As stored: the driver's name of the state.
     pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Idle => "idle",
-            Self::Reserved => "reserved",
-            Self::Unlocked => "unlocked",
-            Self::Vending => "vending",
-        }
+        self.shown(false).as_str()
     }
 
     pub fn parse(text: &str) -> Option<Self> {
         [Self::Idle, Self::Reserved, Self::Unlocked, Self::Vending].into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// What the driver shows: an idle machine may be out of service.
+    pub const fn shown(self, out_of_service: bool) -> MachineShows {
+        match self {
+            Self::Idle if out_of_service => MachineShows::OutOfService,
+            Self::Idle => MachineShows::Idle,
+            Self::Reserved => MachineShows::Reserved,
+            Self::Unlocked => MachineShows::Unlocked,
+            Self::Vending => MachineShows::Vending,
+        }
     }
 }
 

@@ -14,40 +14,27 @@ use serde_json::value::RawValue;
 
 use crate::app::{App, DriverError, json};
 use crate::catalogue::{CURRENCY, money};
+use glase_protocol::driver::MachineView;
+
 use crate::fleet::{Phase, VendState};
 use crate::vend::rows_json;
 
-/// A machine as the driver shows it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct View<'a> {
-    token: &'a str,
-    name: &'a str,
-    state: &'static str,
-    in_service: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purchase_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    invoice_reference: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reserved_amount: Option<String>,
-    currency: &'static str,
-    products: &'a RawValue,
-}
+/// A machine as the driver shows it, its products the catalogue's JSON as written once.
+type View<'a> = MachineView<&'a RawValue>;
 
 fn view(app: &App, index: usize) -> View<'_> {
     let machine = &app.fleet.machines[index];
     let slot = app.fleet.lock(index);
     let hold = slot.hold.as_ref();
     View {
-        token: &machine.token,
-        name: &machine.name,
+        token: machine.token.clone(),
+        name: machine.name.clone(),
         state: slot.state(),
         in_service: !slot.out_of_service,
         purchase_id: hold.map(|h| format!("vp-{}", h.purchase)),
         invoice_reference: hold.and_then(|h| h.reference.clone()),
         reserved_amount: hold.filter(|h| h.phase != Phase::Reserved).map(|h| money(h.amount).to_string()),
-        currency: CURRENCY,
+        currency: CURRENCY.to_owned(),
         products: &app.fleet.catalogue(index).json,
     }
 }

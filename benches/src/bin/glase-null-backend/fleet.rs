@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use glase_protocol::driver::MachineShows;
 use rust_decimal::Decimal;
 
 use crate::catalogue::{self, Catalogue};
@@ -97,24 +98,7 @@ pub struct Row {
     pub total: Decimal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VendState {
-    Pending,
-    Paid,
-    Canceled,
-    Rejected,
-}
-
-impl VendState {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Paid => "paid",
-            Self::Canceled => "canceled",
-            Self::Rejected => "rejected",
-        }
-    }
-}
+pub use glase_protocol::driver::VendState;
 
 impl Slot {
     /// The hold of `purchase`, if that purchase still holds the machine.
@@ -132,14 +116,14 @@ impl Slot {
     }
 
     /// The driver's `state`.
-    pub fn state(&self) -> &'static str {
+    pub fn state(&self) -> MachineShows {
         match &self.hold {
-            None if self.out_of_service => "out-of-service",
-            None => "idle",
+            None if self.out_of_service => MachineShows::OutOfService,
+            None => MachineShows::Idle,
             Some(hold) => match hold.phase {
-                Phase::Reserved => "reserved",
-                Phase::Unlocked => "unlocked",
-                Phase::Vending => "vending",
+                Phase::Reserved => MachineShows::Reserved,
+                Phase::Unlocked => MachineShows::Unlocked,
+                Phase::Vending => MachineShows::Vending,
             },
         }
     }

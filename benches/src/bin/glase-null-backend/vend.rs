@@ -13,27 +13,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use glase_protocol::driver::{VendItem, VendRequest};
 use rust_decimal::Decimal;
-use serde::Deserialize;
 
 use crate::app::{App, Cancel, DriverError, json};
 use crate::catalogue::{CURRENCY, Catalogue};
 use crate::fleet::{Phase, Row, VendRecord, VendState};
 use crate::settle::{self, Charge};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct VendRequest {
-    vend_id: Option<String>,
-    items: Vec<VendItem>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VendItem {
-    sku: String,
-    quantity: u32,
-}
 
 /// The most of one product one vend may take.
 const MAX_QUANTITY: u32 = 100;
