@@ -209,6 +209,10 @@ struct FaultBody {
     /// Leave calls about invoices issued before this rule alone.
     #[serde(default)]
     new_invoices_only: bool,
+    /// Only calls about this invoice reference.
+    invoice: Option<String>,
+    /// Only calls about invoices this customer (msisdn) has open or has paid.
+    customer: Option<String>,
 }
 
 async fn add_fault(State(state): State<AppState>, ApiJson(body): ApiJson<FaultBody>) -> ApiResult {
@@ -245,6 +249,8 @@ async fn add_fault(State(state): State<AppState>, ApiJson(body): ApiJson<FaultBo
         remaining: body.times,
         probability: body.probability,
         issued_from: body.new_invoices_only.then(|| state.mock.now()),
+        invoice: body.invoice,
+        customer: body.customer,
     };
     let id = state.mock.add_fault(rule).map_err(|e| bad(e.to_string()))?;
     Ok((StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response())

@@ -73,6 +73,8 @@ pub enum FaultRuleError {
     Probability,
     #[error("times must be at least 1 (omit it to fault until removed)")]
     ZeroTimes,
+    #[error("{target} calls are never about an existing invoice, so invoice and customer cannot narrow them")]
+    NotAboutAnInvoice { target: String },
 }
 
 impl FaultAction {
@@ -122,6 +124,15 @@ pub struct FaultRule {
     /// poll) cannot take the fault meant for the new one (control API: `newInvoicesOnly`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_from: Option<Timestamp>,
+    /// Only calls about this invoice (a test that knows its invoice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice: Option<String>,
+    /// Only calls about invoices this customer (msisdn) has open in the app or has paid:
+    /// a test's own customer, armed before its invoice exists. A call about an invoice
+    /// no customer has touched yet does not match. With `invoice`, tests can run side by
+    /// side on one mock, each faulting only its own calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
 }
 
 impl FaultRule {
@@ -138,6 +149,29 @@ impl FaultRule {
             remaining: None,
             probability: None,
             issued_from: None,
+            invoice: None,
+            customer: None,
+        }
+    }
+}
+
+impl FaultTarget {
+    /// Whether its calls can be about an invoice that already exists: everything but
+    /// createPurchase, sendInvoice and the terminal's own operations (registration, the
+    /// SEQR id, periods, reports).
+    pub fn about_an_existing_invoice(self) -> bool {
+        match self {
+            Self::Notification | Self::Soap(None) => true,
+            Self::CreatePurchase => false,
+            Self::Soap(Some(op)) => matches!(
+                op,
+                Operation::UpdateInvoice
+                    | Operation::GetPaymentStatus
+                    | Operation::CancelInvoice
+                    | Operation::CommitReservation
+                    | Operation::SubmitPaymentReceipt
+                    | Operation::RefundPayment
+            ),
         }
     }
 }
@@ -160,7 +194,11 @@ impl Machine {
         if rule.remaining == Some(0) {
             return Err(FaultRuleError::ZeroTimes);
         }
-        rule.id = self.faults.iter().map(|r| r.id).max().unwrap_or(0) + 1;
+        if (rule.invoice.is_some() || rule.customer.is_some()) && !rule.target.about_an_existing_invoice() {
+            return Err(FaultRuleError::NotAboutAnInvoice { target: target_name(rule.target) });
+        }
+        self.last_fault_id += 1;
+        rule.id = self.last_fault_id;
         let id = rule.id;
         self.faults.push(rule);
         Ok(id)
@@ -199,7 +237,9 @@ impl Machine {
             let matches = target_matches
                 && rule.terminal.as_deref().is_none_or(|t| Some(t) == terminal)
                 && rule.merchant.as_deref().is_none_or(|m| Some(m) == merchant)
-                && rule.issued_from.is_none_or(|from| !self.issued_before(invoice, from));
+                && rule.issued_from.is_none_or(|from| !self.issued_before(invoice, from))
+                && rule.invoice.as_deref().is_none_or(|own| Some(own) == invoice)
+                && rule.customer.as_deref().is_none_or(|own| self.customer_of(invoice) == Some(own));
             if !matches {
                 continue;
             }
@@ -233,6 +273,12 @@ impl Machine {
     /// an unknown reference cannot be told apart from a new one, so it is not).
     fn issued_before(&self, invoice: Option<&str>, from: Timestamp) -> bool {
         invoice.and_then(|reference| self.invoices.get(reference)).is_some_and(|record| record.issued_at < from)
+    }
+
+    /// The customer who has the invoice open in the app, or who confirmed it.
+    fn customer_of(&self, invoice: Option<&str>) -> Option<&str> {
+        let record = self.invoices.get(invoice?)?;
+        record.payer.as_deref().or(record.opened_by.as_deref())
     }
 
     /// Faults for a SOAP call: an answer that replaces the machine's, or something the

@@ -113,6 +113,9 @@ pub struct Machine {
     pub(crate) periods: periods::Periods,
     pub(crate) queue: DeadlineQueue,
     pub(crate) faults: Vec<FaultRule>,
+    /// The last fault rule id handed out: ids are never reused, so a test that removes
+    /// its own rule by id cannot remove a newer one of another test's.
+    pub(crate) last_fault_id: u64,
     pub(crate) purchases: purchases::Purchases,
     /// Seeded generator for probabilistic faults, so a run replays exactly.
     pub(crate) rng: u64,
@@ -161,6 +164,7 @@ impl Machine {
             periods: periods::Periods::with_limit(config.retention.finished_invoices),
             queue: DeadlineQueue::default(),
             faults: Vec::new(),
+            last_fault_id: 0,
             purchases: purchases::Purchases::default(),
             rng: seed | 1,
             #[cfg(test)]

@@ -155,6 +155,8 @@ fn add_faults(mock: &Mock) {
         remaining: None,
         probability: Some(probability),
         issued_from: None,
+        invoice: None,
+        customer: None,
     };
     let late = || FaultAction::Delay(Duration::from_millis(1500));
     let slow = || FaultAction::Delay(Duration::from_millis(300));

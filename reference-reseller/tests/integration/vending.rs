@@ -173,6 +173,8 @@ fn fault(target: FaultTarget, action: FaultAction, times: Option<u32>) -> FaultR
         remaining: times,
         probability: None,
         issued_from: None,
+        invoice: None,
+        customer: None,
     }
 }
 

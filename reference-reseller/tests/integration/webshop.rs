@@ -278,6 +278,8 @@ fn refuse_once(world: &World, operation: glase_protocol::Operation, code: i32) {
         remaining: Some(1),
         probability: None,
         issued_from: None,
+        invoice: None,
+        customer: None,
     };
     world.mock.add_fault(rule).unwrap();
 }
@@ -491,6 +493,8 @@ fn lose_notifications(world: &World) {
         remaining: None,
         probability: None,
         issued_from: None,
+        invoice: None,
+        customer: None,
     };
     world.mock.add_fault(rule).unwrap();
 }
@@ -607,6 +611,8 @@ async fn a_checkout_whose_caller_hangs_up_still_ends_its_invoice() {
         remaining: Some(1),
         probability: None,
         issued_from: None,
+        invoice: None,
+        customer: None,
     };
     world.mock.add_fault(rule).unwrap();
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().unwrap();
@@ -781,6 +787,8 @@ async fn fault_paid_on_notification_shows_a_forged_notification_as_paid_until_th
             remaining: None,
             probability: None,
             issued_from: None,
+            invoice: None,
+            customer: None,
         };
         world.mock.add_fault(slow).unwrap();
         world.mock.send_extra_notification(&reference, ExtraNotification::Forged, None, None).unwrap();
@@ -863,6 +871,8 @@ async fn fault_resend_invoice_on_lost_answer_sends_a_second_invoice_for_the_orde
             remaining: Some(1),
             probability: None,
             issued_from: None,
+            invoice: None,
+            customer: None,
         };
         world.mock.add_fault(lost).unwrap();
         let (status, answer) =

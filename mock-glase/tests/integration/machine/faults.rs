@@ -15,14 +15,9 @@ fn rule(
     remaining: Option<u32>,
 ) -> FaultRule {
     FaultRule {
-        id: 0,
-        target: FaultTarget::Soap(operation),
         terminal: terminal.map(str::to_owned),
-        merchant: None,
-        action,
         remaining,
-        probability: None,
-        issued_from: None,
+        ..FaultRule::new(FaultTarget::Soap(operation), action)
     }
 }
 
@@ -158,4 +153,92 @@ fn a_rule_for_new_invoices_leaves_calls_about_older_ones_alone() {
     let new = w.issue_eur("2.00", PaymentMode::ImmediateDebit);
     assert_eq!(w.code(&get_payment_status(&new)), ResultCode::SYSTEM_BUSY);
     assert!(w.machine.faults().is_empty());
+}
+
+#[test]
+fn an_invoice_scoped_rule_faults_only_calls_about_that_invoice() {
+    let mut w = World::new();
+    let own = w.issue_eur("10.00", PaymentMode::ImmediateDebit);
+    let other = w.issue_eur("11.00", PaymentMode::ImmediateDebit);
+    let busy = FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0);
+    let scoped = FaultRule {
+        invoice: Some(own.clone()),
+        ..FaultRule::new(FaultTarget::Soap(Some(Operation::GetPaymentStatus)), busy)
+    };
+    w.machine.add_fault(scoped).expect("valid rule");
+    for _ in 0..2 {
+        assert_eq!(w.code(&get_payment_status(&other)), ResultCode::SUCCESS, "another test's invoice");
+        assert_eq!(w.code(&get_payment_status(&own)), ResultCode::SYSTEM_BUSY);
+    }
+    assert_eq!(w.code(&cancel_invoice(&own)), ResultCode::SUCCESS, "another operation");
+}
+
+#[test]
+fn a_customer_scoped_rule_faults_only_calls_about_invoices_that_customer_opened_or_paid() {
+    let mut w = World::new();
+    let other_customer = "46700000999";
+    w.machine.set_customer(other_customer, Some("4321"), Some(dec("100.00")));
+    let paid_by_own = w.issue_eur("10.00", PaymentMode::ImmediateDebit);
+    let opened_by_own = w.issue_eur("11.00", PaymentMode::ImmediateDebit);
+    let paid_by_other = w.issue_eur("12.00", PaymentMode::ImmediateDebit);
+    let untouched = w.issue_eur("13.00", PaymentMode::ImmediateDebit);
+    let no_answer = FaultAction::ResultCode(ResultCode::SERVICE_UNAVAILABLE.0);
+    let scoped = FaultRule {
+        customer: Some(demo::CUSTOMER_MSISDN.to_owned()),
+        ..FaultRule::new(FaultTarget::Soap(Some(Operation::GetPaymentStatus)), no_answer)
+    };
+    w.machine.add_fault(scoped).expect("valid rule");
+    assert_eq!(w.code(&get_payment_status(&paid_by_own)), ResultCode::SUCCESS, "nobody has touched it yet");
+    w.confirm(&paid_by_own);
+    let now = w.now;
+    w.machine.scan(&format!("HTTP://SEQR.SE/R{opened_by_own}"), None, now).expect("the own customer opens it");
+    w.machine.confirm(&paid_by_other, Some(other_customer), Some("4321"), now).expect("the other customer pays");
+    assert_eq!(w.code(&get_payment_status(&paid_by_own)), ResultCode::SERVICE_UNAVAILABLE);
+    assert_eq!(w.code(&get_payment_status(&opened_by_own)), ResultCode::SERVICE_UNAVAILABLE);
+    assert_eq!(w.code(&get_payment_status(&paid_by_other)), ResultCode::SUCCESS);
+    assert_eq!(w.code(&get_payment_status(&untouched)), ResultCode::SUCCESS);
+}
+
+#[test]
+fn operations_never_about_an_existing_invoice_cannot_be_narrowed_to_one() {
+    let mut w = World::new();
+    let busy = || FaultAction::ResultCode(ResultCode::SYSTEM_BUSY.0);
+    for target in
+        [FaultTarget::Soap(Some(Operation::SendInvoice)), FaultTarget::Soap(Some(Operation::RegisterTerminal))]
+    {
+        let by_invoice = FaultRule { invoice: Some("1".to_owned()), ..FaultRule::new(target, busy()) };
+        let by_customer = FaultRule { customer: Some("4670".to_owned()), ..FaultRule::new(target, busy()) };
+        for rule in [by_invoice, by_customer] {
+            let error = w.machine.add_fault(rule).expect_err("refused");
+            assert!(error.to_string().contains("never about an existing invoice"), "{error}");
+        }
+    }
+    let purchase = FaultRule {
+        customer: Some("4670".to_owned()),
+        ..FaultRule::new(FaultTarget::CreatePurchase, FaultAction::DropConnection)
+    };
+    assert!(w.machine.add_fault(purchase).is_err());
+    assert!(w.machine.faults().is_empty(), "nothing was added");
+    let notification = FaultRule {
+        customer: Some("4670".to_owned()),
+        ..FaultRule::new(FaultTarget::Notification, FaultAction::DropConnection)
+    };
+    w.machine.add_fault(notification).expect("a notification is about an invoice");
+}
+
+#[test]
+fn rule_ids_are_never_reused_after_a_rule_is_used_up() {
+    let mut w = World::new();
+    let reference = w.issue_eur("10.00", PaymentMode::ImmediateDebit);
+    let once = |code: ResultCode| FaultRule {
+        remaining: Some(1),
+        ..FaultRule::new(FaultTarget::Soap(Some(Operation::GetPaymentStatus)), FaultAction::ResultCode(code.0))
+    };
+    let first = w.machine.add_fault(once(ResultCode::SYSTEM_BUSY)).expect("valid rule");
+    assert_eq!(w.code(&get_payment_status(&reference)), ResultCode::SYSTEM_BUSY);
+    assert!(w.machine.faults().is_empty(), "used up");
+    let second = w.machine.add_fault(once(ResultCode::SERVICE_UNAVAILABLE)).expect("valid rule");
+    assert_ne!(first, second);
+    assert_eq!(w.machine.clear_faults(Some(first)), 0, "the first test's id no longer names anything");
+    assert_eq!(w.code(&get_payment_status(&reference)), ResultCode::SERVICE_UNAVAILABLE);
 }

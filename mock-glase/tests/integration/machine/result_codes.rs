@@ -255,16 +255,7 @@ fn send_an_invoice_with_an_ftp_notification_url() -> Scenario {
 }
 
 fn fault(operation: Option<Operation>, code: ResultCode) -> FaultRule {
-    FaultRule {
-        id: 0,
-        target: FaultTarget::Soap(operation),
-        terminal: None,
-        merchant: None,
-        action: FaultAction::ResultCode(code.0),
-        remaining: None,
-        probability: None,
-        issued_from: None,
-    }
+    FaultRule::new(FaultTarget::Soap(operation), FaultAction::ResultCode(code.0))
 }
 
 fn send_an_invoice_while_a_system_error_is_injected() -> Scenario {
