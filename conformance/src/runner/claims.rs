@@ -156,6 +156,18 @@ mod tests {
     }
 
     #[test]
+    fn faults_narrowed_to_the_scenarios_own_calls_share_the_mock() {
+        for operation in ["getPaymentStatus", "updateInvoice", "commitReservation", "cancelInvoice", "notification"] {
+            let step = format!("steps:\n  - fault: {{operation: {operation}, drop_connection: true, times: 1}}\n");
+            assert_eq!(claim_of(&step).alone, None, "{operation}");
+        }
+        for operation in ["sendInvoice", "createPurchase", "registerTerminal", "markTransactionPeriod"] {
+            let step = format!("steps:\n  - fault: {{operation: {operation}, drop_connection: true}}\n");
+            assert_eq!(claim_of(&step).alone, Some(Alone::Faults), "{operation}");
+        }
+    }
+
+    #[test]
     fn calls_that_name_no_invoice_run_alone() {
         assert_eq!(claim_of("steps: [shop_close]\n").alone, Some(Alone::Unattributable));
         let period = claim_of("steps:\n  - expect_call: {operation: markTransactionPeriod}\n");

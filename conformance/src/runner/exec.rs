@@ -157,7 +157,9 @@ pub(crate) struct ScenarioRun<'a> {
     /// Machines the scenario took out of service and has not put back yet.
     pub(crate) out_of_service: BTreeSet<String>,
     pub deadline_scale: f64,
-    faults_added: bool,
+    /// The fault rules it added: removed when it ends (by id, so a scenario beside it
+    /// keeps its own).
+    faults_added: Vec<u64>,
     /// The system's declared timers and `--patience`: how long each wait lasts.
     pub(crate) waits: Waits,
     sharing: Sharing<'a>,
@@ -206,7 +208,7 @@ impl<'a> ScenarioRun<'a> {
             marks: HashMap::new(),
             out_of_service: BTreeSet::new(),
             deadline_scale: harness.deadline_scale,
-            faults_added: false,
+            faults_added: Vec::new(),
             waits,
             sharing,
         }
@@ -286,17 +288,27 @@ impl<'a> ScenarioRun<'a> {
             FaultKind::Delay(delay) => FaultAction::Delay(*delay),
             FaultKind::DropConnection => FaultAction::DropConnection,
         };
+        // Narrowed to the scenario's own calls where Glase can tell them: about its
+        // invoice once it has one, else about invoices its customer opens or pays. Such
+        // a scenario shares the mock (see `step::glase::Fault::claim`).
+        let (invoice, customer) = match (fault_narrows(target), &self.current) {
+            (false, _) => (None, None),
+            (true, Some(current)) => (Some(current.clone()), None),
+            (true, None) => (None, Some(self.msisdn.clone())),
+        };
         let rule = FaultRule {
             merchant: Some(MERCHANT.to_owned()),
             remaining: spec.times,
             // A late call about an earlier scenario's invoice (a retry, a background poll)
-            // must not take this one's fault. Faults run alone, so every invoice issued
-            // since the scenario began is its own.
+            // must not take this one's fault. Unnarrowed faults run alone, so every
+            // invoice issued since the scenario began is its own.
             issued_from: Some(self.started_at),
+            invoice,
+            customer,
             ..FaultRule::new(target, action)
         };
-        self.mock.add_fault(rule).map_err(|e| fail("the fault to be accepted", e.to_string()))?;
-        self.faults_added = true;
+        let id = self.mock.add_fault(rule).map_err(|e| fail("the fault to be accepted", e.to_string()))?;
+        self.faults_added.push(id);
         Ok(())
     }
 
@@ -544,8 +556,8 @@ impl<'a> ScenarioRun<'a> {
                 let _ = driver.set_in_service(&machine, true).await;
             }
         }
-        if self.faults_added {
-            self.mock.clear_faults(None);
+        for id in std::mem::take(&mut self.faults_added) {
+            self.mock.clear_faults(Some(id));
         }
         if (self.deadline_scale - self.harness.deadline_scale).abs() > f64::EPSILON {
             let _ = self.mock.set_deadline_scale(self.harness.deadline_scale);
@@ -676,6 +688,14 @@ impl<'a> ScenarioRun<'a> {
             *cache.borrow_mut().entry(invoice.to_owned()).or_insert_with(|| self.mock.has_invoice(invoice))
         }
     }
+}
+
+/// Whether a scenario's fault on `target` is narrowed to its own calls: calls about an
+/// existing invoice of one operation (or notifications). `*` stays as wide as written
+/// (it includes sendInvoice), and createPurchase, sendInvoice and the terminal's own
+/// operations are never about an invoice that exists: those scenarios run alone.
+pub(crate) fn fault_narrows(target: FaultTarget) -> bool {
+    target.about_an_existing_invoice() && target != FaultTarget::Soap(None)
 }
 
 /// Operations that name an invoice (counted per invoice by default).

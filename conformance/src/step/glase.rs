@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use mock_glase::machine::FaultTarget;
 use mock_glase::machine::customer::CustomerError;
 use mock_glase::mock::ExtraNotification;
 use serde::Deserialize;
@@ -10,12 +11,14 @@ use serde::Deserialize;
 use super::kind::Kind;
 use super::values::{FaultSpec, InvoiceRef, NotifyKind, Wait};
 use crate::runner::claims::{Alone, Claim};
-use crate::runner::exec::{ScenarioRun, StepError, StepResult, fail};
+use crate::runner::exec::{ScenarioRun, StepError, StepResult, fail, fault_narrows};
 use crate::scenario::arguments::StepCx;
 use crate::scenario::raw::{ExpectOnlyArgs, FaultArgs, Scalar};
 
 /// `fault`: Glase answers the demo merchant's calls of an operation wrongly (until
-/// `clear_faults`, or `times` times).
+/// `clear_faults`, or `times` times). Where Glase can tell the scenario's own calls
+/// apart (an operation about an existing invoice, or a notification), only those: about
+/// its invoice once it has one, before that about invoices its customer opens or pays.
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub spec: FaultSpec,
@@ -33,9 +36,12 @@ impl Kind for Fault {
         run.add_fault(&self.spec)
     }
 
-    /// Faults apply to every call of the demo merchant, whoever made it.
+    /// A narrowed fault touches only the scenario's own calls; any other applies to
+    /// every call of the demo merchant, whoever made it.
     fn claim(&self, claim: &mut Claim) {
-        claim.must_run_alone(Alone::Faults);
+        if !FaultTarget::parse(&self.spec.operation).is_some_and(fault_narrows) {
+            claim.must_run_alone(Alone::Faults);
+        }
     }
 }
 

@@ -587,6 +587,53 @@ steps:
     assert!(failure.actual.contains("fired: none"), "{failure:?}");
 }
 
+/// Two scenarios that each arm a getPaymentStatus fault (one before its scan: narrowed
+/// to its customer; one after: narrowed to its invoice) run at once, and each meets
+/// exactly its own fault, about its own invoice. Before faults were narrowed, both ran
+/// alone, one after the other.
+#[tokio::test]
+async fn scenarios_with_faults_on_their_own_calls_run_side_by_side() {
+    let _serial = SERIAL.lock().await;
+    let scenario = |id: &str, machine: &str, sku: &str, fault_first: bool| {
+        let fault = "  - fault: {operation: getPaymentStatus, result_code: 93, times: 1}\n";
+        let scan = format!("  - scan: {{machine: {machine}, amount: \"5.00\"}}\n");
+        let (first, second) = if fault_first { (fault.to_owned(), scan) } else { (scan, fault.to_owned()) };
+        let text = format!(
+            "id: {id}\ntitle: t\nprofiles: [unattended]\nrequires: [machine-driver]\nsteps:\n{first}{second}  \
+             - confirm: {{}}\n  - expect_machine: {{machine: {machine}, state: unlocked, within: status-deadline + 2s}}\n  \
+             - wait: 300ms\n  - vend: {{machine: {machine}, items: [{{sku: {sku}}}], expect: paid}}\n"
+        );
+        scenario::load_str(&format!("{id}.yaml"), &text, &|rule| rules::rule(rule).is_some()).expect("loads")
+    };
+    let scenarios = [
+        scenario("mine/before-scan", "machine-1", "water", true),
+        scenario("mine/after-scan", "machine-2", "tea", false),
+    ];
+    let report = run_against(&[], &scenarios, true, None, 2).await;
+    assert!(report.passed(), "{}", problems(&report));
+    journals_apart(&report).expect("each journal holds its own invoices");
+    let span = |journal: &[mock_glase::journal::Entry]| (journal[0].at, journal[journal.len() - 1].at);
+    let (a, b) = (span(&report.results[0].journal), span(&report.results[1].journal));
+    assert!(a.0 < b.1 && b.0 < a.1, "they ran at once: {a:?} {b:?}");
+    for result in &report.results {
+        use mock_glase::machine::Event;
+        let (mut issued, mut faulted) = (Vec::new(), Vec::new());
+        for entry in &result.journal {
+            match &entry.record {
+                mock_glase::journal::Record::Machine { event: Event::InvoiceIssued { invoice, .. } } => {
+                    issued.push(invoice.to_string());
+                }
+                mock_glase::journal::Record::Machine { event: Event::FaultInjected { invoice, .. } } => {
+                    faulted.push(invoice.clone());
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(faulted.len(), 1, "{}: {faulted:?}", result.id);
+        assert_eq!(faulted[0].as_ref(), issued.first(), "{}: its own invoice {issued:?}", result.id);
+    }
+}
+
 // ---- the command line: exit codes and load errors ----
 
 fn binary(args: &[&str]) -> (i32, String, String) {
