@@ -4,7 +4,6 @@
 //!
 //! Each test launches its own Chromium; where there is none they skip with one line
 //! (unless `GLASE_REQUIRE_BROWSER=1`).
-#![cfg(feature = "browser")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
