@@ -86,7 +86,12 @@ export function faultText(fault) {
     typeof fault.action === "string"
       ? [fault.action]
       : Object.entries(fault.action || {}).map(([name, value]) => (value === true || value === null ? name : `${name} ${value}`));
-  const scope = [fault.terminal && `terminal ${fault.terminal}`, fault.merchant && `merchant ${fault.merchant}`].filter(Boolean);
+  const scope = [
+    fault.terminal && `terminal ${fault.terminal}`,
+    fault.merchant && `merchant ${fault.merchant}`,
+    fault.invoice && `invoice ${fault.invoice}`,
+    fault.customer && `customer ${fault.customer}`,
+  ].filter(Boolean);
   const left = fault.remaining === null || fault.remaining === undefined ? "until removed" : `${fault.remaining} left`;
   return `#${fault.id} ${target}${scope.length ? ` (${scope.join(", ")})` : ""}: ${action.join(", ") || JSON.stringify(fault.action)} (${left})`;
 }

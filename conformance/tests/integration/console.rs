@@ -207,14 +207,28 @@ async fn a_webshop_order_is_paid_from_the_console_and_a_message_opens_in_full() 
     let reference = order["invoiceReference"].as_str().unwrap().to_owned();
 
     // The first notification about it will be dropped: the shop must still learn of the
-    // payment (by its fallback poll), and the timeline shows the fault strike.
+    // payment (by its fallback poll), and the timeline shows the fault strike. The fault
+    // is narrowed to this order's invoice, as on a sandbox others use too.
     sandbox
         .eval("document.querySelector('#fault-form [name=operation]').value = 'notification'; document.querySelector('#fault-form [name=action]').value = 'dropConnection'")
         .await;
     sandbox.fill("fault-times", "1").await;
+    sandbox.fill("fault-invoice", &reference).await;
     sandbox.click("add-fault").await;
-    let listed = "document.getElementById('faults').textContent.includes('#1 notification: dropConnection (1 left)')";
-    sandbox.until("the notification fault listed", listed).await;
+    let listed = format!(
+        "document.getElementById('faults').textContent.includes('#1 notification (invoice {reference}): dropConnection (1 left)')"
+    );
+    sandbox.until("the notification fault listed", &listed).await;
+    let rules: Value = sandbox
+        .http
+        .get(format!("{}/control/faults", sandbox.server.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rules[0]["invoice"], json!(reference), "{rules}");
 
     // The waiting invoice is offered in the phone's pick list.
     let pick = format!("HTTP://SEQR.SE/R{reference}");
