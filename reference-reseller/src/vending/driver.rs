@@ -158,6 +158,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use glase_protocol::driver::VendRequest;
 use serde_json::json;
 
 use super::Vending;
@@ -166,7 +167,6 @@ use super::model::{MachineRecord, MachineState, VendId, VendState, now_ms};
 use super::store::{self, ServiceChange};
 use super::vend::{Selection, VendError, VendOutcome};
 use crate::store::StoreError;
-use glase_protocol::driver::VendRequest;
 
 pub(crate) fn routes() -> Router<Vending> {
     Router::new()

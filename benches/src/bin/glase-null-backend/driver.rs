@@ -9,13 +9,12 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use glase_protocol::driver::MachineView;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::app::{App, DriverError, json};
 use crate::catalogue::{CURRENCY, money};
-use glase_protocol::driver::MachineView;
-
 use crate::fleet::{Phase, VendState};
 use crate::vend::rows_json;
 
