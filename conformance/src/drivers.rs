@@ -64,7 +64,7 @@ impl std::fmt::Display for Unreachable {
 }
 
 impl Unreachable {
-    fn from_reqwest(error: &reqwest::Error) -> Self {
+    pub(crate) fn from_reqwest(error: &reqwest::Error) -> Self {
         let detail = mock_glase::errors::error_chain(error);
         let short = if error.is_timeout() {
             "timed out".to_owned()

@@ -94,7 +94,7 @@ pub enum Command {
     /// Realistic load: many customers across many machines (and webshop checkouts),
     /// latency percentiles for both sides, and invariants checked over the whole run.
     #[command(after_help = crate::load::EXAMPLES)]
-    Load(crate::load::LoadArgs),
+    Load(crate::load::LoadCommand),
     /// Model-based exploration: random action sequences, checked, shrunk and replayable.
     ///
     /// Random sequences of customer actions (scan, confirm, wrong PIN, cancel, walk
@@ -112,7 +112,7 @@ pub async fn main(cli: Cli) -> Exit {
         Command::Demo(args) => demo::demo(args).await,
         Command::List(args) => list::list(&args),
         Command::Explain { rule } => list::explain(&rule),
-        Command::Load(args) => crate::load::main(args).await,
+        Command::Load(command) => crate::load::command(command).await,
         Command::Explore(args) => crate::explore::main(args).await,
     }
 }

@@ -27,16 +27,17 @@ use std::collections::{HashMap, HashSet};
 
 use glase_protocol::InvoiceStatus;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ledger::Ledger;
 
 /// The driver answered `paid`: the machine dispensed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vend {
     pub machine: String,
     pub purchase: String,
     pub invoice: Option<String>,
+    #[serde(with = "rust_decimal::serde::str")]
     pub total: Decimal,
 }
 
@@ -49,7 +50,7 @@ pub struct FinalInvoice {
 }
 
 /// The mock's journal counters at the end: (kept, dropped, last seq).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct JournalStats {
     pub kept: usize,
     pub dropped: u64,

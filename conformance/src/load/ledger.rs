@@ -11,10 +11,11 @@
 
 use std::collections::HashMap;
 
-use glase_protocol::{InvoiceStatus, Request, decode_request};
-use mock_glase::journal::{Entry, Record};
-use mock_glase::machine::Event;
+use glase_protocol::InvoiceStatus;
+use mock_glase::journal::Entry;
 use rust_decimal::Decimal;
+
+use super::facts::{Change, Fact};
 
 /// What the journal said about one invoice.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,42 +47,76 @@ pub struct Ledger {
     pub invoices: HashMap<String, InvoiceFacts>,
     /// The last sequence number folded (0 before the first).
     pub last_seq: u64,
+    /// Where following started: entries up to it were before the run.
+    pub started_after: u64,
     /// Entries folded.
     pub entries: u64,
     pub gaps: Vec<Gap>,
     /// commitReservation bodies that could not be decoded (the amount is unknown).
     pub undecodable_commits: u64,
+    /// Every fact applied, in order, when asked to keep them (for `load merge`).
+    pub kept: Option<Vec<Fact>>,
 }
 
 impl Ledger {
     /// A ledger that starts following after `seq` (entries up to it were before the run).
     pub fn after(seq: u64) -> Self {
-        Self { last_seq: seq, ..Self::default() }
+        Self { last_seq: seq, started_after: seq, ..Self::default() }
     }
 
-    /// Folds the next entry.
+    /// Keeps every fact applied from now on (see [`Ledger::kept`]).
+    pub fn keep_facts(&mut self) {
+        self.kept.get_or_insert_with(Vec::new);
+    }
+
+    /// Folds the next entry of the in-process journal.
     pub fn fold(&mut self, entry: &Entry) {
-        if entry.seq <= self.last_seq {
+        if self.advance(entry.seq)
+            && let Some(fact) = Fact::of(entry)
+        {
+            self.apply(&fact);
+        }
+    }
+
+    /// Moves past `seq`, noting a gap before it; `false` for an entry already folded.
+    pub fn advance(&mut self, seq: u64) -> bool {
+        if seq <= self.last_seq {
+            return false;
+        }
+        if seq != self.last_seq + 1 {
+            self.gaps.push(Gap { expected: self.last_seq + 1, got: seq });
+        }
+        self.last_seq = seq;
+        self.entries += 1;
+        true
+    }
+
+    /// Applies one fact (its entry's sequence number is [`Ledger::advance`]'s business).
+    pub fn apply(&mut self, fact: &Fact) {
+        if let Some(kept) = &mut self.kept {
+            kept.push(fact.clone());
+        }
+        if fact.change == Change::UndecodableCommit {
+            self.undecodable_commits += 1;
             return;
         }
-        if entry.seq != self.last_seq + 1 {
-            self.gaps.push(Gap { expected: self.last_seq + 1, got: entry.seq });
-        }
-        self.last_seq = entry.seq;
-        self.entries += 1;
-        match &entry.record {
-            Record::Machine { event } => self.event(event),
-            Record::SoapRequest { operation: Some(op), body, .. } if op == "commitReservation" => {
-                let Some(invoice) = entry.invoice.as_deref() else { return };
-                match decode_request(body.as_bytes()) {
-                    Ok(Request::CommitReservation(commit)) => {
-                        let amount = commit.amount.and_then(|a| a.value);
-                        self.facts(invoice).commits.push(amount);
-                    }
-                    _ => self.undecodable_commits += 1,
+        let facts = self.facts(&fact.invoice);
+        match &fact.change {
+            Change::Issued { reservation, amount } => {
+                facts.reservation = *reservation;
+                facts.amount = Some(*amount);
+                facts.status = Some(InvoiceStatus::Issued);
+            }
+            Change::Updated { amount } => facts.amount = Some(*amount),
+            Change::Status { to } => {
+                facts.status = Some(*to);
+                if *to == InvoiceStatus::Reserved {
+                    facts.reserved = facts.amount;
                 }
             }
-            _ => {}
+            Change::Payment { amount } => facts.payments.push(*amount),
+            Change::Commit { amount } => facts.commits.push(*amount),
+            Change::UndecodableCommit => {}
         }
     }
 
@@ -92,33 +127,27 @@ impl Ledger {
         self.invoices.get_mut(invoice).unwrap_or_else(|| unreachable!("inserted above"))
     }
 
-    fn event(&mut self, event: &Event) {
-        match event {
-            Event::InvoiceIssued { invoice, amount, payment_mode, .. } => {
-                let facts = self.facts(invoice);
-                facts.reservation = payment_mode.reserves();
-                facts.amount = Some(*amount);
-                facts.status = Some(InvoiceStatus::Issued);
-            }
-            Event::InvoiceUpdated { invoice, amount } => self.facts(invoice).amount = Some(*amount),
-            Event::Transition { invoice, to, .. } => {
-                let facts = self.facts(invoice);
-                facts.status = Some(*to);
-                if *to == InvoiceStatus::Reserved {
-                    facts.reserved = facts.amount;
-                }
-            }
-            Event::PaymentCreated { invoice, amount, .. } => self.facts(invoice).payments.push(*amount),
-            _ => {}
-        }
+    /// Whether the journal has shown the invoice PAID, CANCELED or FAILED.
+    pub fn is_final(&self, invoice: &str) -> bool {
+        self.invoices.get(invoice).and_then(|f| f.status).is_some_and(|status| {
+            matches!(status, InvoiceStatus::Paid | InvoiceStatus::Canceled | InvoiceStatus::Failed)
+        })
+    }
+
+    /// Only the invoices `keep` says are this run's (the others stay out of its checks).
+    pub fn only(&self, keep: impl Fn(&str) -> bool) -> Self {
+        let invoices = self.invoices.iter().filter(|(r, _)| keep(r)).map(|(r, f)| (r.clone(), f.clone())).collect();
+        Self { invoices, gaps: self.gaps.clone(), kept: None, ..*self }
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use glase_protocol::Request;
     use mock_glase::Timestamp;
-    use mock_glase::journal::{Journal, Tags};
+    use mock_glase::journal::{Journal, Record, Tags};
+    use mock_glase::machine::Event;
 
     /// A journal of `records` (with the invoice tag each names), numbered from 1.
     pub(crate) fn journal(records: Vec<(Option<&str>, Record)>) -> Vec<Entry> {

@@ -2,35 +2,45 @@
 //!
 //! N simulated customers across M machines (and webshop checkouts) drive complete flows
 //! against a reseller (by default the reference reseller, in-process) through the
-//! embedded mock; afterwards, once the system has settled, invariants are checked over
-//! the mock's whole journal and state and the reseller's machines.
+//! embedded mock, or through a mock-glase elsewhere (`--glase-url`); afterwards, once
+//! the system has settled, invariants are checked over the mock's whole journal and
+//! state and the reseller's machines. `--shard I/N` makes this process one of N that
+//! load one backend together; `load merge` makes their reports one.
 //!
 //! # Layout
 //! - [`options`]: the flow mix, the pace, when to stop (pure); choices are drawn from
-//!   `crate::rng`, seeded per flow.
+//!   `crate::rng`, seeded per flow; [`shard`]: a shard's share (pure).
 //! - [`target`]: the mock (served by [`timing`], which times every SOAP operation) and
-//!   the reseller; the customers and machines.
+//!   the reseller; the customers and machines. [`glase`]: the mock as the flows use it,
+//!   in-process or over its control API ([`remote`]).
 //! - [`workload`]: one flow, step by step, through `crate::drivers` (the machine and
 //!   shop drivers) and the mock.
 //! - [`schedule`]: pools of customers and machines, closed or open loop.
-//! - [`follow`] + [`ledger`]: the journal read as it is written and folded per invoice;
-//!   [`invariants`]: the checks (pure).
+//! - [`follow`] + [`facts`] + [`ledger`]: the journal read as it is written, reduced to
+//!   facts and folded per invoice; [`evidence`]: what the checks look at, written by a
+//!   shard and merged; [`invariants`]: the checks (pure).
 //! - [`stats`]: histograms and counters; [`progress`]: the live line; [`report`]: the
-//!   terminal summary and `load-report.json`.
+//!   terminal summary and `load-report.json`; [`merge`]: `load merge`.
 
+mod evidence;
+mod facts;
 mod follow;
+mod glase;
 mod invariants;
 mod ledger;
+mod merge;
 mod options;
 mod progress;
+mod remote;
 mod report;
 mod schedule;
+pub mod shard;
 mod stats;
 mod target;
 mod timing;
 mod workload;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,10 +52,13 @@ use serde_json::Value;
 use crate::command::{Exit, fail_start, time_seed};
 use crate::runner;
 use crate::system::{System, SystemArgs};
-use invariants::{FinalInvoice, JournalStats, Observed};
+use glase::Glase;
+use invariants::JournalStats;
 use options::{DEFAULT_MIX, FlowKind, Mix, Pace, Plan, Stop};
+use report::Window;
 use report::{Conditions, Flows, JournalView, LoadReport, PlanView};
 use schedule::Run;
+use shard::Shard;
 use stats::Stats;
 use target::TargetOptions;
 use workload::World;
@@ -70,6 +83,33 @@ Examples:
 
 Exit codes: 0 every invariant held, 1 an invariant was violated (or no flow completed),
 2 usage/configuration error, 3 the system under test is unreachable.";
+
+/// `glase-conformance load`, or `load merge`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LoadCommand {
+    #[command(subcommand)]
+    pub action: Option<LoadAction>,
+    #[command(flatten)]
+    pub args: LoadArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LoadAction {
+    /// Merge the reports of the shards of one load (`load --shard I/N --out DIR` each)
+    /// into the report of the whole: histograms merged, invariants checked again over
+    /// every shard's journal evidence together.
+    #[command(after_help = merge::EXAMPLES)]
+    Merge(merge::MergeArgs),
+}
+
+/// Runs `glase-conformance load` or `load merge`.
+pub async fn command(command: LoadCommand) -> Exit {
+    match command.action {
+        Some(LoadAction::Merge(args)) => merge::main(&args),
+        None => main(command.args).await,
+    }
+}
 
 /// Options of `glase-conformance load`.
 #[derive(Debug, Args)]
@@ -131,6 +171,20 @@ pub struct LoadArgs {
     /// In-process reference reseller only: one of its deliberate faults (repeatable).
     #[arg(long, value_enum, value_name = "FAULT")]
     pub fault: Vec<crate::builtin::Fault>,
+    /// Use a mock-glase already running (its base URL, e.g. http://mock-glase:7070)
+    /// instead of the embedded one: customers act through its control API and the
+    /// journal is read from it. Needed to split a load over processes (`--shard`).
+    #[arg(long, value_name = "URL", env = "GLASE_CONFORMANCE_GLASE_URL")]
+    pub glase_url: Option<String>,
+    /// The control token of the mock at --glase-url, if it has one.
+    #[arg(long, value_name = "TOKEN", env = "GLASE_CONFORMANCE_GLASE_TOKEN", hide_env_values = true)]
+    pub glase_token: Option<String>,
+    /// Be shard I of N load processes against one backend and one mock (--glase-url):
+    /// a disjoint share of the machines, customers 4670… numbered apart, seeds of its
+    /// own; writes the evidence `load merge` needs into --out. I counts from 0, as a
+    /// Kubernetes Indexed Job numbers its pods.
+    #[arg(long, value_name = "I/N", value_parser = shard::Shard::parse, env = "GLASE_CONFORMANCE_SHARD")]
+    pub shard: Option<shard::Shard>,
 }
 
 /// The in-process reference reseller's idle timeout unless --idle-timeout says otherwise.
@@ -164,6 +218,7 @@ pub async fn main(args: LoadArgs) -> Exit {
     let stats = Arc::new(Stats::default());
     let load_before = report::load_average();
     let idle_timeout = idle_timeout_of(&args, external.as_ref());
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
     let target_options = TargetOptions {
         external,
         deadline_scale: args.deadline_scale,
@@ -173,6 +228,9 @@ pub async fn main(args: LoadArgs) -> Exit {
         customers: plan.customers,
         idle_timeout,
         system_log: args.out.clone().unwrap_or_else(std::env::temp_dir).join("system-under-test.log"),
+        glase_url: args.glase_url.clone(),
+        glase_token: args.glase_token.clone(),
+        shard,
     };
     let system = match target::start(&target_options, stats.clone(), &http).await {
         Ok(system) => system,
@@ -182,8 +240,8 @@ pub async fn main(args: LoadArgs) -> Exit {
         eprintln!("error: {missing}");
         return Exit::Usage;
     }
-    if target_options.external.is_some() {
-        eprintln!("Glase (mock) for the system under test: {}", system.glase.soap_url());
+    if target_options.external.is_some() || args.glase_url.is_some() {
+        eprintln!("Glase (mock) for the system under test: {}", system.soap_url);
     }
     // The machines really found, not the ones asked for.
     if system.machine_driver.is_some() {
@@ -191,35 +249,56 @@ pub async fn main(args: LoadArgs) -> Exit {
     }
     // Waits sized to the system's own timers: a walk-away holds its machine for the idle
     // timeout, then the release needs the status fetch.
-    let status_deadline = system.mock.config().deadlines.status_deadline.mul_f64(args.deadline_scale);
+    let status_deadline = system.glase.status_deadline();
     let patience = args.patience.unwrap_or(status_deadline + idle_timeout * 2 + Duration::from_secs(5));
     plan.drain = args.drain.unwrap_or((idle_timeout + status_deadline + Duration::from_secs(5)).max(DRAIN_AT_LEAST));
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let of_shards = args.shard.map_or(String::new(), |shard| format!("shard {shard}: "));
     eprintln!(
-        "Load: {} against {} (idle timeout {}, patience {})",
+        "Load: {of_shards}{} against {} (idle timeout {}, patience {})",
         describe_plan(&plan),
         system.description,
         humantime::format_duration(idle_timeout),
         humantime::format_duration(patience)
     );
     let world = world(&args, &system, &stats, patience);
-    let follower = follow::Follower::start(&system.mock);
+    let follower = match follow::Follower::start(&system.glase, args.shard.is_some()).await {
+        Ok(follower) => follower,
+        Err(why) => return fail_start(&runner::RunError::Config(format!("cannot read the mock's journal: {why}"))),
+    };
     let run = Arc::new(Run::new(world, plan.clone(), system.customers.clone(), system.machines.clone()));
-    let (elapsed, cpu, machines) = drive_and_drain(&run, &plan, &stats, &system).await;
-    let ledger = follower.finish();
-    let (violations, journal) = check_invariants(&run, &system.mock, &ledger, &machines);
+    let (window, elapsed, cpu, machines) = drive_and_drain(&run, &plan, &stats, &system, &follower).await;
+    let (ledger, journal, trouble) = follower.finish().await;
+    if let Some(why) = trouble {
+        stats.error(format!("journal: could not be read at times ({why})"));
+    }
+    let evidence = evidence::Evidence::of_run(&run, ledger, journal, machines, shard);
+    let (violations, journal) = check_run(&system, &evidence);
     let skipped: Vec<&'static str> = if system.machine_driver.is_none() { vec!["MACHINE-RELEASED"] } else { vec![] };
-    let journal = JournalView { stats: journal, read: ledger.entries };
-    let measured = Measured { started_at, elapsed, load_before, cpu };
+    let journal = JournalView { stats: journal, read: evidence.ledger.entries };
+    let measured = Measured { started_at, window, elapsed, load_before, cpu };
     let report = build_report(&args, &plan, &stats, &system.description, measured, &violations, &skipped, journal);
     drop(system);
-    finish(&report, args.out.as_deref())
+    let exit = report::deliver(&report, args.out.as_deref());
+    match (args.shard, args.out.as_deref()) {
+        (Some(_), Some(dir)) => match evidence.write(dir) {
+            Ok(path) => {
+                println!("Evidence for `load merge`: {}", path.display());
+                exit
+            }
+            Err(error) => {
+                eprintln!("error: cannot write the evidence into {}: {error}", dir.display());
+                Exit::Usage
+            }
+        },
+        _ => exit,
+    }
 }
 
 /// What the flows share: the system, the counters, and what they buy.
 fn world(args: &LoadArgs, system: &target::System, stats: &Arc<Stats>, patience: Duration) -> World {
     World {
-        mock: system.mock.clone(),
+        glase: system.glase.clone(),
         machine_driver: system.machine_driver.clone(),
         shop_driver: system.shop_driver.clone(),
         stats: stats.clone(),
@@ -232,18 +311,21 @@ fn world(args: &LoadArgs, system: &target::System, stats: &Arc<Stats>, patience:
 }
 
 /// Drives the flows with a live progress line, then lets the system settle for at most
-/// the drain: how long the flows took, the CPU seconds they cost, and the final state of
-/// every machine used.
+/// the drain: when the flows ran and how long they took, the CPU seconds they cost, and
+/// the final state of every machine used.
 async fn drive_and_drain(
     run: &Arc<Run>,
     plan: &Plan,
     stats: &Arc<Stats>,
     system: &target::System,
-) -> (Duration, Option<f64>, Vec<(String, String)>) {
+    follower: &follow::Follower,
+) -> (Window, Duration, Option<f64>, Vec<(String, String)>) {
     let used: Vec<String> = system.machines.iter().map(|m| m.token.clone()).collect();
     let live = progress::Live::start(plan.stop, stats.clone());
     let cpu_before = report::cpu_seconds();
+    let window = Window::open();
     let elapsed = schedule::drive(run.clone()).await;
+    let window = window.close();
     let cpu = report::cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
     live.finish();
     eprintln!(
@@ -253,8 +335,9 @@ async fn drive_and_drain(
     );
     let drain_started = Instant::now();
     schedule::drain_releases(run, plan.drain).await;
-    let machines = settle(system, &used, plan.drain.saturating_sub(drain_started.elapsed())).await;
-    (elapsed, cpu, machines)
+    let left = plan.drain.saturating_sub(drain_started.elapsed());
+    let machines = settle(system, run, follower, &used, left).await;
+    (window, elapsed, cpu, machines)
 }
 
 /// The system's idle timeout: declared, or the built-in reseller's, or (said once) the
@@ -286,30 +369,22 @@ fn missing_driver(plan: &Plan, system: &target::System) -> Option<&'static str> 
 }
 
 /// The invariants over everything the run saw: the followed journal, the invoices as
-/// they ended, the vends, the machines' final states and the invoices handed out.
-fn check_invariants(
-    run: &Run,
-    mock: &mock_glase::Mock,
-    ledger: &ledger::Ledger,
-    machines: &[(String, String)],
-) -> (Vec<invariants::Violation>, JournalStats) {
-    let invoices = final_invoices(mock, ledger);
-    let (kept, dropped, last_seq) = mock.journal_stats();
-    let journal = JournalStats { kept, dropped, last_seq };
-    let vends = run.world.vends.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let handed = &run.world.handed;
-    let machine_invoices = handed.machine_invoices.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let shop_invoices = handed.shop_invoices.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let observed = Observed {
-        ledger,
-        journal,
-        invoices: &invoices,
-        vends: &vends,
-        machines,
-        machine_invoices: &machine_invoices,
-        shop_invoices: &shop_invoices,
+/// they ended, the vends, the machines' final states and the invoices handed out. A
+/// mock shared with others (`--glase-url`) is judged on this run's invoices only: those
+/// it handed to its customers or dispensed for; `load merge` judges the shards' whole.
+fn check_run(system: &target::System, evidence: &evidence::Evidence) -> (Vec<invariants::Violation>, JournalStats) {
+    let outcomes = match &system.glase {
+        Glase::Local(mock) => mock.invoice_outcomes(runner::MERCHANT),
+        Glase::Remote(_) => Vec::new(),
     };
-    (invariants::check(&observed), journal)
+    let violations = match &system.glase {
+        Glase::Local(_) => evidence.check(&outcomes, None),
+        Glase::Remote(_) => {
+            let ours = evidence.own_invoices();
+            evidence.check(&outcomes, Some(&ours))
+        }
+    };
+    (violations, evidence.journal)
 }
 
 /// The shortest drain: enough for notification retries and in-flight calls.
@@ -338,6 +413,7 @@ fn resolve(args: &LoadArgs) -> Result<(Plan, Option<System>), Vec<String>> {
     if args.amount <= Decimal::ZERO {
         problems.push("--amount must be positive".to_owned());
     }
+    problems.extend(remote_problems(args, is_external));
     let Some(mix) = mix else { return Err(problems) };
     let plan = Plan {
         customers: args.customers,
@@ -346,10 +422,50 @@ fn resolve(args: &LoadArgs) -> Result<(Plan, Option<System>), Vec<String>> {
         pace,
         mix,
         seed: args.seed.unwrap_or_else(time_seed),
+        shard: args.shard.unwrap_or(Shard::WHOLE),
         drain: args.drain.unwrap_or(DRAIN_AT_LEAST),
     };
     problems.extend(plan.problems());
     if problems.is_empty() { Ok((plan, system.filter(|_| is_external))) } else { Err(problems) }
+}
+
+/// What `--glase-url` and `--shard` need, and what they rule out.
+fn remote_problems(args: &LoadArgs, is_external: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    if args.glase_url.is_some() {
+        if args.system.glase_listen.is_some() {
+            problems.push("--glase-listen serves the embedded mock; with --glase-url there is none".to_owned());
+        }
+        if args.deadline_scale != 1.0 {
+            problems.push(
+                "--deadline-scale scales the embedded mock; set it on the mock at --glase-url (its config)".to_owned(),
+            );
+        }
+    }
+    let Some(shard) = args.shard else { return problems };
+    if args.glase_url.is_none() {
+        problems.push(format!(
+            "--shard {shard}: shards share one mock, so give its URL with --glase-url (start one with `mock-glase serve`)"
+        ));
+    }
+    if !shard.is_whole() && !is_external {
+        problems.push(format!(
+            "--shard {shard}: shards load one backend together; name it (--create-purchase-url, --machine-driver, \
+             …), an in-process reference reseller per shard would not be one"
+        ));
+    }
+    if args.out.is_none() {
+        problems.push(format!("--shard {shard}: give --out DIR, where `load merge` finds this shard's report"));
+    }
+    if !shard.customers_fit(args.customers) {
+        problems.push(format!(
+            "--customers {} times {} shards is more than the {} msisdns customers are numbered in",
+            args.customers,
+            shard.count,
+            shard::CUSTOMER_NUMBERS
+        ));
+    }
+    problems
 }
 
 fn describe_plan(plan: &Plan) -> String {
@@ -377,12 +493,25 @@ fn describe_pace(pace: Pace) -> String {
 }
 
 /// Waits (at most `limit`) until every used machine is idle and every invoice is
-/// final; returns the machines' last states.
-async fn settle(system: &target::System, used: &[String], limit: Duration) -> Vec<(String, String)> {
+/// final (of a shared mock: every invoice this run handed out); returns the machines'
+/// last states.
+async fn settle(
+    system: &target::System,
+    run: &Run,
+    follower: &follow::Follower,
+    used: &[String],
+    limit: Duration,
+) -> Vec<(String, String)> {
     let deadline = Instant::now() + limit;
     loop {
         let machines = machine_states(system, used).await;
-        let open = system.mock.open_invoices();
+        let open = match &system.glase {
+            Glase::Local(mock) => mock.open_invoices(),
+            Glase::Remote(_) => {
+                let handed = run.world.handed.all();
+                follower.peek(|ledger| handed.iter().filter(|r| !ledger.is_final(r)).count())
+            }
+        };
         let busy = machines.iter().filter(|(_, s)| !matches!(s.as_str(), "idle" | "out-of-service")).count();
         if (open == 0 && busy == 0) || Instant::now() >= deadline {
             return machines;
@@ -409,27 +538,11 @@ async fn machine_states(system: &target::System, used: &[String]) -> Vec<(String
         .collect()
 }
 
-/// Every invoice of the run: as the journal left it, and as the mock has it now where
-/// it still keeps it (a mock may forget finished invoices to bound its memory).
-fn final_invoices(mock: &mock_glase::Mock, ledger: &ledger::Ledger) -> HashMap<String, FinalInvoice> {
-    let mut invoices: HashMap<String, FinalInvoice> = ledger
-        .invoices
-        .iter()
-        .filter_map(|(reference, facts)| {
-            let status = facts.status?;
-            Some((reference.clone(), FinalInvoice { status, paid: facts.payments.last().copied() }))
-        })
-        .collect();
-    for outcome in mock.invoice_outcomes(runner::MERCHANT) {
-        invoices.insert(outcome.reference, FinalInvoice { status: outcome.status, paid: outcome.paid });
-    }
-    invoices
-}
-
 /// What was measured around the flows.
 #[derive(Debug)]
 struct Measured {
     started_at: String,
+    window: Window,
     elapsed: Duration,
     load_before: Option<String>,
     cpu: Option<f64>,
@@ -447,16 +560,16 @@ fn build_report(
     journal: JournalView,
 ) -> LoadReport {
     let seconds = measured.elapsed.as_secs_f64().max(0.001);
-    let kinds = stats.kinds();
-    let completed: u64 = kinds.values().map(|k| k.completed).sum();
-    let failed: u64 = kinds.values().map(|k| k.failed).sum();
-    let purchases: u64 = kinds.iter().filter(|(k, _)| k.is_purchase()).map(|(_, c)| c.completed).sum();
-    let by_kind: BTreeMap<String, stats::KindCount> = kinds.iter().map(|(k, c)| (k.as_str().to_owned(), *c)).collect();
+    let flows = Flows::of(stats, seconds);
+    let completed = flows.completed;
     let invariants = report::invariant_results(violations, skipped);
     let passed = violations.is_empty() && completed > 0;
     LoadReport {
         target: target.to_owned(),
         started_at: measured.started_at,
+        window: measured.window,
+        shard: args.shard,
+        merged_from: Vec::new(),
         conditions: Conditions {
             cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
             load_before: measured.load_before,
@@ -477,39 +590,12 @@ fn build_report(
             drain_s: plan.drain.as_secs_f64(),
         },
         elapsed_s: seconds,
-        flows: Flows {
-            completed,
-            failed,
-            per_second: completed as f64 / seconds,
-            purchases,
-            purchases_per_second: purchases as f64 / seconds,
-            by_kind,
-        },
+        flows,
         latencies: stats.latency_rows(),
+        histograms: stats.histograms(),
         errors: stats.errors(),
         invariants,
         journal,
         passed,
     }
-}
-
-fn finish(report: &LoadReport, out: Option<&std::path::Path>) -> Exit {
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    let _ = report::print(report, &mut lock);
-    if let Some(dir) = out {
-        match report::write_json(report, dir) {
-            Ok(path) => {
-                let _ = std::io::Write::write_fmt(&mut lock, format_args!("Report: {}\n", path.display()));
-            }
-            Err(error) => {
-                eprintln!("error: cannot write the report into {}: {error}", dir.display());
-                return Exit::Usage;
-            }
-        }
-    }
-    if report.flows.completed == 0 {
-        eprintln!("error: no flow completed");
-    }
-    if report.passed { Exit::Passed } else { Exit::Failed }
 }

@@ -41,6 +41,11 @@ impl FlowKind {
         }
     }
 
+    /// The kind a report names `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::UNATTENDED.into_iter().chain([Self::Webshop]).find(|kind| kind.as_str() == text)
+    }
+
     /// Ends in a committed payment (counts as a "purchase" in flows/s).
     pub const fn is_purchase(self) -> bool {
         matches!(self, Self::Success | Self::WrongPin)
@@ -169,7 +174,9 @@ pub struct Plan {
     pub stop: Stop,
     pub pace: Pace,
     pub mix: Mix,
+    /// The seed given (or drawn); a shard's flows use [`Shard::seed`] of it.
     pub seed: u64,
+    pub shard: super::shard::Shard,
     /// After the last flow: how long the system may take to settle (idle timers,
     /// retries) before the invariants are checked.
     pub drain: Duration,
@@ -261,6 +268,7 @@ mod tests {
             pace: Pace::Concurrency(0),
             mix: Mix::parse(DEFAULT_MIX, 0).unwrap(),
             seed: 1,
+            shard: super::super::shard::Shard::WHOLE,
             drain: Duration::from_secs(1),
         };
         assert_eq!(plan.problems().len(), 4, "{:?}", plan.problems());

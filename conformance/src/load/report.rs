@@ -4,10 +4,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::invariants::{INVARIANTS, JournalStats, Violation};
-use super::stats::{KindCount, LatencyRow, Side};
+use super::shard::Shard;
+use super::stats::Stats;
+use super::stats::{HistogramView, KindCount, LatencyRow, Side};
+use crate::command::Exit;
 
 /// Everything a run measured and checked.
 #[derive(Debug, Clone, Serialize)]
@@ -15,6 +18,14 @@ use super::stats::{KindCount, LatencyRow, Side};
 pub struct LoadReport {
     pub target: String,
     pub started_at: String,
+    /// When the first flow started and the last one ended, for merging shards' reports.
+    pub window: Window,
+    /// Which share of a sharded load this is (`None`: the whole load, or a merge of all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// For a merge: the reports it merged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
     /// Where and under what load it ran (a 2-core laptop compiling meanwhile measures
     /// differently from an idle server).
     pub conditions: Conditions,
@@ -23,11 +34,39 @@ pub struct LoadReport {
     pub elapsed_s: f64,
     pub flows: Flows,
     pub latencies: Vec<LatencyRow>,
+    /// Every latency histogram whole (recorded values and counts, in µs), so that
+    /// shards' reports merge exactly.
+    pub histograms: Vec<HistogramView>,
     /// Failed flows and other trouble, by what failed.
     pub errors: BTreeMap<String, u64>,
     pub invariants: Vec<InvariantResult>,
     pub journal: JournalView,
     pub passed: bool,
+}
+
+/// Wall-clock milliseconds since the Unix epoch: from the first flow to the last one's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Window {
+    pub started_ms: u64,
+    pub ended_ms: u64,
+}
+
+impl Window {
+    /// Starts now (the end is set by [`Window::close`]).
+    pub fn open() -> Self {
+        let now = now_ms();
+        Self { started_ms: now, ended_ms: now }
+    }
+
+    pub fn close(self) -> Self {
+        Self { ended_ms: now_ms().max(self.started_ms), ..self }
+    }
+}
+
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,7 +86,7 @@ pub struct Conditions {
     pub build: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanView {
     pub customers: usize,
@@ -70,6 +109,25 @@ pub struct Flows {
     pub purchases: u64,
     pub purchases_per_second: f64,
     pub by_kind: BTreeMap<String, KindCount>,
+}
+
+impl Flows {
+    /// The flows `stats` counted, over `seconds`.
+    pub fn of(stats: &Stats, seconds: f64) -> Self {
+        let kinds = stats.kinds();
+        let completed: u64 = kinds.values().map(|k| k.completed).sum();
+        let failed: u64 = kinds.values().map(|k| k.failed).sum();
+        let purchases: u64 = kinds.iter().filter(|(k, _)| k.is_purchase()).map(|(_, c)| c.completed).sum();
+        let by_kind = kinds.iter().map(|(k, c)| (k.as_str().to_owned(), *c)).collect();
+        Self {
+            completed,
+            failed,
+            per_second: completed as f64 / seconds,
+            purchases,
+            purchases_per_second: purchases as f64 / seconds,
+            by_kind,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +163,8 @@ pub fn invariant_results(violations: &[Violation], skipped: &[&'static str]) -> 
 /// The terminal summary.
 pub fn print(report: &LoadReport, out: &mut impl Write) -> std::io::Result<()> {
     let f = &report.flows;
-    writeln!(out, "\nLoad against {}", report.target)?;
+    let shard = report.shard.map_or(String::new(), |shard| format!(" (shard {shard})"));
+    writeln!(out, "\nLoad against {}{shard}", report.target)?;
     writeln!(
         out,
         "  plan: {} customers, {} machines, {}, {}, mix {}, seed {}",
@@ -142,8 +201,12 @@ pub fn print(report: &LoadReport, out: &mut impl Write) -> std::io::Result<()> {
             Side::Generator => "  customer, machine and shop (load generator):",
             Side::Mock => "  Glase (mock) serving the reseller's SOAP calls:",
         };
+        let rows: Vec<&LatencyRow> = report.latencies.iter().filter(|r| r.side == side).collect();
+        if rows.is_empty() {
+            continue;
+        }
         writeln!(out, "{title}")?;
-        for row in report.latencies.iter().filter(|r| r.side == side) {
+        for row in rows {
             writeln!(
                 out,
                 "    {:<40} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
@@ -179,6 +242,28 @@ pub fn print(report: &LoadReport, out: &mut impl Write) -> std::io::Result<()> {
     }
     let verdict = if report.passed { "PASSED: every invariant held" } else { "FAILED" };
     writeln!(out, "\n{verdict}")
+}
+
+/// Prints the report, writes it into `out` if given, and says how the run ended.
+pub fn deliver(report: &LoadReport, out: Option<&Path>) -> Exit {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let _ = print(report, &mut lock);
+    if let Some(dir) = out {
+        match write_json(report, dir) {
+            Ok(path) => {
+                let _ = std::io::Write::write_fmt(&mut lock, format_args!("Report: {}\n", path.display()));
+            }
+            Err(error) => {
+                eprintln!("error: cannot write the report into {}: {error}", dir.display());
+                return Exit::Usage;
+            }
+        }
+    }
+    if report.flows.completed == 0 {
+        eprintln!("error: no flow completed");
+    }
+    if report.passed { Exit::Passed } else { Exit::Failed }
 }
 
 /// Writes `load-report.json` into `dir`; returns its path.

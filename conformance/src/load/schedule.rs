@@ -127,7 +127,7 @@ fn claim(run: &Run, started: Instant) -> Option<u64> {
 /// Runs flow number `n`, due at `due`.
 async fn one(run: &Arc<Run>, n: u64, due: Instant) {
     let world = &run.world;
-    let mut rng = rng::for_flow(run.plan.seed, n);
+    let mut rng = rng::for_flow(run.plan.shard.seed(run.plan.seed), n);
     let kind = run.plan.mix.pick(rng.next_u64());
     let Some(customer) = run.customers.take().await else { return };
     world.stats.progress.started.fetch_add(1, Ordering::Relaxed);

@@ -15,12 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::options::FlowKind;
 
 /// Whose view a latency is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Side {
     /// The load generator: the customer's and the machine's view, across the reseller.
@@ -46,7 +46,7 @@ struct Inner {
 }
 
 /// How flows of one kind ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindCount {
     pub completed: u64,
     pub failed: u64,
@@ -70,6 +70,17 @@ pub struct LatencyRow {
     pub p90_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+}
+
+/// A histogram whole, as the JSON report keeps it: every recorded value (µs, the
+/// highest value equivalent to its bucket) with its count. Recording these again gives
+/// the same histogram, so shards' histograms merge exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistogramView {
+    pub side: Side,
+    pub operation: String,
+    pub values_us: Vec<(u64, u64)>,
 }
 
 /// Longest latency kept exactly; longer ones are clamped to it (and still counted).
@@ -125,6 +136,45 @@ impl Stats {
     /// Every latency, generator side first, operations in name order.
     pub fn latency_rows(&self) -> Vec<LatencyRow> {
         self.lock().latencies.iter().map(|((side, op), h)| row(*side, op, h)).collect()
+    }
+
+    /// Every histogram whole (see [`HistogramView`]).
+    pub fn histograms(&self) -> Vec<HistogramView> {
+        let inner = self.lock();
+        inner
+            .latencies
+            .iter()
+            .map(|((side, operation), histogram)| HistogramView {
+                side: *side,
+                operation: operation.clone(),
+                values_us: histogram
+                    .iter_recorded()
+                    .map(|v| (histogram.highest_equivalent(v.value_iterated_to()), v.count_at_value()))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Adds a histogram of another run (a shard's) to this one's.
+    pub fn add_histogram(&self, view: &HistogramView) {
+        let mut inner = self.lock();
+        let histogram = inner.latencies.entry((view.side, view.operation.clone())).or_insert_with(new_histogram);
+        for (value, count) in &view.values_us {
+            histogram.saturating_record_n((*value).clamp(1, HIGHEST_US), *count);
+        }
+    }
+
+    /// Adds flows of another run (a shard's).
+    pub fn add_kind(&self, kind: FlowKind, count: KindCount) {
+        let mut inner = self.lock();
+        let total = inner.kinds.entry(kind).or_default();
+        total.completed += count.completed;
+        total.failed += count.failed;
+    }
+
+    /// Adds another run's errors.
+    pub fn add_error(&self, what: String, count: u64) {
+        *self.lock().errors.entry(what).or_default() += count;
     }
 
     pub fn kinds(&self) -> BTreeMap<FlowKind, KindCount> {
@@ -183,6 +233,29 @@ mod tests {
         assert_eq!(rows[0].side, Side::Generator);
         assert!(rows[0].max_ms >= 599_000.0);
         assert_eq!(rows[1].count, 1);
+    }
+
+    proptest::proptest! {
+        /// Latencies recorded by two shards and merged through their reports' views give
+        /// the percentiles of one run that recorded them all: merged, not averaged.
+        #[test]
+        fn shards_histograms_merge_exactly(
+            first in proptest::collection::vec(1u64..5_000_000, 1..300),
+            second in proptest::collection::vec(1u64..700_000_000, 0..300),
+        ) {
+            let (one, a, b) = (Stats::default(), Stats::default(), Stats::default());
+            for (micros, shard) in first.iter().map(|m| (m, &a)).chain(second.iter().map(|m| (m, &b))) {
+                one.record(Side::Generator, "vend", Duration::from_micros(*micros));
+                shard.record(Side::Generator, "vend", Duration::from_micros(*micros));
+            }
+            let merged = Stats::default();
+            for view in a.histograms().iter().chain(&b.histograms()) {
+                let line = serde_json::to_string(view).unwrap();
+                merged.add_histogram(&serde_json::from_str(&line).unwrap());
+            }
+            proptest::prop_assert_eq!(merged.latency_rows(), one.latency_rows());
+            proptest::prop_assert_eq!(merged.histograms(), one.histograms());
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The system under load: the embedded mock (timed), and either the reference reseller
-//! in-process (the default) or an external reseller named by its URLs. Also the run's
-//! customers (wallets in the mock) and machines (from the machine driver).
+//! The system under load: the embedded mock (timed) or a mock-glase elsewhere
+//! (`--glase-url`), and either the reference reseller in-process (the default) or an
+//! external reseller named by its URLs. Also the run's customers (wallets in the mock)
+//! and machines (from the machine driver), this shard's share of both.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,10 +12,13 @@ use mock_glase::{Mock, SystemClock};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
+use super::glase::Glase;
+use super::remote::Remote;
+use super::shard::Shard;
 use super::stats::Stats;
 use super::timing::TimedMock;
 use crate::drivers::DriverClient as Driver;
-use crate::runner::{MERCHANT, RunError, Target};
+use crate::runner::{RunError, Target};
 
 /// Where the system under test is, and how to set up the mock for it.
 #[derive(Debug, Clone)]
@@ -32,6 +36,11 @@ pub struct TargetOptions {
     pub idle_timeout: Duration,
     /// Where a system started with `--start` writes its output.
     pub system_log: std::path::PathBuf,
+    /// A mock-glase elsewhere (its base URL) and its control token, instead of the
+    /// embedded mock.
+    pub glase_url: Option<String>,
+    pub glase_token: Option<String>,
+    pub shard: Shard,
 }
 
 /// One machine the load uses, with what it sells.
@@ -57,8 +66,11 @@ pub const WRONG_PIN: &str = "0000";
 /// The running system under test. Dropping it stops everything started here.
 #[derive(Debug)]
 pub struct System {
-    pub mock: Mock,
-    pub glase: TimedMock,
+    pub glase: Glase,
+    /// Where the system under test calls Glase.
+    pub soap_url: String,
+    /// The embedded mock's server (it times every SOAP operation); `None` for a remote mock.
+    _served: Option<TimedMock>,
     pub machine_driver: Option<Driver>,
     pub shop_driver: Option<Driver>,
     pub machines: Vec<MachineInfo>,
@@ -74,37 +86,29 @@ pub struct System {
 /// so this is only a buffer against the follower falling behind.
 const JOURNAL_CAPACITY: usize = 200_000;
 
-/// Starts the mock and (by default) the reference reseller, points the UPS at the
-/// reseller, creates the customers and finds the machines.
+/// Starts (or connects to) the mock and, by default, the reference reseller, points
+/// the UPS at the reseller, creates this shard's customers and finds its machines.
 pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::Client) -> Result<System, RunError> {
-    if !(options.deadline_scale.is_finite() && options.deadline_scale > 0.0) {
-        return Err(RunError::Config(format!(
-            "--deadline-scale must be a positive number, not {}",
-            options.deadline_scale
-        )));
-    }
-    let mut config = mock_glase::Config {
-        deadline_scale: options.deadline_scale,
-        reference_seed: Some(options.seed),
-        journal_capacity: JOURNAL_CAPACITY,
-        ..mock_glase::Config::default()
+    let (glase, served) = match &options.glase_url {
+        Some(url) => (Glase::Remote(Remote::connect(url, options.glase_token.clone(), http.clone()).await?), None),
+        None => {
+            let (mock, served) = serve_embedded(options, stats).await?;
+            (Glase::Local(mock), Some(served))
+        }
     };
-    config.notifications.retry_delay = Duration::from_millis(100);
-    let mock = Mock::new(&config, Arc::new(SystemClock)).map_err(|e| RunError::Config(format!("{e:#}")))?;
-    let listen = match &options.external {
-        Some(system) => system.glase_listen,
-        None => SocketAddr::from(([127, 0, 0, 1], 0)),
+    let soap_url = match (&glase, &served) {
+        (Glase::Remote(remote), _) => remote.soap_url(),
+        (_, Some(served)) => served.soap_url(),
+        (Glase::Local(_), None) => unreachable!("the embedded mock is served"),
     };
-    let glase =
-        TimedMock::serve(&mock, listen, stats).await.map_err(|source| RunError::Bind { addr: listen, source })?;
     let (target, reseller, started, description) = match &options.external {
         Some(system) => {
-            let started = crate::system::launch(system, &glase.soap_url(), &options.system_log, http).await?;
+            let started = crate::system::launch(system, &soap_url, &options.system_log, http).await?;
             let who = system.identity.describe().map(|who| format!("{who}: ")).unwrap_or_default();
             (system.target.clone(), None, started, format!("{who}{}", system.target.describe()))
         }
         None => {
-            let (reseller, url) = start_reference(options, &mock, &glase)
+            let (reseller, url) = start_reference(options, &glase, &soap_url)
                 .await
                 .map_err(|e| RunError::Config(format!("cannot start the reference reseller: {e:#}")))?;
             let target = Target {
@@ -125,27 +129,23 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
         }
     };
     if let Some(url) = &target.create_purchase_url {
-        mock.set_create_purchase_url(MERCHANT, Some(url), None)
+        glase
+            .set_create_purchase_url(url)
+            .await
             .map_err(|e| RunError::Config(format!("--create-purchase-url {url}: {e}")))?;
     }
     let token = target.driver_token.as_deref();
     let machine_driver = target.machine_driver.as_deref().map(|base| Driver::new(base, http.clone(), token));
     let shop_driver = target.shop_driver.as_deref().map(|base| Driver::new(base, http.clone(), token));
     let machines = match &machine_driver {
-        Some(driver) => find_machines(driver, options.machines).await?,
+        Some(driver) => find_machines(driver, options.machines, options.shard).await?,
         None => Vec::new(),
     };
-    let customers = (0..options.customers)
-        .map(|i| {
-            let customer = CustomerInfo { msisdn: format!("4670{i:07}"), broke_msisdn: format!("4679{i:07}") };
-            mock.set_customer(&customer.msisdn, Some(PIN), Some(Decimal::new(1_000_000_000, 0)));
-            mock.set_customer(&customer.broke_msisdn, Some(PIN), Some(Decimal::ZERO));
-            customer
-        })
-        .collect();
+    let customers = create_customers(&glase, options).await?;
     Ok(System {
-        mock,
         glase,
+        soap_url,
+        _served: served,
         machine_driver,
         shop_driver,
         machines,
@@ -156,20 +156,67 @@ pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::C
     })
 }
 
+/// The embedded mock, served on `--glase-listen` (or a free port) with every SOAP
+/// operation timed.
+async fn serve_embedded(options: &TargetOptions, stats: Arc<Stats>) -> Result<(Mock, TimedMock), RunError> {
+    if !(options.deadline_scale.is_finite() && options.deadline_scale > 0.0) {
+        return Err(RunError::Config(format!(
+            "--deadline-scale must be a positive number, not {}",
+            options.deadline_scale
+        )));
+    }
+    let mut config = mock_glase::Config {
+        deadline_scale: options.deadline_scale,
+        reference_seed: Some(options.seed),
+        journal_capacity: JOURNAL_CAPACITY,
+        ..mock_glase::Config::default()
+    };
+    config.notifications.retry_delay = Duration::from_millis(100);
+    let mock = Mock::new(&config, Arc::new(SystemClock)).map_err(|e| RunError::Config(format!("{e:#}")))?;
+    let listen = match &options.external {
+        Some(system) => system.glase_listen,
+        None => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let served =
+        TimedMock::serve(&mock, listen, stats).await.map_err(|source| RunError::Bind { addr: listen, source })?;
+    Ok((mock, served))
+}
+
+/// This shard's customers, each a funded wallet and an empty twin, created in the mock.
+async fn create_customers(glase: &Glase, options: &TargetOptions) -> Result<Vec<CustomerInfo>, RunError> {
+    let mut customers = Vec::with_capacity(options.customers);
+    for i in 0..options.customers {
+        let number = options.shard.customer_number(i, options.customers);
+        let customer = CustomerInfo { msisdn: format!("4670{number:07}"), broke_msisdn: format!("4679{number:07}") };
+        for (msisdn, balance) in
+            [(&customer.msisdn, Decimal::new(1_000_000_000, 0)), (&customer.broke_msisdn, Decimal::ZERO)]
+        {
+            glase
+                .set_customer(msisdn, PIN, balance)
+                .await
+                .map_err(|e| RunError::Config(format!("cannot create the customer {msisdn} in the mock: {e}")))?;
+        }
+        customers.push(customer);
+    }
+    Ok(customers)
+}
+
 /// The reference reseller with `machines` machines and timers sized to the mock's
 /// deadlines, as the demo runs it.
 async fn start_reference(
     options: &TargetOptions,
-    mock: &Mock,
-    glase: &TimedMock,
+    glase: &Glase,
+    soap_url: &str,
 ) -> anyhow::Result<(builtin::Running, String)> {
-    let deadline = mock.config().deadlines.status_deadline.mul_f64(options.deadline_scale);
+    let deadline = glase.status_deadline();
     let (machines, idle) = (options.machines, options.idle_timeout);
-    builtin::start(&glase.soap_url(), deadline, "load", &options.faults, machines, idle).await
+    builtin::start(soap_url, deadline, "load", &options.faults, machines, idle).await
 }
 
-/// The first `count` machines the driver lists that are idle and in service.
-async fn find_machines(driver: &Driver, count: usize) -> Result<Vec<MachineInfo>, RunError> {
+/// The first `count` of this shard's machines that are idle and in service. Shards
+/// split the driver's whole list, ordered by token, before looking at states: a machine
+/// another shard is using is still that shard's.
+async fn find_machines(driver: &Driver, count: usize, shard: Shard) -> Result<Vec<MachineInfo>, RunError> {
     let unreachable = |reason: String| RunError::Unreachable {
         what: "the machine driver",
         url: driver.url(crate::drivers::MACHINES),
@@ -179,23 +226,29 @@ async fn find_machines(driver: &Driver, count: usize) -> Result<Vec<MachineInfo>
     if answer.status != 200 {
         return Err(unreachable(format!("answered HTTP {}", answer.status)));
     }
-    let listed = answer.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut listed = answer.body.get("machines").and_then(Value::as_array).cloned().unwrap_or_default();
+    listed.sort_by(|a, b| a.get("token").and_then(Value::as_str).cmp(&b.get("token").and_then(Value::as_str)));
     let machines: Vec<MachineInfo> = listed
         .iter()
+        .enumerate()
+        .filter(|(position, _)| shard.owns_machine(*position))
+        .map(|(_, machine)| machine)
         .filter(|m| m.get("state").and_then(Value::as_str) == Some("idle"))
         .filter_map(machine_info)
         .take(count)
         .collect();
     if machines.is_empty() && count > 0 {
+        let whose = if shard.is_whole() { String::new() } else { format!(" for shard {shard}") };
         return Err(RunError::Config(format!(
-            "the machine driver at {} lists no idle machine with products",
+            "the machine driver at {} lists no idle machine with products{whose}",
             driver.base()
         )));
     }
     if machines.len() < count {
         eprintln!(
-            "note: --machines {count}, but the machine driver lists only {} idle machines: using those",
-            machines.len()
+            "note: --machines {count}, but the machine driver lists only {} idle machines{}: using those",
+            machines.len(),
+            if shard.is_whole() { String::new() } else { format!(" for shard {shard}") }
         );
     }
     Ok(machines)

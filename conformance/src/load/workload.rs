@@ -11,24 +11,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mock_glase::Mock;
 use mock_glase::machine::customer::Confirmation;
-use mock_glase::machine::ups::{PurchaseOutcome, ScanOptions};
+use mock_glase::machine::ups::PurchaseOutcome;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use super::glase::Glase;
 use super::invariants::Vend;
 use super::options::FlowKind;
 use super::stats::{Side, Stats};
 use super::target::{CustomerInfo, MachineInfo, WRONG_PIN};
 use crate::drivers::{Answer, Counter, DriverClient as Driver, Unreachable};
 use crate::rng::Rng;
-use crate::runner::MERCHANT;
 
 /// What every flow shares.
 #[derive(Debug)]
 pub struct World {
-    pub mock: Mock,
+    pub glase: Glase,
     pub machine_driver: Option<Driver>,
     pub shop_driver: Option<Driver>,
     pub stats: Arc<Stats>,
@@ -61,6 +60,18 @@ pub struct Handed {
 impl Handed {
     fn add(set: &Mutex<HashSet<String>>, reference: &str) {
         set.lock().unwrap_or_else(|p| p.into_inner()).insert(reference.to_owned());
+    }
+
+    /// (invoices a scan was answered with, invoices a checkout was answered with).
+    pub fn sets(&self) -> (HashSet<String>, HashSet<String>) {
+        let copy = |set: &Mutex<HashSet<String>>| set.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        (copy(&self.machine_invoices), copy(&self.shop_invoices))
+    }
+
+    /// Every invoice handed to a customer so far.
+    pub fn all(&self) -> Vec<String> {
+        let (machine, shop) = self.sets();
+        machine.into_iter().chain(shop).collect()
     }
 }
 
@@ -111,7 +122,7 @@ impl World {
             FlowKind::Error => self.cannot_pay(msisdn, &reference, machine).await.map(|()| MachineAfter::Idle),
             FlowKind::WalkAway => {
                 let at = Instant::now();
-                match self.mock.walk_away(&reference) {
+                match self.glase.walk_away(&reference).await {
                     Ok(_) => {
                         self.record("customer: walk away", at);
                         Ok(MachineAfter::Pending)
@@ -130,14 +141,9 @@ impl World {
     /// Scans the machine's QR: the UPS calls createPurchase and judges the answer.
     async fn scan(&self, msisdn: &str, token: &str) -> Result<String, String> {
         let at = Instant::now();
-        let options = ScanOptions { amount: Some(self.amount), notify_early: false };
-        let (report, _) = self
-            .mock
-            .unattended_purchase(MERCHANT, token, Some(msisdn), &options)
-            .await
-            .map_err(|e| fail("scan", e))?;
+        let outcome = self.glase.scan(token, msisdn, self.amount).await.map_err(|e| fail("scan", e))?;
         self.record("scan (UPS → createPurchase)", at);
-        match report.outcome {
+        match outcome {
             PurchaseOutcome::Accepted { invoice_reference } => {
                 Handed::add(&self.handed.machine_invoices, &invoice_reference);
                 Ok(invoice_reference)
@@ -163,15 +169,15 @@ impl World {
     ) -> Result<(), String> {
         if kind == FlowKind::WrongPin {
             let at = Instant::now();
-            let (confirmation, _) =
-                self.mock.confirm(reference, Some(msisdn), Some(WRONG_PIN)).map_err(|e| fail("wrong PIN", e))?;
+            let confirmation =
+                self.glase.confirm(reference, msisdn, Some(WRONG_PIN)).await.map_err(|e| fail("wrong PIN", e))?;
             if confirmation != Confirmation::WrongPin {
                 return Err(fail("wrong PIN", format!("Glase answered {confirmation:?}")));
             }
             self.record("customer: wrong PIN", at);
         }
         let at = Instant::now();
-        let (confirmation, _) = self.mock.confirm(reference, Some(msisdn), None).map_err(|e| fail("confirm", e))?;
+        let confirmation = self.glase.confirm(reference, msisdn, None).await.map_err(|e| fail("confirm", e))?;
         if confirmation != Confirmation::Reserved {
             return Err(fail("confirm", format!("Glase answered {confirmation:?}, not Reserved")));
         }
@@ -246,7 +252,7 @@ impl World {
 
     async fn cancel(&self, msisdn: &str, reference: &str, machine: &MachineInfo) -> Result<(), String> {
         let at = Instant::now();
-        self.mock.cancel(reference, Some(msisdn)).map_err(|e| fail("cancel", e))?;
+        self.glase.cancel(reference, msisdn).await.map_err(|e| fail("cancel", e))?;
         self.record("customer: cancel", at);
         let at = Instant::now();
         self.wait_machine(&machine.token, "idle", &[], Duration::from_millis(20))
@@ -257,7 +263,7 @@ impl World {
     }
 
     async fn cannot_pay(&self, msisdn: &str, reference: &str, machine: &MachineInfo) -> Result<(), String> {
-        let (confirmation, _) = self.mock.confirm(reference, Some(msisdn), None).map_err(|e| fail("confirm", e))?;
+        let confirmation = self.glase.confirm(reference, msisdn, None).await.map_err(|e| fail("confirm", e))?;
         if confirmation != Confirmation::InsufficientFunds {
             return Err(fail("confirm", format!("Glase answered {confirmation:?}, not InsufficientFunds")));
         }
@@ -270,22 +276,16 @@ impl World {
     }
 
     /// Waits until the reseller has fetched the invoice's RESERVED or PAID status from
-    /// Glase, watching the mock in-process: the unlock (or the shop's "paid") follows
-    /// right after, so the driver is asked only then. Polling the driver instead costs
-    /// the reseller an HTTP request and two queries every few milliseconds per flow,
-    /// which under load is a large share of all its work.
+    /// Glase, watching the mock: the unlock (or the shop's "paid") follows right after,
+    /// so the driver is asked only then. Polling the driver instead costs the reseller an
+    /// HTTP request and two queries every few milliseconds per flow, which under load is
+    /// a large share of all its work.
     async fn wait_acknowledged(&self, reference: &str) -> Result<(), String> {
         let deadline = Instant::now() + self.patience;
         let mut pause = Duration::from_micros(250);
         loop {
-            match self.mock.invoice(reference) {
-                Some(view) if view.record.acknowledged_at.is_some() || view.record.status_deadline.is_none() => {
-                    return Ok(());
-                }
-                Some(_) => {}
-                // A mock that bounds its memory may forget finished invoices: let the
-                // driver say how it ended.
-                None => return Ok(()),
+            if self.glase.acknowledged(reference).await? {
+                return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(format!("not fetched after {}", humantime::format_duration(self.patience)));
@@ -335,8 +335,7 @@ impl World {
         Handed::add(&self.handed.shop_invoices, &reference);
         self.record("shop: checkout (sendInvoice)", started);
         let at = Instant::now();
-        let (confirmation, _) =
-            self.mock.confirm(&reference, Some(&customer.msisdn), None).map_err(|e| fail("pay", e))?;
+        let confirmation = self.glase.confirm(&reference, &customer.msisdn, None).await.map_err(|e| fail("pay", e))?;
         if confirmation != Confirmation::Paid {
             return Err(fail("pay", format!("Glase answered {confirmation:?}, not Paid")));
         }

@@ -7,6 +7,8 @@
 //! - [`driver_contract`]: the drivers' answers against `docs/openapi/drivers.yaml`.
 //! - [`fixtures`], [`load`], [`explore`]: fixture mapping, the load tool and the explorer
 //!   end to end.
+//! - [`load_shards`]: `load --shard` and `load merge` through one shared mock;
+//!   [`k8s`]: the Kubernetes manifests of docs/k8s/ against the command line.
 //! - [`example_python`]: the independent Python till of `examples/python-till`.
 //! - [`console`]: the mock's sandbox console in headless Chromium.
 //!
@@ -23,8 +25,11 @@ mod example_python;
 mod explore;
 #[cfg(feature = "reference-reseller")]
 mod fixtures;
+mod k8s;
 #[cfg(feature = "reference-reseller")]
 mod load;
+#[cfg(feature = "reference-reseller")]
+mod load_shards;
 #[cfg(feature = "reference-reseller")]
 mod rules;
 #[cfg(feature = "reference-reseller")]
