@@ -175,6 +175,17 @@ impl Stored {
         self.seq
     }
 
+    /// What the entry records, borrowed: a reader that needs only part of it copies
+    /// nothing.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// The invoice the entry is about, if any.
+    pub fn invoice(&self) -> Option<&str> {
+        self.invoice.as_deref()
+    }
+
     /// An owned copy, for library callers.
     pub fn to_entry(&self) -> Entry {
         let owned = |tag: &Option<Arc<str>>| tag.as_deref().map(str::to_owned);

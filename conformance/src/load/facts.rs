@@ -4,7 +4,7 @@
 //! and merged with the others by `load merge`. All three give the same facts.
 
 use glase_protocol::{InvoiceStatus, PaymentMode, Request, decode_request};
-use mock_glase::journal::{Entry, Record};
+use mock_glase::journal::{Record, Stored};
 use mock_glase::machine::Event;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -51,16 +51,17 @@ pub struct Fact {
 }
 
 impl Fact {
-    /// The fact an in-process entry records, if any.
-    pub fn of(entry: &Entry) -> Option<Self> {
-        let (invoice, change) = match &entry.record {
+    /// The fact an entry of the in-process journal records, if any: read in place.
+    pub fn of(entry: &Stored) -> Option<Self> {
+        let (seq, invoice) = (entry.seq(), entry.invoice());
+        let (invoice, change) = match entry.record() {
             Record::Machine { event } => event_change(event)?,
             Record::SoapRequest { operation: Some(op), body, .. } if op == "commitReservation" => {
-                (entry.invoice.clone()?, commit_change(body))
+                (invoice?.to_owned(), commit_change(body))
             }
             _ => return None,
         };
-        Some(Self { seq: entry.seq, invoice, change })
+        Some(Self { seq, invoice, change })
     }
 
     /// The sequence number of an entry as the control API serializes it, and the fact it
@@ -143,7 +144,7 @@ mod tests {
                 },
             ),
         ]);
-        let facts: Vec<Option<Fact>> = entries.iter().map(Fact::of).collect();
+        let facts: Vec<Option<Fact>> = entries.iter().map(|e| Fact::of(e)).collect();
         let kinds: Vec<Option<Change>> = facts.iter().map(|f| f.as_ref().map(|f| f.change.clone())).collect();
         assert_eq!(
             kinds,
@@ -159,8 +160,8 @@ mod tests {
             ]
         );
         for (entry, fact) in entries.iter().zip(&facts) {
-            let json = serde_json::to_value(entry).unwrap();
-            assert_eq!(Fact::of_json(&json), Some((entry.seq, fact.clone())), "{json}");
+            let json = serde_json::to_value(&**entry).unwrap();
+            assert_eq!(Fact::of_json(&json), Some((entry.seq(), fact.clone())), "{json}");
             if let Some(fact) = fact {
                 let line = serde_json::to_string(fact).unwrap();
                 assert_eq!(&serde_json::from_str::<Fact>(&line).unwrap(), fact, "{line}");

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use glase_protocol::InvoiceStatus;
-use mock_glase::journal::Entry;
+use mock_glase::journal::Stored;
 use rust_decimal::Decimal;
 
 use super::facts::{Change, Fact};
@@ -70,8 +70,8 @@ impl Ledger {
     }
 
     /// Folds the next entry of the in-process journal.
-    pub fn fold(&mut self, entry: &Entry) {
-        if self.advance(entry.seq)
+    pub fn fold(&mut self, entry: &Stored) {
+        if self.advance(entry.seq())
             && let Some(fact) = Fact::of(entry)
         {
             self.apply(&fact);
@@ -148,14 +148,16 @@ pub(crate) mod tests {
     use mock_glase::Timestamp;
     use mock_glase::journal::{Journal, Record, Tags};
     use mock_glase::machine::Event;
+    use std::sync::Arc;
 
-    /// A journal of `records` (with the invoice tag each names), numbered from 1.
-    pub(crate) fn journal(records: Vec<(Option<&str>, Record)>) -> Vec<Entry> {
+    /// A journal of `records` (with the invoice tag each names), numbered from 1, as the
+    /// follower reads it.
+    pub(crate) fn journal(records: Vec<(Option<&str>, Record)>) -> Vec<Arc<Stored>> {
         let mut journal = Journal::new(records.len().max(1));
         for (invoice, record) in records {
             journal.push(Timestamp(1), Tags { invoice, ..Tags::default() }, record);
         }
-        journal.query(&mock_glase::journal::Filter::default())
+        journal.page(&mock_glase::journal::Filter::default(), None, usize::MAX).entries
     }
 
     pub(crate) fn event(event: Event) -> (Option<&'static str>, Record) {

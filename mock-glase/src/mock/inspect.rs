@@ -9,6 +9,15 @@ impl Mock {
         view(&self.lock().machine, reference)
     }
 
+    /// Whether the merchant has fetched the invoice's RESERVED or PAID status (or no
+    /// fetch is due); `None` for an invoice the mock does not have. Copies nothing: for
+    /// callers that poll it, as the load generator does for every flow.
+    pub fn status_acknowledged(&self, reference: &str) -> Option<bool> {
+        let core = self.lock();
+        let record = core.machine.invoice(reference)?;
+        Some(record.acknowledged_at.is_some() || record.status_deadline.is_none())
+    }
+
     /// Every invoice, newest first, optionally of one terminal.
     pub fn invoices(&self, terminal: Option<&str>) -> Vec<InvoiceRecord> {
         self.newest_invoices(terminal, None, usize::MAX)

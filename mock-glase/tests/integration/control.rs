@@ -1207,3 +1207,28 @@ async fn concurrent_confirms_and_cancels_have_exactly_one_winner() {
         }
     }
 }
+
+/// `Mock::status_acknowledged` (what the load generator polls instead of copying the
+/// invoice) agrees with the control API's view at every step: nothing due while the
+/// invoice is open, due once it is paid, fetched after getPaymentStatus; and it says
+/// nothing of an invoice the mock does not have.
+#[tokio::test]
+async fn status_acknowledged_follows_the_status_fetch_a_payment_asks_for() {
+    let mock = Mock::new(&Config::default(), Arc::new(OffsetClock::new())).expect("valid config");
+    let server = spawn("127.0.0.1:0".parse().unwrap(), mock.clone()).await.expect("bind loopback");
+    let http = mock_glase::outbound::http_client(Duration::from_secs(10)).unwrap();
+    let h = Harness { server, http };
+    let reference = h.issue(DEMO, "4.00", None).await;
+    // The control API's view: fetched, or no fetch due.
+    let view_says = |view: Value| !view["acknowledgedAt"].is_null() || view["statusDeadline"].is_null();
+    assert_eq!(mock.status_acknowledged(&reference), Some(true), "no fetch is due while it is open");
+    assert!(view_says(h.invoice(&reference).await));
+    h.confirm(&reference).await;
+    assert_eq!(mock.status_acknowledged(&reference), Some(false), "paid: the merchant must fetch the status");
+    assert!(!view_says(h.invoice(&reference).await));
+    let (status, _) = h.soap(&get_status(DEMO, &reference)).await;
+    assert_eq!(status, 200);
+    assert_eq!(mock.status_acknowledged(&reference), Some(true), "fetched");
+    assert!(view_says(h.invoice(&reference).await));
+    assert_eq!(mock.status_acknowledged("no-such-invoice"), None);
+}
