@@ -72,7 +72,7 @@ enum Line {
 /// A file that is not a shard's evidence, with where and why.
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read it ({source}): a shard writes it into its --out directory with --shard")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path} line {line}: {why}")]
     Line { path: PathBuf, line: usize, why: String },

@@ -126,15 +126,68 @@ fn read_all(dirs: &[PathBuf]) -> Result<Vec<Part>, Vec<String>> {
     }
     let missing: Vec<String> = (0..count).filter(|i| !seen.contains(i)).map(|i| format!("{i}/{count}")).collect();
     if problems.is_empty() && !missing.is_empty() {
-        problems.push(format!("shards {} are missing: merge the complete set", missing.join(", ")));
+        let (noun, verb) = if missing.len() == 1 { ("shard", "is") } else { ("shards", "are") };
+        problems.push(format!("{noun} {} {verb} missing: merge the complete set", missing.join(", ")));
     }
     parts.sort_by_key(|p| p.shard.index);
+    problems.extend(not_one_load(&parts));
     if problems.is_empty() { Ok(parts) } else { Err(problems) }
+}
+
+/// Why `parts` are not the shards of one load: run with other seeds or against another
+/// system, or not at the same time (a directory left from an earlier run would otherwise
+/// be judged with this one's journal, and look like a backend that charged for nothing).
+fn not_one_load(parts: &[Part]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(first) = parts.first() else { return problems };
+    let name = |part: &Part| format!("shard {} ({})", part.shard, part.dir.display());
+    for part in &parts[1..] {
+        if part.report.plan.seed != first.report.plan.seed {
+            problems.push(format!(
+                "{} ran with --seed {} but {} with --seed {}: the shards of one load share their --seed",
+                name(part),
+                part.report.plan.seed,
+                name(first),
+                first.report.plan.seed
+            ));
+        }
+        if part.report.target != first.report.target {
+            problems.push(format!(
+                "{} loaded {} but {} loaded {}: the shards of one load share one backend",
+                name(part),
+                part.report.target,
+                name(first),
+                first.report.target
+            ));
+        }
+    }
+    let latest_start = parts.iter().max_by_key(|p| p.report.window.started_ms);
+    let earliest_end = parts.iter().min_by_key(|p| p.report.window.ended_ms);
+    if let (Some(late), Some(early)) = (latest_start, earliest_end)
+        && late.report.window.started_ms >= early.report.window.ended_ms
+    {
+        problems.push(format!(
+            "{} started its flows at {} and {} had ended its flows at {}: the shards of one load run at the same \
+             time (is one of the directories left from an earlier run?)",
+            name(late),
+            utc(late.report.window.started_ms),
+            name(early),
+            utc(early.report.window.ended_ms)
+        ));
+    }
+    problems
+}
+
+fn utc(ms: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(at).to_string()
 }
 
 fn read(dir: &Path) -> Result<Part, String> {
     let path = dir.join("load-report.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!("{}: cannot read it ({e}): give the directories shards wrote with --out", path.display())
+    })?;
     let report: ShardReport = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a load report of this version ({e})", path.display()))?;
     let shard = report.shard.ok_or_else(|| {
@@ -232,5 +285,62 @@ fn plan(parts: &[Part]) -> PlanView {
         stop: format!("{} per shard", first.stop),
         pace: format!("{} per shard, {} shards", first.pace, parts.len()),
         ..first.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Shard `index` of 2, as its report and an empty evidence say.
+    fn part(index: u32, seed: u64, target: &str, window: (u64, u64)) -> Part {
+        let shard = Shard { index, count: 2 };
+        let report: ShardReport = serde_json::from_value(json!({
+            "target": target,
+            "startedAt": "2026-12-05T12:00:00Z",
+            "window": { "startedMs": window.0, "endedMs": window.1 },
+            "shard": shard,
+            "conditions": { "cores": 2, "peakRssMb": 40.0, "cpuSeconds": 1.5, "build": "release" },
+            "plan": { "customers": 10, "machines": 5, "stop": "for 5s", "pace": "4 in flight",
+                      "mix": "success=1", "seed": seed, "deadlineScale": 1.0, "drainS": 10.0 },
+            "flows": { "byKind": { "success": { "completed": 3, "failed": 0 } } },
+            "histograms": [],
+            "errors": {},
+        }))
+        .expect("a report");
+        let evidence = Evidence::merge(Vec::new());
+        Part { dir: PathBuf::from(format!("shard-{index}")), report, shard, evidence }
+    }
+
+    #[test]
+    fn shards_of_one_load_share_seed_and_backend_and_run_at_the_same_time() {
+        let together = [part(0, 42, "B", (1_000, 6_000)), part(1, 42, "B", (1_500, 6_500))];
+        assert_eq!(not_one_load(&together), Vec::<String>::new());
+
+        let other_seed = [part(0, 42, "B", (1_000, 6_000)), part(1, 7, "B", (1_500, 6_500))];
+        let problems = not_one_load(&other_seed);
+        assert!(problems.len() == 1 && problems[0].contains("--seed 7"), "{problems:?}");
+
+        let other_backend = [part(0, 42, "B", (1_000, 6_000)), part(1, 42, "C", (1_500, 6_500))];
+        let problems = not_one_load(&other_backend);
+        assert!(problems.len() == 1 && problems[0].contains("one backend"), "{problems:?}");
+
+        // A directory left from a run 40 s earlier.
+        let stale = [part(0, 42, "B", (50_000, 55_000)), part(1, 42, "B", (1_000, 6_000))];
+        let problems = not_one_load(&stale);
+        assert!(problems.len() == 1 && problems[0].contains("earlier run"), "{problems:?}");
+    }
+
+    #[test]
+    fn merged_counts_add_up_and_the_window_spans_all_shards() {
+        let report = merge(vec![part(0, 42, "B", (1_000, 6_000)), part(1, 42, "B", (2_000, 7_000))]);
+        assert_eq!(report.flows.completed, 6);
+        assert_eq!(report.plan.customers, 20);
+        assert_eq!(report.conditions.cores, 4);
+        assert_eq!(report.conditions.cpu_seconds, Some(3.0));
+        assert_eq!((report.window.started_ms, report.window.ended_ms), (1_000, 7_000));
+        assert!((report.elapsed_s - 6.0).abs() < 1e-9);
+        assert_eq!(report.merged_from, vec!["shard-0", "shard-1"]);
     }
 }

@@ -230,6 +230,7 @@ pub async fn main(args: LoadArgs) -> Exit {
         system_log: args.out.clone().unwrap_or_else(std::env::temp_dir).join("system-under-test.log"),
         glase_url: args.glase_url.clone(),
         glase_token: args.glase_token.clone(),
+        glase_wait: args.system.wait_for.unwrap_or(Duration::ZERO),
         shard,
     };
     let system = match target::start(&target_options, stats.clone(), &http).await {
@@ -456,6 +457,12 @@ fn remote_problems(args: &LoadArgs, is_external: bool) -> Vec<String> {
     }
     if args.out.is_none() {
         problems.push(format!("--shard {shard}: give --out DIR, where `load merge` finds this shard's report"));
+    }
+    if !shard.is_whole() && args.seed.is_none() {
+        problems.push(format!(
+            "--shard {shard}: give every shard the same --seed (each derives its own from it, and `load merge` \
+             takes a shared seed for one load)"
+        ));
     }
     if !shard.customers_fit(args.customers) {
         problems.push(format!(

@@ -40,6 +40,8 @@ pub struct TargetOptions {
     /// embedded mock.
     pub glase_url: Option<String>,
     pub glase_token: Option<String>,
+    /// How long a mock at `glase_url` may take to answer at all (`--wait-for`).
+    pub glase_wait: Duration,
     pub shard: Shard,
 }
 
@@ -90,7 +92,10 @@ const JOURNAL_CAPACITY: usize = 200_000;
 /// the UPS at the reseller, creates this shard's customers and finds its machines.
 pub async fn start(options: &TargetOptions, stats: Arc<Stats>, http: &reqwest::Client) -> Result<System, RunError> {
     let (glase, served) = match &options.glase_url {
-        Some(url) => (Glase::Remote(Remote::connect(url, options.glase_token.clone(), http.clone()).await?), None),
+        Some(url) => {
+            let remote = Remote::connect(url, options.glase_token.clone(), http.clone(), options.glase_wait).await?;
+            (Glase::Remote(remote), None)
+        }
         None => {
             let (mock, served) = serve_embedded(options, stats).await?;
             (Glase::Local(mock), Some(served))

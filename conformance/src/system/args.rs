@@ -62,8 +62,8 @@ pub struct SystemArgs {
     /// evidence bundle, and stop it at the end.
     #[arg(long, value_name = "COMMAND", env = "GLASE_CONFORMANCE_START")]
     pub start: Option<String>,
-    /// Wait up to this long for your endpoints to answer before running [default: 60s
-    /// with --start, else one try].
+    /// Wait up to this long for your endpoints (and, for `load --glase-url`, the mock)
+    /// to answer before running [default: 60s with --start, else one try].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, env = "GLASE_CONFORMANCE_WAIT_FOR")]
     pub wait_for: Option<Duration>,
     /// Your test build's driver token, if its machine and shop drivers want one (sent

@@ -43,6 +43,7 @@ fn the_indexed_job_runs_one_shard_per_completion_index_and_the_merge_reads_them_
     assert_eq!(spec["completionMode"], "Indexed");
     let count = spec["completions"].as_u64().expect("completions");
     assert_eq!(spec["parallelism"].as_u64(), Some(count), "the shards must run at once");
+    assert_eq!(spec["backoffLimitPerIndex"], 0, "a failed shard must not stop the others");
     let env = &spec["template"]["spec"]["containers"][0]["env"];
     let shard_env = env.as_array().expect("env").iter().find(|e| e["name"] == "SHARD").expect("SHARD");
     assert_eq!(
@@ -58,6 +59,8 @@ fn the_indexed_job_runs_one_shard_per_completion_index_and_the_merge_reads_them_
         let args = command.args;
         assert_eq!(args.shard.map(|s| s.to_string()), Some(format!("{index}/{count}")));
         assert!(args.glase_url.is_some() && args.system.create_purchase_url.is_some());
+        assert_eq!(args.seed, Some(42), "every shard the same --seed");
+        assert!(args.system.wait_for.is_some(), "pods start together: the shards wait for the mock");
         outs.push(args.out.expect("--out").display().to_string());
     }
 

@@ -148,7 +148,12 @@ async fn two_shards_share_one_backend_and_merge_into_one_clean_report() {
 
     // One shard alone is not the load.
     assert_eq!(merge(&dirs[..1], &out_dir("clean-partial")).await, Exit::Usage);
-    for dir in dirs.iter().chain([&merged_dir]) {
+    // Nor is a shard left from an earlier run with one of this run: judged together,
+    // the earlier run's payments would look charged for nothing.
+    let (_, later) = two_shards(&backend, "clean-later", "11").await;
+    let stale = [dirs[0].clone(), later[1].clone()];
+    assert_eq!(merge(&stale, &out_dir("clean-stale")).await, Exit::Usage);
+    for dir in dirs.iter().chain(&later).chain([&merged_dir]) {
         let _ = std::fs::remove_dir_all(dir);
     }
     backend.mock.shutdown().await;
