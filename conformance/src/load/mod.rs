@@ -219,20 +219,7 @@ pub async fn main(args: LoadArgs) -> Exit {
     let load_before = report::load_average();
     let idle_timeout = idle_timeout_of(&args, external.as_ref());
     let shard = args.shard.unwrap_or(Shard::WHOLE);
-    let target_options = TargetOptions {
-        external,
-        deadline_scale: args.deadline_scale,
-        seed: plan.seed,
-        faults: args.fault.clone(),
-        machines: plan.machines,
-        customers: plan.customers,
-        idle_timeout,
-        system_log: args.out.clone().unwrap_or_else(std::env::temp_dir).join("system-under-test.log"),
-        glase_url: args.glase_url.clone(),
-        glase_token: args.glase_token.clone(),
-        glase_wait: args.system.wait_for.unwrap_or(Duration::ZERO),
-        shard,
-    };
+    let target_options = target_options(&args, &plan, external, idle_timeout);
     let system = match target::start(&target_options, stats.clone(), &http).await {
         Ok(system) => system,
         Err(error) => return fail_start(&error),
@@ -282,17 +269,41 @@ pub async fn main(args: LoadArgs) -> Exit {
     drop(system);
     let exit = report::deliver(&report, args.out.as_deref());
     match (args.shard, args.out.as_deref()) {
-        (Some(_), Some(dir)) => match evidence.write(dir) {
-            Ok(path) => {
-                println!("Evidence for `load merge`: {}", path.display());
-                exit
-            }
-            Err(error) => {
-                eprintln!("error: cannot write the evidence into {}: {error}", dir.display());
-                Exit::Usage
-            }
-        },
+        (Some(_), Some(dir)) => write_evidence(&evidence, dir).unwrap_or(exit),
         _ => exit,
+    }
+}
+
+/// Where and how the system under load runs, from the arguments.
+fn target_options(args: &LoadArgs, plan: &Plan, external: Option<System>, idle_timeout: Duration) -> TargetOptions {
+    TargetOptions {
+        external,
+        deadline_scale: args.deadline_scale,
+        seed: plan.seed,
+        faults: args.fault.clone(),
+        machines: plan.machines,
+        customers: plan.customers,
+        idle_timeout,
+        system_log: args.out.clone().unwrap_or_else(std::env::temp_dir).join("system-under-test.log"),
+        glase_url: args.glase_url.clone(),
+        glase_token: args.glase_token.clone(),
+        glase_wait: args.system.wait_for.unwrap_or(Duration::ZERO),
+        shard: args.shard.unwrap_or(Shard::WHOLE),
+    }
+}
+
+/// A shard's evidence for `load merge`, beside its report; the exit when it cannot be
+/// written (the shard is then useless to the merge).
+fn write_evidence(evidence: &evidence::Evidence, dir: &std::path::Path) -> Option<Exit> {
+    match evidence.write(dir) {
+        Ok(path) => {
+            println!("Evidence for `load merge`: {}", path.display());
+            None
+        }
+        Err(error) => {
+            eprintln!("error: cannot write the evidence into {}: {error}", dir.display());
+            Some(Exit::Usage)
+        }
     }
 }
 

@@ -175,27 +175,7 @@ pub fn print(report: &LoadReport, out: &mut impl Write) -> std::io::Result<()> {
         report.plan.mix,
         report.plan.seed
     )?;
-    let c = &report.conditions;
-    let rss = c.peak_rss_mb.map_or("?".to_owned(), |mb| format!("{mb:.0} MB"));
-    let cpu = c.cpu_seconds.map_or("?".to_owned(), |s| format!("{s:.1} s"));
-    let per_flow = c.cpu_ms_per_flow.map_or("?".to_owned(), |ms| format!("{ms:.2} ms"));
-    if report.merged_from.is_empty() {
-        let (before, after) = (c.load_before.as_deref().unwrap_or("?"), c.load_after.as_deref().unwrap_or("?"));
-        writeln!(
-            out,
-            "  conditions: {} cores, load {before} → {after}, peak RSS {rss}, CPU {cpu} ({per_flow} per flow), {} build",
-            c.cores, c.build
-        )?;
-    } else {
-        writeln!(
-            out,
-            "  conditions: {} shards with {} cores in all (each shard's load average is in its own report), \
-             largest peak RSS {rss}, CPU {cpu} in all ({per_flow} per flow), {} build",
-            report.merged_from.len(),
-            c.cores,
-            c.build
-        )?;
-    }
+    print_conditions(report, out)?;
     writeln!(
         out,
         "\n  {} flows in {:.1} s: {:.0} flows/s; {} complete purchases: {:.0}/s; {} failed",
@@ -273,6 +253,32 @@ pub fn deliver(report: &LoadReport, out: Option<&Path>) -> Exit {
         eprintln!("error: no flow completed");
     }
     if report.passed { Exit::Passed } else { Exit::Failed }
+}
+
+/// The `conditions:` line: this process's, or the shards' together for a merge.
+fn print_conditions(report: &LoadReport, out: &mut impl Write) -> std::io::Result<()> {
+    let c = &report.conditions;
+    let rss = c.peak_rss_mb.map_or("?".to_owned(), |mb| format!("{mb:.0} MB"));
+    let cpu = c.cpu_seconds.map_or("?".to_owned(), |s| format!("{s:.1} s"));
+    let per_flow = c.cpu_ms_per_flow.map_or("?".to_owned(), |ms| format!("{ms:.2} ms"));
+    if report.merged_from.is_empty() {
+        let (before, after) = (c.load_before.as_deref().unwrap_or("?"), c.load_after.as_deref().unwrap_or("?"));
+        writeln!(
+            out,
+            "  conditions: {} cores, load {before} → {after}, peak RSS {rss}, CPU {cpu} ({per_flow} per flow), {} build",
+            c.cores, c.build
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  conditions: {} shards with {} cores in all (each shard's load average is in its own report), \
+             largest peak RSS {rss}, CPU {cpu} in all ({per_flow} per flow), {} build",
+            report.merged_from.len(),
+            c.cores,
+            c.build
+        )?;
+    }
+    Ok(())
 }
 
 /// Writes `load-report.json` into `dir`; returns its path.
