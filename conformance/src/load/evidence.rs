@@ -92,6 +92,19 @@ impl Evidence {
         Self { shard, ledger, journal, vends, machines, machine_invoices, shop_invoices }
     }
 
+    /// What the journal said, before any vend, machine or handed-out invoice is added.
+    fn of_journal(shard: Shard, ledger: Ledger, journal: JournalStats) -> Self {
+        Self {
+            shard,
+            ledger,
+            journal,
+            vends: Vec::new(),
+            machines: Vec::new(),
+            machine_invoices: HashSet::new(),
+            shop_invoices: HashSet::new(),
+        }
+    }
+
     /// The invoices this run handed to its customers or dispensed for.
     pub fn own_invoices(&self) -> HashSet<String> {
         let vended = self.vends.iter().filter_map(|v| v.invoice.clone());
@@ -230,15 +243,7 @@ impl Evidence {
         for fact in &facts {
             ledger.apply(fact);
         }
-        let mut merged = Self {
-            shard: Shard::WHOLE,
-            ledger,
-            journal,
-            vends: Vec::new(),
-            machines: Vec::new(),
-            machine_invoices: HashSet::new(),
-            shop_invoices: HashSet::new(),
-        };
+        let mut merged = Self::of_journal(Shard::WHOLE, ledger, journal);
         for part in parts {
             merged.vends.extend(part.vends);
             merged.machines.extend(part.machines);
@@ -261,15 +266,7 @@ fn head(line: Line) -> Result<Evidence, String> {
     ledger.last_seq = last_seq;
     ledger.entries = entries;
     ledger.gaps = gaps.into_iter().map(|(expected, got)| Gap { expected, got }).collect();
-    Ok(Evidence {
-        shard,
-        ledger,
-        journal,
-        vends: Vec::new(),
-        machines: Vec::new(),
-        machine_invoices: HashSet::new(),
-        shop_invoices: HashSet::new(),
-    })
+    Ok(Evidence::of_journal(shard, ledger, journal))
 }
 
 #[cfg(test)]

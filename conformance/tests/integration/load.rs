@@ -26,7 +26,8 @@ async fn load(name: &str, args: &[&str]) -> (Exit, Value) {
     (exit, serde_json::from_str(&text).expect("the report is JSON"))
 }
 
-fn failed_invariants(report: &Value) -> Vec<String> {
+/// The ids of the invariants a load report says were violated.
+pub(crate) fn failed_invariants(report: &Value) -> Vec<String> {
     report["invariants"]
         .as_array()
         .expect("invariants")

@@ -15,6 +15,8 @@ use glase_conformance::cli::{Cli, Exit, main};
 use mock_glase::{Mock, SystemClock};
 use serde_json::Value;
 
+use crate::load::failed_invariants;
+
 fn out_dir(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("glase-shards-test-{}-{name}", std::process::id()))
 }
@@ -27,16 +29,6 @@ async fn run(argv: Vec<String>) -> Exit {
 fn report(dir: &Path) -> Value {
     let text = std::fs::read_to_string(dir.join("load-report.json")).expect("the report is written");
     serde_json::from_str(&text).expect("the report is JSON")
-}
-
-fn failed_invariants(report: &Value) -> Vec<String> {
-    report["invariants"]
-        .as_array()
-        .expect("invariants")
-        .iter()
-        .filter(|i| i["held"] == Value::Bool(false))
-        .map(|i| i["id"].as_str().unwrap_or("?").to_owned())
-        .collect()
 }
 
 /// A mock-glase server and the reference reseller using it, as another process would run them.
