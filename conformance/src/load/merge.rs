@@ -52,6 +52,7 @@ struct ShardReport {
     conditions: ShardConditions,
     plan: PlanView,
     flows: ShardFlows,
+    #[serde(default)]
     histograms: Vec<HistogramView>,
     errors: BTreeMap<String, u64>,
 }

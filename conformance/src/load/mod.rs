@@ -610,7 +610,8 @@ fn build_report(
         elapsed_s: seconds,
         flows,
         latencies: stats.latency_rows(),
-        histograms: stats.histograms(),
+        // Only a shard's report is merged: the common report stays small.
+        histograms: if args.shard.is_some() { stats.histograms() } else { Vec::new() },
         errors: stats.errors(),
         invariants,
         journal,

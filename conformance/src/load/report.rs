@@ -35,7 +35,8 @@ pub struct LoadReport {
     pub flows: Flows,
     pub latencies: Vec<LatencyRow>,
     /// Every latency histogram whole (recorded values and counts, in µs), so that
-    /// shards' reports merge exactly.
+    /// shards' reports merge exactly: in a shard's report and a merged one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub histograms: Vec<HistogramView>,
     /// Failed flows and other trouble, by what failed.
     pub errors: BTreeMap<String, u64>,
