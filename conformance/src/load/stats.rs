@@ -40,9 +40,28 @@ pub struct Progress {
 
 #[derive(Debug, Default)]
 struct Inner {
-    latencies: BTreeMap<(Side, String), Histogram<u64>>,
+    /// By side, then operation: found by `&str`, so recording allocates nothing.
+    latencies: BTreeMap<Side, BTreeMap<String, Histogram<u64>>>,
     kinds: BTreeMap<FlowKind, KindCount>,
     errors: BTreeMap<String, u64>,
+}
+
+impl Inner {
+    /// The histogram of `operation` seen from `side`, made on first use.
+    fn histogram(&mut self, side: Side, operation: &str) -> &mut Histogram<u64> {
+        let by_operation = self.latencies.entry(side).or_default();
+        if !by_operation.contains_key(operation) {
+            by_operation.insert(operation.to_owned(), new_histogram());
+        }
+        by_operation.get_mut(operation).unwrap_or_else(|| unreachable!("inserted above"))
+    }
+
+    /// Every histogram, generator side first, operations in name order.
+    fn all(&self) -> impl Iterator<Item = (Side, &str, &Histogram<u64>)> {
+        self.latencies
+            .iter()
+            .flat_map(|(side, by_operation)| by_operation.iter().map(|(op, h)| (*side, op.as_str(), h)))
+    }
 }
 
 /// How flows of one kind ended.
@@ -101,9 +120,7 @@ impl Stats {
     pub fn record(&self, side: Side, operation: &str, elapsed: Duration) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).clamp(1, HIGHEST_US);
         let mut inner = self.lock();
-        let key = (side, operation.to_owned());
-        let histogram = inner.latencies.entry(key).or_insert_with(new_histogram);
-        histogram.saturating_record(micros);
+        inner.histogram(side, operation).saturating_record(micros);
     }
 
     /// A flow ended: `Err(reason)` counts it failed under `reason`.
@@ -135,18 +152,18 @@ impl Stats {
 
     /// Every latency, generator side first, operations in name order.
     pub fn latency_rows(&self) -> Vec<LatencyRow> {
-        self.lock().latencies.iter().map(|((side, op), h)| row(*side, op, h)).collect()
+        let inner = self.lock();
+        inner.all().map(|(side, op, h)| row(side, op, h)).collect()
     }
 
     /// Every histogram whole (see [`HistogramView`]).
     pub fn histograms(&self) -> Vec<HistogramView> {
         let inner = self.lock();
         inner
-            .latencies
-            .iter()
-            .map(|((side, operation), histogram)| HistogramView {
-                side: *side,
-                operation: operation.clone(),
+            .all()
+            .map(|(side, operation, histogram)| HistogramView {
+                side,
+                operation: operation.to_owned(),
                 values_us: histogram
                     .iter_recorded()
                     .map(|v| (histogram.highest_equivalent(v.value_iterated_to()), v.count_at_value()))
@@ -158,7 +175,7 @@ impl Stats {
     /// Adds a histogram of another run (a shard's) to this one's.
     pub fn add_histogram(&self, view: &HistogramView) {
         let mut inner = self.lock();
-        let histogram = inner.latencies.entry((view.side, view.operation.clone())).or_insert_with(new_histogram);
+        let histogram = inner.histogram(view.side, &view.operation);
         for (value, count) in &view.values_us {
             histogram.saturating_record_n((*value).clamp(1, HIGHEST_US), *count);
         }
