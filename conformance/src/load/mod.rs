@@ -81,6 +81,12 @@ Examples:
   glase-conformance load --create-purchase-url http://127.0.0.1:8000/seqr/createPurchase \\
       --machine-driver http://127.0.0.1:8000 --shop-driver http://127.0.0.1:8000 --machines 20
 
+  # Shard 0 of 4 processes loading your backend through one shared mock-glase; each
+  # shard runs the same command with its own I, then one merge makes the whole report
+  glase-conformance load --glase-url http://mock-glase:7070 --shard 0/4 --seed 42 --out shard-0 \\
+      --create-purchase-url http://backend:8000/seqr/createPurchase --machine-driver http://backend:8000
+  glase-conformance load merge shard-0 shard-1 shard-2 shard-3 --out merged
+
 Exit codes: 0 every invariant held, 1 an invariant was violated (or no flow completed),
 2 usage/configuration error, 3 the system under test is unreachable.";
 
