@@ -116,3 +116,37 @@ pub async fn main(cli: Cli) -> Exit {
         Command::Explore(args) => crate::explore::main(args).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The commands of an examples text: `glase-conformance …` lines, with their `\`
+    /// continuations joined, split into words (the examples quote nothing).
+    fn commands(examples: &str) -> Vec<Vec<String>> {
+        let joined = examples.replace("\\\n", " ");
+        joined
+            .lines()
+            .map(str::trim)
+            .filter(|line| line.starts_with("glase-conformance "))
+            .map(|line| line.split_whitespace().map(str::to_owned).collect())
+            .collect()
+    }
+
+    /// Every example `load --help` and `load merge --help` print parses as shown: a
+    /// user copying one gets the run it describes, not a usage error.
+    #[test]
+    fn the_load_examples_parse() {
+        let examples = [crate::load::EXAMPLES, crate::load::MERGE_EXAMPLES];
+        let all: Vec<Vec<String>> = examples.iter().flat_map(|text| commands(text)).collect();
+        assert!(all.len() >= 8, "{all:?}");
+        for words in all {
+            if words.iter().any(|w| w == "--fault") && !cfg!(feature = "reference-reseller") {
+                continue;
+            }
+            if let Err(error) = Cli::try_parse_from(&words) {
+                panic!("{}: {error}", words.join(" "));
+            }
+        }
+    }
+}

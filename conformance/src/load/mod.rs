@@ -90,6 +90,9 @@ Examples:
 Exit codes: 0 every invariant held, 1 an invariant was violated (or no flow completed),
 2 usage/configuration error, 3 the system under test is unreachable.";
 
+/// The examples `load merge --help` prints.
+pub const MERGE_EXAMPLES: &str = merge::EXAMPLES;
+
 /// `glase-conformance load`, or `load merge`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
