@@ -179,6 +179,29 @@ fn not_one_load(parts: &[Part]) -> Vec<String> {
     problems
 }
 
+/// Shards that started well apart: the merged rate is over the whole window, so it
+/// understates what they drove together, and the reader should know.
+fn started_apart(parts: &[Part]) -> Option<String> {
+    let starts = parts.iter().map(|p| p.report.window.started_ms);
+    let ends = parts.iter().map(|p| p.report.window.ended_ms);
+    let (first_start, last_start) = (starts.clone().min()?, starts.max()?);
+    let (first_end, last_end) = (ends.clone().min()?, ends.max()?);
+    let apart = last_start.saturating_sub(first_start);
+    let shortest = parts.iter().map(|p| p.report.window.ended_ms.saturating_sub(p.report.window.started_ms)).min()?;
+    if apart <= (shortest / 10).max(1_000) {
+        return None;
+    }
+    let seconds = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
+    Some(format!(
+        "the shards started up to {} apart and ran together for {} of the {} window, so the merged flows/s \
+         understate what they drive at once; start them together (every shard's pod Running before the first \
+         starts its flows)",
+        seconds(apart),
+        seconds(first_end.saturating_sub(last_start)),
+        seconds(last_end.saturating_sub(first_start))
+    ))
+}
+
 fn utc(ms: u64) -> String {
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
     humantime::format_rfc3339_millis(at).to_string()
@@ -233,6 +256,7 @@ fn merge(parts: Vec<Part>) -> LoadReport {
     let first = &parts[0].report;
     let (target, started_at) = (first.target.clone(), first.started_at.clone());
     let merged_from = parts.iter().map(|p| p.dir.display().to_string()).collect();
+    let notes = started_apart(&parts).into_iter().collect();
     let evidence = Evidence::merge(parts.into_iter().map(|p| p.evidence).collect());
     let violations: Vec<Violation> = evidence.check(&[], None);
     let skipped: Vec<&'static str> = if evidence.machines.is_empty() { vec!["MACHINE-RELEASED"] } else { vec![] };
@@ -243,6 +267,7 @@ fn merge(parts: Vec<Part>) -> LoadReport {
         window,
         shard: None,
         merged_from,
+        notes,
         conditions,
         plan,
         elapsed_s: seconds,
@@ -343,5 +368,14 @@ mod tests {
         assert_eq!((report.window.started_ms, report.window.ended_ms), (1_000, 7_000));
         assert!((report.elapsed_s - 6.0).abs() < 1e-9);
         assert_eq!(report.merged_from, vec!["shard-0", "shard-1"]);
+        assert!(report.notes.is_empty(), "1 s apart in 5 s windows is together: {:?}", report.notes);
+    }
+
+    #[test]
+    fn shards_started_well_apart_get_a_note_with_their_overlap() {
+        let report = merge(vec![part(0, 42, "B", (1_000, 11_000)), part(1, 42, "B", (4_000, 14_000))]);
+        assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+        let note = &report.notes[0];
+        assert!(note.contains("3.0 s apart") && note.contains("7.0 s of the 13.0 s"), "{note}");
     }
 }

@@ -597,6 +597,7 @@ fn build_report(
         window: measured.window,
         shard: args.shard,
         merged_from: Vec::new(),
+        notes: Vec::new(),
         conditions: Conditions {
             cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
             load_before: measured.load_before,

@@ -26,6 +26,9 @@ pub struct LoadReport {
     /// For a merge: the reports it merged.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// What a reader of the figures should know (e.g. shards that did not start together).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Where and under what load it ran (a 2-core laptop compiling meanwhile measures
     /// differently from an idle server).
     pub conditions: Conditions,
@@ -177,6 +180,9 @@ pub fn print(report: &LoadReport, out: &mut impl Write) -> std::io::Result<()> {
         report.plan.seed
     )?;
     print_conditions(report, out)?;
+    for note in &report.notes {
+        writeln!(out, "  note: {note}")?;
+    }
     writeln!(
         out,
         "\n  {} flows in {:.1} s: {:.0} flows/s; {} complete purchases: {:.0}/s; {} failed",
@@ -272,8 +278,9 @@ fn print_conditions(report: &LoadReport, out: &mut impl Write) -> std::io::Resul
     } else {
         writeln!(
             out,
-            "  conditions: {} shards with {} cores in all (each shard's load average is in its own report), \
-             largest peak RSS {rss}, CPU {cpu} in all ({per_flow} per flow), {} build",
+            "  conditions: {} shards, {} cores counted over them (shards sharing a machine count its cores \
+             each; load averages are in the shards' reports), largest peak RSS {rss}, CPU {cpu} in all \
+             ({per_flow} per flow), {} build",
             report.merged_from.len(),
             c.cores,
             c.build

@@ -77,3 +77,24 @@ fn the_indexed_job_runs_one_shard_per_completion_index_and_the_merge_reads_them_
     };
     assert_eq!(claim(&shards, "glase-load"), claim(&merge, "glase-load-merge"));
 }
+
+/// The mock's configuration in the ConfigMap is one the mock accepts, and it is where
+/// the Deployment tells the mock to read it.
+#[test]
+fn the_mock_reads_a_configuration_it_accepts() {
+    let documents = documents("load-shards.yaml");
+    let map = documents.iter().find(|d| d["kind"] == "ConfigMap").expect("a ConfigMap");
+    let (key, text) = map["data"].as_object().expect("data").iter().next().expect("one file");
+    let deployment = documents.iter().find(|d| d["kind"] == "Deployment").expect("the mock's Deployment");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let mount = container["volumeMounts"][0]["mountPath"].as_str().expect("a mount");
+    let args: Vec<&str> = container["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+    let read = args.iter().position(|a| *a == "--config").map(|i| args[i + 1]);
+    assert_eq!(read, Some(format!("{mount}/{key}").as_str()));
+    let path = std::env::temp_dir().join(format!("glase-k8s-{}-{key}", std::process::id()));
+    std::fs::write(&path, text.as_str().expect("text")).expect("written");
+    let config = mock_glase::Config::from_file(&path).and_then(|c| c.resolved());
+    let _ = std::fs::remove_file(&path);
+    let config = config.unwrap_or_else(|e| panic!("{key}: {e}"));
+    assert!(config.journal_capacity >= 1_000_000, "room for the shards to read the journal");
+}
