@@ -33,7 +33,6 @@ const SLOWEST_RETRY: Duration = Duration::from_secs(1);
 /// A running follower.
 #[derive(Debug)]
 pub struct Follower {
-    glase: Glase,
     ledger: Arc<Mutex<Ledger>>,
     stop: Arc<AtomicBool>,
     running: Running,
@@ -41,17 +40,21 @@ pub struct Follower {
     trouble: Arc<Mutex<Option<String>>>,
 }
 
+/// What follows the journal, with the mock it reads.
 #[derive(Debug)]
 enum Running {
-    Thread(Option<JoinHandle<()>>),
-    Task(Option<tokio::task::JoinHandle<()>>),
+    Thread(Mock, Option<JoinHandle<()>>),
+    Task(Remote, Option<tokio::task::JoinHandle<()>>),
 }
 
 impl Follower {
     /// Starts following after the journal's current last entry; with `keep_facts`, the
     /// ledger also keeps every fact it folds (for an evidence file).
     pub async fn start(glase: &Glase, keep_facts: bool) -> Result<Self, String> {
-        let last = journal_stats(glase).await?.last_seq;
+        let last = match glase {
+            Glase::Local(mock) => local_stats(mock).last_seq,
+            Glase::Remote(remote) => remote.journal(u64::MAX, 0, None).await?.stats.last_seq,
+        };
         let mut ledger = Ledger::after(last);
         if keep_facts {
             ledger.keep_facts();
@@ -60,8 +63,8 @@ impl Follower {
         let stop = Arc::new(AtomicBool::new(false));
         let trouble = Arc::new(Mutex::new(None));
         let running = match glase {
-            Glase::Local(mock) => {
-                let (mock, ledger, stop) = (mock.clone(), ledger.clone(), stop.clone());
+            Glase::Local(local) => {
+                let (mock, ledger, stop) = (local.clone(), ledger.clone(), stop.clone());
                 let thread = std::thread::Builder::new()
                     .name("journal-follower".to_owned())
                     .spawn(move || {
@@ -71,11 +74,11 @@ impl Follower {
                         }
                     })
                     .map_err(|e| format!("cannot start the journal follower: {e}"))?;
-                Running::Thread(Some(thread))
+                Running::Thread(local.clone(), Some(thread))
             }
-            Glase::Remote(remote) => {
-                let (remote, ledger, stop, trouble) = (remote.clone(), ledger.clone(), stop.clone(), trouble.clone());
-                Running::Task(Some(tokio::spawn(async move {
+            Glase::Remote(far) => {
+                let (remote, ledger, stop, trouble) = (far.clone(), ledger.clone(), stop.clone(), trouble.clone());
+                let task = tokio::spawn(async move {
                     let mut pause = Duration::from_millis(10);
                     while !stop.load(Ordering::Relaxed) {
                         match catch_up_remote(&remote, &ledger, Some(LONG_POLL)).await {
@@ -87,10 +90,11 @@ impl Follower {
                             }
                         }
                     }
-                })))
+                });
+                Running::Task(far.clone(), Some(task))
             }
         };
-        Ok(Self { glase: glase.clone(), ledger, stop, running, trouble })
+        Ok(Self { ledger, stop, running, trouble })
     }
 
     /// Looks at the ledger as folded so far.
@@ -104,19 +108,17 @@ impl Follower {
     pub async fn finish(mut self) -> (Ledger, JournalStats, Option<String>) {
         self.stop.store(true, Ordering::Relaxed);
         let stats = match &mut self.running {
-            Running::Thread(thread) => {
+            Running::Thread(mock, thread) => {
                 if let Some(thread) = thread.take() {
                     let _ = thread.join();
                 }
-                let Glase::Local(mock) = &self.glase else { unreachable!("a thread follows the local mock") };
                 catch_up_local(mock, &self.ledger);
                 Ok(local_stats(mock))
             }
-            Running::Task(task) => {
+            Running::Task(remote, task) => {
                 if let Some(task) = task.take() {
                     let _ = task.await;
                 }
-                let Glase::Remote(remote) = &self.glase else { unreachable!("a task follows a remote mock") };
                 catch_up_remote(remote, &self.ledger, None).await
             }
         };
@@ -126,14 +128,6 @@ impl Follower {
             Ok(stats) => (ledger, stats, trouble),
             Err(why) => (ledger, JournalStats::default(), Some(why)),
         }
-    }
-}
-
-/// The journal's counters now.
-pub async fn journal_stats(glase: &Glase) -> Result<JournalStats, String> {
-    match glase {
-        Glase::Local(mock) => Ok(local_stats(mock)),
-        Glase::Remote(remote) => remote.journal(u64::MAX, 0, None).await.map(|page| page.stats),
     }
 }
 
@@ -169,11 +163,7 @@ async fn catch_up_remote(remote: &Remote, ledger: &Mutex<Ledger>, wait: Option<&
         let read = page.entries.len();
         let mut ledger = ledger.lock().unwrap_or_else(|p| p.into_inner());
         for (seq, fact) in &page.entries {
-            if ledger.advance(*seq)
-                && let Some(fact) = fact
-            {
-                ledger.apply(fact);
-            }
+            ledger.fold_entry(*seq, fact.as_ref());
         }
         if read < BATCH {
             return Ok(page.stats);

@@ -71,15 +71,21 @@ impl Ledger {
 
     /// Folds the next entry of the in-process journal.
     pub fn fold(&mut self, entry: &Stored) {
-        if self.advance(entry.seq())
-            && let Some(fact) = Fact::of(entry)
+        self.fold_entry(entry.seq(), Fact::of(entry).as_ref());
+    }
+
+    /// Folds the entry numbered `seq`, which records `fact` (if any): the one way in for
+    /// an entry read in-process or from a mock elsewhere.
+    pub fn fold_entry(&mut self, seq: u64, fact: Option<&Fact>) {
+        if self.advance(seq)
+            && let Some(fact) = fact
         {
-            self.apply(&fact);
+            self.apply(fact);
         }
     }
 
     /// Moves past `seq`, noting a gap before it; `false` for an entry already folded.
-    pub fn advance(&mut self, seq: u64) -> bool {
+    fn advance(&mut self, seq: u64) -> bool {
         if seq <= self.last_seq {
             return false;
         }

@@ -53,7 +53,6 @@ use crate::command::{Exit, fail_start, time_seed};
 use crate::runner;
 use crate::system::{System, SystemArgs};
 use glase::Glase;
-use invariants::JournalStats;
 use options::{DEFAULT_MIX, FlowKind, Mix, Pace, Plan, Stop};
 use report::Window;
 use report::{Conditions, Flows, JournalView, LoadReport, PlanView};
@@ -270,9 +269,9 @@ pub async fn main(args: LoadArgs) -> Exit {
         stats.error(format!("journal: could not be read at times ({why})"));
     }
     let evidence = evidence::Evidence::of_run(&run, ledger, journal, machines, shard);
-    let (violations, journal) = check_run(&system, &evidence);
+    let violations = check_run(&system, &evidence);
     let skipped: Vec<&'static str> = if system.machine_driver.is_none() { vec!["MACHINE-RELEASED"] } else { vec![] };
-    let journal = JournalView { stats: journal, read: evidence.ledger.entries };
+    let journal = JournalView { stats: evidence.journal, read: evidence.ledger.entries };
     let measured = Measured { started_at, window, elapsed, load_before, cpu };
     let report = build_report(&args, &plan, &stats, &system.description, measured, &violations, &skipped, journal);
     drop(system);
@@ -393,19 +392,11 @@ fn missing_driver(plan: &Plan, system: &target::System) -> Option<&'static str> 
 /// they ended, the vends, the machines' final states and the invoices handed out. A
 /// mock shared with others (`--glase-url`) is judged on this run's invoices only: those
 /// it handed to its customers or dispensed for; `load merge` judges the shards' whole.
-fn check_run(system: &target::System, evidence: &evidence::Evidence) -> (Vec<invariants::Violation>, JournalStats) {
-    let outcomes = match &system.glase {
-        Glase::Local(mock) => mock.invoice_outcomes(runner::MERCHANT),
-        Glase::Remote(_) => Vec::new(),
-    };
-    let violations = match &system.glase {
-        Glase::Local(_) => evidence.check(&outcomes, None),
-        Glase::Remote(_) => {
-            let ours = evidence.own_invoices();
-            evidence.check(&outcomes, Some(&ours))
-        }
-    };
-    (violations, evidence.journal)
+fn check_run(system: &target::System, evidence: &evidence::Evidence) -> Vec<invariants::Violation> {
+    match &system.glase {
+        Glase::Local(mock) => evidence.check(&mock.invoice_outcomes(runner::MERCHANT), None),
+        Glase::Remote(_) => evidence.check(&[], Some(&evidence.own_invoices())),
+    }
 }
 
 /// The shortest drain: enough for notification retries and in-flight calls.
